@@ -1,0 +1,214 @@
+"""The TensorLang dialect: its single, declarative definition.
+
+Everything else that needs to know the dialect reads this table: the IRDL text that
+MLIR loads (``irdl_source``), the semantic verifier (``OpSpec.shape_rule``), the
+lowering (one pattern per op, checked by a test) and the LLM grammar.
+
+TensorLang programs are ordinary MLIR text in generic op syntax, e.g.::
+
+    %y = "tensorlang.tanh"(%x) : (tensor<4xf64>) -> tensor<4xf64>
+
+Values are ranked, statically shaped tensors of ``f64`` (``i1`` for comparison
+results). Scalars are plain ``f64`` handled by scalar ``arith`` ops; ``extract``,
+``dot``, ``sum`` and ``mean`` produce scalars and ``broadcast`` turns one back into
+a tensor.
+
+Controller ABI
+--------------
+A controller is a module with::
+
+    func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>)
+        -> (tensor<2xf64>, tensor<4xf64>)
+
+* ``obs`` = [x, y, vx, vy, angle, angular velocity, left leg contact, right leg contact]
+* result 0 = action [main engine, lateral engine], each meant to be in [-1, 1]
+* result 1 = the controller's state for the next step; ``mem`` is zeros at the start.
+
+Compiled, ``@control`` becomes the C function
+``void control(const double *obs, const double *mem, double *action, double *mem_out)``
+(bare-pointer calling convention, results as caller-owned out-parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DIALECT_NAME = "tensorlang"
+# Bumped whenever the meaning of a program may change (ops, lowering, ABI): it is part
+# of every cache key that stores compiled code.
+DIALECT_VERSION = "1"
+
+CONTROL_ENTRY = "control"
+CONTROL_OBS_SIZE = 8
+CONTROL_MEM_SIZE = 4
+CONTROL_ACTION_SIZE = 2
+CONTROL_SIGNATURE = (
+    "func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) "
+    "-> (tensor<2xf64>, tensor<4xf64>)"
+)
+
+# Largest tensor a program may declare, in elements. Keeps every intermediate buffer
+# small enough to live on the stack of the compiled function.
+MAX_TENSOR_ELEMENTS = 4096
+
+# Shape rules: how the verifier checks an op and how the grammar writes it.
+ELEMENTWISE = "elementwise"  # operands and result share one tensor type
+CLAMP = "clamp"
+COMPARE = "compare"
+SELECT = "select"
+MATMUL = "matmul"
+MATVEC = "matvec"
+DOT = "dot"
+REDUCE = "reduce"
+SLICE = "slice"
+CONCAT = "concat"
+EXTRACT = "extract"
+BROADCAST = "broadcast"
+CONSTANT = "constant"
+ASSERT = "assert"
+
+COMPARE_PREDICATES = ("lt", "le", "gt", "ge", "eq", "ne")
+
+# IRDL constraint kinds for operands/results. "T" is one shared variable per op, so
+# IRDL itself checks that all "T" operands and results have the same type.
+_CONSTRAINTS = {
+    "T": 'irdl.base "!builtin.tensor"',
+    "tensor": 'irdl.base "!builtin.tensor"',
+    "f64": "irdl.is f64",
+    "any": "irdl.any",
+}
+_ATTRIBUTE_CONSTRAINTS = {
+    "float": 'irdl.base "#builtin.float"',
+    "string": 'irdl.base "#builtin.string"',
+    "i64_array": 'irdl.base "#builtin.dense_array"',
+    "dense": 'irdl.base "#builtin.dense_int_or_fp_elements"',
+}
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One TensorLang operation."""
+
+    name: str
+    operands: tuple[tuple[str, str], ...]
+    results: tuple[tuple[str, str], ...]
+    shape_rule: str
+    summary: str
+    attributes: tuple[tuple[str, str], ...] = ()
+    variadic: bool = False  # the single operand group is variadic
+
+    @property
+    def full_name(self) -> str:
+        return f"{DIALECT_NAME}.{self.name}"
+
+
+def _unary(name: str, summary: str) -> OpSpec:
+    return OpSpec(name, (("x", "T"),), (("result", "T"),), ELEMENTWISE, summary)
+
+
+def _binary(name: str, summary: str) -> OpSpec:
+    return OpSpec(name, (("lhs", "T"), ("rhs", "T")), (("result", "T"),), ELEMENTWISE, summary)
+
+
+OPS: tuple[OpSpec, ...] = (
+    OpSpec("constant", (), (("result", "tensor"),), CONSTANT,
+           "A constant tensor: {value = dense<...> : tensor<...xf64>}.",
+           attributes=(("value", "dense"),)),
+    _binary("add", "Elementwise lhs + rhs."),
+    _binary("sub", "Elementwise lhs - rhs."),
+    _binary("mul", "Elementwise lhs * rhs."),
+    _binary("div", "Elementwise lhs / rhs (IEEE: x/0 is inf or nan, never a trap)."),
+    _binary("min", "Elementwise minimum."),
+    _binary("max", "Elementwise maximum."),
+    _unary("neg", "Elementwise -x."),
+    _unary("abs", "Elementwise |x|."),
+    _unary("tanh", "Elementwise tanh(x)."),
+    _unary("exp", "Elementwise exp(x)."),
+    _unary("relu", "Elementwise max(x, 0)."),
+    _unary("sigmoid", "Elementwise 1 / (1 + exp(-x))."),
+    OpSpec("clamp", (("x", "T"),), (("result", "T"),), CLAMP,
+           "Elementwise min(max(x, lo), hi): {lo = -1.0 : f64, hi = 1.0 : f64}.",
+           attributes=(("lo", "float"), ("hi", "float"))),
+    OpSpec("cmp", (("lhs", "T"), ("rhs", "T")), (("result", "tensor"),), COMPARE,
+           "Elementwise comparison to an i1 tensor: {predicate = \"lt\"} "
+           "(lt, le, gt, ge, eq, ne; ordered).",
+           attributes=(("predicate", "string"),)),
+    OpSpec("select", (("cond", "tensor"), ("on_true", "T"), ("on_false", "T")),
+           (("result", "T"),), SELECT,
+           "Elementwise cond ? on_true : on_false; cond is an i1 tensor of the same shape."),
+    OpSpec("matmul", (("lhs", "tensor"), ("rhs", "tensor")), (("result", "tensor"),), MATMUL,
+           "Matrix product: tensor<MxK> x tensor<KxN> -> tensor<MxN>."),
+    OpSpec("matvec", (("matrix", "tensor"), ("vector", "tensor")), (("result", "tensor"),),
+           MATVEC, "Matrix-vector product: tensor<MxK> x tensor<K> -> tensor<M>."),
+    OpSpec("dot", (("lhs", "T"), ("rhs", "T")), (("result", "f64"),), DOT,
+           "Inner product of two tensor<Kxf64> -> f64."),
+    OpSpec("sum", (("x", "tensor"),), (("result", "f64"),), REDUCE,
+           "Sum of all elements -> f64."),
+    OpSpec("mean", (("x", "tensor"),), (("result", "f64"),), REDUCE,
+           "Mean of all elements -> f64."),
+    OpSpec("slice", (("x", "tensor"),), (("result", "tensor"),), SLICE,
+           "Static slice: {offsets = array<i64: ...>, sizes = array<i64: ...>}; "
+           "the result has shape sizes.",
+           attributes=(("offsets", "i64_array"), ("sizes", "i64_array"))),
+    OpSpec("concat", (("inputs", "tensor"),), (("result", "tensor"),), CONCAT,
+           "Concatenation of rank-1 tensors -> tensor<(sum of sizes)xf64>.", variadic=True),
+    OpSpec("extract", (("x", "tensor"),), (("result", "f64"),), EXTRACT,
+           "One element as an f64 scalar: {index = array<i64: i, ...>}.",
+           attributes=(("index", "i64_array"),)),
+    OpSpec("broadcast", (("x", "f64"),), (("result", "tensor"),), BROADCAST,
+           "A tensor filled with the scalar x."),
+    OpSpec("assert", (("cond", "any"),), (), ASSERT,
+           "Runtime check: every element of cond (i1 or an i1 tensor) must be true. "
+           "A violation is reported with {message = \"...\"} and this op's location; "
+           "execution goes on.",
+           attributes=(("message", "string"),)),
+)
+
+OPS_BY_NAME: dict[str, OpSpec] = {op.full_name: op for op in OPS}
+
+
+def irdl_source() -> str:
+    """Render the dialect as IRDL text for ``irdl.load_dialects``."""
+    lines = [f"irdl.dialect @{DIALECT_NAME} {{"]
+    for op in OPS:
+        lines.append(f"  irdl.operation @{op.name} {{")
+        shared_declared = False
+        names: list[str] = []
+
+        def constraint(kind: str, label: str) -> str:
+            nonlocal shared_declared
+            if kind == "T":
+                if not shared_declared:
+                    lines.append(f"    %T = {_CONSTRAINTS['T']}")
+                    shared_declared = True
+                return "%T"
+            var = f"%{label}_{len(names)}"
+            names.append(var)
+            lines.append(f"    {var} = {_CONSTRAINTS[kind]}")
+            return var
+
+        operands = [(n, constraint(k, n)) for n, k in op.operands]
+        results = [(n, constraint(k, n)) for n, k in op.results]
+        attrs = []
+        for n, k in op.attributes:
+            var = f"%attr_{n}"
+            lines.append(f"    {var} = {_ATTRIBUTE_CONSTRAINTS[k]}")
+            attrs.append((n, var))
+        if operands:
+            variadic = "variadic " if op.variadic else ""
+            lines.append("    irdl.operands(" + ", ".join(f"{n}: {variadic}{v}" for n, v in operands) + ")")
+        if attrs:
+            lines.append("    irdl.attributes {" + ", ".join(f'"{n}" = {v}' for n, v in attrs) + "}")
+        if results:
+            lines.append("    irdl.results(" + ", ".join(f"{n}: {v}" for n, v in results) + ")")
+        lines.append("  }")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def load_tensorlang(context) -> None:
+    """Register TensorLang in an MLIR context (must be called inside ``with context``)."""
+    from mlir import ir
+    from mlir.dialects import irdl
+
+    irdl.load_dialects(ir.Module.parse(irdl_source(), context=context))

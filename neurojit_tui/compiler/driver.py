@@ -1,0 +1,220 @@
+"""The compiler driver: text -> parsed and verified module -> lowered -> ORC JIT.
+
+``Compiler`` keeps one MLIR context (creating one costs ~10 ms because every upstream
+dialect is registered) and replaces it every ``recycle_after`` programs so memory held
+by uniqued attributes stays bounded. A ``Compiler`` is not thread-safe: use one per
+thread.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+from mlir import ir, passmanager
+from mlir.execution_engine import ExecutionEngine
+
+from . import dialect as tl
+from .diagnostics import ERROR, Diagnostic, collect, from_mlir, has_errors
+from .jit import CompiledProgram, FunctionSignature, ValueType
+from .lowering import (ASSERT_STATUS_GLOBAL, LLVM_PIPELINE, Lowering,
+                       add_assert_status_global)
+from .verifier import SemanticVerifier
+
+EMIT_KINDS = ("mlir-lowered", "llvm-dialect", "obj")
+ADDRESS_GETTER_PREFIX = "__neurojit_addr_"
+
+# A program without a top-level ``module`` is parsed as "module {" + text + "}"; the
+# prefix shares line 1 so every line number stays right (line-1 columns are shifted back).
+_WRAP_PREFIX = "module {"
+_STARTS_WITH_MODULE = re.compile(r"\A(\s|//[^\n]*\n)*module\b")
+
+
+class CompileError(Exception):
+    """The program did not verify or compile; ``diagnostics`` says where and why."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = list(diagnostics)
+        super().__init__("\n".join(d.format() for d in self.diagnostics) or "compilation failed")
+
+
+@dataclass
+class Timings:
+    parse_verify_s: float = 0.0
+    lower_s: float = 0.0
+    jit_s: float = 0.0
+
+
+@dataclass
+class Lowered:
+    """Result of the MLIR stages before the JIT."""
+
+    module: object
+    signatures: dict[str, FunctionSignature]
+    asserts: list
+    ir_after_tensorlang: str = ""
+    timings: Timings = field(default_factory=Timings)
+
+
+class Compiler:
+    def __init__(self, opt_level: int = 3, recycle_after: int = 256):
+        self.opt_level = opt_level
+        self.recycle_after = recycle_after
+        self._context = None
+        self._uses = 0
+
+    # -- context ------------------------------------------------------------------
+
+    def _fresh_context(self) -> ir.Context:
+        if self._context is None or self._uses >= self.recycle_after:
+            context = ir.Context()
+            context.enable_multithreading(False)  # small modules: threads cost more
+            with context:
+                tl.load_tensorlang(context)
+            self._context, self._uses = context, 0
+        self._uses += 1
+        return self._context
+
+    # -- front end ----------------------------------------------------------------
+
+    def parse(self, text: str, path: str, require_control: bool = False):
+        """Parse and verify ``text``; returns (module_op or None, diagnostics)."""
+        context = self._fresh_context()
+        wrapped = not _STARTS_WITH_MODULE.match(text)
+        source = _WRAP_PREFIX + text + "\n}" if wrapped else text
+        with context, ir.Location.unknown(), collect(context, path) as emitted:
+            try:
+                module = ir.Operation.parse(source, source_name=path)
+            except ir.MLIRError as error:
+                found = [from_mlir(d, path) for d in error.error_diagnostics]
+                found = found or [Diagnostic(path, 0, 0, ERROR, str(error))]
+                return None, _unwrap(emitted + found, path, wrapped)
+            SemanticVerifier(module).run(require_control=require_control)
+        diagnostics = _unwrap(emitted, path, wrapped)
+        return (None if has_errors(diagnostics) else module), diagnostics
+
+    def check(self, text: str, path: str, require_control: bool = False) -> list[Diagnostic]:
+        return self.parse(text, path, require_control)[1]
+
+    # -- middle and back end ---------------------------------------------------------
+
+    def lower(self, text: str, path: str, require_control: bool = False,
+              stop_after_tensorlang: bool = False, print_ir_after_all: bool = False) -> Lowered:
+        t0 = time.perf_counter()
+        module, diagnostics = self.parse(text, path, require_control)
+        if module is None:
+            raise CompileError(diagnostics)
+        t1 = time.perf_counter()
+        with self._context, ir.Location.unknown(), collect(self._context, path) as emitted:
+            signatures = _signatures(module)
+            add_assert_status_global(module)
+            asserts = Lowering(module, path).run()
+            after_tensorlang = str(module) if stop_after_tensorlang else ""
+            if not stop_after_tensorlang:
+                manager = passmanager.PassManager.parse(
+                    "builtin.module(" + ",".join(LLVM_PIPELINE) + ")")
+                if print_ir_after_all:
+                    manager.enable_ir_printing(print_after_all=True)
+                try:
+                    manager.run(module)
+                except ir.MLIRError as error:
+                    raise CompileError(emitted + [from_mlir(d, path) for d in error.error_diagnostics])
+                _add_address_getters(module, list(signatures) + [ASSERT_STATUS_GLOBAL])
+        lowered = Lowered(module, signatures, asserts, after_tensorlang)
+        lowered.timings.parse_verify_s = t1 - t0
+        lowered.timings.lower_s = time.perf_counter() - t1
+        return lowered
+
+    def compile(self, text: str, path: str, require_control: bool = False,
+                print_ir_after_all: bool = False) -> CompiledProgram:
+        lowered = self.lower(text, path, require_control, print_ir_after_all=print_ir_after_all)
+        t0 = time.perf_counter()
+        with self._context:
+            engine = ExecutionEngine(_as_module(lowered.module), opt_level=self.opt_level,
+                                     enable_object_dump=True)
+            addresses = {name: _lookup_address(engine, name)
+                         for name in list(lowered.signatures) + [ASSERT_STATUS_GLOBAL]}
+        lowered.timings.jit_s = time.perf_counter() - t0
+        return CompiledProgram(engine, path, lowered.signatures, addresses,
+                               lowered.asserts, lowered.timings)
+
+
+def _unwrap(diagnostics: list[Diagnostic], path: str, wrapped: bool) -> list[Diagnostic]:
+    """Undo the column shift that the implicit ``module {`` wrapper put on line 1."""
+    if not wrapped:
+        return diagnostics
+    shift = len(_WRAP_PREFIX)
+
+    def fix(d: Diagnostic) -> Diagnostic:
+        col = d.col - shift if d.line == 1 and d.col > shift else d.col
+        return Diagnostic(d.file, d.line, col, d.severity, d.message,
+                          tuple(fix(n) for n in d.notes))
+
+    return [fix(d) for d in diagnostics]
+
+
+def _value_type(t) -> ValueType:
+    if isinstance(t, ir.RankedTensorType):
+        rt = ir.RankedTensorType(t)
+        kind = "f64" if isinstance(rt.element_type, ir.F64Type) else "i1"
+        return ValueType(kind, tuple(rt.shape))
+    return ValueType("f64" if isinstance(t, ir.F64Type) else "i1", None)
+
+
+def _signatures(module) -> dict[str, FunctionSignature]:
+    signatures = {}
+    for op in module.regions[0].blocks[0].operations:
+        op = op.operation
+        if op.name != "func.func":
+            continue
+        name = ir.StringAttr(op.attributes["sym_name"]).value
+        ftype = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
+        signatures[name] = FunctionSignature(
+            name, tuple(_value_type(t) for t in ftype.inputs),
+            tuple(_value_type(t) for t in ftype.results))
+    return signatures
+
+
+def _add_address_getters(module, symbols: list[str]) -> None:
+    """For each symbol, add ``ptr __neurojit_addr_<symbol>()`` returning its address.
+
+    The ExecutionEngine's lookup returns MLIR's packed wrapper of a function, but the
+    hot-swap slot and native loops need the raw C entry point; these getters give it.
+    """
+    declarations = []
+    for op in module.regions[0].blocks[0].operations:
+        op = op.operation
+        if op.name == "llvm.func":
+            declarations.append(f"llvm.func @{ir.StringAttr(op.attributes['sym_name']).value}()")
+        elif op.name == "llvm.mlir.global":
+            declarations.append(
+                f"llvm.mlir.global external @{ir.StringAttr(op.attributes['sym_name']).value}() : i32")
+    getters = [
+        f"llvm.func @{ADDRESS_GETTER_PREFIX}{s}() -> !llvm.ptr {{\n"
+        f"  %0 = llvm.mlir.addressof @{s} : !llvm.ptr\n  llvm.return %0 : !llvm.ptr\n}}"
+        for s in symbols
+    ]
+    scratch = ir.Module.parse("\n".join(declarations + getters))
+    body = module.regions[0].blocks[0]
+    for op in list(scratch.body.operations)[len(declarations):]:
+        body.append(op.operation)
+
+
+def _as_module(module_op) -> ir.Module:
+    """ExecutionEngine takes an ``ir.Module``; ``Operation.parse`` gives a module op.
+    Moving the (already lowered) operations over is cheaper than printing and parsing."""
+    module = ir.Module.create(loc=ir.Location.unknown())
+    for op in list(module_op.regions[0].blocks[0].operations):
+        module.body.append(op.operation)
+    return module
+
+
+def _lookup_address(engine, symbol: str) -> int:
+    import ctypes
+
+    packed = engine.raw_lookup(ADDRESS_GETTER_PREFIX + symbol)
+    result = ctypes.c_void_p()
+    argv = (ctypes.c_void_p * 1)(ctypes.cast(ctypes.pointer(result), ctypes.c_void_p))
+    ctypes.CFUNCTYPE(None, ctypes.c_void_p)(packed)(argv)
+    return result.value

@@ -1,0 +1,149 @@
+"""A JIT-compiled TensorLang module and the C calling convention of its functions.
+
+Calling convention (what the lowering pipeline produces): each argument in order, a
+tensor as a bare pointer to its contiguous elements, an ``f64`` as a double, an ``i1``
+as a bool; then one out-pointer per tensor result (caller-owned buffers). Scalar
+results are returned by value (several as a struct).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+
+import numpy as np
+
+from .lowering import ASSERT_STATUS_GLOBAL
+
+_DTYPES = {"f64": np.float64, "i1": np.bool_}
+_CTYPES = {"f64": ctypes.c_double, "i1": ctypes.c_bool}
+
+
+@dataclass(frozen=True)
+class ValueType:
+    kind: str  # "f64" or "i1"
+    shape: tuple[int, ...] | None  # None for a scalar
+
+    def __str__(self) -> str:
+        if self.shape is None:
+            return self.kind
+        return "tensor<" + "x".join(str(s) for s in self.shape) + f"x{self.kind}>"
+
+
+@dataclass(frozen=True)
+class FunctionSignature:
+    name: str
+    inputs: tuple[ValueType, ...]
+    results: tuple[ValueType, ...]
+
+
+@dataclass(frozen=True)
+class AssertViolation:
+    """A ``tensorlang.assert`` that failed during a call (the first one, if several)."""
+
+    message: str
+    file: str
+    line: int
+    col: int
+
+    def format(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: error: assertion failed: {self.message}"
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "line": self.line, "col": self.col,
+                "severity": "error", "message": f"assertion failed: {self.message}"}
+
+
+class CompiledProgram:
+    """Owns the ExecutionEngine; its code lives exactly as long as this object."""
+
+    def __init__(self, engine, path, signatures, addresses, asserts, timings):
+        self.engine = engine
+        self.path = path
+        self.signatures: dict[str, FunctionSignature] = signatures
+        self.addresses: dict[str, int] = addresses
+        self.asserts = {a.number: a for a in asserts}
+        self.timings = timings
+        self._status = ctypes.c_int32.from_address(addresses[ASSERT_STATUS_GLOBAL])
+        self._prototypes: dict[str, object] = {}
+
+    # -- asserts ----------------------------------------------------------------------
+
+    @property
+    def status_address(self) -> int:
+        return self.addresses[ASSERT_STATUS_GLOBAL]
+
+    def take_assert_violation(self) -> AssertViolation | None:
+        """The first assert that failed since the last call to this, then reset."""
+        number, self._status.value = self._status.value, 0
+        if number == 0:
+            return None
+        site = self.asserts[number]
+        return AssertViolation(site.message, site.file, site.line, site.col)
+
+    # -- calling ----------------------------------------------------------------------
+
+    def address(self, name: str) -> int:
+        if name not in self.addresses or name not in self.signatures:
+            raise KeyError(f"no function @{name} in {self.path}; functions: "
+                           + ", ".join("@" + n for n in self.signatures))
+        return self.addresses[name]
+
+    def _prototype(self, sig: FunctionSignature):
+        if sig.name in self._prototypes:
+            return self._prototypes[sig.name]
+        argtypes = [ctypes.c_void_p if t.shape is not None else _CTYPES[t.kind] for t in sig.inputs]
+        argtypes += [ctypes.c_void_p for t in sig.results if t.shape is not None]
+        scalars = [t for t in sig.results if t.shape is None]
+        if not scalars:
+            restype = None
+        elif len(scalars) == 1:
+            restype = _CTYPES[scalars[0].kind]
+        else:
+            restype = type("Results", (ctypes.Structure,), {
+                "_fields_": [(f"r{i}", _CTYPES[t.kind]) for i, t in enumerate(scalars)]})
+        proto = ctypes.CFUNCTYPE(restype, *argtypes)(self.address(sig.name))
+        self._prototypes[sig.name] = proto
+        return proto
+
+    def call(self, name: str, *args):
+        """Call ``@name`` with numpy-convertible arguments; returns (results, violation).
+
+        Arguments are checked against the signature, so a wrong shape is a Python error
+        rather than an out-of-bounds read in native code.
+        """
+        sig = self.signatures.get(name)
+        if sig is None:
+            self.address(name)  # raises with the list of functions
+        if len(args) != len(sig.inputs):
+            raise ValueError(f"@{name} takes {len(sig.inputs)} arguments "
+                             f"({', '.join(map(str, sig.inputs))}), got {len(args)}")
+        keep, native = [], []
+        for i, (value, t) in enumerate(zip(args, sig.inputs)):
+            if t.shape is None:
+                native.append(_CTYPES[t.kind](value))
+                continue
+            array = np.ascontiguousarray(np.asarray(value, dtype=_DTYPES[t.kind]))
+            if array.shape != t.shape:
+                raise ValueError(f"argument {i} of @{name} must have shape {t.shape} ({t}), "
+                                 f"got {array.shape}")
+            keep.append(array)
+            native.append(array.ctypes.data)
+        outputs = [np.zeros(t.shape, dtype=_DTYPES[t.kind]) for t in sig.results if t.shape is not None]
+        native += [o.ctypes.data for o in outputs]
+        returned = self._prototype(sig)(*native)
+        scalars = [t for t in sig.results if t.shape is None]
+        if len(scalars) == 1:
+            scalar_values = [returned]
+        elif scalars:
+            scalar_values = [getattr(returned, f"r{i}") for i in range(len(scalars))]
+        else:
+            scalar_values = []
+        results = []
+        for t in sig.results:
+            results.append(outputs.pop(0) if t.shape is not None else scalar_values.pop(0))
+        return results, self.take_assert_violation()
+
+    def dump_object(self, path: str) -> None:
+        """Write the machine code as a relocatable object file (llvmlite can load it)."""
+        self.engine.dump_to_object_file(str(path))

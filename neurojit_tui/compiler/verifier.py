@@ -1,0 +1,375 @@
+"""Semantic checks that IRDL cannot express, emitted as MLIR diagnostics.
+
+IRDL checks operand counts, attribute kinds and "same type" constraints while MLIR
+parses. This pass adds what needs arithmetic on shapes (matmul dimensions, slice
+bounds...), the controller ABI, and the safety rule: a user program may contain only
+``func``, ``tensorlang`` and scalar ``arith`` operations on statically shaped values,
+so a verified program cannot touch raw memory, call outside code or recurse.
+
+Each problem is reported with ``Location.emit_error`` on the offending op, so it
+carries that op's file:line:col like any MLIR diagnostic.
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from . import dialect as tl
+
+# Scalar arith ops a program may use. Integer division and shifts are left out on
+# purpose: they can trap or be undefined on some inputs.
+ALLOWED_ARITH = frozenset({
+    "arith.constant", "arith.addf", "arith.subf", "arith.mulf", "arith.divf",
+    "arith.negf", "arith.maximumf", "arith.minimumf", "arith.maxnumf", "arith.minnumf",
+    "arith.cmpf", "arith.select", "arith.andi", "arith.ori", "arith.xori",
+    "arith.uitofp",
+})
+ALLOWED_FUNC = frozenset({"func.func", "func.return", "func.call"})
+
+
+def _is_f64(t) -> bool:
+    return isinstance(t, ir.F64Type)
+
+
+def _is_i1(t) -> bool:
+    return isinstance(t, ir.IntegerType) and t.width == 1
+
+
+def _tensor(t):
+    return t if isinstance(t, ir.RankedTensorType) else None
+
+
+def _is_bool_tensor(t) -> bool:
+    return _tensor(t) is not None and _is_i1(_tensor(t).element_type)
+
+
+def _shape(t) -> list[int]:
+    return list(_tensor(t).shape)
+
+
+def _fmt_shape(shape) -> str:
+    return "x".join(str(s) for s in shape) if shape else "scalar"
+
+
+def walk(op):
+    """Every operation nested in ``op`` (pre-order), ``op`` included."""
+    op = op.operation
+    yield op
+    for region in op.regions:
+        for block in region.blocks:
+            for child in block.operations:
+                yield from walk(child)
+
+
+class SemanticVerifier:
+    """Checks one parsed module; problems are emitted as MLIR error diagnostics."""
+
+    def __init__(self, module_op):
+        self.module = module_op.operation
+        self.errors = 0
+
+    def error(self, op, message: str) -> None:
+        self.errors += 1
+        op.location.emit_error(message)
+
+    def run(self, require_control: bool = False) -> int:
+        functions = {}
+        for op in self.module.regions[0].blocks[0].operations:
+            op = op.operation
+            if op.name != "func.func":
+                self.error(op, f"'{op.name}' is not allowed at the top level of a TensorLang "
+                               "program (only func.func)")
+                continue
+            functions[ir.StringAttr(op.attributes["sym_name"]).value] = op
+        for name, func in functions.items():
+            self.check_function(name, func, functions)
+        self.check_recursion(functions)
+        if require_control and tl.CONTROL_ENTRY not in functions:
+            self.error(self.module, f"a controller needs {tl.CONTROL_SIGNATURE}")
+        return self.errors
+
+    # -- functions and types -------------------------------------------------------
+
+    def check_function(self, name, func, functions) -> None:
+        if len(func.regions[0].blocks) == 0:
+            self.error(func, f"function @{name} has no body: external functions are not "
+                             "allowed in TensorLang")
+            return
+        if len(func.regions[0].blocks) > 1:
+            self.error(func, f"function @{name} must be a single block (no branches)")
+        ftype = ir.FunctionType(ir.TypeAttr(func.attributes["function_type"]).value)
+        for t in list(ftype.inputs) + list(ftype.results):
+            if self.check_type(func, t, f"function @{name} signature") and _is_bool_tensor(t):
+                self.error(func, f"function @{name} signature: {t} is not allowed; boolean "
+                                 "tensors exist only between tensorlang.cmp and select/assert")
+        if name == tl.CONTROL_ENTRY:
+            self.check_control_abi(func, ftype)
+        for op in walk(func):
+            if op is func or op == func:
+                continue
+            self.check_op(op, functions)
+
+    def check_control_abi(self, func, ftype) -> None:
+        want_in = [[tl.CONTROL_OBS_SIZE], [tl.CONTROL_MEM_SIZE]]
+        want_out = [[tl.CONTROL_ACTION_SIZE], [tl.CONTROL_MEM_SIZE]]
+
+        def matches(types, want):
+            return len(types) == len(want) and all(
+                _tensor(t) is not None and _is_f64(_tensor(t).element_type) and _shape(t) == w
+                for t, w in zip(types, want))
+
+        if not (matches(list(ftype.inputs), want_in) and matches(list(ftype.results), want_out)):
+            self.error(func, f"@control does not match the controller ABI: expected "
+                             f"{tl.CONTROL_SIGNATURE}, got {ftype}")
+
+    def check_type(self, op, t, what: str) -> bool:
+        if _is_f64(t) or _is_i1(t):
+            return True
+        tensor = _tensor(t)
+        if tensor is None:
+            self.error(op, f"{what}: type {t} is not allowed (use f64, i1 or a static "
+                           "tensor of f64/i1)")
+            return False
+        if not tensor.has_static_shape:
+            self.error(op, f"{what}: tensor type {t} must have a static shape")
+            return False
+        if not (_is_f64(tensor.element_type) or _is_i1(tensor.element_type)):
+            self.error(op, f"{what}: tensor element type must be f64 or i1, got {t}")
+            return False
+        if tensor.encoding is not None:
+            self.error(op, f"{what}: tensor encodings are not allowed ({t})")
+            return False
+        if not 1 <= tensor.rank <= 2:
+            self.error(op, f"{what}: tensors must have rank 1 or 2, got {t}")
+            return False
+        elements = 1
+        for s in tensor.shape:
+            elements *= s
+        if elements > tl.MAX_TENSOR_ELEMENTS or elements == 0:
+            self.error(op, f"{what}: {t} has {elements} elements; allowed 1 to "
+                           f"{tl.MAX_TENSOR_ELEMENTS}")
+            return False
+        return True
+
+    # -- operations -----------------------------------------------------------------
+
+    def check_op(self, op, functions) -> None:
+        name = op.name
+        dialect = name.split(".", 1)[0]
+        if dialect == tl.DIALECT_NAME:
+            pass
+        elif name in ALLOWED_FUNC:
+            if name == "func.func":
+                self.error(op, "nested functions are not allowed")
+                return
+        elif name in ALLOWED_ARITH:
+            pass
+        elif dialect == "arith":
+            self.error(op, f"'{name}' is not allowed in TensorLang (scalar arith ops "
+                           "allowed: " + ", ".join(sorted(a[6:] for a in ALLOWED_ARITH)) + ")")
+            return
+        else:
+            self.error(op, f"'{name}' is not allowed in TensorLang: only func, tensorlang "
+                           "and scalar arith operations are accepted")
+            return
+        types_ok = all(self.check_type(op, r.type, f"result of '{name}'") for r in op.results)
+        if not types_ok:
+            return
+        if dialect == "arith":
+            self.check_scalar_arith(op)
+        elif name == "func.call":
+            callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
+            if callee not in functions:
+                self.error(op, f"call to unknown function @{callee}")
+        elif dialect == tl.DIALECT_NAME:
+            spec = tl.OPS_BY_NAME[name]
+            getattr(self, "rule_" + spec.shape_rule)(op, spec)
+
+    def check_scalar_arith(self, op) -> None:
+        for v in list(op.operands) + list(op.results):
+            if not (_is_f64(v.type) or _is_i1(v.type)):
+                self.error(op, f"'{op.name}' works on scalars (f64, i1) only in TensorLang; "
+                               f"got {v.type} (use tensorlang ops for tensors)")
+                return
+
+    def check_recursion(self, functions) -> None:
+        calls = {name: set() for name in functions}
+        sites = {}
+        for name, func in functions.items():
+            for op in walk(func):
+                if op.name == "func.call":
+                    callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
+                    calls[name].add(callee)
+                    sites.setdefault((name, callee), op)
+        # Depth-first search for a cycle; report it at the call that closes it.
+        state: dict[str, int] = {}
+
+        def visit(name, path):
+            state[name] = 1
+            for callee in sorted(calls.get(name, ())):
+                if state.get(callee) == 1:
+                    cycle = " -> ".join("@" + n for n in path[path.index(callee):] + [callee])
+                    self.error(sites[(name, callee)], f"recursive call cycle {cycle} is not "
+                                                      "allowed (it could overflow the stack)")
+                elif callee in calls and state.get(callee) is None:
+                    visit(callee, path + [callee])
+            state[name] = 2
+
+        for name in sorted(functions):
+            if state.get(name) is None:
+                visit(name, [name])
+
+    # -- TensorLang shape rules (one method per dialect.shape_rule) ------------------
+
+    def _elem(self, value):
+        return _tensor(value.type).element_type
+
+    def _require_f64_tensor(self, op, value, what) -> bool:
+        t = _tensor(value.type)
+        if t is None or not _is_f64(t.element_type):
+            self.error(op, f"'{op.name}' {what} must be a tensor of f64, got {value.type}")
+            return False
+        return True
+
+    def rule_elementwise(self, op, spec) -> None:
+        # IRDL already forces every operand and the result to one type.
+        self._require_f64_tensor(op, op.results[0], "operands and result")
+
+    def rule_clamp(self, op, spec) -> None:
+        if not self._require_f64_tensor(op, op.results[0], "operand and result"):
+            return
+        lo = ir.FloatAttr(op.attributes["lo"]).value
+        hi = ir.FloatAttr(op.attributes["hi"]).value
+        if not lo <= hi:
+            self.error(op, f"'{op.name}' needs lo <= hi, got lo = {lo}, hi = {hi}")
+
+    def rule_compare(self, op, spec) -> None:
+        if not self._require_f64_tensor(op, op.operands[0], "operands"):
+            return
+        pred = ir.StringAttr(op.attributes["predicate"]).value
+        if pred not in tl.COMPARE_PREDICATES:
+            self.error(op, f"unknown predicate \"{pred}\"; expected one of "
+                           + ", ".join(tl.COMPARE_PREDICATES))
+        for use in op.results[0].uses:
+            user = use.owner
+            if not (user.name == "tensorlang.assert"
+                    or (user.name == "tensorlang.select" and use.operand_number == 0)):
+                self.error(op, f"the result of '{op.name}' may only be used as the condition "
+                               f"of tensorlang.select or tensorlang.assert (used by '{user.name}')")
+                break
+        result = _tensor(op.results[0].type)
+        if not _is_i1(result.element_type) or list(result.shape) != _shape(op.operands[0].type):
+            self.error(op, f"'{op.name}' result must be tensor<{_fmt_shape(_shape(op.operands[0].type))}xi1>, "
+                           f"got {op.results[0].type}")
+
+    def rule_select(self, op, spec) -> None:
+        cond = _tensor(op.operands[0].type)
+        value_shape = _shape(op.operands[1].type)
+        if op.operands[0].owner.name != "tensorlang.cmp":
+            self.error(op, f"'{op.name}' condition must be the result of tensorlang.cmp")
+            return
+        if not _is_i1(cond.element_type) or list(cond.shape) != value_shape:
+            self.error(op, f"'{op.name}' condition must be tensor<{_fmt_shape(value_shape)}xi1>, "
+                           f"got {op.operands[0].type}")
+        self._require_f64_tensor(op, op.results[0], "values")
+
+    def _ranks(self, op, want) -> bool:
+        for value, rank in zip(list(op.operands) + list(op.results), want):
+            t = _tensor(value.type)
+            if t is None or t.rank != rank or not _is_f64(t.element_type):
+                self.error(op, f"'{op.name}' expects f64 tensors of rank "
+                               + "/".join(str(r) for r in want) + f"; got {value.type}")
+                return False
+        return True
+
+    def rule_matmul(self, op, spec) -> None:
+        if not self._ranks(op, (2, 2, 2)):
+            return
+        (m, k), (k2, n) = _shape(op.operands[0].type), _shape(op.operands[1].type)
+        if k != k2:
+            self.error(op, f"'{op.name}' inner dimensions differ: lhs is {m}x{k}, rhs is {k2}x{n}")
+        elif _shape(op.results[0].type) != [m, n]:
+            self.error(op, f"'{op.name}' result must be tensor<{m}x{n}xf64>, "
+                           f"got {op.results[0].type}")
+
+    def rule_matvec(self, op, spec) -> None:
+        if not self._ranks(op, (2, 1, 1)):
+            return
+        (m, k), (k2,) = _shape(op.operands[0].type), _shape(op.operands[1].type)
+        if k != k2:
+            self.error(op, f"'{op.name}' matrix is {m}x{k} but vector has {k2} elements")
+        elif _shape(op.results[0].type) != [m]:
+            self.error(op, f"'{op.name}' result must be tensor<{m}xf64>, got {op.results[0].type}")
+
+    def rule_dot(self, op, spec) -> None:
+        t = _tensor(op.operands[0].type)
+        if t.rank != 1 or not _is_f64(t.element_type):
+            self.error(op, f"'{op.name}' expects two rank-1 f64 tensors, got {op.operands[0].type}")
+
+    def rule_reduce(self, op, spec) -> None:
+        self._require_f64_tensor(op, op.operands[0], "operand")
+
+    def _i64_array(self, op, name) -> list[int]:
+        return list(ir.DenseI64ArrayAttr(op.attributes[name]))
+
+    def rule_slice(self, op, spec) -> None:
+        if not self._require_f64_tensor(op, op.operands[0], "operand"):
+            return
+        shape = _shape(op.operands[0].type)
+        offsets, sizes = self._i64_array(op, "offsets"), self._i64_array(op, "sizes")
+        if len(offsets) != len(shape) or len(sizes) != len(shape):
+            self.error(op, f"'{op.name}' needs {len(shape)} offsets and sizes for a rank-"
+                           f"{len(shape)} tensor, got {len(offsets)} and {len(sizes)}")
+            return
+        for d, (o, s, n) in enumerate(zip(offsets, sizes, shape)):
+            if o < 0 or s < 1 or o + s > n:
+                self.error(op, f"slice out of bounds in dimension {d}: offset {o} + size {s} "
+                               f"exceeds {n}")
+                return
+        if _shape(op.results[0].type) != sizes:
+            self.error(op, f"'{op.name}' result must be tensor<{_fmt_shape(sizes)}xf64>, "
+                           f"got {op.results[0].type}")
+
+    def rule_concat(self, op, spec) -> None:
+        total = 0
+        if len(op.operands) == 0:
+            self.error(op, f"'{op.name}' needs at least one input")
+            return
+        for v in op.operands:
+            t = _tensor(v.type)
+            if t.rank != 1 or not _is_f64(t.element_type):
+                self.error(op, f"'{op.name}' inputs must be rank-1 f64 tensors, got {v.type}")
+                return
+            total += t.shape[0]
+        if _shape(op.results[0].type) != [total]:
+            self.error(op, f"'{op.name}' result must be tensor<{total}xf64>, got {op.results[0].type}")
+
+    def rule_extract(self, op, spec) -> None:
+        if not self._require_f64_tensor(op, op.operands[0], "operand"):
+            return
+        shape = _shape(op.operands[0].type)
+        index = self._i64_array(op, "index")
+        if len(index) != len(shape):
+            self.error(op, f"'{op.name}' needs {len(shape)} indices, got {len(index)}")
+            return
+        for d, (i, n) in enumerate(zip(index, shape)):
+            if not 0 <= i < n:
+                self.error(op, f"index {i} out of bounds for dimension {d} of size {n}")
+                return
+
+    def rule_broadcast(self, op, spec) -> None:
+        self._require_f64_tensor(op, op.results[0], "result")
+
+    def rule_constant(self, op, spec) -> None:
+        value = op.attributes["value"]
+        result = _tensor(op.results[0].type)
+        if value.type != result:
+            self.error(op, f"constant value has type {value.type} but the result is {result}")
+
+    def rule_assert(self, op, spec) -> None:
+        cond = op.operands[0].type
+        t = _tensor(cond)
+        if not (_is_i1(cond) or (t is not None and _is_i1(t.element_type))):
+            self.error(op, f"'{op.name}' condition must be i1 or a tensor of i1, got {cond}")
+        elif t is not None and op.operands[0].owner.name != "tensorlang.cmp":
+            self.error(op, f"'{op.name}' tensor condition must be the result of tensorlang.cmp")
