@@ -1,0 +1,25 @@
+"""The TensorLang compiler: real MLIR parse + verify, lowering, ORC JIT, hot-swap.
+
+Public API::
+
+    compiler = Compiler()
+    diagnostics = compiler.check(text, path)              # [] when the program is valid
+    program = compiler.compile(text, path, require_control=True)   # or CompileError
+    results, violation = program.call("control", obs, mem)
+    slot = ControllerSlot(program, "pd-v1"); slot.swap(other_program, "pd-v2")
+
+This package never imports textual: the UI talks to it through the engine process.
+"""
+
+from .diagnostics import Diagnostic
+from .dialect import (CONTROL_ACTION_SIZE, CONTROL_ENTRY, CONTROL_MEM_SIZE, CONTROL_OBS_SIZE,
+                      CONTROL_SIGNATURE, DIALECT_VERSION, OPS)
+from .driver import EMIT_KINDS, CompileError, Compiler
+from .hotswap import ControllerSlot, NativeLoop
+from .jit import AssertViolation, CompiledProgram
+
+__all__ = [
+    "AssertViolation", "CompileError", "CompiledProgram", "Compiler", "ControllerSlot",
+    "Diagnostic", "NativeLoop", "EMIT_KINDS", "OPS", "DIALECT_VERSION", "CONTROL_ENTRY",
+    "CONTROL_SIGNATURE", "CONTROL_OBS_SIZE", "CONTROL_MEM_SIZE", "CONTROL_ACTION_SIZE",
+]

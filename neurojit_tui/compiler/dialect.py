@@ -95,7 +95,6 @@ class OpSpec:
     shape_rule: str
     summary: str
     attributes: tuple[tuple[str, str], ...] = ()
-    variadic: bool = False  # the single operand group is variadic
 
     @property
     def full_name(self) -> str:
@@ -150,8 +149,10 @@ OPS: tuple[OpSpec, ...] = (
            "Static slice: {offsets = array<i64: ...>, sizes = array<i64: ...>}; "
            "the result has shape sizes.",
            attributes=(("offsets", "i64_array"), ("sizes", "i64_array"))),
-    OpSpec("concat", (("inputs", "tensor"),), (("result", "tensor"),), CONCAT,
-           "Concatenation of rank-1 tensors -> tensor<(sum of sizes)xf64>.", variadic=True),
+    # Binary because IRDL binds one constraint variable to one type across all values
+    # of a variadic operand, so a variadic concat could not take different sizes.
+    OpSpec("concat", (("lhs", "tensor"), ("rhs", "tensor")), (("result", "tensor"),), CONCAT,
+           "Concatenation of two rank-1 tensors -> tensor<(M+N)xf64>; chain for more."),
     OpSpec("extract", (("x", "tensor"),), (("result", "f64"),), EXTRACT,
            "One element as an f64 scalar: {index = array<i64: i, ...>}.",
            attributes=(("index", "i64_array"),)),
@@ -195,8 +196,7 @@ def irdl_source() -> str:
             lines.append(f"    {var} = {_ATTRIBUTE_CONSTRAINTS[k]}")
             attrs.append((n, var))
         if operands:
-            variadic = "variadic " if op.variadic else ""
-            lines.append("    irdl.operands(" + ", ".join(f"{n}: {variadic}{v}" for n, v in operands) + ")")
+            lines.append("    irdl.operands(" + ", ".join(f"{n}: {v}" for n, v in operands) + ")")
         if attrs:
             lines.append("    irdl.attributes {" + ", ".join(f'"{n}" = {v}' for n, v in attrs) + "}")
         if results:
@@ -206,9 +206,15 @@ def irdl_source() -> str:
     return "\n".join(lines) + "\n"
 
 
+_PYTHON_DIALECTS = "neurojit_tui.compiler.pydialects"
+
+
 def load_tensorlang(context) -> None:
     """Register TensorLang in an MLIR context (must be called inside ``with context``)."""
     from mlir import ir
+    from mlir._mlir_libs import _mlir
     from mlir.dialects import irdl
 
+    if _PYTHON_DIALECTS not in _mlir.globals.dialect_search_modules:
+        _mlir.globals.append_dialect_search_prefix(_PYTHON_DIALECTS)
     irdl.load_dialects(ir.Module.parse(irdl_source(), context=context))

@@ -8,6 +8,7 @@ thread.
 
 from __future__ import annotations
 
+import ctypes
 import re
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ ADDRESS_GETTER_PREFIX = "__neurojit_addr_"
 # prefix shares line 1 so every line number stays right (line-1 columns are shifted back).
 _WRAP_PREFIX = "module {"
 _STARTS_WITH_MODULE = re.compile(r"\A(\s|//[^\n]*\n)*module\b")
+_PIPELINE_TEXT = "builtin.module(" + ",".join(LLVM_PIPELINE) + ")"
 
 
 class CompileError(Exception):
@@ -62,6 +64,7 @@ class Compiler:
         self.opt_level = opt_level
         self.recycle_after = recycle_after
         self._context = None
+        self._pass_manager = None
         self._uses = 0
 
     # -- context ------------------------------------------------------------------
@@ -72,9 +75,19 @@ class Compiler:
             context.enable_multithreading(False)  # small modules: threads cost more
             with context:
                 tl.load_tensorlang(context)
-            self._context, self._uses = context, 0
+            self._context, self._uses, self._pass_manager = context, 0, None
         self._uses += 1
         return self._context
+
+    def _pipeline(self, print_ir_after_all: bool):
+        """The upstream pass pipeline; parsed once per context unless IR printing is on."""
+        if print_ir_after_all:
+            manager = passmanager.PassManager.parse(_PIPELINE_TEXT)
+            manager.enable_ir_printing(print_after_all=True)
+            return manager
+        if self._pass_manager is None:
+            self._pass_manager = passmanager.PassManager.parse(_PIPELINE_TEXT)
+        return self._pass_manager
 
     # -- front end ----------------------------------------------------------------
 
@@ -112,12 +125,8 @@ class Compiler:
             asserts = Lowering(module, path).run()
             after_tensorlang = str(module) if stop_after_tensorlang else ""
             if not stop_after_tensorlang:
-                manager = passmanager.PassManager.parse(
-                    "builtin.module(" + ",".join(LLVM_PIPELINE) + ")")
-                if print_ir_after_all:
-                    manager.enable_ir_printing(print_after_all=True)
                 try:
-                    manager.run(module)
+                    self._pipeline(print_ir_after_all).run(module)
                 except ir.MLIRError as error:
                     raise CompileError(emitted + [from_mlir(d, path) for d in error.error_diagnostics])
                 _add_address_getters(module, list(signatures) + [ASSERT_STATUS_GLOBAL])
@@ -133,7 +142,7 @@ class Compiler:
         with self._context:
             engine = ExecutionEngine(_as_module(lowered.module), opt_level=self.opt_level,
                                      enable_object_dump=True)
-            addresses = {name: _lookup_address(engine, name)
+            addresses = {name: lookup_address(engine, name)
                          for name in list(lowered.signatures) + [ASSERT_STATUS_GLOBAL]}
         lowered.timings.jit_s = time.perf_counter() - t0
         return CompiledProgram(engine, path, lowered.signatures, addresses,
@@ -176,6 +185,14 @@ def _signatures(module) -> dict[str, FunctionSignature]:
     return signatures
 
 
+def address_getters_ir(symbols) -> str:
+    """LLVM-dialect functions ``ptr __neurojit_addr_<symbol>()`` returning each address."""
+    return "\n".join(
+        f"llvm.func @{ADDRESS_GETTER_PREFIX}{s}() -> !llvm.ptr {{\n"
+        f"  %0 = llvm.mlir.addressof @{s} : !llvm.ptr\n  llvm.return %0 : !llvm.ptr\n}}"
+        for s in symbols)
+
+
 def _add_address_getters(module, symbols: list[str]) -> None:
     """For each symbol, add ``ptr __neurojit_addr_<symbol>()`` returning its address.
 
@@ -190,12 +207,7 @@ def _add_address_getters(module, symbols: list[str]) -> None:
         elif op.name == "llvm.mlir.global":
             declarations.append(
                 f"llvm.mlir.global external @{ir.StringAttr(op.attributes['sym_name']).value}() : i32")
-    getters = [
-        f"llvm.func @{ADDRESS_GETTER_PREFIX}{s}() -> !llvm.ptr {{\n"
-        f"  %0 = llvm.mlir.addressof @{s} : !llvm.ptr\n  llvm.return %0 : !llvm.ptr\n}}"
-        for s in symbols
-    ]
-    scratch = ir.Module.parse("\n".join(declarations + getters))
+    scratch = ir.Module.parse("\n".join(declarations) + "\n" + address_getters_ir(symbols))
     body = module.regions[0].blocks[0]
     for op in list(scratch.body.operations)[len(declarations):]:
         body.append(op.operation)
@@ -210,9 +222,8 @@ def _as_module(module_op) -> ir.Module:
     return module
 
 
-def _lookup_address(engine, symbol: str) -> int:
-    import ctypes
-
+def lookup_address(engine, symbol: str) -> int:
+    """Raw address of ``symbol`` in ``engine``, via its address getter (see above)."""
     packed = engine.raw_lookup(ADDRESS_GETTER_PREFIX + symbol)
     result = ctypes.c_void_p()
     argv = (ctypes.c_void_p * 1)(ctypes.cast(ctypes.pointer(result), ctypes.c_void_p))

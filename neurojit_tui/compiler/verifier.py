@@ -332,9 +332,6 @@ class SemanticVerifier:
 
     def rule_concat(self, op, spec) -> None:
         total = 0
-        if len(op.operands) == 0:
-            self.error(op, f"'{op.name}' needs at least one input")
-            return
         for v in op.operands:
             t = _tensor(v.type)
             if t.rank != 1 or not _is_f64(t.element_type):

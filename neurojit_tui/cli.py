@@ -1,0 +1,178 @@
+"""The ``neurojit`` command line.
+
+``neurojit check|compile|run|bench|demo ...`` work headless; ``neurojit [FILE]`` is
+reserved for the workstation UI. Every command uses the same engine packages as the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_DIAGNOSTICS = 1  # the program has errors
+EXIT_RUNTIME = 2  # it ran, and an assert failed
+EXIT_USAGE = 64
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as error:
+        raise SystemExit(f"neurojit: cannot read {path}: {error.strerror}")
+
+
+def _print_diagnostics(diagnostics, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([d.to_json() for d in diagnostics], indent=2))
+    else:
+        for d in diagnostics:
+            print(d.format(), file=sys.stderr)
+
+
+def cmd_check(args) -> int:
+    from .compiler import Compiler
+
+    compiler = Compiler()
+    diagnostics = []
+    for path in args.files:
+        diagnostics += compiler.check(_read(path), path, require_control=args.controller)
+    _print_diagnostics(diagnostics, args.json)
+    if not args.json and not diagnostics:
+        print(f"{len(args.files)} file(s) verified", file=sys.stderr)
+    return EXIT_DIAGNOSTICS if any(d.severity == "error" for d in diagnostics) else EXIT_OK
+
+
+def cmd_compile(args) -> int:
+    from .compiler import CompileError, Compiler
+
+    compiler = Compiler(opt_level=args.opt_level)
+    text = _read(args.file)
+    try:
+        if args.emit == "mlir-lowered":
+            print(compiler.lower(text, args.file, stop_after_tensorlang=True,
+                                 print_ir_after_all=args.print_ir_after_all).ir_after_tensorlang)
+        elif args.emit == "llvm-dialect":
+            print(compiler.lower(text, args.file,
+                                 print_ir_after_all=args.print_ir_after_all).module)
+        else:
+            program = compiler.compile(text, args.file, print_ir_after_all=args.print_ir_after_all)
+            if args.emit == "obj":
+                out = args.output or str(Path(args.file).with_suffix(".o").name)
+                program.dump_object(out)
+                print(f"wrote {out}", file=sys.stderr)
+            t = program.timings
+            print(f"{args.file}: compiled {', '.join('@' + n for n in program.signatures)} "
+                  f"(parse+verify {t.parse_verify_s * 1e3:.1f} ms, lower {t.lower_s * 1e3:.1f} ms, "
+                  f"JIT {t.jit_s * 1e3:.1f} ms)", file=sys.stderr)
+    except CompileError as error:
+        _print_diagnostics(error.diagnostics, False)
+        return EXIT_DIAGNOSTICS
+    return EXIT_OK
+
+
+def _to_json(value):
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating, np.bool_)):
+        return value.item()
+    return value
+
+
+def cmd_run(args) -> int:
+    from .compiler import CompileError, Compiler
+
+    try:
+        values = [json.loads(a) for a in args.arg]
+    except json.JSONDecodeError as error:
+        raise SystemExit(f"neurojit: --arg is not valid JSON: {error}")
+    try:
+        program = Compiler().compile(_read(args.file), args.file)
+    except CompileError as error:
+        _print_diagnostics(error.diagnostics, False)
+        return EXIT_DIAGNOSTICS
+    try:
+        results, violation = program.call(args.entry, *values)
+    except (KeyError, ValueError) as error:
+        raise SystemExit(f"neurojit: {error.args[0]}")
+    print(json.dumps({
+        "entry": args.entry,
+        "results": [_to_json(r) for r in results],
+        "assert_violation": violation.to_json() if violation else None,
+    }))
+    if violation:
+        print(violation.format(), file=sys.stderr)
+        return EXIT_RUNTIME
+    return EXIT_OK
+
+
+def cmd_bench(args) -> int:
+    if args.what == "jit":
+        from .compiler.bench import bench_jit, format_jit_table
+
+        rows = bench_jit(repeats=args.repeats)
+        print(json.dumps(rows, indent=2) if args.json else format_jit_table(rows))
+        return EXIT_OK
+    raise SystemExit(f"neurojit: unknown benchmark {args.what!r}")
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neurojit", description="NeuroJIT Workstation: TensorLang JIT compiler tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check", help="parse and verify TensorLang files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print diagnostics as a JSON list")
+    p.add_argument("--controller", action="store_true",
+                   help="also require @control with the controller ABI")
+    p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser("compile", help="lower and JIT-compile a TensorLang file")
+    p.add_argument("file", metavar="FILE")
+    from .compiler.driver import EMIT_KINDS
+
+    p.add_argument("--emit", choices=EMIT_KINDS, help="print lowered IR or write an object file")
+    p.add_argument("-o", "--output", help="object file path for --emit obj")
+    p.add_argument("--print-ir-after-all", action="store_true",
+                   help="print the IR after every pass (to stderr)")
+    p.add_argument("--opt-level", type=int, default=3, choices=range(4))
+    p.set_defaults(handler=cmd_compile)
+
+    p = sub.add_parser("run", help="JIT-compile a file and call a function")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--entry", required=True, metavar="NAME", help="function to call (without @)")
+    p.add_argument("--arg", action="append", default=[], metavar="JSON",
+                   help="one argument as JSON (a number or nested list); repeat per argument")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
+    p.add_argument("what", choices=["jit"])
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--repeats", type=int, default=15)
+    p.set_defaults(handler=cmd_bench)
+
+    p = sub.add_parser("demo", help="headless demo: compile the samples, hot-swap a running loop")
+    p.add_argument("--samples", default=None, help="folder of TensorLang samples")
+    p.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""``neurojit bench jit``: time to parse+verify and to lower+JIT each controller sample."""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+
+from ..paths import controller_samples
+from .driver import Compiler
+
+
+def bench_jit(repeats: int = 15, files=None) -> list[dict]:
+    files = list(files or controller_samples())
+    compiler = Compiler()
+    # One untimed compile per file: the first use of the context, of pass
+    # registration and of LLVM's target machine is start-up cost, not per-program cost.
+    sources = {str(f): f.read_text() for f in files}
+    for path, text in sources.items():
+        compiler.compile(text, path, require_control=True)
+    rows = []
+    for path, text in sources.items():
+        verify, jit, total = [], [], []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            program = compiler.compile(text, path, require_control=True)
+            total.append(time.perf_counter() - t0)
+            verify.append(program.timings.parse_verify_s)
+            jit.append(program.timings.lower_s + program.timings.jit_s)
+        rows.append({
+            "file": path,
+            "verify_s": statistics.median(verify),
+            "jit_s": statistics.median(jit),
+            "total_s": statistics.median(total),
+            "total_p90_s": sorted(total)[int(0.9 * (len(total) - 1))],
+            "repeats": repeats,
+            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        })
+    return rows
+
+
+def format_jit_table(rows: list[dict]) -> str:
+    lines = [f"{'file':<24} {'parse+verify':>13} {'lower+JIT':>10} {'total p50':>10} {'total p90':>10}"]
+    for r in rows:
+        name = r["file"].rsplit("/", 1)[-1]
+        lines.append(f"{name:<24} {r['verify_s'] * 1e3:>10.1f} ms {r['jit_s'] * 1e3:>7.1f} ms "
+                     f"{r['total_s'] * 1e3:>7.1f} ms {r['total_p90_s'] * 1e3:>7.1f} ms")
+    totals = sorted(r["total_s"] for r in rows)
+    lines.append(f"p50 over samples: {statistics.median(totals) * 1e3:.1f} ms (target <= 30 ms)")
+    return "\n".join(lines)

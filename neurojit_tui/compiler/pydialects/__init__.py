@@ -1,0 +1,1 @@
+"""Python homes of our MLIR dialect namespaces (see tensorlang.py)."""
