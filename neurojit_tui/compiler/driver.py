@@ -129,6 +129,7 @@ class Compiler:
                     self._pipeline(print_ir_after_all).run(module)
                 except ir.MLIRError as error:
                     raise CompileError(emitted + [from_mlir(d, path) for d in error.error_diagnostics])
+                _reject_external_calls(module, path)
                 _add_address_getters(module, list(signatures) + [ASSERT_STATUS_GLOBAL])
         lowered = Lowered(module, signatures, asserts, after_tensorlang)
         lowered.timings.parse_verify_s = t1 - t0
@@ -183,6 +184,19 @@ def _signatures(module) -> dict[str, FunctionSignature]:
             name, tuple(_value_type(t) for t in ftype.inputs),
             tuple(_value_type(t) for t in ftype.results))
     return signatures
+
+
+def _reject_external_calls(module, path: str) -> None:
+    """Compiled TensorLang must be self-contained: a declared-but-undefined function
+    (say, a runtime helper some lowering pulled in) would be resolved at run time or not
+    at all. Such a module is a compiler bug; refuse it rather than run it."""
+    for op in module.regions[0].blocks[0].operations:
+        op = op.operation
+        if op.name == "llvm.func" and len(op.regions[0].blocks) == 0:
+            name = ir.StringAttr(op.attributes["sym_name"]).value
+            raise CompileError([Diagnostic(
+                path, 0, 0, ERROR, f"internal compiler error: lowering produced a call to "
+                                   f"the external function @{name}; please report this program")])
 
 
 def address_getters_ir(symbols) -> str:

@@ -218,8 +218,12 @@ class Lowering:
     def lower_slice(self, op):
         offsets = list(ir.DenseI64ArrayAttr(op.attributes["offsets"]))
         sizes = list(ir.DenseI64ArrayAttr(op.attributes["sizes"]))
-        return tensor.extract_slice(op.results[0].type, op.operands[0], [], [], [],
+        view = tensor.extract_slice(op.results[0].type, op.operands[0], [], [], [],
                                     offsets, sizes, [1] * len(sizes))
+        # Copy the strided view into a dense tensor. Left as a view, a slice that is
+        # returned needs memref.copy with a strided layout, which lowers to a call into
+        # MLIR's C runner library; this keeps the compiled code self-contained.
+        return _elementwise([view], op.results[0].type, lambda x: x)
 
     def lower_concat(self, op):
         result = _empty(op.results[0].type)

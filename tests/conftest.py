@@ -1,0 +1,16 @@
+import pytest
+
+from neurojit_tui.compiler import Compiler
+from neurojit_tui.paths import PROJECT_ROOT
+
+SAMPLES = PROJECT_ROOT / "samples"
+
+
+@pytest.fixture(scope="session")
+def compiler():
+    """One compiler (one MLIR context, recycled by the compiler itself) for the session."""
+    return Compiler()
+
+
+def tensor_type(shape, kind="f64"):
+    return "tensor<" + "x".join(str(s) for s in shape) + f"x{kind}>"
