@@ -309,14 +309,25 @@ class SemanticVerifier:
     def rule_reduce(self, op, spec) -> None:
         self._require_f64_tensor(op, op.operands[0], "operand")
 
-    def _i64_array(self, op, name) -> list[int]:
-        return list(ir.DenseI64ArrayAttr(op.attributes[name]))
+    def _i64_array(self, op, name) -> list[int] | None:
+        """The i64 array attribute ``name``; IRDL only checks that it is some dense array,
+        so the element type is checked here."""
+        try:
+            attr = op.attributes[name]
+        except TypeError:  # the bindings cannot even wrap odd widths such as array<i7: 1>
+            attr = None
+        if not isinstance(attr, ir.DenseI64ArrayAttr):
+            self.error(op, f"'{op.name}' attribute '{name}' must be array<i64: ...>")
+            return None
+        return list(attr)
 
     def rule_slice(self, op, spec) -> None:
         if not self._require_f64_tensor(op, op.operands[0], "operand"):
             return
         shape = _shape(op.operands[0].type)
         offsets, sizes = self._i64_array(op, "offsets"), self._i64_array(op, "sizes")
+        if offsets is None or sizes is None:
+            return
         if len(offsets) != len(shape) or len(sizes) != len(shape):
             self.error(op, f"'{op.name}' needs {len(shape)} offsets and sizes for a rank-"
                            f"{len(shape)} tensor, got {len(offsets)} and {len(sizes)}")
@@ -346,6 +357,8 @@ class SemanticVerifier:
             return
         shape = _shape(op.operands[0].type)
         index = self._i64_array(op, "index")
+        if index is None:
+            return
         if len(index) != len(shape):
             self.error(op, f"'{op.name}' needs {len(shape)} indices, got {len(index)}")
             return
