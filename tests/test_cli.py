@@ -54,10 +54,9 @@ def test_compile_emits(tmp_path):
 
 
 def test_compile_reports_errors():
-    # wrong_abi is only wrong as a controller: as a plain module it compiles,
-    # while check --controller rejects it.
-    assert neurojit("compile", SAMPLES / "broken" / "wrong_abi.mlir").returncode == 0
-    assert neurojit("check", SAMPLES / "broken" / "wrong_abi.mlir", "--controller").returncode == 1
+    # A function named @control is always held to the controller ABI.
+    result = neurojit("compile", SAMPLES / "broken" / "wrong_abi.mlir")
+    assert result.returncode == 1 and "wrong_abi.mlir:3:1: error: @control does not match" in result.stderr
     assert neurojit("compile", SAMPLES / "broken" / "raw_memory.mlir").returncode == 1
 
 
