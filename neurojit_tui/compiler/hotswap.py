@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import threading
 
+import numpy as np
 from mlir import ir
 from mlir.execution_engine import ExecutionEngine
 
@@ -152,8 +153,6 @@ class ControllerSlot:
 
     def step(self, obs, mem):
         """One step through the slot from Python: returns (action, next_mem)."""
-        import numpy as np
-
         entry = self.current_entry
         if not entry:
             raise RuntimeError("the controller slot is empty")
@@ -174,8 +173,6 @@ class NativeLoop:
     released while native code runs), so a test or the UI can swap mid-run."""
 
     def __init__(self, slot: ControllerSlot, obs, steps: int, max_events: int = 64):
-        import numpy as np
-
         self.slot = slot
         self.steps = steps
         self.obs = np.ascontiguousarray(obs, dtype=np.float64)

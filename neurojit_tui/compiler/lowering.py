@@ -140,13 +140,11 @@ class Lowering:
 
     def _pattern(self, short_name: str):
         method = getattr(self, "lower_" + short_name, None)
-        if method is None:
-            if short_name in _BINARY:
-                fn = _BINARY[short_name]
-                method = lambda op: _elementwise(op.operands, op.results[0].type, fn)  # noqa: E731
-            else:
-                fn = _UNARY[short_name]
-                method = lambda op: _elementwise(op.operands, op.results[0].type, fn)  # noqa: E731
+        if method is None:  # a plain elementwise op: its scalar function says it all
+            scalar_fn = _BINARY.get(short_name) or _UNARY[short_name]
+
+            def method(op):
+                return _elementwise(op.operands, op.results[0].type, scalar_fn)
 
         def pattern(op, rewriter):
             with rewriter.ip, op.location:

@@ -104,9 +104,7 @@ class SemanticVerifier:
                                  "tensors exist only between tensorlang.cmp and select/assert")
         if name == tl.CONTROL_ENTRY:
             self.check_control_abi(func, ftype)
-        for op in walk(func):
-            if op is func or op == func:
-                continue
+        for op in list(walk(func))[1:]:  # [0] is the function itself
             self.check_op(op, functions)
 
     def check_control_abi(self, func, ftype) -> None:
