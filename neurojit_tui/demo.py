@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .compiler import CompileError, Compiler, ControllerSlot, NativeLoop
-from .paths import controller_samples, samples_dir
+from .paths import samples_dir
 
 # A lander 1.2 units above the pad, drifting right and falling.
 DEMO_OBS = np.array([0.3, 1.2, -0.1, -0.3, 0.05, 0.01, 0.0, 0.0])
@@ -20,7 +20,7 @@ DEMO_OBS = np.array([0.3, 1.2, -0.1, -0.3, 0.05, 0.01, 0.0, 0.0])
 
 def run_demo(args) -> int:
     folder = Path(args.samples) if args.samples else samples_dir()
-    files = sorted(folder.glob("*.mlir")) if args.samples else controller_samples()
+    files = sorted(folder.glob("*.mlir"))
     compiler = Compiler()
     programs = {}
     for path in files:

@@ -22,6 +22,10 @@ from mlir.execution_engine import ExecutionEngine
 from . import dialect as tl
 from .driver import address_getters_ir, lookup_address
 
+# void control(const double *obs, const double *mem, double *action, double *mem_out)
+CONTROL_FUNCTION = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                    ctypes.c_void_p)
+
 _RUNTIME_SYMBOLS = ("neurojit_slot_store", "neurojit_slot_load", "neurojit_run_loop")
 
 # run_loop(slot, steps, obs, mem, action, mem_out, events, max_events, progress, stop)
@@ -162,8 +166,7 @@ class ControllerSlot:
             raise ValueError("obs must have 8 and mem 4 elements")
         action = np.zeros(tl.CONTROL_ACTION_SIZE)
         mem_out = np.zeros(tl.CONTROL_MEM_SIZE)
-        P = ctypes.c_void_p
-        ctypes.CFUNCTYPE(None, P, P, P, P)(entry)(
+        CONTROL_FUNCTION(entry)(
             obs.ctypes.data, mem.ctypes.data, action.ctypes.data, mem_out.ctypes.data)
         return action, mem_out
 
