@@ -1,0 +1,314 @@
+"""The native swarm kernel: controller and physics fused into one JIT-compiled function.
+
+``model.step`` is traced once with ``Tracer`` (an array namespace whose values are MLIR
+SSA names) into the body of a loop over agents. The kernel
+
+    i32 neurojit_swarm(f64 *state[20 fields]..., const f64 *params[5]..., i64 n,
+                       i64 first_agent, i64 seed, const f64 *constants)
+
+runs every agent of a slice to the end of its episode in one call: agents in blocks of
+``BLOCK`` (their state stays in L1), for each step an inner loop over the block's agents
+that LLVM vectorizes (every branch of the model is a ``select``), until no agent of the
+block is active. The controller is the user's ``@control`` lowered by the compiler into
+the same LLVM module, where LLVM inlines it into the loop. The return value is the
+number of the first ``tensorlang.assert`` that failed (0 if none); a failure stops the
+run at the end of the current step.
+
+Several threads call the kernel on disjoint agent slices; ctypes releases the GIL.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from mlir import ir, passmanager
+from mlir.execution_engine import ExecutionEngine
+
+from ..compiler import dialect as tl
+from ..compiler.driver import Compiler, _add_address_getters, _as_module, lookup_address
+from ..compiler.jit import AssertViolation
+from ..compiler.lowering import ASSERT_STATUS_GLOBAL
+from . import model
+from .reference import RunResult, agent_numbers
+
+KERNEL = "neurojit_swarm"
+BLOCK = 64  # agents per block: 20 fields x 64 x 8 bytes = 10 KiB of state, in L1
+
+# Lowering of the kernel's own (trusted) ops; the controller arrives already lowered.
+_KERNEL_PIPELINE = ("builtin.module(convert-scf-to-cf,convert-math-to-llvm,"
+                    "convert-arith-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
+                    "reconcile-unrealized-casts)")
+
+
+# -- tracing model.step into MLIR ----------------------------------------------------------
+
+class Value:
+    """One SSA value of the kernel body; operators emit ops into the tracer."""
+
+    __slots__ = ("tracer", "name", "type")
+
+    def __init__(self, tracer: "Tracer", name: str, type_: str):
+        self.tracer, self.name, self.type = tracer, name, type_
+
+    def _binary(self, other, float_op, int_op=None, reverse=False):
+        t = self.tracer
+        other = t.lift(other, self.type)
+        lhs, rhs = (other, self) if reverse else (self, other)
+        op = float_op if self.type == "f64" else int_op
+        return t.emit(f"{op} {lhs.name}, {rhs.name} : {self.type}", self.type)
+
+    def __add__(self, o): return self._binary(o, "arith.addf", "arith.addi")
+    def __radd__(self, o): return self._binary(o, "arith.addf", "arith.addi", reverse=True)
+    def __sub__(self, o): return self._binary(o, "arith.subf")
+    def __rsub__(self, o): return self._binary(o, "arith.subf", reverse=True)
+    def __mul__(self, o): return self._binary(o, "arith.mulf", "arith.muli")
+    def __rmul__(self, o): return self._binary(o, "arith.mulf", "arith.muli", reverse=True)
+    def __truediv__(self, o): return self._binary(o, "arith.divf")
+    def __rtruediv__(self, o): return self._binary(o, "arith.divf", reverse=True)
+    def __xor__(self, o): return self._binary(o, None, "arith.xori")
+    def __rshift__(self, o): return self._binary(o, None, "arith.shrui")
+    def __and__(self, o): return self._binary(o, None, "arith.andi")
+    def __or__(self, o): return self._binary(o, None, "arith.ori")
+
+    def __neg__(self):
+        return self.tracer.emit(f"arith.negf {self.name} : f64", "f64")
+
+    def _compare(self, other, predicate):
+        other = self.tracer.lift(other, "f64")
+        return self.tracer.emit(f"arith.cmpf {predicate}, {self.name}, {other.name} : f64", "i1")
+
+    # Ordered comparisons: false when NaN is involved, like numpy's.
+    def __lt__(self, o): return self._compare(o, "olt")
+    def __le__(self, o): return self._compare(o, "ole")
+    def __gt__(self, o): return self._compare(o, "ogt")
+    def __ge__(self, o): return self._compare(o, "oge")
+
+
+class Tracer:
+    """The array namespace of ``model.py`` that writes MLIR instead of computing."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self._count = 0
+        self._constants: dict[tuple[str, object], Value] = {}
+
+    def fresh(self) -> str:
+        self._count += 1
+        return f"%v{self._count}"
+
+    def emit(self, op_text: str, type_: str) -> Value:
+        name = self.fresh()
+        self.lines.append(f"{name} = {op_text}")
+        return Value(self, name, type_)
+
+    def constant(self, value, type_: str) -> Value:
+        key = (type_, struct.pack("<d", value) if type_ == "f64" else value)
+        if key not in self._constants:
+            if type_ == "f64":
+                literal = "0x%016X" % struct.unpack("<Q", struct.pack("<d", float(value)))[0]
+            else:  # i64 holds the unsigned value's bit pattern
+                literal = str(value - (1 << 64) if value >= (1 << 63) else value)
+            self._constants[key] = self.emit(f"arith.constant {literal} : {type_}", type_)
+        return self._constants[key]
+
+    def lift(self, value, type_: str) -> Value:
+        if isinstance(value, Value):
+            return value
+        return self.constant(float(value) if type_ == "f64" else int(value), type_)
+
+    # The namespace
+    def where(self, condition, a, b):
+        a, b = self.lift(a, "f64"), self.lift(b, "f64")
+        return self.emit(f"arith.select {condition.name}, {a.name}, {b.name} : f64", "f64")
+
+    def minimum(self, a, b):
+        a, b = self.lift(a, "f64"), self.lift(b, "f64")
+        return self.emit(f"arith.minimumf {a.name}, {b.name} : f64", "f64")
+
+    def maximum(self, a, b):
+        a, b = self.lift(a, "f64"), self.lift(b, "f64")
+        return self.emit(f"arith.maximumf {a.name}, {b.name} : f64", "f64")
+
+    def _math(self, op: str, a):
+        return self.emit(f"math.{op} {a.name} : f64", "f64")
+
+    def abs(self, a): return self._math("absf", a)
+    def sqrt(self, a): return self._math("sqrt", a)
+    def sin(self, a): return self._math("sin", a)
+    def cos(self, a): return self._math("cos", a)
+
+    def u64(self, value):
+        return self.lift(value, "i64")
+
+    def to_float(self, value):
+        return self.emit(f"arith.uitofp {value.name} : i64 to f64", "f64")
+
+    # Memory and the controller call
+    def load(self, base: str, index: str) -> Value:
+        pointer = self.emit(f"llvm.getelementptr {base}[{index}] : (!llvm.ptr, i64) -> !llvm.ptr, f64", "ptr")
+        return self.emit(f"llvm.load {pointer.name} : !llvm.ptr -> f64", "f64")
+
+    def store(self, value, base: str, index: str) -> None:
+        value = self.lift(value, "f64")
+        pointer = self.emit(f"llvm.getelementptr {base}[{index}] : (!llvm.ptr, i64) -> !llvm.ptr, f64", "ptr")
+        self.lines.append(f"llvm.store {value.name}, {pointer.name} : f64, !llvm.ptr")
+
+    def element(self, base: str, k: int) -> str:
+        return self.emit(f"llvm.getelementptr {base}[{k}] : (!llvm.ptr) -> !llvm.ptr, f64", "ptr").name
+
+    def call_controller(self, obs, mem):
+        for k, v in enumerate(obs):
+            self.lines.append(f"llvm.store {self.lift(v, 'f64').name}, {self.element('%obs', k)} : f64, !llvm.ptr")
+        for k, v in enumerate(mem):
+            self.lines.append(f"llvm.store {v.name}, {self.element('%mem', k)} : f64, !llvm.ptr")
+        self.lines.append(f"llvm.call @{tl.CONTROL_ENTRY}(%obs, %mem, %act, %mem_out) : "
+                          "(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()")
+        read = lambda base, k: self.emit(f"llvm.load {self.element(base, k)} : !llvm.ptr -> f64", "f64")
+        return ([read("%act", k) for k in range(tl.CONTROL_ACTION_SIZE)],
+                [read("%mem_out", k) for k in range(tl.CONTROL_MEM_SIZE)])
+
+
+def kernel_source() -> str:
+    """The kernel as MLIR text (func/scf/arith/math/llvm), calling ``@control``."""
+    body = Tracer()
+    state = {f: body.load(f"%s_{f}", "%i") for f in model.STATE_FIELDS}
+    params = {f: body.load(f"%p_{f}", "%i") for f in model.PARAM_FIELDS}
+    agent = Value(body, "%agent", "i64")
+    new = model.step(body, state, params, {k: Value(body, f"%k_{k}", "f64") for k in model.RUNTIME_CONSTANTS},
+                     Value(body, "%seed", "i64"), agent, Value(body, "%t", "i64"), body.call_controller)
+    for f in model.STATE_FIELDS:
+        body.store(new[f], f"%s_{f}", "%i")
+    still_active = new["done"] < 0.5
+    active = body.emit(f"arith.select {still_active.name}, %c1, %c0 : i64", "i64")
+
+    arguments = ([f"%s_{f}: !llvm.ptr {{llvm.noalias}}" for f in model.STATE_FIELDS]
+                 + [f"%p_{f}: !llvm.ptr {{llvm.noalias}}" for f in model.PARAM_FIELDS]
+                 + ["%n: i64", "%first: i64", "%seed: i64", "%kp: !llvm.ptr {llvm.noalias}"])
+    constants = "\n".join(
+        f"    %kptr_{k} = llvm.getelementptr %kp[{i}] : (!llvm.ptr) -> !llvm.ptr, f64\n"
+        f"    %k_{k} = llvm.load %kptr_{k} : !llvm.ptr -> f64"
+        for i, k in enumerate(model.RUNTIME_CONSTANTS))
+    indent = "          "
+    return f"""
+module {{
+  llvm.func @{tl.CONTROL_ENTRY}(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr)
+  llvm.mlir.global external @{ASSERT_STATUS_GLOBAL}() {{addr_space = 0 : i32}} : i32
+  func.func @{KERNEL}({", ".join(arguments)}) -> i32 {{
+    %c0 = arith.constant 0 : i64
+    %c1 = arith.constant 1 : i64
+    %cblock = arith.constant {BLOCK} : i64
+    %ok32 = arith.constant 0 : i32
+    %n_obs = arith.constant {tl.CONTROL_OBS_SIZE} : i64
+    %n_mem = arith.constant {tl.CONTROL_MEM_SIZE} : i64
+    %n_act = arith.constant {tl.CONTROL_ACTION_SIZE} : i64
+    %obs = llvm.alloca %n_obs x f64 : (i64) -> !llvm.ptr
+    %mem = llvm.alloca %n_mem x f64 : (i64) -> !llvm.ptr
+    %act = llvm.alloca %n_act x f64 : (i64) -> !llvm.ptr
+    %mem_out = llvm.alloca %n_mem x f64 : (i64) -> !llvm.ptr
+    %status = llvm.mlir.addressof @{ASSERT_STATUS_GLOBAL} : !llvm.ptr
+{constants}
+    %max_steps = arith.fptosi %k_max_steps : f64 to i64
+    scf.for %b = %c0 to %n step %cblock : i64 {{
+      %b_end = arith.addi %b, %cblock : i64
+      %e = arith.minsi %b_end, %n : i64
+      %r:2 = scf.while (%t0 = %c0, %live0 = %c1) : (i64, i64) -> (i64, i64) {{
+        %st = llvm.load %status : !llvm.ptr -> i32
+        %no_failure = arith.cmpi eq, %st, %ok32 : i32
+        %in_time = arith.cmpi slt, %t0, %max_steps : i64
+        %any_live = arith.cmpi sgt, %live0, %c0 : i64
+        %go1 = arith.andi %no_failure, %in_time : i1
+        %go = arith.andi %go1, %any_live : i1
+        scf.condition(%go) %t0, %live0 : i64, i64
+      }} do {{
+      ^bb0(%t: i64, %live: i64):
+        %count = scf.for %i = %b to %e step %c1 iter_args(%acc = %c0) -> (i64) : i64 {{
+          %agent = arith.addi %first, %i : i64
+{indent}{(chr(10) + indent).join(body.lines)}
+          %acc1 = arith.addi %acc, {active.name} : i64
+          scf.yield %acc1 : i64
+        }}
+        %t1 = arith.addi %t, %c1 : i64
+        scf.yield %t1, %count : i64, i64
+      }}
+    }}
+    %final = llvm.load %status : !llvm.ptr -> i32
+    return %final : i32
+  }}
+}}
+"""
+
+
+# -- compiling and running ------------------------------------------------------------------
+
+class NativeSwarm:
+    """A controller fused with the physics into one compiled kernel."""
+
+    def __init__(self, text: str, path: str, compiler: Compiler | None = None,
+                 opt_level: int = 3):
+        compiler = compiler or Compiler()
+        t0 = time.perf_counter()
+        lowered = compiler.lower(text, path, require_control=True)
+        context = compiler._context
+        with context, ir.Location.unknown():
+            kernel = ir.Module.parse(kernel_source())
+            passmanager.PassManager.parse(_KERNEL_PIPELINE).run(kernel.operation)
+            target = lowered.module.regions[0].blocks[0]
+            for op in list(kernel.body.operations):
+                op = op.operation
+                declaration = (op.name == "llvm.func" and len(op.regions[0].blocks) == 0) or (
+                    op.name == "llvm.mlir.global")
+                if not declaration:
+                    target.append(op)
+            _add_address_getters(lowered.module, [KERNEL])
+            self.engine = ExecutionEngine(_as_module(lowered.module), opt_level=opt_level,
+                                          enable_object_dump=True)
+            address = lookup_address(self.engine, KERNEL)
+            status_address = lookup_address(self.engine, ASSERT_STATUS_GLOBAL)
+        P = ctypes.c_void_p
+        fields = len(model.STATE_FIELDS) + len(model.PARAM_FIELDS)
+        self._kernel = ctypes.CFUNCTYPE(ctypes.c_int32, *([P] * fields), ctypes.c_int64,
+                                        ctypes.c_int64, ctypes.c_int64, P)(address)
+        self._status = ctypes.c_int32.from_address(status_address)
+        self.asserts = {a.number: a for a in lowered.asserts}
+        self.path = path
+        self.compile_seconds = time.perf_counter() - t0
+
+    def dump_object(self, path: str) -> None:
+        self.engine.dump_to_object_file(str(path))
+
+    def run(self, env: model.Environment, agents: int, seed: int,
+            max_steps: int = model.MAX_STEPS, threads: int = 1) -> RunResult:
+        """Simulate ``agents`` landers on ``threads`` threads (disjoint agent slices)."""
+        start = time.perf_counter()
+        numbers = agent_numbers(agents)
+        params = model.agent_parameters(env, seed, numbers)
+        state = model.initial_state(env, params)
+        arrays = [np.ascontiguousarray(state[f], dtype=np.float64) for f in model.STATE_FIELDS]
+        arrays += [np.ascontiguousarray(params[f], dtype=np.float64) for f in model.PARAM_FIELDS]
+        constants = np.array(list(model.runtime_constants(env, max_steps).values()))
+        self._status.value = 0
+
+        def run_slice(bounds):
+            lo, hi = bounds
+            pointers = [a.ctypes.data + 8 * lo for a in arrays]
+            return self._kernel(*pointers, hi - lo, lo, seed, constants.ctypes.data)
+
+        threads = max(1, min(threads, agents))
+        edges = np.linspace(0, agents, threads + 1).astype(int)
+        slices = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+        if len(slices) == 1:
+            statuses = [run_slice(slices[0])]
+        else:
+            with ThreadPoolExecutor(len(slices), thread_name_prefix="neurojit-swarm") as pool:
+                statuses = list(pool.map(run_slice, slices))
+        number = next((s for s in statuses if s), 0)
+        result = RunResult(dict(zip(model.STATE_FIELDS, arrays)))
+        if number:
+            site = self.asserts[number]
+            result.assert_failure = AssertViolation(site.message, site.file, site.line, site.col)
+        result.seconds = time.perf_counter() - start
+        return result
