@@ -110,12 +110,46 @@ def cmd_run(args) -> int:
     return EXIT_OK
 
 
+def cmd_swarm(args) -> int:
+    from .sim import Environment, evaluate
+
+    env = Environment(gravity=args.gravity, turbulence=args.turbulence)
+    report = evaluate(_read(args.file), args.file, env, agents=args.agents, seed=args.seed,
+                      threads=args.threads, max_steps=args.max_steps, timeout_s=args.timeout)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    elif report.ok:
+        print(f"{args.file}: {report.agents} landers, seed {report.seed}, gravity "
+              f"{env.gravity:g} m/s^2, turbulence {env.turbulence:g}\n"
+              f"  landed {report.landed}  crashed {report.crashed}  out of bounds "
+              f"{report.out_of_bounds}  still flying {report.timed_out}\n"
+              f"  success rate {report.success_rate:.0%}  mean score {report.mean_score:.1f}  "
+              f"worst {report.worst_score:.1f}  CVaR-10 {report.cvar10_score:.1f}  "
+              f"solved (>= 200) {report.solved}\n"
+              f"  {report.seconds * 1e3:.1f} ms, {report.agent_steps_per_s / 1e6:.1f} M "
+              f"agent-steps/s on {report.threads} thread(s)")
+    if not report.ok:
+        from .compiler.diagnostics import Diagnostic
+
+        if not args.json:
+            print(f"{args.file}: candidate failed: {report.failure}", file=sys.stderr)
+            _print_diagnostics([Diagnostic.from_json(d) for d in report.diagnostics], False)
+        return EXIT_DIAGNOSTICS if report.failure == "does not compile" else EXIT_RUNTIME
+    return EXIT_OK
+
+
 def cmd_bench(args) -> int:
     if args.what == "jit":
         from .compiler.bench import bench_jit, format_jit_table
 
-        rows = bench_jit(repeats=args.repeats)
+        rows = bench_jit(repeats=args.repeats or 15)
         print(json.dumps(rows, indent=2) if args.json else format_jit_table(rows))
+        return EXIT_OK
+    if args.what == "swarm":
+        from .sim.bench import bench_swarm, format_swarm_table
+
+        result = bench_swarm(args.file, repeats=args.repeats or 5)
+        print(json.dumps(result, indent=2) if args.json else format_swarm_table(result))
         return EXIT_OK
     raise SystemExit(f"neurojit: unknown benchmark {args.what!r}")
 
@@ -127,6 +161,8 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .sim.model import MAX_STEPS, MOON_GRAVITY
+
     parser = argparse.ArgumentParser(
         prog="neurojit", description="NeuroJIT Workstation: TensorLang JIT compiler tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,10 +192,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one argument as JSON (a number or nested list); repeat per argument")
     p.set_defaults(handler=cmd_run)
 
-    p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
-    p.add_argument("what", choices=["jit"])
+    p = sub.add_parser("swarm", help="fly a swarm of landers with a controller and score it")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--agents", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--gravity", type=float, default=MOON_GRAVITY, help="m/s^2 (default: Moon)")
+    p.add_argument("--turbulence", type=float, default=1.0, help="0 = calm (default 1)")
+    p.add_argument("--threads", type=int, default=None, help="default: every core")
+    p.add_argument("--max-steps", type=int, default=MAX_STEPS)
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--repeats", type=int, default=15)
+    p.set_defaults(handler=cmd_swarm)
+
+    p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
+    p.add_argument("what", choices=["jit", "swarm"])
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--repeats", type=int, default=None, help="default: 15 (jit), 5 (swarm)")
+    p.add_argument("--file", default=None, help="controller for bench swarm (default: heuristic)")
     p.set_defaults(handler=cmd_bench)
 
     p = sub.add_parser("demo", help="headless demo: compile the samples, hot-swap a running loop")

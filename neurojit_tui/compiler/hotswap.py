@@ -127,6 +127,7 @@ class ControllerSlot:
         self._word = (ctypes.c_void_p * 1)()  # aligned, pointer-sized
         self._installed: list = []
         self._ids: dict[int, str] = {}
+        self._programs: dict[int, object] = {}
         if program is not None:
             self.swap(program, controller_id)
 
@@ -141,6 +142,7 @@ class ControllerSlot:
         entry = program.address(tl.CONTROL_ENTRY)
         self._installed.append(program)
         self._ids[entry] = controller_id or f"controller-{len(self._installed)}"
+        self._programs[entry] = program
         self._runtime.slot_store(self.address, entry)
         return entry
 
@@ -157,6 +159,12 @@ class ControllerSlot:
 
     def step(self, obs, mem):
         """One step through the slot from Python: returns (action, next_mem)."""
+        action, mem_out, _, _ = self.step_identified(obs, mem)
+        return action, mem_out
+
+    def step_identified(self, obs, mem):
+        """One step through the slot; returns (action, next_mem, controller id, assert
+        violation or None), all from the one controller this step loaded."""
         entry = self.current_entry
         if not entry:
             raise RuntimeError("the controller slot is empty")
@@ -168,7 +176,8 @@ class ControllerSlot:
         mem_out = np.zeros(tl.CONTROL_MEM_SIZE)
         CONTROL_FUNCTION(entry)(
             obs.ctypes.data, mem.ctypes.data, action.ctypes.data, mem_out.ctypes.data)
-        return action, mem_out
+        violation = self._programs[entry].take_assert_violation()
+        return action, mem_out, self._ids.get(entry), violation
 
 
 class NativeLoop:

@@ -1,0 +1,21 @@
+"""Lunar-lander simulation and swarm evaluation.
+
+Public API::
+
+    env = Environment(gravity=1.62, turbulence=1.0)
+    report = evaluate(text, path, env, agents=100, seed=0)     # SwarmReport, never raises
+    ranked = evaluate_candidates([(path, text), ...], env=env, agents=100)
+    lander = LiveLander(slot, env, seed=0)                     # frames for the lander view
+    for frame in lander.frames(): ...
+
+``model.py`` is the one definition of the physics; ``reference.py`` runs it with numpy,
+``native.py`` compiles it with the controller into one kernel. This package never
+imports textual.
+"""
+
+from .live import Frame, LiveLander
+from .model import MAX_STEPS, MOON_GRAVITY, OUTCOME_NAMES, Environment
+from .swarm import SwarmReport, evaluate, evaluate_candidates, rank
+
+__all__ = ["Environment", "Frame", "LiveLander", "MAX_STEPS", "MOON_GRAVITY", "OUTCOME_NAMES",
+           "SwarmReport", "evaluate", "evaluate_candidates", "rank"]

@@ -14,7 +14,7 @@ the same LLVM module, where LLVM inlines it into the loop. The return value is t
 number of the first ``tensorlang.assert`` that failed (0 if none); a failure stops the
 run at the end of the current step.
 
-Several threads call the kernel on disjoint agent slices; ctypes releases the GIL.
+Threads call the kernel on disjoint chunks of agents; ctypes releases the GIL.
 """
 
 from __future__ import annotations
@@ -37,6 +37,11 @@ from .reference import RunResult, agent_numbers
 
 KERNEL = "neurojit_swarm"
 BLOCK = 64  # agents per block: 20 fields x 64 x 8 bytes = 10 KiB of state, in L1
+CHUNK = 1024  # agents per kernel call: the unit of work a thread takes, and of time-outs
+
+
+class SwarmTimeout(Exception):
+    """The run went past its time budget."""
 
 # Lowering of the kernel's own (trusted) ops; the controller arrives already lowered.
 _KERNEL_PIPELINE = ("builtin.module(convert-scf-to-cf,convert-math-to-llvm,"
@@ -281,9 +286,16 @@ class NativeSwarm:
         self.engine.dump_to_object_file(str(path))
 
     def run(self, env: model.Environment, agents: int, seed: int,
-            max_steps: int = model.MAX_STEPS, threads: int = 1) -> RunResult:
-        """Simulate ``agents`` landers on ``threads`` threads (disjoint agent slices)."""
+            max_steps: int = model.MAX_STEPS, threads: int = 1,
+            timeout_s: float | None = None) -> RunResult:
+        """Simulate ``agents`` landers on ``threads`` threads.
+
+        Agents go out in chunks of ``CHUNK`` to whichever thread is free; with a
+        ``timeout_s`` no chunk starts after the deadline and ``SwarmTimeout`` is raised
+        (a chunk is bounded: at most CHUNK agents x max_steps steps).
+        """
         start = time.perf_counter()
+        deadline = None if timeout_s is None else start + timeout_s
         numbers = agent_numbers(agents)
         params = model.agent_parameters(env, seed, numbers)
         state = model.initial_state(env, params)
@@ -291,20 +303,26 @@ class NativeSwarm:
         arrays += [np.ascontiguousarray(params[f], dtype=np.float64) for f in model.PARAM_FIELDS]
         constants = np.array(list(model.runtime_constants(env, max_steps).values()))
         self._status.value = 0
+        late = []
 
-        def run_slice(bounds):
-            lo, hi = bounds
-            pointers = [a.ctypes.data + 8 * lo for a in arrays]
-            return self._kernel(*pointers, hi - lo, lo, seed, constants.ctypes.data)
+        def run_chunk(first: int) -> int:
+            if deadline is not None and time.perf_counter() > deadline:
+                late.append(first)
+                return 0
+            count = min(CHUNK, agents - first)
+            pointers = [a.ctypes.data + 8 * first for a in arrays]
+            return self._kernel(*pointers, count, first, seed, constants.ctypes.data)
 
-        threads = max(1, min(threads, agents))
-        edges = np.linspace(0, agents, threads + 1).astype(int)
-        slices = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-        if len(slices) == 1:
-            statuses = [run_slice(slices[0])]
+        chunks = range(0, agents, CHUNK)
+        threads = max(1, min(threads, len(chunks)))
+        if threads == 1:
+            statuses = [run_chunk(first) for first in chunks]
         else:
-            with ThreadPoolExecutor(len(slices), thread_name_prefix="neurojit-swarm") as pool:
-                statuses = list(pool.map(run_slice, slices))
+            with ThreadPoolExecutor(threads, thread_name_prefix="neurojit-swarm") as pool:
+                statuses = list(pool.map(run_chunk, chunks))
+        if late:
+            raise SwarmTimeout(f"timed out: the swarm run took longer than {timeout_s:g} s "
+                               f"({len(late)} of {len(chunks)} chunks not run)")
         number = next((s for s in statuses if s), 0)
         result = RunResult(dict(zip(model.STATE_FIELDS, arrays)))
         if number:

