@@ -100,6 +100,7 @@ class Tracer:
         self.lines: list[str] = []
         self._count = 0
         self._constants: dict[tuple[str, object], Value] = {}
+        self._sincos_cache: dict[str, tuple[Value, Value]] = {}
 
     def fresh(self) -> str:
         self._count += 1
@@ -143,8 +144,43 @@ class Tracer:
 
     def abs(self, a): return self._math("absf", a)
     def sqrt(self, a): return self._math("sqrt", a)
-    def sin(self, a): return self._math("sin", a)
-    def cos(self, a): return self._math("cos", a)
+    def sin(self, a): return self._sincos(a)[0]
+    def cos(self, a): return self._sincos(a)[1]
+
+    def _sincos(self, x):
+        """sin and cos of ``x`` in straight-line arithmetic, so LLVM can vectorize them
+        (a call to libm's sin would keep the agent loop scalar: measured 2.3x slower).
+
+        fdlibm's method: reduce by pi/2 (Cody-Waite, two-part constant) to |r| <= pi/4,
+        then its minimax polynomials; within 1 ulp of libm for the angles a lander
+        reaches (the trajectory test holds the two implementations to 1e-9)."""
+        if x.name in self._sincos_cache:
+            return self._sincos_cache[x.name]
+        n = self._math("roundeven", x * 6.36619772367581382433e-01)
+        r = (x - n * 1.57079632673412561417e+00) - n * 6.07710050650619224932e-11
+        z = r * r
+        w = z * z
+        sin_r = r + (z * r) * (-1.66666666666666324348e-01 + z * (
+            8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04 + z * (
+                2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08
+                                                  + z * 1.58969099521155010221e-10)))))
+        poly = (z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03
+                                                      + z * 2.48015872894767294178e-05))
+                + (w * w) * (-2.75573143513906633035e-07 + z * (
+                    2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))
+        half_z = 0.5 * z
+        one_minus = 1.0 - half_z
+        cos_r = one_minus + (((1.0 - one_minus) - half_z) + z * poly)
+        quadrant = self.emit(f"arith.fptosi {n.name} : f64 to i64", "i64") & 3
+        is_q = [self.emit(f"arith.cmpi eq, {quadrant.name}, {self.lift(q, 'i64').name} : i64", "i1")
+                for q in (1, 2, 3)]
+        minus_sin, minus_cos = -sin_r, -cos_r
+        sin_x = self.where(is_q[0], cos_r, self.where(is_q[1], minus_sin,
+                                                      self.where(is_q[2], minus_cos, sin_r)))
+        cos_x = self.where(is_q[0], minus_sin, self.where(is_q[1], minus_cos,
+                                                          self.where(is_q[2], sin_r, cos_r)))
+        self._sincos_cache[x.name] = (sin_x, cos_x)
+        return sin_x, cos_x
 
     def u64(self, value):
         return self.lift(value, "i64")
