@@ -87,6 +87,9 @@ class Compiler:
             return manager
         if self._pass_manager is None:
             self._pass_manager = passmanager.PassManager.parse(_PIPELINE_TEXT)
+            # Verifying after every pass cost 2-4 ms per compile; upstream passes on
+            # verified input are trusted, and ``lower`` verifies the result once.
+            self._pass_manager.enable_verifier(False)
         return self._pass_manager
 
     # -- front end ----------------------------------------------------------------
@@ -127,6 +130,7 @@ class Compiler:
             if not stop_after_tensorlang:
                 try:
                     self._pipeline(print_ir_after_all).run(module)
+                    module.verify()  # once, at the end (see _pipeline)
                 except ir.MLIRError as error:
                     raise CompileError(emitted + [from_mlir(d, path) for d in error.error_diagnostics])
                 _reject_external_calls(module, path)
