@@ -1,0 +1,136 @@
+"""The synthesis agent: writes TensorLang, one grammar-constrained line at a time.
+
+Input: a strategy (from the reasoning agent), or a program to repair from a given line
+on, with the diagnostics. Output: a complete ``@control`` program. Each line is sampled
+under a grammar generated from the dialect table and the values defined so far
+(``grammar.LineGrammar``), so the program parses by construction.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+from ..compiler import dialect as tl
+from ..paths import samples_dir
+from .backend import Backend, TokenCallback
+from .grammar import LineGrammar, SymbolTable, result_type_of
+
+HEADER = tl.CONTROL_SIGNATURE + " {\n"
+MAX_LINES = 12
+
+
+@dataclass
+class Synthesis:
+    text: str
+    prompt: str
+    output: str  # what the model generated (the lines)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+    grammar_chars: int = 0  # size of the last line's grammar, for the record
+
+
+def renumbered(text: str) -> str:
+    """``text`` with comments dropped, each op on one line and its values renamed
+    %v0, %v1, ... in order of definition: the naming scheme the grammar writes in, so a
+    small model can follow the example line by line."""
+    code = " ".join(line.split("//")[0].strip() for line in text.splitlines())
+    code = re.sub(r"\s+", " ", code)
+    names = {}
+    for match in re.finditer(r"(%[A-Za-z_][\w.]*)\s*=", code):
+        if match.group(1) not in ("%obs", "%mem"):
+            names.setdefault(match.group(1), f"%v{len(names)}")
+    code = re.sub(r"%[A-Za-z_][\w.]*", lambda m: names.get(m.group(0), m.group(0)), code)
+    head, _, body = code.partition("{ ")
+    statements = re.split(r" (?=%v\d+ = |return )", body.rsplit("}", 1)[0].strip())
+    return head.strip() + " {\n" + "".join(f"  {s.strip()}\n" for s in statements) + "}\n"
+
+
+def example_program() -> str:
+    """The few-shot example: the PD sample, in the grammar's naming scheme."""
+    return renumbered((samples_dir() / "pd.mlir").read_text())
+
+
+def strategy_comment(strategy) -> str:
+    if strategy is None:
+        return "// Strategy: land softly on the pad: hold altitude, damp speed, keep level.\n"
+    return "// Strategy: " + strategy.describe() + "\n"
+
+
+class SynthesisAgent:
+    def __init__(self, backend: Backend, max_lines: int = MAX_LINES):
+        self.backend = backend
+        self.default_max_lines = max_lines
+
+    def write(self, strategy=None, keep_lines: list[str] | None = None, notes: str = "",
+              on_token: TokenCallback | None = None,
+              cancel: threading.Event | None = None) -> Synthesis:
+        """Write @control for ``strategy``; ``keep_lines`` are body lines to keep as they
+        are (a repair regenerates only what follows them); ``notes`` go into the prompt
+        (the diagnostics of a repair)."""
+        start = time.perf_counter()
+        self.max_lines = self.default_max_lines
+        symbols = SymbolTable()
+        body = []
+        for line in keep_lines or []:
+            defined = result_type_of(line)
+            if defined is None or not line.strip().startswith(symbols.next_name() + " "):
+                break  # only lines in our own naming scheme can be kept verbatim
+            symbols.types[symbols.next_name()] = defined
+            body.append(line.rstrip("\n") + "\n")
+        preamble = ("// TensorLang: an MLIR dialect. A lunar-lander controller.\n"
+                    + example_program() + "\n" + notes + strategy_comment(strategy) + HEADER)
+        result = Synthesis("", preamble, "")
+        generated = []
+        while True:
+            lines_left = self.max_lines - len(body)
+            try:
+                grammar = LineGrammar(symbols).text(allow_define=lines_left > 0)
+            except ValueError:  # out of lines and nothing to return: let the compiler say so
+                break
+            result.grammar_chars = len(grammar)
+            generation = self.backend.generate(
+                preamble + "".join(body), grammar=grammar, max_tokens=160,
+                on_token=on_token, cancel=cancel)
+            result.prompt_tokens += generation.prompt_tokens
+            result.completion_tokens += generation.completion_tokens
+            line = generation.text
+            if generation.cancelled:
+                result.cancelled = True
+                break
+            if not line.endswith("\n"):
+                line += "\n"  # token budget hit: the compiler will say what is wrong
+            if _repeats(line, body):
+                # Small models fall into loops (clamp of clamp of clamp...): drop the
+                # repetition and let the next line only return.
+                lines_left = 0
+                self.max_lines = len(body)
+                continue
+            body.append(line)
+            generated.append(line)
+            if line.strip().startswith("return"):
+                break
+            defined = result_type_of(line)
+            if defined is None:
+                break
+            symbols.types[symbols.next_name()] = defined
+        if not body or not body[-1].strip().startswith("return"):
+            body.append(f"  return %missing, %mem : tensor<{tl.CONTROL_ACTION_SIZE}xf64>, "
+                        f"tensor<{tl.CONTROL_MEM_SIZE}xf64>\n")
+        result.text = HEADER + "".join(body) + "}\n"
+        result.output = "".join(generated)
+        result.seconds = time.perf_counter() - start
+        return result
+
+
+def _op_shape(line: str) -> str:
+    """A line without its value names: equal for the same op applied again."""
+    return re.sub(r"%v\d+", "%", line.split("=", 1)[-1]).strip()
+
+
+def _repeats(line: str, body: list[str]) -> bool:
+    return bool(body) and "=" in line and _op_shape(line) == _op_shape(body[-1])
