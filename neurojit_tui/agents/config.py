@@ -1,0 +1,59 @@
+"""Agent settings: defaults, then ``~/.neurojit/config.toml``, then command-line flags.
+
+    [reasoning]                 # and [synthesis]
+    model = "smollm2-135m"      # an embedded model's name or a path to a GGUF file
+    n_ctx = 2048
+    temperature = 0.7
+    seed = 0
+    n_threads = 2               # default: physical cores
+    n_threads_batch = 2
+    max_tokens = 256
+
+``NEUROJIT_HOME`` moves ``~/.neurojit`` (tests use a temporary folder).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import fields, replace
+from pathlib import Path
+
+from .backend import GEMMA3, SMOLLM2, ModelConfig, ModelError
+
+ROLES = ("reasoning", "synthesis")
+# Measured (see README): the instruct SmolLM2 answers the strategy question quickly; the
+# Gemma base model follows the example program line by line far more faithfully.
+DEFAULTS = {
+    "reasoning": ModelConfig(model=SMOLLM2, temperature=0.7),
+    "synthesis": ModelConfig(model=GEMMA3, temperature=0.3),
+}
+
+
+def neurojit_home() -> Path:
+    return Path(os.environ.get("NEUROJIT_HOME", Path.home() / ".neurojit")).expanduser()
+
+
+def config_path() -> Path:
+    return neurojit_home() / "config.toml"
+
+
+def load_agent_configs(overrides: dict[str, dict] | None = None) -> dict[str, ModelConfig]:
+    """Per role: defaults <- config file <- ``overrides`` (e.g. from CLI flags)."""
+    path = config_path()
+    from_file: dict = {}
+    if path.exists():
+        try:
+            from_file = tomllib.loads(path.read_text())
+        except (tomllib.TOMLDecodeError, OSError) as error:
+            raise ModelError(f"{path}: cannot read the agent configuration: {error}") from None
+    known = {f.name for f in fields(ModelConfig)}
+    configs = {}
+    for role in ROLES:
+        settings = dict(from_file.get(role, {}))
+        settings.update({k: v for k, v in (overrides or {}).get(role, {}).items() if v is not None})
+        unknown = set(settings) - known
+        if unknown:
+            raise ModelError(f"{path}: unknown setting(s) for [{role}]: {', '.join(sorted(unknown))}")
+        configs[role] = replace(DEFAULTS[role], **settings)
+    return configs
