@@ -138,6 +138,57 @@ def cmd_swarm(args) -> int:
     return EXIT_OK
 
 
+def _agent_overrides(args) -> dict:
+    """CLI flags that override the config file, per agent role."""
+    shared = {"n_threads": args.threads, "n_threads_batch": args.threads, "seed": args.model_seed}
+    return {"reasoning": {"model": args.reasoning_model, **shared},
+            "synthesis": {"model": args.synthesis_model, **shared}}
+
+
+def _agents(args):
+    from .agents import Agents, ModelError
+
+    try:
+        return Agents.from_config(_agent_overrides(args))
+    except ModelError as error:
+        raise SystemExit(f"neurojit: {error}")
+
+
+def cmd_repair(args) -> int:
+    import time
+
+    from .agents import ModelError, RepairSession
+
+    agents = _agents(args)
+    start = time.perf_counter()
+    text = _read(args.file)
+    session = RepairSession(text, args.file, agents.synthesis, agents.reasoning, mode=args.mode,
+                            max_attempts=args.max_attempts, time_budget_s=args.time_budget)
+    try:
+        status = session.auto()
+    except ModelError as error:
+        raise SystemExit(f"neurojit: {error}")
+    output = args.output or str(Path(args.file).with_suffix(".repaired.mlir"))
+    if status == "repaired":
+        Path(output).write_text(session.text)
+    if args.log:
+        session.save(args.log)
+    result = {"status": status, "attempts": len(session.attempts), "tiers": session.tiers,
+              "seconds": time.perf_counter() - start,
+              "output": output if status == "repaired" else None}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for a in session.attempts:
+            print(f"attempt {a.number}: {a.tier:<20} {a.agent:<28} {a.seconds:6.2f} s  "
+                  f"{a.errors} error(s)  {a.decision}  {a.explanation}", file=sys.stderr)
+        print(f"{args.file}: {status} after {len(session.attempts)} attempt(s) in "
+              f"{result['seconds']:.2f} s" + (f"; wrote {output}" if status == "repaired" else ""))
+        if status != "repaired":
+            _print_diagnostics(session.diagnostics, False)
+    return EXIT_OK if status == "repaired" else EXIT_DIAGNOSTICS
+
+
 def cmd_bench(args) -> int:
     if args.what == "jit":
         from .compiler.bench import bench_jit, format_jit_table
@@ -158,6 +209,14 @@ def cmd_demo(args) -> int:
     from .demo import run_demo
 
     return run_demo(args)
+
+
+def _add_model_flags(p) -> None:
+    p.add_argument("--reasoning-model", help="embedded model name or GGUF path")
+    p.add_argument("--synthesis-model", help="embedded model name or GGUF path")
+    p.add_argument("--threads", type=int, default=None,
+                   help="llama.cpp threads (default: physical cores)")
+    p.add_argument("--model-seed", type=int, default=None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,6 +262,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_swarm)
+
+    p = sub.add_parser("repair", help="repair a broken TensorLang controller (symbolic tier, "
+                                      "then the local LLM agents)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--max-attempts", type=int, default=6)
+    p.add_argument("--time-budget", type=float, default=300.0, metavar="SECONDS")
+    p.add_argument("--mode", choices=["dual", "monolithic"], default="dual")
+    p.add_argument("--output", "-o", help="where the repaired program goes "
+                                          "(default FILE with suffix .repaired.mlir)")
+    p.add_argument("--log", metavar="PATH", help="write every attempt as a JSON log")
+    p.add_argument("--json", action="store_true")
+    _add_model_flags(p)
+    p.set_defaults(handler=cmd_repair)
 
     p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
     p.add_argument("what", choices=["jit", "swarm"])

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -225,7 +226,13 @@ class RepairSession:
         first = min(self.diagnostics, key=lambda d: (d.line or 10**9, d.col))
         lines = self.text.split("\n")
         header_at = next((i for i, row in enumerate(lines) if "func.func" in row), 0)
-        keep = lines[header_at + 1: max(header_at + 1, first.line - 1)]
+        keep: list[str] = []
+        for row in lines[header_at + 1: max(header_at + 1, first.line - 1)]:
+            starts = re.match(r"\s*(%[\w.]+\s*=|return\b|\"tensorlang\.)", row)
+            if starts or not keep:
+                keep.append(row.split("//")[0].rstrip())
+            else:  # an op written over several lines
+                keep[-1] += " " + row.split("//")[0].strip()
         around = lines[max(0, first.line - 1 - CONTEXT_LINES): first.line + CONTEXT_LINES]
         notes = (f"// Repair: {first.format()}\n// around it:\n"
                  + "".join(f"//   {row}\n" for row in around))

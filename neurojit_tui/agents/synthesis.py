@@ -76,12 +76,20 @@ class SynthesisAgent:
         self.max_lines = self.default_max_lines
         symbols = SymbolTable()
         body = []
+        renamed: dict[str, str] = {}
         for line in keep_lines or []:
+            # Kept lines move into the grammar's naming scheme (%v0, %v1, ...), so the
+            # model continues in the scheme its grammar writes.
+            definition = re.match(r"\s*(%[A-Za-z_][\w.]*)\s*=(.*)$", line.rstrip("\n"))
             defined = result_type_of(line)
-            if defined is None or not line.strip().startswith(symbols.next_name() + " "):
-                break  # only lines in our own naming scheme can be kept verbatim
-            symbols.types[symbols.next_name()] = defined
-            body.append(line.rstrip("\n") + "\n")
+            if definition is None or defined is None:
+                break
+            name = symbols.next_name()
+            rest = re.sub(r"%[A-Za-z_][\w.]*", lambda m: renamed.get(m.group(0), m.group(0)),
+                          definition.group(2))
+            renamed[definition.group(1)] = name
+            symbols.types[name] = defined
+            body.append(f"  {name} ={rest}\n")
         preamble = ("// TensorLang: an MLIR dialect. A lunar-lander controller.\n"
                     + example_program() + "\n" + notes + strategy_comment(strategy) + HEADER)
         result = Synthesis("", preamble, "")
