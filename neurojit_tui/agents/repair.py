@@ -66,6 +66,12 @@ def unified_diff(before: str, after: str, path: str) -> str:
                                         f"a/{path}", f"b/{path}"))
 
 
+def _identity(text: str, line: int, message: str) -> tuple[str, str]:
+    rows = text.split("\n")
+    row = rows[line - 1] if 0 < line <= len(rows) else ""
+    return message, re.sub(r"%[\w.]+", "%", row).strip()
+
+
 def _extract_program(text: str) -> str:
     """The first ``func.func ... }`` block of free-form model output."""
     start = text.find("func.func")
@@ -182,9 +188,21 @@ class RepairSession:
         has fewer errors than the current program (or verifies)."""
         while self.status == "in_progress":
             attempt = self.propose()
-            better = attempt.verifies or attempt.errors < len(self.diagnostics)
-            self.accept() if better else self.reject()
+            self.accept() if self._is_progress(attempt) else self.reject()
         return self.status
+
+    def _is_progress(self, attempt: Attempt) -> bool:
+        """Verifies, or has fewer errors, or as many but none of the current ones (MLIR's
+        parser stops at one error, so fixing it often reveals another). An error is the
+        same if its message and its source line (value names aside) are."""
+        if attempt.verifies:
+            return True
+        now = {_identity(self.text, d.line, d.message) for d in self.diagnostics
+               if d.severity == "error"}
+        if attempt.errors != len(now):
+            return attempt.errors < len(now)
+        then = {_identity(attempt.text, d["line"], d["message"]) for d in attempt.diagnostics}
+        return not now & then
 
     def _decide(self, decision: str) -> Attempt:
         attempt = self.pending

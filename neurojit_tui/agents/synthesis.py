@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..compiler import dialect as tl
 from ..paths import samples_dir
 from .backend import Backend, TokenCallback
-from .grammar import LineGrammar, SymbolTable, result_type_of
+from .grammar import ACTION_TYPE, MEM_TYPE, LineGrammar, SymbolTable, result_type_of
 
 HEADER = tl.CONTROL_SIGNATURE + " {\n"
 MAX_LINES = 12
@@ -115,7 +115,8 @@ class SynthesisAgent:
             if _repeats(line, body):
                 # Small models fall into loops (clamp of clamp of clamp...): drop the
                 # repetition and let the next line only return.
-                lines_left = 0
+                if lines_left <= 0:
+                    break
                 self.max_lines = len(body)
                 continue
             body.append(line)
@@ -127,8 +128,10 @@ class SynthesisAgent:
                 break
             symbols.types[symbols.next_name()] = defined
         if not body or not body[-1].strip().startswith("return"):
-            body.append(f"  return %missing, %mem : tensor<{tl.CONTROL_ACTION_SIZE}xf64>, "
-                        f"tensor<{tl.CONTROL_MEM_SIZE}xf64>\n")
+            # Stopped before a return: return the newest action-shaped value, or leave a
+            # name the compiler will report.
+            action = (symbols.names(ACTION_TYPE) or ["%missing"])[-1]
+            body.append(f"  return {action}, %mem : {ACTION_TYPE}, {MEM_TYPE}\n")
         result.text = HEADER + "".join(body) + "}\n"
         result.output = "".join(generated)
         result.seconds = time.perf_counter() - start
