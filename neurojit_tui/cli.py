@@ -189,6 +189,37 @@ def cmd_repair(args) -> int:
     return EXIT_OK if status == "repaired" else EXIT_DIAGNOSTICS
 
 
+def cmd_synthesize(args) -> int:
+    from .agents import ModelError
+    from .agents.config import neurojit_home
+    from .agents.pipeline import synthesize
+    from .sim import Environment
+
+    agents = _agents(args)
+    env = Environment(gravity=args.gravity, turbulence=args.turbulence)
+    out_dir = args.out_dir or str(neurojit_home() / "candidates" / time_stamp())
+    log = (lambda message: None) if args.json else (lambda m: print(m, file=sys.stderr))
+    try:
+        run = synthesize(agents, env, candidates=args.candidates, agents_in_swarm=args.agents,
+                         seed=args.seed, out_dir=out_dir, log=log)
+    except ModelError as error:
+        raise SystemExit(f"neurojit: {error}")
+    if args.json:
+        print(json.dumps(run.to_json(), indent=2))
+    elif run.best:
+        print(f"best: {run.best['path']} (success {run.best['success_rate']:.0%}, mean score "
+              f"{run.best['mean_score']:.1f}) in {run.seconds:.1f} s")
+    else:
+        print(f"no candidate flew ({len(run.candidates)} tried, {run.seconds:.1f} s)")
+    return EXIT_OK if run.status == "ok" else EXIT_RUNTIME
+
+
+def time_stamp() -> str:
+    import time
+
+    return time.strftime("%Y%m%d-%H%M%S")
+
+
 def cmd_bench(args) -> int:
     if args.what == "jit":
         from .compiler.bench import bench_jit, format_jit_table
@@ -275,6 +306,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_model_flags(p)
     p.set_defaults(handler=cmd_repair)
+
+    p = sub.add_parser("synthesize", help="reasoning -> synthesis -> compile -> swarm; keep the "
+                                          "most robust candidate")
+    p.add_argument("--gravity", type=float, default=MOON_GRAVITY)
+    p.add_argument("--turbulence", type=float, default=1.0)
+    p.add_argument("--candidates", type=int, default=3)
+    p.add_argument("--agents", type=int, default=100, help="landers per swarm evaluation")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out-dir", help="where candidates go (default ~/.neurojit/candidates/TIME)")
+    p.add_argument("--json", action="store_true")
+    _add_model_flags(p)
+    p.set_defaults(handler=cmd_synthesize)
 
     p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
     p.add_argument("what", choices=["jit", "swarm"])

@@ -102,8 +102,8 @@ class Backend(Protocol):
 
     def generate(self, prompt: str, grammar: str | None = None, max_tokens: int | None = None,
                  on_token: TokenCallback | None = None,
-                 cancel: threading.Event | None = None, stop: list[str] | None = None
-                 ) -> Generation: ...
+                 cancel: threading.Event | None = None, stop: list[str] | None = None,
+                 seed: int | None = None) -> Generation: ...
 
 
 class LlamaBackend:
@@ -140,13 +140,14 @@ class LlamaBackend:
         return self.llm.tokenize(text.encode(), add_bos=False, special=False)
 
     def generate(self, prompt, grammar=None, max_tokens=None, on_token=None, cancel=None,
-                 stop=None) -> Generation:
+                 stop=None, seed=None) -> Generation:
         with self._lock:
             start = time.perf_counter()
             pieces, completion, cancelled = [], 0, False
             stream = self.llm.create_completion(
                 prompt, max_tokens=max_tokens or self.config.max_tokens,
-                temperature=self.config.temperature, seed=self.config.seed, stream=True,
+                temperature=self.config.temperature,
+                seed=self.config.seed if seed is None else seed, stream=True,
                 grammar=self._grammar(grammar) if grammar else None, stop=stop or [])
             for chunk in stream:
                 if cancel is not None and cancel.is_set():
@@ -173,7 +174,7 @@ class ScriptedBackend:
         self.grammars: list[str | None] = []
 
     def generate(self, prompt, grammar=None, max_tokens=None, on_token=None, cancel=None,
-                 stop=None) -> Generation:
+                 stop=None, seed=None) -> Generation:
         self.prompts.append(prompt)
         self.grammars.append(grammar)
         if not self.replies:

@@ -19,7 +19,7 @@ STRATEGY_GRAMMAR = r'''
 root ::= "{\"family\": \"" family "\", \"kp\": " number ", \"kd\": " number ", \"ki\": " number ", \"rationale\": \"" text "\"}"
 family ::= ''' + " | ".join(f'"{f}"' for f in FAMILIES) + r'''
 number ::= "-"? [0-9] "." [0-9] [0-9]?
-text ::= [a-zA-Z0-9 ,.;:()/+=-]{1,200}
+text ::= [a-zA-Z0-9 ,.;:()/+=-]{1,80}
 '''
 
 
@@ -81,11 +81,11 @@ class ReasoningAgent:
 
     def strategy(self, env, known: list[str] | None = None, failure: str | None = None,
                  on_token: TokenCallback | None = None,
-                 cancel: threading.Event | None = None) -> Reasoning:
+                 cancel: threading.Event | None = None, seed: int | None = None) -> Reasoning:
         start = time.perf_counter()
         prompt = environment_prompt(env, known, failure)
-        generation = self.backend.generate(prompt, grammar=STRATEGY_GRAMMAR, max_tokens=160,
-                                           on_token=on_token, cancel=cancel)
+        generation = self.backend.generate(prompt, grammar=STRATEGY_GRAMMAR, max_tokens=200,
+                                           on_token=on_token, cancel=cancel, seed=seed)
         result = Reasoning(None, prompt, generation.text, generation.prompt_tokens,
                            generation.completion_tokens, cancelled=generation.cancelled)
         if not generation.cancelled:

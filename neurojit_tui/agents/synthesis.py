@@ -50,9 +50,18 @@ def renumbered(text: str) -> str:
     return head.strip() + " {\n" + "".join(f"  {s.strip()}\n" for s in statements) + "}\n"
 
 
-def example_program() -> str:
-    """The few-shot example: the PD sample, in the grammar's naming scheme."""
-    return renumbered((samples_dir() / "pd.mlir").read_text())
+def example_program(strategy=None) -> str:
+    """The few-shot example: the PD sample in the grammar's naming scheme; with a
+    strategy, its gain matrix carries the strategy's gains. (Small models follow the
+    example closely, so this is how the reasoning agent's numbers reach the program.)"""
+    text = renumbered((samples_dir() / "pd.mlir").read_text())
+    if strategy is None:
+        return text
+    kp, kd = (max(-9.99, min(9.99, g)) for g in (strategy.kp, strategy.kd))
+    rows = [[0.0, -kp, 0.0, -kd, 0.0, 0.0, 0.0, 0.0],
+            [-kp, 0.0, -kd, 0.0, -2 * kp, -kd, 0.0, 0.0]]
+    dense = "[" + ", ".join("[" + ", ".join(f"{v:.2f}" for v in row) + "]" for row in rows) + "]"
+    return re.sub(r"dense<\[\[.*?\]\]>", f"dense<{dense}>", text, count=1)
 
 
 def strategy_comment(strategy) -> str:
@@ -67,8 +76,8 @@ class SynthesisAgent:
         self.default_max_lines = max_lines
 
     def write(self, strategy=None, keep_lines: list[str] | None = None, notes: str = "",
-              on_token: TokenCallback | None = None,
-              cancel: threading.Event | None = None) -> Synthesis:
+              on_token: TokenCallback | None = None, cancel: threading.Event | None = None,
+              seed: int | None = None) -> Synthesis:
         """Write @control for ``strategy``; ``keep_lines`` are body lines to keep as they
         are (a repair regenerates only what follows them); ``notes`` go into the prompt
         (the diagnostics of a repair)."""
@@ -91,7 +100,8 @@ class SynthesisAgent:
             symbols.types[name] = defined
             body.append(f"  {name} ={rest}\n")
         preamble = ("// TensorLang: an MLIR dialect. A lunar-lander controller.\n"
-                    + example_program() + "\n" + notes + strategy_comment(strategy) + HEADER)
+                    + example_program(strategy) + "\n" + notes + strategy_comment(strategy)
+                    + HEADER)
         result = Synthesis("", preamble, "")
         generated = []
         while True:
@@ -103,7 +113,7 @@ class SynthesisAgent:
             result.grammar_chars = len(grammar)
             generation = self.backend.generate(
                 preamble + "".join(body), grammar=grammar, max_tokens=160,
-                on_token=on_token, cancel=cancel)
+                on_token=on_token, cancel=cancel, seed=seed)
             result.prompt_tokens += generation.prompt_tokens
             result.completion_tokens += generation.completion_tokens
             line = generation.text
