@@ -233,6 +233,19 @@ def cmd_bench(args) -> int:
         result = bench_swarm(args.file, repeats=args.repeats or 5)
         print(json.dumps(result, indent=2) if args.json else format_swarm_table(result))
         return EXIT_OK
+    if args.what == "inference":
+        from .agents.bench import bench_inference, format_inference_table
+
+        rows = bench_inference()
+        print(json.dumps(rows, indent=2) if args.json else format_inference_table(rows))
+        return EXIT_OK
+    if args.what == "repair":
+        from .agents.bench import bench_repair, format_repair_table
+
+        log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr))
+        result = bench_repair(_agents(args), seed=args.seed, per_class=args.per_class, log=log)
+        print(json.dumps(result, indent=2) if args.json else format_repair_table(result))
+        return EXIT_OK
     raise SystemExit(f"neurojit: unknown benchmark {args.what!r}")
 
 
@@ -320,10 +333,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_synthesize)
 
     p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
-    p.add_argument("what", choices=["jit", "swarm"])
+    p.add_argument("what", choices=["jit", "swarm", "inference", "repair"])
     p.add_argument("--json", action="store_true")
     p.add_argument("--repeats", type=int, default=None, help="default: 15 (jit), 5 (swarm)")
     p.add_argument("--file", default=None, help="controller for bench swarm (default: heuristic)")
+    p.add_argument("--seed", type=int, default=0, help="corpus seed for bench repair")
+    p.add_argument("--per-class", type=int, default=1, help="broken programs per error class")
+    _add_model_flags(p)
     p.set_defaults(handler=cmd_bench)
 
     p = sub.add_parser("demo", help="headless demo: compile the samples, hot-swap a running loop")

