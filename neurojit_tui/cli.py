@@ -191,7 +191,7 @@ def cmd_repair(args) -> int:
 
 def cmd_synthesize(args) -> int:
     from .agents import ModelError
-    from .agents.config import neurojit_home
+    from .paths import neurojit_home
     from .agents.pipeline import synthesize
     from .sim import Environment
 
@@ -199,19 +199,64 @@ def cmd_synthesize(args) -> int:
     env = Environment(gravity=args.gravity, turbulence=args.turbulence)
     out_dir = args.out_dir or str(neurojit_home() / "candidates" / time_stamp())
     log = (lambda message: None) if args.json else (lambda m: print(m, file=sys.stderr))
+    registry = None if args.no_cache else _registry(args)
     try:
         run = synthesize(agents, env, candidates=args.candidates, agents_in_swarm=args.agents,
-                         seed=args.seed, out_dir=out_dir, log=log)
+                         seed=args.seed, out_dir=out_dir, log=log, registry=registry)
     except ModelError as error:
         raise SystemExit(f"neurojit: {error}")
+    if registry is not None:
+        registry.flush()
     if args.json:
         print(json.dumps(run.to_json(), indent=2))
     elif run.best:
         print(f"best: {run.best['path']} (success {run.best['success_rate']:.0%}, mean score "
-              f"{run.best['mean_score']:.1f}) in {run.seconds:.1f} s")
+              f"{run.best['mean_score']:.1f}) in {run.seconds:.3f} s; cache: {run.cache}")
     else:
         print(f"no candidate flew ({len(run.candidates)} tried, {run.seconds:.1f} s)")
     return EXIT_OK if run.status == "ok" else EXIT_RUNTIME
+
+
+def _registry(args):
+    from .compiler import Compiler
+    from .memory import Registry, rebuild_with
+
+    return Registry(args.registry, rebuild=rebuild_with(Compiler()))
+
+
+def cmd_registry(args) -> int:
+    registry = _registry(args)
+    if args.action == "ls":
+        entries = registry.entries()
+        if args.json:
+            print(json.dumps([{"key": e.key, "file": e.file, "scores": e.scores,
+                               "condition": e.key_data.get("condition"), "created": e.created}
+                              for e in entries], indent=2))
+        for e in entries if not args.json else []:
+            c = e.key_data.get("condition", {})
+            print(f"{e.key}  gravity {c.get('gravity')}  turbulence {c.get('turbulence')}  "
+                  f"success {e.scores.get('success_rate')}  {e.file}")
+    elif args.action == "show":
+        if not args.key:
+            raise SystemExit("neurojit: registry show needs a KEY")
+        entry = registry.best(args.key)
+        if entry is None:
+            print(f"neurojit: no valid entry {args.key}", file=sys.stderr)
+            return EXIT_DIAGNOSTICS
+        print(json.dumps(entry.to_json(), indent=2) if args.json else entry.source)
+    elif args.action == "verify":
+        result = registry.verify()
+        print(json.dumps(result, indent=2) if args.json else
+              f"checked {result['checked']} version(s); problems: {len(result['problems'])}")
+        for problem in result["problems"] if not args.json else []:
+            print("  " + problem)
+        return EXIT_OK if not result["problems"] else EXIT_DIAGNOSTICS
+    elif args.action == "gc":
+        result = registry.gc()
+        print(json.dumps(result) if args.json else f"removed {result['removed']} file(s)")
+    for warning in registry.warnings if args.action != "verify" else []:
+        print(f"warning: {warning}", file=sys.stderr)
+    return EXIT_OK
 
 
 def time_stamp() -> str:
@@ -238,6 +283,13 @@ def cmd_bench(args) -> int:
 
         rows = bench_inference()
         print(json.dumps(rows, indent=2) if args.json else format_inference_table(rows))
+        return EXIT_OK
+    if args.what == "cache":
+        from .memory.bench import bench_cache, format_cache_table
+
+        log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr))
+        result = bench_cache(_agents(args), log=log)
+        print(json.dumps(result, indent=2) if args.json else format_cache_table(result))
         return EXIT_OK
     if args.what == "repair":
         from .agents.bench import bench_repair, format_repair_table
@@ -329,11 +381,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-dir", help="where candidates go (default ~/.neurojit/candidates/TIME)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--registry", help="registry folder (default ~/.neurojit/registry or "
+                                      "$NEUROJIT_REGISTRY)")
+    p.add_argument("--no-cache", action="store_true", help="neither consult nor fill the registry")
     _add_model_flags(p)
     p.set_defaults(handler=cmd_synthesize)
 
+    p = sub.add_parser("registry", help="browse and check the controller registry")
+    p.add_argument("action", choices=["ls", "show", "verify", "gc"])
+    p.add_argument("key", nargs="?")
+    p.add_argument("--registry", help="registry folder")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_registry)
+
     p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
-    p.add_argument("what", choices=["jit", "swarm", "inference", "repair"])
+    p.add_argument("what", choices=["jit", "swarm", "inference", "repair", "cache"])
     p.add_argument("--json", action="store_true")
     p.add_argument("--repeats", type=int, default=None, help="default: 15 (jit), 5 (swarm)")
     p.add_argument("--file", default=None, help="controller for bench swarm (default: heuristic)")

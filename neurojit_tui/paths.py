@@ -16,3 +16,10 @@ def samples_dir() -> Path:
 def controller_samples() -> list[Path]:
     """The valid controller samples (pd, pid, mlp, heuristic)."""
     return sorted(samples_dir().glob("*.mlir"))
+
+
+def neurojit_home() -> Path:
+    """``~/.neurojit`` (config, registry, candidates); ``$NEUROJIT_HOME`` moves it."""
+    import os
+
+    return Path(os.environ.get("NEUROJIT_HOME", Path.home() / ".neurojit")).expanduser()

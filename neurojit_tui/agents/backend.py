@@ -84,6 +84,15 @@ def resolve_model_path(model: str) -> Path:
     return Path(model).expanduser()
 
 
+def model_identity(config: ModelConfig) -> str:
+    """The identity a loaded ``LlamaBackend`` reports, without loading the model."""
+    path = resolve_model_path(config.model)
+    try:
+        return f"{path.name}:{path.stat().st_size}"
+    except OSError:
+        raise ModelError(f"{path}: model file not found") from None
+
+
 @dataclass
 class Generation:
     text: str
@@ -123,7 +132,7 @@ class LlamaBackend:
         except (ValueError, RuntimeError, OSError) as error:
             raise ModelError(f"{path}: cannot load model: {error}") from None
         self.path = path
-        self.identity = f"{path.name}:{path.stat().st_size}"
+        self.identity = model_identity(config)
         self._grammars: dict[str, object] = {}
         self._lock = threading.Lock()  # one llama context: one generation at a time
 

@@ -14,11 +14,11 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import fields, replace
 from pathlib import Path
 
+from ..paths import neurojit_home
 from .backend import GEMMA3, SMOLLM2, ModelConfig, ModelError
 
 ROLES = ("reasoning", "synthesis")
@@ -28,10 +28,6 @@ DEFAULTS = {
     "reasoning": ModelConfig(model=SMOLLM2, temperature=0.7),
     "synthesis": ModelConfig(model=GEMMA3, temperature=0.3),
 }
-
-
-def neurojit_home() -> Path:
-    return Path(os.environ.get("NEUROJIT_HOME", Path.home() / ".neurojit")).expanduser()
 
 
 def config_path() -> Path:

@@ -39,13 +39,36 @@ class SynthesisRun:
         return asdict(self)
 
 
+def model_identities(agents) -> dict[str, str]:
+    from .backend import model_identity
+
+    return {"reasoning": model_identity(agents.reasoning.backend.config),
+            "synthesis": model_identity(agents.synthesis.backend.config)}
+
+
 def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: int = 100,
                seed: int = 0, out_dir: str | Path = ".", repair_attempts: int = 3,
-               on_token=None, compiler: Compiler | None = None, log=print) -> SynthesisRun:
+               on_token=None, compiler: Compiler | None = None, log=print,
+               registry=None) -> SynthesisRun:
+    """With a ``registry``, known conditions are answered from memory (L1/L2) without
+    any model, and a new best candidate is remembered (written back in the background)."""
     compiler = compiler or Compiler()
+    start = time.perf_counter()
+    if registry is not None:
+        from ..memory import cache_key
+
+        key, key_data = cache_key(env, model_identities(agents))
+        controller, level = registry.lookup(key)
+        if controller is not None:
+            entry = registry.best(key) if level == "l2" else getattr(controller, "entry", None)
+            scores = entry.scores if entry else {}
+            log(f"known conditions: controller from {level.upper()} memory (key {key})")
+            return SynthesisRun("ok", time.perf_counter() - start, {
+                "path": entry.file if entry else "", "success_rate": scores.get("success_rate"),
+                "mean_score": scores.get("mean_score"), "cvar10_score": scores.get("cvar10_score"),
+                "strategy": entry.strategy if entry else None, "key": key}, [], level)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
     results: list[Candidate] = []
     reports = {}
     known: list[str] = []
@@ -78,6 +101,18 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
     candidates_by_path = {c.path: c for c in results}
     ranked = rank(list(reports.values()))
     best = ranked[0] if ranked and ranked[0].ok else None
+    if best is not None and registry is not None:
+        from ..memory import remember
+
+        text = Path(best.file).read_text()
+        program = compiler.compile(text, best.file, require_control=True)
+        remember(registry, key, key_data, text, best.file, program,
+                 scores={k: best.to_json()[k] for k in ("success_rate", "mean_score",
+                                                        "cvar10_score", "agents", "seed")},
+                 strategy=candidates_by_path[best.file].strategy,
+                 provenance={"models": key_data["models"], "seed": seed,
+                             "repair_tiers": candidates_by_path[best.file].repair_tiers,
+                             "candidates": len(results)})
     return SynthesisRun(
         "ok" if best else "failed", time.perf_counter() - start,
         {"path": best.file, "success_rate": best.success_rate, "mean_score": best.mean_score,

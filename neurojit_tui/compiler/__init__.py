@@ -11,12 +11,24 @@ Public API::
 This package never imports textual: the UI talks to it through the engine process.
 """
 
+from importlib import import_module
+
 from .diagnostics import Diagnostic
 from .dialect import (CONTROL_ACTION_SIZE, CONTROL_ENTRY, CONTROL_MEM_SIZE, CONTROL_OBS_SIZE,
                       CONTROL_SIGNATURE, DIALECT_VERSION, OPS)
-from .driver import EMIT_KINDS, CompileError, Compiler
-from .hotswap import ControllerSlot, NativeLoop
-from .jit import AssertViolation, CompiledProgram
+from .jit import AssertViolation
+
+# Names that need MLIR load it on first use, so that code which only runs stored machine
+# code (the registry's warm path) never imports MLIR.
+_LAZY = {"EMIT_KINDS": "driver", "CompileError": "driver", "Compiler": "driver",
+         "ControllerSlot": "hotswap", "NativeLoop": "hotswap", "CompiledProgram": "jit"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AssertViolation", "CompileError", "CompiledProgram", "Compiler", "ControllerSlot",

@@ -39,6 +39,8 @@ DIALECT_NAME = "tensorlang"
 DIALECT_VERSION = "1"
 
 CONTROL_ENTRY = "control"
+# The module-level status word that a lowered ``tensorlang.assert`` writes its number to.
+ASSERT_STATUS_GLOBAL = "__tensorlang_assert_status"
 CONTROL_OBS_SIZE = 8
 CONTROL_MEM_SIZE = 4
 CONTROL_ACTION_SIZE = 2

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lowering import ASSERT_STATUS_GLOBAL
+from .dialect import ASSERT_STATUS_GLOBAL
 
 _DTYPES = {"f64": np.float64, "i1": np.bool_}
 _CTYPES = {"f64": ctypes.c_double, "i1": ctypes.c_bool}

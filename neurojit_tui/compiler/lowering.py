@@ -20,7 +20,7 @@ from mlir.dialects import arith, linalg, math, memref, tensor
 from . import dialect as tl
 from .diagnostics import location_parts
 
-ASSERT_STATUS_GLOBAL = "__tensorlang_assert_status"
+ASSERT_STATUS_GLOBAL = tl.ASSERT_STATUS_GLOBAL
 
 # Upstream pipeline from tensors to the LLVM dialect. Results become caller-owned
 # out-parameters and every memref argument a bare pointer, which gives controllers the

@@ -42,14 +42,14 @@ from .key import toolchain
 
 log = logging.getLogger("neurojit.registry")
 
-ASSERT_STATUS_SYMBOL = "__tensorlang_assert_status"
+ASSERT_STATUS_SYMBOL = tl.ASSERT_STATUS_GLOBAL
 ENTRY_FORMAT = 1
 
 
 def default_root() -> Path:
     if os.environ.get("NEUROJIT_REGISTRY"):
         return Path(os.environ["NEUROJIT_REGISTRY"]).expanduser()
-    from ..agents.config import neurojit_home
+    from ..paths import neurojit_home
 
     return neurojit_home() / "registry"
 
@@ -175,11 +175,15 @@ class Registry:
         hit = self.l1.get(key)
         if hit is not None:
             return hit, "l1"
-        for entry, path in self._valid_versions(key):
-            loaded = self._load(entry, path)
-            if loaded is not None:
-                self.l1[key] = loaded
-                return loaded, "l2"
+        for _ in range(2):  # a second pass sees versions rebuilt during the first
+            warnings = len(self.warnings)
+            for entry, path in self._valid_versions(key):
+                loaded = self._load(entry, path)
+                if loaded is not None:
+                    self.l1[key] = loaded
+                    return loaded, "l2"
+            if len(self.warnings) == warnings or self.rebuild is None:
+                break
         return None, "miss"
 
     def _valid_versions(self, key: str) -> list[tuple[Entry, Path]]:
@@ -348,7 +352,7 @@ class Registry:
         problems = self.warnings[before:]
         return {"checked": checked, "problems": problems}
 
-    def gc(self, keep_versions: int = 3) -> dict:
+    def gc(self, keep_versions: int = 3, tmp_age_s: float = 60.0) -> dict:
         """Keep the best ``keep_versions`` versions per key, drop unreferenced objects and
         stale temporary files. Quarantine is left for the user to inspect."""
         removed = 0
@@ -363,7 +367,7 @@ class Registry:
                     obj.unlink(missing_ok=True)
                     removed += 1
         for tmp in (self.root / "tmp").glob("*.tmp") if (self.root / "tmp").exists() else []:
-            if time.time() - tmp.stat().st_mtime > 60:
+            if time.time() - tmp.stat().st_mtime >= tmp_age_s:
                 tmp.unlink(missing_ok=True)
                 removed += 1
         return {"removed": removed}

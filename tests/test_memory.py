@@ -1,0 +1,177 @@
+"""The L1/L2 registry: round trip through object code, integrity under every failure."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from neurojit_tui.compiler import ControllerSlot
+from neurojit_tui.memory import Registry, cache_key, rebuild_with, remember
+from neurojit_tui.sim import Environment
+
+from .conftest import SAMPLES
+
+MODELS = {"reasoning": "smol.gguf:1", "synthesis": "gemma.gguf:2"}
+OBS = np.linspace(-1, 1, 8)
+
+
+@pytest.fixture
+def stored(tmp_path, compiler):
+    """A registry folder with the heuristic controller stored under the Moon key."""
+    key, key_data = cache_key(Environment(), MODELS)
+    text = (SAMPLES / "heuristic.mlir").read_text()
+    program = compiler.compile(text, "heuristic.mlir", require_control=True)
+    registry = Registry(tmp_path / "registry")
+    remember(registry, key, key_data, text, "heuristic.mlir", program,
+             scores={"success_rate": 0.99, "cvar10_score": 209.2})
+    assert registry.lookup(key)[1] == "l1"
+    assert registry.flush()
+    (expected, _), _ = program.call("control", OBS, np.zeros(4))
+    return tmp_path / "registry", key, expected
+
+
+def _act(controller):
+    slot = ControllerSlot(controller, "cached")
+    return slot.step(OBS, np.zeros(4))[0]
+
+
+def _version(root, key):
+    (path,) = (root / "entries" / key).glob("*.json")
+    return path
+
+
+def test_warm_start_loads_object_code_without_mlir(stored):
+    root, key, expected = stored
+    code = f"""
+import sys, numpy as np
+from neurojit_tui.memory import Registry
+import ctypes
+controller, level = Registry({str(root)!r}).lookup({key!r})
+obs, mem, act, out = np.linspace(-1, 1, 8), np.zeros(4), np.zeros(2), np.zeros(4)
+control = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * 4)(controller.address("control"))
+control(obs.ctypes.data, mem.ctypes.data, act.ctypes.data, out.ctypes.data)
+print(level, act.tolist(), "mlir" in " ".join(sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    level, rest = out.stdout.split(" ", 1)
+    action, mlir_loaded = rest.rsplit(" ", 1)
+    assert level == "l2" and mlir_loaded.strip() == "False"
+    np.testing.assert_allclose(json.loads(action), expected)
+
+
+def test_near_identical_conditions_share_a_key_and_others_do_not():
+    assert cache_key(Environment(gravity=1.62), MODELS)[0] == cache_key(Environment(gravity=1.615), MODELS)[0]
+    assert cache_key(Environment(gravity=1.62), MODELS)[0] != cache_key(Environment(gravity=3.7), MODELS)[0]
+    other_models = {**MODELS, "synthesis": "other.gguf:3"}
+    assert cache_key(Environment(), MODELS)[0] != cache_key(Environment(), other_models)[0]
+
+
+def test_truncated_object_is_quarantined_and_rebuilt_from_ir(stored, compiler):
+    root, key, expected = stored
+    (obj,) = (root / "entries" / key).glob("obj-*.o")
+    obj.write_bytes(obj.read_bytes()[:100])
+    registry = Registry(root, rebuild=rebuild_with(compiler))
+    controller, level = registry.lookup(key)
+    assert level == "l2" and any("hash mismatch" in w for w in registry.warnings)
+    np.testing.assert_allclose(_act(controller), expected)
+    assert list((root / "quarantine").iterdir())
+
+
+def test_flipped_byte_in_an_entry_is_caught_and_never_returns_wrong_code(stored):
+    root, key, _ = stored
+    path = _version(root, key)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"0.99")
+    data[at + 3] = ord("8")  # the score 0.99 -> 0.98: any edit breaks the content hash
+    path.write_bytes(bytes(data))
+    registry = Registry(root)
+    controller, level = registry.lookup(key)
+    assert (controller, level) == (None, "miss")
+    assert any("content hash mismatch" in w for w in registry.warnings)
+
+
+def test_foreign_toolchain_is_quarantined_and_rebuilt(stored, compiler):
+    from neurojit_tui.memory.registry import _content_hash
+
+    root, key, expected = stored
+    path = _version(root, key)
+    data = json.loads(path.read_text())
+    data["key_data"]["toolchain"]["llvm"] = "0.0-other"
+    data["entry_sha256"] = _content_hash(data)
+    path.write_text(json.dumps(data))
+    registry = Registry(root, rebuild=rebuild_with(compiler))
+    controller, level = registry.lookup(key)
+    assert level == "l2" and any("another compiler" in w for w in registry.warnings)
+    np.testing.assert_allclose(_act(controller), expected)
+
+
+def test_unreadable_registry_is_a_warning_not_a_crash(tmp_path):
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "entries").write_text("not a folder")
+    registry = Registry(root)
+    assert registry.lookup("0" * 32) == (None, "miss")
+    assert registry.keys() == [] and registry.entries() == []
+
+
+_WRITER = r"""
+import sys, time
+from neurojit_tui.compiler import Compiler
+from neurojit_tui.memory import Registry, cache_key, remember
+from neurojit_tui.sim import Environment
+compiler = Compiler()
+text = open(sys.argv[2]).read()
+program = compiler.compile(text, "pd.mlir", require_control=True)
+registry = Registry(sys.argv[1])
+print("ready", flush=True)
+for i in range(100000):
+    key, data = cache_key(Environment(gravity=1.0 + 0.1 * (i % 7)), {"m": sys.argv[3]})
+    remember(registry, key, data, text, "pd.mlir", program, scores={"success_rate": i / 1e6})
+    if i % 5 == 0:
+        registry.flush()
+"""
+
+
+def test_kill_9_during_write_back_leaves_a_consistent_registry(tmp_path):
+    root = tmp_path / "registry"
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(root), str(SAMPLES / "pd.mlir"), "a"],
+                              stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "ready"
+    time.sleep(1.5)
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    registry = Registry(root)
+    result = registry.verify()
+    assert result["checked"] > 0 and result["problems"] == []
+    for key in registry.keys():
+        assert registry.lookup(key)[1] == "l2"
+    registry.gc(tmp_age_s=0)
+    assert not list((root / "tmp").glob("*.tmp"))
+
+
+def test_two_processes_sharing_a_registry_lose_no_update(tmp_path):
+    root = tmp_path / "registry"
+    writers = [subprocess.Popen([sys.executable, "-c", _WRITER.replace("100000", "20"), str(root),
+                                 str(SAMPLES / "pd.mlir"), name], stdout=subprocess.DEVNULL)
+               for name in ("a", "b")]
+    for w in writers:
+        assert w.wait(timeout=120) == 0
+    registry = Registry(root)
+    versions = sum(len(list((root / "entries" / k).glob("*.json"))) for k in registry.keys())
+    assert versions == 40 and len(registry.keys()) == 14  # 7 conditions x 2 model sets
+
+
+def test_registry_cli_ls_show_verify_gc(stored):
+    root, key, _ = stored
+    run = lambda *a: subprocess.run([sys.executable, "-m", "neurojit_tui.cli", "registry", *a,
+                                     "--registry", str(root)], capture_output=True, text=True)
+    listing = json.loads(run("ls", "--json").stdout)
+    assert listing[0]["key"] == key and listing[0]["scores"]["success_rate"] == 0.99
+    assert "tensorlang.clamp" in run("show", key).stdout
+    assert json.loads(run("verify", "--json").stdout)["problems"] == []
+    assert run("gc").returncode == 0
