@@ -201,8 +201,17 @@ def cmd_synthesize(args) -> int:
     log = (lambda message: None) if args.json else (lambda m: print(m, file=sys.stderr))
     registry = None if args.no_cache else _registry(args)
     try:
-        run = synthesize(agents, env, candidates=args.candidates, agents_in_swarm=args.agents,
-                         seed=args.seed, out_dir=out_dir, log=log, registry=registry)
+        if args.from_nearby:
+            from .agents.pipeline import cross_generation
+
+            if registry is None:
+                raise SystemExit("neurojit: --from-nearby needs the registry (drop --no-cache)")
+            run = cross_generation(agents, env, registry, parents=args.from_nearby,
+                                   agents_in_swarm=args.agents, seed=args.seed, out_dir=out_dir,
+                                   log=log)
+        else:
+            run = synthesize(agents, env, candidates=args.candidates, agents_in_swarm=args.agents,
+                             seed=args.seed, out_dir=out_dir, log=log, registry=registry)
     except ModelError as error:
         raise SystemExit(f"neurojit: {error}")
     if registry is not None:
@@ -384,6 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--registry", help="registry folder (default ~/.neurojit/registry or "
                                       "$NEUROJIT_REGISTRY)")
     p.add_argument("--no-cache", action="store_true", help="neither consult nor fill the registry")
+    p.add_argument("--from-nearby", type=int, default=0, metavar="K",
+                   help="cross-generation: breed a child from K stored controllers for the "
+                        "nearest conditions; the swarm decides if it beats them")
     _add_model_flags(p)
     p.set_defaults(handler=cmd_synthesize)
 

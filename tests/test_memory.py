@@ -175,3 +175,51 @@ def test_registry_cli_ls_show_verify_gc(stored):
     assert "tensorlang.clamp" in run("show", key).stdout
     assert json.loads(run("verify", "--json").stdout)["problems"] == []
     assert run("gc").returncode == 0
+
+
+def test_cross_generation_breeds_from_nearby_entries_and_the_swarm_decides(tmp_path, compiler):
+    from neurojit_tui.agents import ReasoningAgent, ScriptedBackend, SynthesisAgent
+    from neurojit_tui.agents.pipeline import cross_generation
+    from neurojit_tui.agents.synthesis import renumbered
+
+    registry = Registry(tmp_path / "registry")
+    pd = (SAMPLES / "pd.mlir").read_text()
+    for gravity, kp in ((1.5, 0.5), (1.75, 0.7)):
+        key, data = cache_key(Environment(gravity=gravity), MODELS)
+        remember(registry, key, data, pd, "pd.mlir", compiler.compile(pd, "pd.mlir", require_control=True),
+                 scores={"success_rate": 0.01}, strategy={"family": "pd", "kp": kp, "kd": 1.0,
+                                                           "ki": 0.0, "rationale": ""})
+    registry.flush()
+    far_key, far_data = cache_key(Environment(gravity=9.0), MODELS)
+    remember(registry, far_key, far_data, pd, "pd.mlir", compiler.compile(pd, "pd.mlir", require_control=True),
+             strategy={"family": "pid", "kp": 9.0, "kd": 9.0, "ki": 9.0, "rationale": ""})
+    registry.flush()
+    assert [e.key_data["condition"]["gravity"] for e in registry.nearby(Environment(), 2)] == [1.5, 1.75]
+
+    body = renumbered((SAMPLES / "heuristic.mlir").read_text()).split("{\n", 1)[1].rsplit("}", 1)[0]
+    child_lines = [line + "\n" for line in body.split("\n") if line.strip()]
+    reasoning = ScriptedBackend(['{"family": "heuristic", "kp": 0.5, "kd": 1.0, "ki": 0.0, '
+                                 '"rationale": "merge"}'])
+
+    class Agents:
+        pass
+
+    agents = Agents()
+    agents.reasoning = ReasoningAgent(reasoning)
+    agents.synthesis = SynthesisAgent(ScriptedBackend(child_lines), max_lines=60)
+    agents.reasoning.backend.config = agents.synthesis.backend.config = None
+    import neurojit_tui.agents.pipeline as pipeline
+    original = pipeline.model_identities
+    pipeline.model_identities = lambda agents: MODELS
+    try:
+        run = cross_generation(agents, Environment(), registry, parents=2, agents_in_swarm=64,
+                               out_dir=tmp_path / "out", compiler=compiler, log=lambda m: None)
+    finally:
+        pipeline.model_identities = original
+    assert reasoning.prompts[0].count("parent ") == 2 and "kp=0.7" in reasoning.prompts[0]
+    assert run.best["child_wins"] and run.best["path"].endswith("child.mlir")
+    registry.flush()
+    key, _ = cache_key(Environment(), MODELS)
+    child = registry.best(key)
+    assert child.provenance["generation"] == "cross" and len(child.provenance["parents"]) == 2
+    assert child.scores["success_rate"] > 0.9

@@ -119,3 +119,80 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
          "cvar10_score": best.cvar10_score, "strategy": candidates_by_path[best.file].strategy}
         if best else None,
         [asdict(candidates_by_path[r.file]) for r in ranked])
+
+
+def cross_generation(agents, env: Environment, registry, parents: int = 2,
+                     agents_in_swarm: int = 100, seed: int = 0, out_dir: str | Path = ".",
+                     repair_attempts: int = 3, on_token=None, compiler: Compiler | None = None,
+                     log=print) -> SynthesisRun:
+    """Cross-generation synthesis: stored controllers for nearby conditions are the
+    parents; the reasoning agent merges their strategies (its prompt lists each parent's
+    strategy and score; if its answer is unusable the gains are averaged), the synthesis
+    agent writes the child, and the swarm flies child and parents under *these*
+    conditions. The child is remembered, with its lineage, only if it beats them all."""
+    from ..memory import cache_key, remember
+    from .reasoning import Strategy
+
+    compiler = compiler or Compiler()
+    start = time.perf_counter()
+    found = registry.nearby(env, parents)
+    if not found:
+        log("no stored controllers to breed from")
+        return SynthesisRun("failed", time.perf_counter() - start, None)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    known = []
+    for entry in found:
+        strategy = Strategy(**entry.strategy)
+        condition = entry.key_data.get("condition", {})
+        known.append(f"parent {entry.key[:8]} (gravity {condition.get('gravity')}, turbulence "
+                     f"{condition.get('turbulence')}): {strategy.describe()} -> success "
+                     f"{entry.scores.get('success_rate')}")
+    known.append("combine the parents' best traits into one new strategy")
+    reasoning = agents.reasoning.strategy(env, known=known, on_token=on_token, seed=seed)
+    child_strategy = reasoning.strategy
+    if child_strategy is None:  # merge symbolically: the parents' mean gains
+        strategies = [Strategy(**e.strategy) for e in found]
+        child_strategy = Strategy(strategies[0].family,
+                                  sum(s.kp for s in strategies) / len(strategies),
+                                  sum(s.kd for s in strategies) / len(strategies),
+                                  sum(s.ki for s in strategies) / len(strategies),
+                                  "mean of the parents' gains")
+    log(f"child strategy: {child_strategy.describe()}")
+    written = agents.synthesis.write(child_strategy, on_token=on_token, seed=seed)
+    child_path = out / "child.mlir"
+    session = RepairSession(written.text, str(child_path), agents.synthesis, agents.reasoning,
+                            max_attempts=repair_attempts, compiler=compiler)
+    if session.status != "repaired":
+        session.auto()
+    child_path.write_text(session.text)
+    reports = {str(child_path): evaluate(session.text, str(child_path), env, agents=agents_in_swarm,
+                                         seed=seed, compiler=compiler)}
+    for entry in found:
+        parent_path = out / f"parent-{entry.key[:8]}.mlir"
+        parent_path.write_text(entry.source)
+        reports[str(parent_path)] = evaluate(entry.source, str(parent_path), env,
+                                             agents=agents_in_swarm, seed=seed, compiler=compiler)
+    ranked = rank(list(reports.values()))
+    for r in ranked:
+        log(f"{Path(r.file).name}: " + (f"success {r.success_rate:.0%}, CVaR-10 {r.cvar10_score:.1f}"
+                                       if r.ok else f"failed: {r.failure}"))
+    child = reports[str(child_path)]
+    child_wins = ranked[0] is child and child.ok
+    lineage = [e.key for e in found]
+    if child_wins:
+        key, key_data = cache_key(env, model_identities(agents))
+        program = compiler.compile(session.text, str(child_path), require_control=True)
+        remember(registry, key, key_data, session.text, str(child_path), program,
+                 scores={k: child.to_json()[k] for k in ("success_rate", "mean_score",
+                                                         "cvar10_score", "agents", "seed")},
+                 strategy=child_strategy.to_json(),
+                 provenance={"parents": lineage, "repair_tiers": session.tiers, "seed": seed,
+                             "generation": "cross"})
+    best = ranked[0] if ranked[0].ok else None
+    return SynthesisRun(
+        "ok" if best else "failed", time.perf_counter() - start,
+        {"path": best.file, "success_rate": best.success_rate, "mean_score": best.mean_score,
+         "cvar10_score": best.cvar10_score, "child_wins": child_wins, "parents": lineage}
+        if best else None,
+        [r.to_json() for r in ranked])

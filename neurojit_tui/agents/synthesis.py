@@ -122,6 +122,8 @@ class SynthesisAgent:
                 break
             if not line.endswith("\n"):
                 line += "\n"  # token budget hit: the compiler will say what is wrong
+            if lines_left <= 0 and not line.strip().startswith("return"):
+                break  # only a backend that ignores the grammar gets here
             if _repeats(line, body):
                 # Small models fall into loops (clamp of clamp of clamp...): drop the
                 # repetition and let the next line only return.
@@ -154,4 +156,8 @@ def _op_shape(line: str) -> str:
 
 
 def _repeats(line: str, body: list[str]) -> bool:
-    return bool(body) and "=" in line and _op_shape(line) == _op_shape(body[-1])
+    """The same op again, applied to the previous line's result (clamp(clamp(x)))."""
+    if not body or "=" not in line or _op_shape(line) != _op_shape(body[-1]):
+        return False
+    previous = body[-1].split("=", 1)[0].strip()
+    return previous in re.findall(r"%v\d+", line.split("=", 1)[1])

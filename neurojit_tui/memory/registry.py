@@ -333,6 +333,21 @@ class Registry:
     def entries(self) -> list[Entry]:
         return [e for e in (self.best(k) for k in self.keys()) if e is not None]
 
+    def nearby(self, env, count: int = 3) -> list[Entry]:
+        """The stored entries (best version per key) whose conditions are closest to
+        ``env``'s, whatever toolchain or models made them: parents for cross-generation
+        synthesis."""
+        from .key import canonical_condition
+
+        here = canonical_condition(env)
+
+        def distance(entry: Entry) -> float:
+            there = entry.key_data.get("condition", {})
+            return (abs(there.get("gravity", 0.0) - here["gravity"]) / max(here["gravity"], 0.1)
+                    + abs(there.get("turbulence", 0.0) - here["turbulence"]))
+
+        return sorted((e for e in self.entries() if e.strategy), key=distance)[:count]
+
     def verify(self) -> dict:
         """Check every version and object; bad ones go to quarantine. Returns counts."""
         before = len(self.warnings)
