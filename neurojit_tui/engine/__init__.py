@@ -1,0 +1,15 @@
+"""The engine process and its client.
+
+The UI process never loads MLIR, the JIT or llama.cpp: it asks the engine::
+
+    engine = EngineClient().start()
+    diagnostics = engine.call("check", text=..., path=...)
+    report = engine.call("swarm", text=..., path=..., agents=100)
+
+A crash or hang of the engine fails the calls in flight (``EngineCrashed``,
+``EngineTimeout``) and the next call starts a new engine.
+"""
+
+from .client import EngineClient, EngineCrashed, EngineError, EngineTimeout, describe_exit
+
+__all__ = ["EngineClient", "EngineCrashed", "EngineError", "EngineTimeout", "describe_exit"]

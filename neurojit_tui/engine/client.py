@@ -1,0 +1,167 @@
+"""The UI side of the engine: start it, talk to it, survive it.
+
+``EngineClient.call(op, **args)`` sends a request and waits for its reply (call it from
+a worker thread, never from the UI's event loop). A reader thread matches replies to
+callers. When the engine process dies (segfault, abort, kill), every call in flight
+fails with ``EngineCrashed`` naming the signal, and the next call starts a fresh engine;
+a call that outlives its ``timeout`` kills the (hung) engine and fails with
+``EngineTimeout``. The client imports neither MLIR nor llama.cpp.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import signal
+import threading
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+
+
+class EngineError(Exception):
+    """The engine answered, and the request failed (a Python error in a handler)."""
+
+
+class EngineCrashed(Exception):
+    """The engine process died while the request was in flight."""
+
+
+class EngineTimeout(Exception):
+    """The request took longer than its time-out; the engine was restarted."""
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+class EngineClient:
+    def __init__(self, on_event=None, on_restart=None):
+        """``on_event(request_id, kind, data)`` gets streamed events (tokens...);
+        ``on_restart(reason)`` is told whenever a crashed engine is replaced."""
+        self.on_event = on_event
+        self.on_restart = on_restart
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._pending: dict[int, Future] = {}
+        self._process = None
+        self._connection = None
+        self.restarts = 0
+        self.last_crash: str | None = None
+
+    # -- process ---------------------------------------------------------------------------
+
+    def start(self) -> "EngineClient":
+        with self._lock:
+            self._start_locked()
+        return self
+
+    def _start_locked(self) -> None:
+        from .server import serve
+
+        context = multiprocessing.get_context("spawn")  # a clean process: no inherited threads
+        parent, child = context.Pipe()
+        process = context.Process(target=serve, args=(child,), name="neurojit-engine", daemon=True)
+        process.start()
+        child.close()
+        self._process, self._connection = process, parent
+        threading.Thread(target=self._read, args=(process, parent), name="engine-reader",
+                         daemon=True).start()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def _read(self, process, connection) -> None:
+        while True:
+            try:
+                message = connection.recv()
+            except (EOFError, OSError):
+                break
+            if "event" in message:
+                if self.on_event:
+                    self.on_event(message["id"], message["event"], message["data"])
+                continue
+            with self._lock:
+                future = self._pending.pop(message["id"], None)
+            if future is None:
+                continue
+            if message["ok"]:
+                future.set_result(message["result"])
+            else:
+                future.set_exception(EngineError(message["error"]))
+        process.join(timeout=5)
+        self._engine_gone(process, describe_exit(process.exitcode))
+
+    def _engine_gone(self, process, reason: str) -> None:
+        with self._lock:
+            if process is not self._process:
+                return  # an engine we already replaced
+            self.last_crash = reason
+            failed, self._pending = self._pending, {}
+            self._process = self._connection = None
+        for future in failed.values():
+            if not future.done():
+                future.set_exception(EngineCrashed(f"the engine {reason}; it will be restarted"))
+
+    def kill(self) -> None:
+        process = self._process
+        if process is not None and process.is_alive():
+            process.kill()
+
+    def close(self) -> None:
+        with self._lock:
+            process, connection = self._process, self._connection
+        if process is None:
+            return
+        try:
+            connection.send({"id": 0, "op": "shutdown"})
+        except (OSError, BrokenPipeError):
+            pass
+        process.join(timeout=3)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=3)
+
+    # -- requests --------------------------------------------------------------------------
+
+    def submit(self, op: str, **args) -> tuple[int, Future]:
+        future: Future = Future()
+        with self._lock:
+            if self._process is None or not self._process.is_alive():
+                if self._process is not None or self.last_crash is not None:
+                    self.restarts += 1
+                    if self.on_restart:
+                        self.on_restart(self.last_crash or "engine stopped")
+                self._start_locked()
+            request_id = next(self._ids)
+            self._pending[request_id] = future
+            connection = self._connection
+        try:
+            connection.send({"id": request_id, "op": op, "args": args})
+        except (OSError, BrokenPipeError):
+            pass  # the reader thread fails the future when it sees the engine gone
+        return request_id, future
+
+    def call(self, op: str, timeout: float | None = None, **args):
+        """Run ``op`` in the engine and return its result (blocking)."""
+        _, future = self.submit(op, **args)
+        try:
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            process = self._process
+            self.kill()
+            if process is not None:
+                process.join(timeout=5)
+            raise EngineTimeout(f"{op} took longer than {timeout:g} s; the engine was "
+                                f"stopped and will be restarted") from None

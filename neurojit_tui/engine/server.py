@@ -1,0 +1,113 @@
+"""The engine process: the only process that loads MLIR, the JIT and llama.cpp.
+
+It answers requests from ``EngineClient`` over a pipe. Native code fed untrusted input
+(user IR, model output, generated controllers) runs here, so a segfault, an abort or a
+hang kills or stalls this process only; the client notices, reports it and starts a new
+one. Requests run on worker threads (one MLIR compiler per thread: a ``Compiler`` is not
+thread-safe), so a quick request is answered while a long one runs.
+
+Messages (plain dicts, pickled by multiprocessing):
+    request  {"id": n, "op": name, "args": {...}}
+    event    {"id": n, "event": kind, "data": ...}     (tokens, progress)
+    reply    {"id": n, "ok": true, "result": ...} | {"id": n, "ok": false, "error": text}
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+
+_local = threading.local()
+
+
+def _compiler():
+    if getattr(_local, "compiler", None) is None:
+        from ..compiler import Compiler
+
+        _local.compiler = Compiler()
+    return _local.compiler
+
+
+class Handlers:
+    """One method per request op. Results must be plain data (dicts, lists, numbers)."""
+
+    def __init__(self, send_event):
+        self.send_event = send_event
+        self._agents = None
+        self._registry = None
+
+    def ping(self, **_):
+        import os
+
+        return {"pid": os.getpid()}
+
+    def check(self, text: str, path: str, controller: bool = True):
+        return [d.to_json() for d in _compiler().check(text, path, require_control=controller)]
+
+    def compile(self, text: str, path: str):
+        from ..compiler import CompileError
+
+        try:
+            program = _compiler().compile(text, path, require_control=True)
+        except CompileError as error:
+            return {"ok": False, "diagnostics": [d.to_json() for d in error.diagnostics]}
+        t = program.timings
+        return {"ok": True, "diagnostics": [], "timings": {
+            "parse_verify_s": t.parse_verify_s, "lower_s": t.lower_s, "jit_s": t.jit_s}}
+
+    def swarm(self, text: str, path: str, agents: int = 100, seed: int = 0,
+              gravity: float | None = None, turbulence: float = 1.0, timeout_s: float | None = None):
+        from ..sim import Environment, evaluate
+        from ..sim.model import MOON_GRAVITY
+
+        env = Environment(gravity=MOON_GRAVITY if gravity is None else gravity,
+                          turbulence=turbulence)
+        return evaluate(text, path, env, agents=agents, seed=seed, timeout_s=timeout_s,
+                        compiler=_compiler()).to_json()
+
+    # Test hooks: the crash-survival tests need a request that kills or stalls native code.
+    def debug_segfault(self, **_):
+        import ctypes
+
+        ctypes.string_at(0)  # reads address 0: SIGSEGV
+
+    def debug_hang(self, seconds: float = 3600.0, **_):
+        import time
+
+        time.sleep(seconds)
+
+
+def serve(connection) -> None:
+    """The engine's main loop (runs in the child process)."""
+    send_lock = threading.Lock()
+
+    def send(message: dict) -> None:
+        with send_lock:
+            connection.send(message)
+
+    handlers = Handlers(lambda request_id, kind, data: send(
+        {"id": request_id, "event": kind, "data": data}))
+
+    def run(request: dict) -> None:
+        try:
+            method = getattr(handlers, request["op"], None)
+            if method is None or request["op"].startswith("_"):
+                raise ValueError(f"unknown engine request {request['op']!r}")
+            result = method(**request.get("args", {}))
+            send({"id": request["id"], "ok": True, "result": result})
+        except Exception as error:  # reported to the client; the engine keeps serving
+            send({"id": request["id"], "ok": False,
+                  "error": f"{type(error).__name__}: {error}",
+                  "traceback": traceback.format_exc()})
+
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="engine-job") as pool:
+        while True:
+            try:
+                request = connection.recv()
+            except (EOFError, OSError):
+                return  # the client went away
+            if request.get("op") == "shutdown":
+                send({"id": request["id"], "ok": True, "result": None})
+                return
+            pool.submit(run, request)

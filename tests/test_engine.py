@@ -1,0 +1,81 @@
+"""The engine process: real work through it, and a crashed or hung engine is survived."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from neurojit_tui.engine import EngineClient, EngineCrashed, EngineError, EngineTimeout
+
+from .conftest import SAMPLES
+
+PD = (SAMPLES / "pd.mlir").read_text()
+BROKEN = PD.replace("tensorlang.matvec", "tensorlang.matvek")
+
+
+@pytest.fixture
+def engine():
+    restarts = []
+    client = EngineClient(on_restart=restarts.append).start()
+    client.restart_reasons = restarts
+    yield client
+    client.close()
+
+
+def test_engine_checks_compiles_and_flies_in_its_own_process(engine):
+    assert engine.call("ping", timeout=60)["pid"] != os.getpid()
+    (diagnostic,) = engine.call("check", text=BROKEN, path="pd.mlir", timeout=60)
+    assert (diagnostic["line"], diagnostic["col"]) == (11, 10)
+    assert engine.call("compile", text=PD, path="pd.mlir", timeout=60)["ok"]
+    report = engine.call("swarm", text=(SAMPLES / "heuristic.mlir").read_text(),
+                         path="heuristic.mlir", agents=50, timeout=120)
+    assert report["landed"] > 40
+    with pytest.raises(EngineError, match="unknown engine request"):
+        engine.call("no_such_request", timeout=30)
+
+
+def test_engine_killed_mid_job_is_reported_and_restarted(engine):
+    first_pid = engine.call("ping", timeout=60)["pid"]
+    outcome = {}
+
+    def long_job():
+        try:
+            engine.call("debug_hang", seconds=60, timeout=120)
+        except Exception as error:  # noqa: BLE001 - the test inspects it
+            outcome["error"] = error
+
+    worker = threading.Thread(target=long_job)
+    worker.start()
+    time.sleep(0.5)
+    os.kill(first_pid, signal.SIGKILL)
+    worker.join(timeout=30)
+    assert isinstance(outcome["error"], EngineCrashed) and "SIGKILL" in str(outcome["error"])
+    # the next request gets a fresh engine that works
+    assert engine.call("ping", timeout=60)["pid"] != first_pid
+    assert engine.call("check", text=PD, path="pd.mlir", timeout=60) == []
+    assert engine.restarts == 1 and "SIGKILL" in engine.restart_reasons[0]
+
+
+def test_segfault_in_native_code_kills_only_the_engine(engine):
+    with pytest.raises(EngineCrashed, match="SIGSEGV"):
+        engine.call("debug_segfault", timeout=60)
+    assert engine.call("check", text=BROKEN, path="pd.mlir", timeout=60)[0]["line"] == 11
+
+
+def test_hung_engine_times_out_and_is_replaced(engine):
+    pid = engine.call("ping", timeout=60)["pid"]
+    with pytest.raises(EngineTimeout):
+        engine.call("debug_hang", seconds=600, timeout=1.0)
+    assert engine.call("ping", timeout=60)["pid"] != pid
+
+
+def test_client_side_never_loads_native_engines():
+    code = ("import sys; from neurojit_tui.engine import EngineClient; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('mlir', 'llama_cpp', 'llvmlite')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
