@@ -22,7 +22,7 @@ _FRESH_PROCESS = r"""
 import json, sys, time
 from neurojit_tui.memory import Registry
 t0 = time.perf_counter()
-registry = Registry(sys.argv[1])          # creates the process's LLJIT (one-off)
+registry = Registry(sys.argv[1])   # one-off per process: LLJIT, toolchain facts
 t1 = time.perf_counter()
 controller, level = registry.lookup(sys.argv[2])
 t2 = time.perf_counter()
@@ -69,7 +69,7 @@ def format_cache_table(r: dict) -> str:
     return "\n".join([
         f"cold start (reasoning + synthesis + repair + swarm): {r['cold_s']:9.2f} s",
         f"warm L2 start, fresh process (read, check, link object): {r['l2_s'] * 1e3:7.3f} ms "
-        f"(+ {r['l2_jit_setup_s'] * 1e3:.1f} ms one-off LLJIT set-up per process)",
+        f"(+ {r['l2_jit_setup_s'] * 1e3:.1f} ms one-off set-up per process: LLJIT, toolchain)",
         f"L1 hit:                                    {r['l1_s'] * 1e6:9.3f} us",
         f"cold / L2: {r['cold_over_l2']:,.0f}x   cold / L1: {r['cold_over_l1']:,.0f}x",
         "targets: L1 < 10 us, L2 < 5 ms, cold/L2 >= 10,000x",

@@ -156,8 +156,9 @@ class Registry:
                                         daemon=True)
         self._writer.start()
         atexit.register(self.flush)
-        if prewarm:
+        if prewarm:  # once per process: the JIT, and the toolchain facts entries are checked against
             _ObjectLinker.get()
+            toolchain()
 
     # -- paths ---------------------------------------------------------------------------
 
