@@ -70,18 +70,23 @@ def test_structural_error_without_fix_it_goes_straight_to_synthesis(compiler):
     assert session.status == "repaired"
 
 
-def test_runtime_failure_goes_through_the_reasoning_agent_first(compiler):
+def test_runtime_failure_goes_through_the_reasoning_agent_first_then_hot_swaps(compiler):
+    from neurojit_tui.compiler import ControllerSlot
+
+    slot = ControllerSlot(compiler.compile(PD, "pd.mlir", require_control=True), "pd-v1")
     reasoning = ScriptedBackend([STRATEGY_JSON])
     synthesis = ScriptedBackend(_lines_of(example_program()))
     session = RepairSession(PD, "pd.mlir", SynthesisAgent(synthesis), ReasoningAgent(reasoning),
-                            compiler=compiler, failure="assert failed: altitude at pd.mlir:9:3")
+                            compiler=compiler, failure="assert failed: altitude at pd.mlir:9:3",
+                            slot=slot)
     assert session.status == "in_progress"
     attempt = session.propose()
     assert attempt.tier == "reasoning+synthesis"
     assert "assert failed: altitude" in reasoning.prompts[0]
     assert "pd controller, gains kp=0.5 kd=1" in synthesis.prompts[0]
+    assert slot.current_id == "pd-v1"
     session.accept()
-    assert session.status == "repaired"
+    assert session.status == "repaired" and slot.current_id == "pd.mlir#repair-1"
 
 
 def test_stepping_reject_edit_retry_budget_and_replay(compiler, tmp_path):

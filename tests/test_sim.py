@@ -118,6 +118,8 @@ def test_ranking_puts_failures_last_with_their_reasons(compiler):
     violation = failures["asserting.mlir"]
     assert "lander must stay above y = 1" in violation.failure
     assert violation.diagnostics[0]["line"] == 5 and violation.diagnostics[0]["col"] == 3
+    # the state that set it off: an observation with y <= 1 (normalised)
+    assert violation.trigger["obs"][1] <= 1.0 and "obs = [" in violation.failure
     assert all(r.success_rate == 0.0 for r in failures.values())
 
 

@@ -85,7 +85,9 @@ class RepairSession:
     def __init__(self, text: str, path: str, synthesis=None, reasoning=None, mode: str = "dual",
                  max_attempts: int = 6, time_budget_s: float = 300.0,
                  compiler: Compiler | None = None, env=None, failure: str | None = None,
-                 on_token=None):
+                 on_token=None, slot=None):
+        """``slot``: a ControllerSlot to hot-swap the repaired program into, the moment
+        the session is repaired (the running simulation picks it up next step)."""
         self.path = path
         self.original = text
         self.text = text
@@ -98,6 +100,7 @@ class RepairSession:
         self.env = env
         self.runtime_failure = failure  # an assert violation or swarm failure, as text
         self.on_token = on_token
+        self.slot = slot
         self.attempts: list[Attempt] = []
         self.started = time.perf_counter()
         self.program = None  # the compiled program once repaired
@@ -142,6 +145,8 @@ class RepairSession:
     def _finish_if_repaired(self) -> None:
         if not self.diagnostics and self.runtime_failure is None:
             self.program = self.compiler.compile(self.text, self.path, require_control=True)
+            if self.slot is not None and self.attempts:
+                self.slot.swap(self.program, f"{self.path}#repair-{len(self.attempts)}")
 
     # -- stepping ------------------------------------------------------------------------
 

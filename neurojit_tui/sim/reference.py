@@ -23,6 +23,7 @@ class RunResult:
     state: dict
     seconds: float = 0.0
     assert_failure: object = None  # a BatchedAssertFailure / AssertViolation, or None
+    trigger: dict | None = None  # the first assert failure: {"agent", "step", "obs"}
     trajectory: list = field(default_factory=list)  # per step, a copy of the state
 
     @property
@@ -51,18 +52,23 @@ def simulate_reference(program: ReferenceProgram, env: model.Environment, agents
     state = model.initial_state(env, params)
     constants = model.runtime_constants(env, max_steps)
     failures: list[BatchedAssertFailure] = []
+    result = RunResult(state)
+    now = {"step": 0}
 
     def control(obs, mem):
-        (action, mem_out), failure = program.call(
-            "control", np.stack(obs, axis=1), np.stack(mem, axis=1))
+        observations = np.stack(obs, axis=1)
+        (action, mem_out), failure = program.call("control", observations, np.stack(mem, axis=1))
         if failure is not None and not failures:
             failures.append(failure)
+            agent = int(np.flatnonzero(failure.rows)[0])
+            result.trigger = {"agent": agent, "step": now["step"],
+                              "obs": observations[agent].tolist()}
         return [action[:, i] for i in range(action.shape[1])], [
             mem_out[:, i] for i in range(mem_out.shape[1])]
 
-    result = RunResult(state)
     seed64 = NumpyOps.u64(seed)
     for t in range(max_steps):
+        now["step"] = t
         if state["done"].min() > 0.5:
             break
         state = model.step(NumpyOps, state, params, constants, seed64, numbers,

@@ -45,6 +45,7 @@ class SwarmReport:
     environment: dict = field(default_factory=dict)
     failure: str | None = None  # why the candidate failed outright, if it did
     diagnostics: list = field(default_factory=list)  # Diagnostic.to_json() dicts
+    trigger: dict | None = None  # for an assert failure: {"agent", "step", "obs"} that set it off
 
     @property
     def ok(self) -> bool:
@@ -114,7 +115,28 @@ def evaluate(text: str, path: str, env: model.Environment | None = None, agents:
     except SwarmTimeout as timeout:
         report.failure = str(timeout)
         return report
-    return summarize(run, report)
+    summarize(run, report)
+    if run.assert_failure is not None:
+        report.trigger = find_trigger(text, path, env, agents, seed, max_steps, compiler)
+        if report.trigger:
+            t = report.trigger
+            report.failure += (f" (agent {t['agent']} at step {t['step']}, obs = "
+                               + "[" + ", ".join(f"{v:.3f}" for v in t["obs"]) + "])")
+    return report
+
+
+def find_trigger(text, path, env, agents, seed, max_steps, compiler=None) -> dict | None:
+    """Which agent, at which step and observation, first failed an assert: the native
+    kernel only knows that one did, so the numpy reference (same trajectories) replays
+    the run and stops at the violation."""
+    from ..compiler.reference import ReferenceProgram
+    from .reference import simulate_reference
+
+    module, _ = (compiler or Compiler()).parse(text, path, require_control=True)
+    if module is None:
+        return None
+    return simulate_reference(ReferenceProgram(module, path), env, agents, seed,
+                              max_steps=max_steps).trigger
 
 
 def rank(reports: list[SwarmReport]) -> list[SwarmReport]:
