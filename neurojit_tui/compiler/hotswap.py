@@ -20,6 +20,7 @@ from mlir import ir
 from mlir.execution_engine import ExecutionEngine
 
 from . import dialect as tl
+from ..once import once
 from .driver import address_getters_ir, lookup_address
 
 # void control(const double *obs, const double *mem, double *action, double *mem_out)
@@ -90,9 +91,6 @@ llvm.func @neurojit_run_loop(%slot: !llvm.ptr, %steps: i64, %obs: !llvm.ptr, %me
 class _Runtime:
     """The compiled runtime functions (one per process, created on first use)."""
 
-    _instance = None
-    _lock = threading.Lock()
-
     def __init__(self):
         self.context = ir.Context()
         with self.context, ir.Location.unknown():
@@ -106,12 +104,9 @@ class _Runtime:
             ctypes.c_int64, P, ctypes.c_int64, P, P, P, P, P, ctypes.c_int64, P, P,
         )(addr["neurojit_run_loop"])
 
-    @classmethod
-    def get(cls) -> "_Runtime":
-        with cls._lock:
-            if cls._instance is None:
-                cls._instance = cls()
-            return cls._instance
+
+
+_runtime = once(_Runtime)
 
 
 class ControllerSlot:
@@ -123,7 +118,7 @@ class ControllerSlot:
     """
 
     def __init__(self, program=None, controller_id: str = ""):
-        self._runtime = _Runtime.get()
+        self._runtime = _runtime()
         self._word = (ctypes.c_void_p * 1)()  # aligned, pointer-sized
         self._installed: list = []
         self._ids: dict[int, str] = {}

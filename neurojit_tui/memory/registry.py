@@ -38,6 +38,7 @@ from pathlib import Path
 
 from ..compiler import dialect as tl
 from ..compiler.jit import AssertViolation
+from ..once import once
 from .key import toolchain
 
 log = logging.getLogger("neurojit.registry")
@@ -111,9 +112,6 @@ class LoadedController:
 class _ObjectLinker:
     """One llvmlite LLJIT per process; each object is linked as its own library."""
 
-    _instance = None
-    _lock = threading.Lock()
-
     def __init__(self):
         import llvmlite.binding as llvm
 
@@ -122,13 +120,7 @@ class _ObjectLinker:
         self.llvm = llvm
         self.jit = llvm.create_lljit_compiler()
         self.count = 0
-
-    @classmethod
-    def get(cls) -> "_ObjectLinker":
-        with cls._lock:
-            if cls._instance is None:
-                cls._instance = cls()
-            return cls._instance
+        self._lock = threading.Lock()
 
     def link(self, object_path: Path, name: str):
         with self._lock:
@@ -137,6 +129,9 @@ class _ObjectLinker:
                        .export_symbol(tl.CONTROL_ENTRY).export_symbol(ASSERT_STATUS_SYMBOL)
                        .link(self.jit, f"{name}-{self.count}"))
         return tracker, tracker[tl.CONTROL_ENTRY], tracker[ASSERT_STATUS_SYMBOL]
+
+
+_linker = once(_ObjectLinker)
 
 
 class RegistryError(Exception):
@@ -157,7 +152,7 @@ class Registry:
         self._writer.start()
         atexit.register(self.flush)
         if prewarm:  # once per process: the JIT, and the toolchain facts entries are checked against
-            _ObjectLinker.get()
+            _linker()
             toolchain()
 
     # -- paths ---------------------------------------------------------------------------
@@ -235,7 +230,7 @@ class Registry:
             self._quarantine(obj, "object code hash mismatch (truncated or corrupt)")
             self._quarantine(version, "its object code is corrupt", rebuild_from=entry)
             return None
-        tracker, address, status = _ObjectLinker.get().link(obj, entry.key)
+        tracker, address, status = _linker().link(obj, entry.key)
         return LoadedController(entry, tracker, address, status)
 
     def _quarantine(self, path: Path, reason: str, rebuild_from: Entry | None = None) -> None:
