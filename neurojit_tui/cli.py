@@ -141,8 +141,19 @@ def cmd_swarm(args) -> int:
 def _agent_overrides(args) -> dict:
     """CLI flags that override the config file, per agent role."""
     shared = {"n_threads": args.threads, "n_threads_batch": args.threads, "seed": args.model_seed}
-    return {"reasoning": {"model": args.reasoning_model, **shared},
-            "synthesis": {"model": args.synthesis_model, **shared}}
+    overrides = {"reasoning": {"model": args.reasoning_model, **shared},
+                 "synthesis": {"model": args.synthesis_model, **shared}}
+    for setting in args.agent_set or []:
+        name, _, value = setting.partition("=")
+        role, _, key = name.partition(".")
+        if role not in overrides or not key or not value:
+            raise SystemExit(f"neurojit: --agent-set wants ROLE.KEY=VALUE with ROLE reasoning "
+                             f"or synthesis, got {setting!r}")
+        try:
+            overrides[role][key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[role][key] = value  # a path or a model name
+    return overrides
 
 
 def _agents(args):
@@ -322,6 +333,9 @@ def _add_model_flags(p) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="llama.cpp threads (default: physical cores)")
     p.add_argument("--model-seed", type=int, default=None)
+    p.add_argument("--agent-set", action="append", metavar="ROLE.KEY=VALUE",
+                   help="any agent setting, e.g. synthesis.temperature=0.2 or "
+                        "reasoning.n_ctx=4096 (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:

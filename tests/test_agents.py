@@ -197,3 +197,22 @@ def test_real_broken_program_repaired_end_to_end_by_the_embedded_synthesis_model
     assert result["tiers"][0] == "synthesis"
     log = json.loads((tmp_path / "log.json").read_text())
     assert log["attempts"][0]["agent"].startswith("gemma-3-270m")
+
+
+def test_agent_settings_from_config_file_and_flags(tmp_path, monkeypatch):
+    from neurojit_tui.agents.config import load_agent_configs
+    from neurojit_tui.cli import _agent_overrides, build_parser
+
+    monkeypatch.setenv("NEUROJIT_HOME", str(tmp_path))
+    (tmp_path / "config.toml").write_text('[synthesis]\nmodel = "smollm2-135m"\ntemperature = 0.1\n'
+                                          '[reasoning]\nn_ctx = 4096\n')
+    args = build_parser().parse_args(["repair", "x.mlir", "--threads", "1",
+                                      "--agent-set", "synthesis.temperature=0.2",
+                                      "--agent-set", "reasoning.seed=7"])
+    configs = load_agent_configs(_agent_overrides(args))
+    assert configs["synthesis"].model == "smollm2-135m" and configs["synthesis"].temperature == 0.2
+    assert configs["reasoning"].n_ctx == 4096 and configs["reasoning"].seed == 7
+    assert configs["reasoning"].n_threads == configs["synthesis"].n_threads_batch == 1
+    (tmp_path / "config.toml").write_text("[synthesis]\ntemprature = 0.1\n")
+    with pytest.raises(ModelError, match="config.toml.*temprature"):
+        load_agent_configs()
