@@ -438,7 +438,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    commands = set(parser._subparsers._group_actions[0].choices)
+    if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
+        # `neurojit` or `neurojit FILE`: the workstation
+        from .ui.app import run_app
+
+        return run_app(argv[0] if argv else None)
+    args = parser.parse_args(argv)
     return args.handler(args)
 
 

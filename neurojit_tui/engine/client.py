@@ -10,9 +10,11 @@ a call that outlives its ``timeout`` kills the (hung) engine and fails with
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import signal
+import sys
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -39,6 +41,25 @@ def describe_exit(code: int | None) -> str:
         except ValueError:
             return f"killed by signal {-code}"
     return f"exited with status {code}"
+
+
+@contextlib.contextmanager
+def _real_stderr():
+    """multiprocessing hands ``sys.stderr``'s file descriptor to its helper process; a
+    Textual app replaces ``sys.stderr`` with an object without one, which makes starting
+    a process fail. Use the real stderr for that moment."""
+    saved = sys.stderr
+    try:
+        if saved.fileno() >= 0:
+            yield
+            return
+    except (AttributeError, OSError, ValueError):
+        pass
+    sys.stderr = sys.__stderr__
+    try:
+        yield
+    finally:
+        sys.stderr = saved
 
 
 class EngineClient:
@@ -68,7 +89,8 @@ class EngineClient:
         context = multiprocessing.get_context("spawn")  # a clean process: no inherited threads
         parent, child = context.Pipe()
         process = context.Process(target=serve, args=(child,), name="neurojit-engine", daemon=True)
-        process.start()
+        with _real_stderr():
+            process.start()
         child.close()
         self._process, self._connection = process, parent
         threading.Thread(target=self._read, args=(process, parent), name="engine-reader",

@@ -1,0 +1,92 @@
+"""Per-core CPU meters: a pure model (unit-tested with any core count) and its widget.
+
+``CoreMeters`` keeps a short history per logical core and lays the cores out in a grid
+that fits the pane: 2 cores or 256, each gets a bar and a sparkline of its history.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from textual.widgets import Static
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+HISTORY = 16
+
+
+@dataclass
+class CoreMeters:
+    history: int = HISTORY
+    cores: list[deque] = field(default_factory=list)
+    total: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
+
+    def update(self, per_core_percent: list[float]) -> None:
+        if len(self.cores) != len(per_core_percent):
+            self.cores = [deque(maxlen=self.history) for _ in per_core_percent]
+        for history, value in zip(self.cores, per_core_percent):
+            history.append(max(0.0, min(100.0, float(value))))
+        self.total.append(sum(per_core_percent) / max(1, len(per_core_percent)))
+
+    @staticmethod
+    def bar(percent: float, width: int) -> str:
+        filled = percent / 100.0 * width
+        full = int(filled)
+        part = BLOCKS[int((filled - full) * (len(BLOCKS) - 1))] if full < width else ""
+        return ("█" * full + part).ljust(width)[:width]
+
+    @staticmethod
+    def sparkline(values) -> str:
+        return "".join(BLOCKS[round(v / 100.0 * (len(BLOCKS) - 1))] for v in values)
+
+    def columns_for(self, width: int, cell: int) -> int:
+        return max(1, width // cell)
+
+    def render(self, width: int) -> str:
+        """The meters as text lines for a pane ``width`` characters wide."""
+        if not self.cores:
+            return "sampling..."
+        label = len(str(len(self.cores) - 1))
+        # cell: "NN " + bar + " " + percent(4) + gap(2); sparkline if there is room
+        bar_width = 8 if width >= 60 else 5
+        spark = self.history if width >= 120 else 0
+        cell = label + 1 + bar_width + 5 + (spark + 1 if spark else 0) + 2
+        columns = self.columns_for(width, cell)
+        lines = [f"all {self.bar(self.total[-1], bar_width)} {self.total[-1]:3.0f}%  "
+                 f"{len(self.cores)} cores"]
+        row = []
+        for index, history in enumerate(self.cores):
+            text = f"{index:>{label}} {self.bar(history[-1], bar_width)} {history[-1]:3.0f}%"
+            if spark:
+                text += " " + self.sparkline(history).ljust(spark)
+            row.append(text)
+            if len(row) == columns:
+                lines.append("  ".join(row))
+                row = []
+        if row:
+            lines.append("  ".join(row))
+        return "\n".join(lines)
+
+
+class CoresPane(Static):
+    """Samples psutil once a second (or what ``interval`` says) and draws the meters."""
+
+    def __init__(self, interval: float = 1.0, **kwargs):
+        super().__init__("sampling...", **kwargs)
+        self.meters = CoreMeters()
+        self.interval = interval
+
+    def on_mount(self) -> None:
+        import psutil
+
+        psutil.cpu_percent(percpu=True)
+        self.set_interval(self.interval, self.sample)
+
+    def sample(self) -> None:
+        import psutil
+
+        self.show(psutil.cpu_percent(percpu=True))
+
+    def show(self, per_core_percent: list[float]) -> None:
+        self.meters.update(per_core_percent)
+        self.update(self.meters.render(max(20, self.size.width - 2)))

@@ -1,0 +1,49 @@
+"""A pygments lexer for TensorLang (MLIR generic syntax, as the samples write it)."""
+
+from __future__ import annotations
+
+from pygments.lexer import RegexLexer, bygroups
+from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuation, String,
+                            Text, Whitespace)
+
+
+class TensorLangLexer(RegexLexer):
+    name = "TensorLang"
+    aliases = ["tensorlang", "mlir"]
+    filenames = ["*.mlir"]
+
+    tokens = {
+        "root": [
+            (r"//.*?$", Comment.Single),
+            (r'"(tensorlang\.[a-z_]+)"', Name.Function),
+            (r'"[^"]*"', String),
+            (r"\b(func\.func|module|return)\b", Keyword),
+            (r"\barith\.[a-z_]+\b", Name.Function),
+            (r"@[A-Za-z_][\w.]*", Name.Function),
+            (r"%[A-Za-z_0-9][\w.]*", Name.Variable),
+            (r"\b(tensor|f64|i1|i64|i32)\b", Keyword.Type),
+            (r"\b(dense|array|loc)\b", Name.Builtin),
+            (r"-?\d+\.\d*([eE][-+]?\d+)?", Number.Float),
+            (r"-?\d+", Number.Integer),
+            (r"->|=|:", Operator),
+            (r"[()\[\]{}<>,x]", Punctuation),
+            (r"\s+", Whitespace),
+            (r"[A-Za-z_][\w.]*", Text),
+            (r".", Text),
+        ],
+    }
+
+
+# pygments token -> TextArea theme highlight name
+HIGHLIGHT_NAMES = [
+    (Comment, "comment"), (String, "string"), (Name.Function, "function"),
+    (Name.Variable, "variable"), (Keyword.Type, "type.builtin"), (Keyword, "keyword"),
+    (Name.Builtin, "constant.builtin"), (Number, "number"), (Operator, "operator"),
+]
+
+
+def highlight_name(token) -> str | None:
+    for kind, name in HIGHLIGHT_NAMES:
+        if token in kind:
+            return name
+    return None

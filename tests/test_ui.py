@@ -1,0 +1,94 @@
+"""The workstation, driven by Textual's pilot against a real engine process."""
+
+import asyncio
+import os
+import signal
+
+from textual.widgets import OptionList
+
+from neurojit_tui.ui.app import NeuroJITApp
+from neurojit_tui.ui.cores import CoreMeters, CoresPane
+from neurojit_tui.ui.editor import TensorLangEditor
+
+from .conftest import SAMPLES
+
+
+async def _wait_for(pilot, condition, timeout=60.0):
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("timed out waiting for the app")
+
+
+def _options(app):
+    pane = app.query_one("#diagnostics", OptionList)
+    return [str(pane.get_option_at_index(i).prompt) for i in range(pane.option_count)]
+
+
+def test_typing_shows_diagnostics_and_selecting_one_moves_the_cursor(tmp_path):
+    path = tmp_path / "pd.mlir"
+    path.write_text((SAMPLES / "pd.mlir").read_text())
+
+    async def run():
+        app = NeuroJITApp(str(path))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _wait_for(pilot, lambda: any("verifies" in o for o in _options(app)))
+            editor = app.query_one(TensorLangEditor)
+            column = editor.document.get_line(10).index("matvec")  # line 11
+            editor.replace("matvek", (10, column), (10, column + 6))
+            await _wait_for(pilot, lambda: any("unregistered operation" in o for o in _options(app)))
+            assert _options(app)[0].startswith("11:10 error")
+            assert editor.error_lines == {10}
+            app.query_one("#diagnostics", OptionList).focus()
+            await pilot.press("down", "enter")  # highlight the first diagnostic, select it
+            await _wait_for(pilot, lambda: editor.cursor_location == (10, 9))
+            assert app.focused is editor
+
+    asyncio.run(run())
+
+
+def test_engine_crash_is_reported_and_the_buffer_survives(tmp_path):
+    async def run():
+        app = NeuroJITApp(None)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _wait_for(pilot, lambda: any("verifies" in o for o in _options(app)))
+            editor = app.query_one(TensorLangEditor)
+            editor.insert("// my unsaved edit\n", (0, 0))
+            buffer = editor.text
+            os.kill(app.engine.pid, signal.SIGKILL)
+            app.action_swarm()  # a job in flight when the engine is gone, or the next one
+            await _wait_for(pilot, lambda: app.engine.restarts >= 1 or any(
+                "engine:" in o for o in _options(app)))
+            assert editor.text == buffer
+            # the next check runs on a fresh engine
+            editor.insert(" ", (0, 0))
+            await _wait_for(pilot, lambda: any("verifies" in o for o in _options(app)))
+            assert editor.text.startswith(" // my unsaved edit")
+
+    asyncio.run(run())
+
+
+def test_core_meters_lay_out_64_cores_in_a_grid():
+    meters = CoreMeters()
+    meters.update([i * 100 / 63 for i in range(64)])
+    text = meters.render(200)
+    lines = text.splitlines()
+    assert "64 cores" in lines[0]
+    assert len(lines) <= 1 + 64 // 4  # several cores per line at 200 columns
+    assert " 0 " in lines[1] and "63 " in text and "100%" in text
+    narrow = meters.render(20).splitlines()
+    assert len(narrow) == 1 + 64  # one core per line when only one fits
+    assert CoreMeters.bar(50, 8) == "████    " and CoreMeters.bar(100, 4) == "████"
+
+
+def test_core_pane_shows_a_64_core_reading():
+    async def run():
+        app = NeuroJITApp(None)
+        async with app.run_test(size=(200, 60)) as pilot:
+            pane = app.query_one(CoresPane)
+            pane.show([float(i) for i in range(64)])
+            await pilot.pause()
+            assert "64 cores" in str(pane.render())
+
+    asyncio.run(run())
