@@ -92,3 +92,51 @@ def test_core_pane_shows_a_64_core_reading():
             assert "64 cores" in str(pane.render())
 
     asyncio.run(run())
+
+
+def test_real_app_under_tmux_start_type_see_a_diagnostic_quit(tmp_path):
+    """The installed command in a real terminal: start, type, see a diagnostic, quit."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import pytest
+
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    path = tmp_path / "pd.mlir"
+    path.write_text((SAMPLES / "pd.mlir").read_text())
+    neurojit = Path(sys.executable).parent / "neurojit"
+    session = f"neurojit-test-{os.getpid()}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "36",
+                    f"{neurojit} {path}"], check=True)
+
+    def screen():
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
+                              capture_output=True, text=True).stdout
+
+    def wait_for(text):
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if text in screen():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} never appeared:\n{screen()}")
+
+    try:
+        wait_for("the controller verifies")
+        assert "Editor" in screen() and "Diagnostics" in screen() and "Cores" in screen()
+        subprocess.run(["tmux", "send-keys", "-t", session, "x"], check=True)
+        wait_for("1:1 error")
+        subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
+        deadline = time.time() + 20
+        while time.time() < deadline and subprocess.run(
+                ["tmux", "has-session", "-t", session], capture_output=True).returncode == 0:
+            time.sleep(0.2)
+        assert subprocess.run(["tmux", "has-session", "-t", session],
+                              capture_output=True).returncode != 0, "the app did not quit"
+        assert path.read_text() == (SAMPLES / "pd.mlir").read_text()  # not saved: untouched
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

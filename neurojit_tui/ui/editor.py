@@ -24,7 +24,8 @@ class TensorLangEditor(TextArea):
     error_lines: set[int] = frozenset()  # 0-based lines with an error diagnostic
 
     def __init__(self, text: str = "", **kwargs):
-        super().__init__(text, show_line_numbers=True, tab_behavior="indent", **kwargs)
+        super().__init__(text, show_line_numbers=True, tab_behavior="indent", soft_wrap=False,
+                         **kwargs)
 
     def on_mount(self) -> None:
         base = TextAreaTheme.get_builtin_theme("monokai")
