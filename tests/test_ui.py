@@ -140,3 +140,39 @@ def test_real_app_under_tmux_start_type_see_a_diagnostic_quit(tmp_path):
         assert path.read_text() == (SAMPLES / "pd.mlir").read_text()  # not saved: untouched
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_lander_view_draws_a_frame_and_a_hot_swap():
+    from neurojit_tui.ui.lander import draw
+
+    frame = {"x": 0.0, "y": 5.6, "vx": 0.1, "vy": -1.0, "angle": 0.0, "omega": 0.0,
+             "leg_left": 0.0, "leg_right": 0.0, "fuel": 0.9, "score": 12.0, "step": 40,
+             "agent": 0, "action": [0.8, 0.0], "controller": "b.mlir#2", "wind": -0.1,
+             "outcome": "flying", "done": False}
+    text = draw(frame, 60, 20, ["a.mlir#1", "b.mlir#2"]).splitlines()
+    assert len(text) == 20 and "▔" in text[16] and "░" in text[16]
+    assert any("◢█◣" in line for line in text) and any("▼" in line for line in text)
+    assert "alt   5.00 m" in text[17] and "hot-swaps: a.mlir#1 -> b.mlir#2" in text[19]
+
+
+def test_flying_lander_hot_swaps_to_the_edited_controller(tmp_path):
+    from neurojit_tui.ui.lander import LanderView
+
+    path = tmp_path / "pd.mlir"
+    path.write_text((SAMPLES / "pd.mlir").read_text())
+
+    async def run():
+        app = NeuroJITApp(str(path))
+        async with app.run_test(size=(160, 50)) as pilot:
+            view = app.query_one(LanderView)
+            await pilot.press("f7")
+            await _wait_for(pilot, lambda: view.frame is not None and view.frame["step"] > 5)
+            assert view.frame["controller"] == f"{path}#1"
+            editor = app.query_one(TensorLangEditor)
+            editor.text = (SAMPLES / "heuristic.mlir").read_text()
+            await pilot.press("f8")
+            await _wait_for(pilot, lambda: view.frame["controller"] == f"{path}#2")
+            assert view.controllers == [f"{path}#1", f"{path}#2"]
+            assert "hot-swaps:" in str(view.render())
+
+    asyncio.run(run())

@@ -19,6 +19,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 _local = threading.local()
+FRAME_FIELDS = ("x", "y", "vx", "vy", "angle", "omega", "leg_left", "leg_right", "fuel", "score")
 
 
 def _compiler():
@@ -34,8 +35,8 @@ class Handlers:
 
     def __init__(self, send_event):
         self.send_event = send_event
-        self._agents = None
-        self._registry = None
+        self._flight = None  # the live lander: {"slot", "stop", "versions"}
+        self._flight_lock = threading.Lock()
 
     def ping(self, **_):
         import os
@@ -66,6 +67,68 @@ class Handlers:
         return evaluate(text, path, env, agents=agents, seed=seed, timeout_s=timeout_s,
                         compiler=_compiler()).to_json()
 
+    # -- the live lander ----------------------------------------------------------------
+
+    def fly(self, text: str, path: str, seed: int = 0, gravity: float | None = None,
+            turbulence: float = 1.0, fps: float = 25.0, episodes: int = 0):
+        """Fly landers one after another (agent 0, 1, ...) with ``text``'s controller,
+        streaming a "frame" event per step at ``fps``, until ``stop_flight`` or a new
+        ``fly`` (or ``episodes`` episodes, if not 0). ``swap`` hot-swaps mid-flight."""
+        import time
+
+        from ..compiler import ControllerSlot
+        from ..sim import Environment, LiveLander
+        from ..sim.model import MOON_GRAVITY
+
+        program = _compiler().compile(text, path, require_control=True)
+        slot = ControllerSlot(program, f"{path}#1")
+        stop = threading.Event()
+        with self._flight_lock:
+            if self._flight is not None:
+                self._flight["stop"].set()
+            self._flight = {"slot": slot, "stop": stop, "versions": 1, "path": path}
+        env = Environment(gravity=MOON_GRAVITY if gravity is None else gravity,
+                          turbulence=turbulence)
+        request_id = _local.request_id
+        agent, flown = 0, 0
+        while not stop.is_set():
+            lander = LiveLander(slot, env, seed=seed, agent=agent)
+            for frame in lander.frames():
+                if stop.is_set():
+                    break
+                data = {name: frame.state[name] for name in FRAME_FIELDS}
+                data.update(step=frame.step, agent=agent, action=list(frame.action),
+                            controller=frame.controller_id, wind=frame.wind,
+                            outcome=frame.outcome, done=frame.done,
+                            violation=frame.violation.format() if frame.violation else None)
+                self.send_event(request_id, "frame", data)
+                time.sleep(1.0 / fps)
+            flown += 1
+            if episodes and flown >= episodes:
+                break
+            stop.wait(1.0)  # show the outcome for a moment
+            agent += 1
+        return {"episodes": flown}
+
+    def swap(self, text: str, path: str):
+        """Compile ``text`` and hot-swap it into the flying lander."""
+        with self._flight_lock:
+            flight = self._flight
+        if flight is None or flight["stop"].is_set():
+            raise RuntimeError("no lander is flying (start one first)")
+        program = _compiler().compile(text, path, require_control=True)
+        flight["versions"] += 1
+        controller_id = f"{path}#{flight['versions']}"
+        flight["slot"].swap(program, controller_id)
+        return {"controller": controller_id}
+
+    def stop_flight(self, **_):
+        with self._flight_lock:
+            if self._flight is not None:
+                self._flight["stop"].set()
+                self._flight = None
+        return None
+
     # Test hooks: the crash-survival tests need a request that kills or stalls native code.
     def debug_segfault(self, **_):
         import ctypes
@@ -90,6 +153,7 @@ def serve(connection) -> None:
         {"id": request_id, "event": kind, "data": data}))
 
     def run(request: dict) -> None:
+        _local.request_id = request["id"]
         try:
             method = getattr(handlers, request["op"], None)
             if method is None or request["op"].startswith("_"):

@@ -23,6 +23,7 @@ from ..engine import EngineClient, EngineCrashed, EngineError, EngineTimeout
 from ..paths import PROJECT_ROOT
 from .cores import CoresPane
 from .editor import TensorLangEditor
+from .lander import LanderView
 
 CHECK_DELAY_S = 0.3  # debounce: check once typing pauses
 SCRATCH = """// Scratch buffer: a TensorLang controller. Diagnostics update as you type.
@@ -49,14 +50,23 @@ class SwarmReady(Message):
     report: dict
 
 
+@dataclass
+class FrameReady(Message):
+    frame: dict
+
+
 class NeuroJITApp(App):
     TITLE = "NeuroJIT Workstation"
     CSS_PATH = str(PROJECT_ROOT / "themes" / "dark.tcss")
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         Binding("ctrl+s", "save", "Save", id="save"),
-        Binding("f5", "check", "Check", id="check"),
-        Binding("f6", "swarm", "Swarm", id="swarm"),
+        # priority: the editor's TextArea binds F5-F7 (select word/line/all) itself, and
+        # the workstation's actions must work wherever the focus is.
+        Binding("f5", "check", "Check", id="check", priority=True),
+        Binding("f6", "swarm", "Swarm", id="swarm", priority=True),
+        Binding("f7", "fly", "Fly", id="fly", priority=True),
+        Binding("f8", "hot_swap", "Hot-swap", id="hot-swap", priority=True),
         Binding("f2", "focus_diagnostics", "Diagnostics", id="focus-diagnostics"),
         Binding("f1", "focus_editor", "Editor", id="focus-editor"),
     ]
@@ -64,7 +74,7 @@ class NeuroJITApp(App):
     def __init__(self, path: str | None = None, engine: EngineClient | None = None):
         super().__init__()
         self.path = Path(path) if path else None
-        self.engine = engine or EngineClient()
+        self.engine = engine or EngineClient(on_event=self._engine_event)
         self.version = 0  # edits so far: stale check results are dropped
         self.diagnostics: list[dict] = []
 
@@ -84,6 +94,9 @@ class NeuroJITApp(App):
                 cores = CoresPane(id="cores")
                 cores.border_title = "Cores"
                 yield cores
+                lander = LanderView(id="lander")
+                lander.border_title = "Lander"
+                yield lander
                 swarm = Static("F6 flies 100 landers with the editor's controller.", id="swarm")
                 swarm.border_title = "Swarm"
                 yield swarm
@@ -95,6 +108,8 @@ class NeuroJITApp(App):
         self.check_soon()
 
     def on_unmount(self) -> None:
+        if self.engine.alive:
+            self.engine.submit("stop_flight")  # lets the engine's flight job end
         self.engine.close()
 
     @property
@@ -198,6 +213,42 @@ class NeuroJITApp(App):
                     f"CVaR-10 {r['cvar10_score']:.1f}\n"
                     f"{r['agent_steps_per_s'] / 1e6:.1f} M agent-steps/s")
         self.query_one("#swarm", Static).update(text)
+
+
+    # -- the live lander -------------------------------------------------------------------
+
+    def _engine_event(self, request_id: int, kind: str, data) -> None:
+        """Called on the engine client's reader thread."""
+        if kind == "frame":
+            self.post_message(FrameReady(data))
+
+    @on(FrameReady)
+    def show_frame(self, message: FrameReady) -> None:
+        for view in self.query(LanderView):  # none while the app is closing
+            view.show(message.frame)
+
+    def action_fly(self) -> None:
+        self.query_one(LanderView).controllers.clear()
+        self.fly(self.editor.text)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="fly")
+    def fly(self, text: str) -> None:
+        try:
+            self.engine.call("fly", text=text, path=self.file_name)
+        except (EngineCrashed, EngineTimeout, EngineError) as error:
+            self.post_message(EngineTrouble(str(error)))
+
+    def action_hot_swap(self) -> None:
+        self.hot_swap(self.editor.text)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="swap")
+    def hot_swap(self, text: str) -> None:
+        try:
+            result = self.engine.call("swap", timeout=60, text=text, path=self.file_name)
+        except (EngineCrashed, EngineTimeout, EngineError) as error:
+            self.post_message(EngineTrouble(str(error)))
+            return
+        self.call_from_thread(self.notify, f"hot-swapped to {result['controller']}")
 
 
 def run_app(path: str | None = None) -> int:
