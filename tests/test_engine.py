@@ -79,3 +79,24 @@ def test_client_side_never_loads_native_engines():
             "('mlir', 'llama_cpp', 'llvmlite')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_repair_session_in_the_engine_streams_labelled_tokens():
+    """The repair stepper's back end: a session in the engine, one attempt by the real
+    (small) synthesis model, its tokens streamed to the client as they come."""
+    tokens = []
+    client = EngineClient(on_event=lambda i, kind, data: tokens.append(data) if kind == "token" else None)
+    client.start()
+    try:
+        operand_count = PD.replace('"tensorlang.add"(%law, %bias) : (tensor<2xf64>, tensor<2xf64>)',
+                                   '"tensorlang.add"(%law) : (tensor<2xf64>)')
+        state = client.call("repair_start", timeout=120, text=operand_count, path="pd.mlir",
+                            agents={"synthesis": {"model": "smollm2-135m", "max_tokens": 64}})
+        assert state["status"] == "in_progress"
+        state = client.call("repair_step", timeout=300, session=state["session"], action="propose")
+        (attempt,) = state["attempts"]
+        assert attempt["tier"] == "synthesis" and attempt["agent"].startswith("SmolLM2")
+        assert tokens and {t["agent"] for t in tokens} == {"synthesis"}
+        assert "".join(t["text"] for t in tokens).strip()
+    finally:
+        client.close()

@@ -176,3 +176,52 @@ def test_flying_lander_hot_swaps_to_the_edited_controller(tmp_path):
             assert "hot-swaps:" in str(view.render())
 
     asyncio.run(run())
+
+
+def test_repair_stepper_steps_a_session_by_hand(tmp_path):
+    """Ctrl+R starts a session on the broken buffer; n proposes (the symbolic tier, no
+    model needed), a accepts: the buffer becomes the repaired program."""
+    from neurojit_tui.ui.repair import RepairPane
+
+    broken = (SAMPLES / "pd.mlir").read_text().replace("tensorlang.matvec", "tensorlang.matvek")
+    path = tmp_path / "broken.mlir"
+    path.write_text(broken)
+
+    async def run():
+        app = NeuroJITApp(str(path))
+        async with app.run_test(size=(160, 50)) as pilot:
+            pane = app.query_one(RepairPane)
+            await _wait_for(pilot, lambda: any("unregistered" in o for o in _options(app)))
+            await pilot.press("ctrl+r")
+            await _wait_for(pilot, lambda: pane.state is not None)
+            assert pane.state["status"] == "in_progress" and not pane.state["attempts"]
+            await pilot.press("n")
+            await _wait_for(pilot, lambda: len(pane.state["attempts"]) == 1)
+            attempt = pane.state["attempts"][0]
+            assert attempt["tier"] == "symbolic" and attempt["decision"] == "pending"
+            assert "matvek" in attempt["diff"]
+            await pilot.press("a")
+            await _wait_for(pilot, lambda: pane.state["status"] == "repaired")
+            await _wait_for(pilot, lambda: "tensorlang.matvec" in app.query_one(TensorLangEditor).text)
+            await _wait_for(pilot, lambda: any("verifies" in o for o in _options(app)))
+
+    asyncio.run(run())
+
+
+def test_reasoning_pane_labels_agents_and_shows_tokens_per_second():
+    from neurojit_tui.ui.reasoning import ReasoningPane
+
+    async def run():
+        app = NeuroJITApp(None)
+        async with app.run_test(size=(120, 40)) as pilot:
+            pane = app.query_one(ReasoningPane)
+            for piece in ['{"family"', ': "pd"}\n']:
+                pane.token("reasoning", piece)
+            pane.token("synthesis", '  %v0 = "tensorlang.constant"')
+            pane.flush_line()
+            await pilot.pause()
+            text = "\n".join(str(line.text) for line in pane.lines)
+            assert "[reasoning]" in text and '{"family": "pd"}' in text and "[synthesis]" in text
+            assert pane.border_subtitle.startswith("synthesis:") and "tok/s" in pane.border_subtitle
+
+    asyncio.run(run())

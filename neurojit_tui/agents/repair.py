@@ -228,6 +228,12 @@ class RepairSession:
 
     # -- tiers ---------------------------------------------------------------------------
 
+    def _tokens(self, role: str):
+        """The token callback for one agent: ``on_token(role, piece)`` labels the stream."""
+        if self.on_token is None:
+            return None
+        return lambda piece: self.on_token(role, piece)
+
     def _symbolic(self):
         start = time.perf_counter()
         best = None
@@ -265,7 +271,8 @@ class RepairSession:
         if self.synthesis is None:
             return (SYNTHESIS, "none", "", "", self.text, "no synthesis agent", 0, 0.0)
         keep, notes = self._focus()
-        result = self.synthesis.write(None, keep_lines=keep, notes=notes, on_token=self.on_token)
+        result = self.synthesis.write(None, keep_lines=keep, notes=notes,
+                                      on_token=self._tokens("synthesis"))
         return (SYNTHESIS, self.synthesis.backend.identity, result.prompt, result.output,
                 result.text, "rewrote the program from the error on", result.completion_tokens,
                 result.seconds)
@@ -276,8 +283,9 @@ class RepairSession:
         from ..sim import Environment
 
         reasoning = self.reasoning.strategy(self.env or Environment(),
-                                            failure=self.runtime_failure, on_token=self.on_token)
-        result = self.synthesis.write(reasoning.strategy, on_token=self.on_token)
+                                            failure=self.runtime_failure,
+                                            on_token=self._tokens("reasoning"))
+        result = self.synthesis.write(reasoning.strategy, on_token=self._tokens("synthesis"))
         return (REASONING, f"{self.reasoning.backend.identity} -> {self.synthesis.backend.identity}",
                 reasoning.prompt + "\n" + result.prompt, reasoning.output + "\n" + result.output,
                 result.text, reasoning.strategy.describe() if reasoning.strategy else
@@ -291,7 +299,7 @@ class RepairSession:
         problems = "\n".join(d.format() for d in self.diagnostics) or self.runtime_failure or ""
         prompt = ("The following TensorLang (MLIR) lunar-lander controller has errors.\n"
                   f"Errors:\n{problems}\nProgram:\n{self.text}\nThe corrected program:\n")
-        generation = backend.generate(prompt, max_tokens=700, on_token=self.on_token)
+        generation = backend.generate(prompt, max_tokens=700, on_token=self._tokens("reasoning"))
         return (MONOLITHIC, backend.identity, prompt, generation.text,
                 _extract_program(generation.text), "rewrote the whole program",
                 generation.completion_tokens, generation.seconds)

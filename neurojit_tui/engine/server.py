@@ -37,6 +37,8 @@ class Handlers:
         self.send_event = send_event
         self._flight = None  # the live lander: {"slot", "stop", "versions"}
         self._flight_lock = threading.Lock()
+        self._agents = None
+        self._sessions: dict[int, object] = {}  # repair sessions by number
 
     def ping(self, **_):
         import os
@@ -128,6 +130,55 @@ class Handlers:
                 self._flight["stop"].set()
                 self._flight = None
         return None
+
+    # -- repair sessions (the UI's repair stepper) -------------------------------------------
+
+    def _agents_for(self, overrides: dict | None):
+        if self._agents is None or overrides:
+            from ..agents import Agents
+
+            self._agents = Agents.from_config(overrides)
+        return self._agents
+
+    def _stream(self):
+        request_id = _local.request_id
+        return lambda role, piece: self.send_event(request_id, "token",
+                                                   {"agent": role, "text": piece})
+
+    def repair_start(self, text: str, path: str, mode: str = "dual", max_attempts: int = 6,
+                     agents: dict | None = None):
+        from ..agents import RepairSession
+
+        team = self._agents_for(agents)
+        session = RepairSession(text, path, team.synthesis, team.reasoning, mode=mode,
+                                max_attempts=max_attempts, compiler=_compiler())
+        number = len(self._sessions) + 1
+        self._sessions[number] = session
+        return {"session": number, **self._session_state(session)}
+
+    @staticmethod
+    def _session_state(session) -> dict:
+        return {"status": session.status, "text": session.text,
+                "diagnostics": [d.to_json() for d in session.diagnostics],
+                "attempts": [a.to_json() for a in session.attempts]}
+
+    def repair_step(self, session: int, action: str, text: str | None = None):
+        """``action``: propose | accept | reject | edit | auto."""
+        repair = self._sessions[session]
+        repair.on_token = self._stream()
+        if action == "propose":
+            repair.propose()
+        elif action == "accept":
+            repair.accept()
+        elif action == "reject":
+            repair.reject()
+        elif action == "edit":
+            repair.edit_and_retry(text or "")
+        elif action == "auto":
+            repair.auto()
+        else:
+            raise ValueError(f"unknown repair action {action!r}")
+        return self._session_state(repair)
 
     # Test hooks: the crash-survival tests need a request that kills or stalls native code.
     def debug_segfault(self, **_):

@@ -24,6 +24,8 @@ from ..paths import PROJECT_ROOT
 from .cores import CoresPane
 from .editor import TensorLangEditor
 from .lander import LanderView
+from .reasoning import ReasoningPane
+from .repair import RepairPane
 
 CHECK_DELAY_S = 0.3  # debounce: check once typing pauses
 SCRATCH = """// Scratch buffer: a TensorLang controller. Diagnostics update as you type.
@@ -55,6 +57,18 @@ class FrameReady(Message):
     frame: dict
 
 
+@dataclass
+class TokenReady(Message):
+    agent: str
+    text: str
+
+
+@dataclass
+class RepairUpdated(Message):
+    state: dict
+    action: str
+
+
 class NeuroJITApp(App):
     TITLE = "NeuroJIT Workstation"
     CSS_PATH = str(PROJECT_ROOT / "themes" / "dark.tcss")
@@ -67,7 +81,9 @@ class NeuroJITApp(App):
         Binding("f6", "swarm", "Swarm", id="swarm", priority=True),
         Binding("f7", "fly", "Fly", id="fly", priority=True),
         Binding("f8", "hot_swap", "Hot-swap", id="hot-swap", priority=True),
+        Binding("ctrl+r", "repair", "Repair", id="repair", priority=True),
         Binding("f2", "focus_diagnostics", "Diagnostics", id="focus-diagnostics"),
+        Binding("f3", "focus_repair", "Repair pane", id="focus-repair"),
         Binding("f1", "focus_editor", "Editor", id="focus-editor"),
     ]
 
@@ -90,6 +106,9 @@ class NeuroJITApp(App):
                 diagnostics = OptionList(id="diagnostics")
                 diagnostics.border_title = "Diagnostics"
                 yield diagnostics
+                repair = RepairPane(id="repair")
+                repair.border_title = "Repair"
+                yield repair
             with Vertical(id="right"):
                 cores = CoresPane(id="cores")
                 cores.border_title = "Cores"
@@ -97,6 +116,9 @@ class NeuroJITApp(App):
                 lander = LanderView(id="lander")
                 lander.border_title = "Lander"
                 yield lander
+                reasoning = ReasoningPane(id="reasoning")
+                reasoning.border_title = "Reasoning"
+                yield reasoning
                 swarm = Static("F6 flies 100 landers with the editor's controller.", id="swarm")
                 swarm.border_title = "Swarm"
                 yield swarm
@@ -221,6 +243,12 @@ class NeuroJITApp(App):
         """Called on the engine client's reader thread."""
         if kind == "frame":
             self.post_message(FrameReady(data))
+        elif kind == "token":
+            self.post_message(TokenReady(data["agent"], data["text"]))
+
+    @on(TokenReady)
+    def show_token(self, message: TokenReady) -> None:
+        self.query_one(ReasoningPane).token(message.agent, message.text)
 
     @on(FrameReady)
     def show_frame(self, message: FrameReady) -> None:
@@ -249,6 +277,46 @@ class NeuroJITApp(App):
             self.post_message(EngineTrouble(str(error)))
             return
         self.call_from_thread(self.notify, f"hot-swapped to {result['controller']}")
+
+
+    # -- the repair stepper -----------------------------------------------------------------
+
+    def action_focus_repair(self) -> None:
+        self.query_one("#attempts").focus()
+
+    def action_repair(self) -> None:
+        self.repair_session = None
+        self.repair_step("start", self.editor.text)
+        self.action_focus_repair()
+
+    @on(RepairPane.Step)
+    def repair_action(self, message: RepairPane.Step) -> None:
+        if getattr(self, "repair_session", None) is None:
+            self.notify("Ctrl+R starts a repair session first", severity="warning")
+            return
+        self.repair_step(message.action, self.editor.text)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="repair")
+    def repair_step(self, action: str, text: str) -> None:
+        try:
+            if action == "start":
+                state = self.engine.call("repair_start", text=text, path=self.file_name)
+                self.repair_session = state["session"]
+            else:
+                state = self.engine.call("repair_step", session=self.repair_session,
+                                         action=action, text=text)
+        except (EngineCrashed, EngineTimeout, EngineError) as error:
+            self.post_message(EngineTrouble(str(error)))
+            return
+        self.post_message(RepairUpdated(state, action))
+
+    @on(RepairUpdated)
+    def show_repair(self, message: RepairUpdated) -> None:
+        self.query_one(RepairPane).show(message.state)
+        if message.action in ("accept", "auto") and message.state["text"] != self.editor.text:
+            self.editor.text = message.state["text"]  # the accepted program is the buffer
+        if message.state["status"] == "repaired" and message.action != "start":
+            self.notify("repaired: the program verifies and compiles")
 
 
 def run_app(path: str | None = None) -> int:

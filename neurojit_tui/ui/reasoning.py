@@ -1,0 +1,36 @@
+"""The agent reasoning stream: tokens from both agents as they arrive, with tokens/s."""
+
+from __future__ import annotations
+
+import time
+
+from textual.widgets import RichLog
+
+
+class ReasoningPane(RichLog):
+    def __init__(self, **kwargs):
+        super().__init__(wrap=True, markup=False, **kwargs)
+        self.current: str | None = None
+        self.started = 0.0
+        self.count = 0
+        self.line = ""
+
+    def token(self, agent: str, text: str) -> None:
+        if agent != self.current:
+            self.flush_line()
+            self.current, self.started, self.count = agent, time.perf_counter(), 0
+            self.write(f"[{agent}]")
+        self.count += 1
+        self.line += text
+        if "\n" in self.line:
+            *done, self.line = self.line.split("\n")
+            for row in done:
+                self.write(row)
+        elapsed = time.perf_counter() - self.started
+        if elapsed > 0:
+            self.border_subtitle = f"{agent}: {self.count / elapsed:.1f} tok/s"
+
+    def flush_line(self) -> None:
+        if self.line:
+            self.write(self.line)
+            self.line = ""
