@@ -142,6 +142,15 @@ class NeuroJITApp(App):
     def file_name(self) -> str:
         return str(self.path) if self.path else "scratch.mlir"
 
+    def _engine_call(self, op: str, timeout: float | None = None, **args):
+        """``engine.call`` for worker threads: a failure (crash, time-out, error) goes to
+        the Diagnostics pane and returns None."""
+        try:
+            return self.engine.call(op, timeout=timeout, **args)
+        except (EngineCrashed, EngineTimeout, EngineError) as error:
+            self.post_message(EngineTrouble(str(error)))
+            return None
+
     # -- live verification ---------------------------------------------------------------
 
     @on(TensorLangEditor.Changed)
@@ -159,12 +168,9 @@ class NeuroJITApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="check")
     def check(self, text: str, version: int) -> None:
-        try:
-            diagnostics = self.engine.call("check", timeout=60, text=text, path=self.file_name)
-        except (EngineCrashed, EngineTimeout, EngineError) as error:
-            self.post_message(EngineTrouble(str(error)))
-            return
-        self.post_message(DiagnosticsReady(version, diagnostics))
+        diagnostics = self._engine_call("check", timeout=60, text=text, path=self.file_name)
+        if diagnostics is not None:
+            self.post_message(DiagnosticsReady(version, diagnostics))
 
     @on(DiagnosticsReady)
     def show_diagnostics(self, message: DiagnosticsReady) -> None:
@@ -216,12 +222,9 @@ class NeuroJITApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="swarm")
     def swarm(self, text: str) -> None:
-        try:
-            report = self.engine.call("swarm", timeout=300, text=text, path=self.file_name)
-        except (EngineCrashed, EngineTimeout, EngineError) as error:
-            self.post_message(EngineTrouble(str(error)))
-            return
-        self.post_message(SwarmReady(report))
+        report = self._engine_call("swarm", timeout=300, text=text, path=self.file_name)
+        if report is not None:
+            self.post_message(SwarmReady(report))
 
     @on(SwarmReady)
     def show_swarm(self, message: SwarmReady) -> None:
@@ -261,22 +264,16 @@ class NeuroJITApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="fly")
     def fly(self, text: str) -> None:
-        try:
-            self.engine.call("fly", text=text, path=self.file_name)
-        except (EngineCrashed, EngineTimeout, EngineError) as error:
-            self.post_message(EngineTrouble(str(error)))
+        self._engine_call("fly", text=text, path=self.file_name)
 
     def action_hot_swap(self) -> None:
         self.hot_swap(self.editor.text)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="swap")
     def hot_swap(self, text: str) -> None:
-        try:
-            result = self.engine.call("swap", timeout=60, text=text, path=self.file_name)
-        except (EngineCrashed, EngineTimeout, EngineError) as error:
-            self.post_message(EngineTrouble(str(error)))
-            return
-        self.call_from_thread(self.notify, f"hot-swapped to {result['controller']}")
+        result = self._engine_call("swap", timeout=60, text=text, path=self.file_name)
+        if result is not None:
+            self.call_from_thread(self.notify, f"hot-swapped to {result['controller']}")
 
 
     # -- the repair stepper -----------------------------------------------------------------
@@ -298,17 +295,14 @@ class NeuroJITApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="repair")
     def repair_step(self, action: str, text: str) -> None:
-        try:
-            if action == "start":
-                state = self.engine.call("repair_start", text=text, path=self.file_name)
-                self.repair_session = state["session"]
-            else:
-                state = self.engine.call("repair_step", session=self.repair_session,
-                                         action=action, text=text)
-        except (EngineCrashed, EngineTimeout, EngineError) as error:
-            self.post_message(EngineTrouble(str(error)))
-            return
-        self.post_message(RepairUpdated(state, action))
+        if action == "start":
+            state = self._engine_call("repair_start", text=text, path=self.file_name)
+            self.repair_session = state["session"] if state else None
+        else:
+            state = self._engine_call("repair_step", session=self.repair_session,
+                                      action=action, text=text)
+        if state is not None:
+            self.post_message(RepairUpdated(state, action))
 
     @on(RepairUpdated)
     def show_repair(self, message: RepairUpdated) -> None:
