@@ -69,6 +69,12 @@ class RepairUpdated(Message):
     action: str
 
 
+def titled(widget, title: str):
+    """Panes carry their names as border titles (users and scripts find them by it)."""
+    widget.border_title = title
+    return widget
+
+
 class NeuroJITApp(App):
     TITLE = "NeuroJIT Workstation"
     CSS_PATH = str(PROJECT_ROOT / "themes" / "dark.tcss")
@@ -100,28 +106,15 @@ class NeuroJITApp(App):
         text = self.path.read_text() if self.path and self.path.exists() else SCRATCH
         with Horizontal():
             with Vertical(id="left"):
-                editor = TensorLangEditor(text, id="editor")
-                editor.border_title = "Editor"
-                yield editor
-                diagnostics = OptionList(id="diagnostics")
-                diagnostics.border_title = "Diagnostics"
-                yield diagnostics
-                repair = RepairPane(id="repair")
-                repair.border_title = "Repair"
-                yield repair
+                yield titled(TensorLangEditor(text, id="editor"), "Editor")
+                yield titled(OptionList(id="diagnostics"), "Diagnostics")
+                yield titled(RepairPane(id="repair"), "Repair")
             with Vertical(id="right"):
-                cores = CoresPane(id="cores")
-                cores.border_title = "Cores"
-                yield cores
-                lander = LanderView(id="lander")
-                lander.border_title = "Lander"
-                yield lander
-                reasoning = ReasoningPane(id="reasoning")
-                reasoning.border_title = "Reasoning"
-                yield reasoning
-                swarm = Static("F6 flies 100 landers with the editor's controller.", id="swarm")
-                swarm.border_title = "Swarm"
-                yield swarm
+                yield titled(CoresPane(id="cores"), "Cores")
+                yield titled(LanderView(id="lander"), "Lander")
+                yield titled(ReasoningPane(id="reasoning"), "Reasoning")
+                yield titled(Static("F6 flies 100 landers with the editor's controller.",
+                                    id="swarm"), "Swarm")
         yield Footer()
 
     def on_mount(self) -> None:
