@@ -21,7 +21,7 @@ import difflib
 import json
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..compiler import CompileError, Compiler

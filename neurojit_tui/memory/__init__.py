@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .key import cache_key, canonical_condition, condition_key, toolchain
-from .registry import Entry, LoadedController, Registry, RegistryError, default_root
+from .registry import Entry, LoadedController, Registry, default_root
 
 
 def object_code(program) -> bytes:
@@ -54,6 +54,6 @@ def remember(registry: Registry, key: str, key_data: dict, text: str, path: str,
     return entry
 
 
-__all__ = ["Entry", "LoadedController", "Registry", "RegistryError", "asserts_of", "cache_key",
+__all__ = ["Entry", "LoadedController", "Registry", "asserts_of", "cache_key",
            "canonical_condition", "condition_key", "default_root", "object_code", "rebuild_with",
            "remember", "toolchain"]

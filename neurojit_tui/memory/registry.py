@@ -134,10 +134,6 @@ class _ObjectLinker:
 _linker = once(_ObjectLinker)
 
 
-class RegistryError(Exception):
-    pass
-
-
 class Registry:
     def __init__(self, root: str | Path | None = None, rebuild=None, prewarm: bool = True):
         """``rebuild(source, file) -> (object bytes, asserts)`` recompiles a stored
