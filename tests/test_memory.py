@@ -223,3 +223,31 @@ def test_cross_generation_breeds_from_nearby_entries_and_the_swarm_decides(tmp_p
     child = registry.best(key)
     assert child.provenance["generation"] == "cross" and len(child.provenance["parents"]) == 2
     assert child.scores["success_rate"] > 0.9
+
+
+def test_synthesize_answers_known_conditions_from_memory(tmp_path, compiler, monkeypatch):
+    """First run: the agents write a controller and it is remembered. Second run: L1.
+    A new process (a fresh Registry on the same folder): L2. No model is asked again."""
+    from neurojit_tui.agents import ReasoningAgent, ScriptedBackend, SynthesisAgent
+    from neurojit_tui.agents import pipeline
+    from neurojit_tui.agents.synthesis import example_program
+
+    body = example_program().split("{\n", 1)[1].rsplit("}", 1)[0]
+    lines = [line + "\n" for line in body.split("\n") if line.strip()]
+
+    class Team:
+        reasoning = ReasoningAgent(ScriptedBackend(['{"family": "pd", "kp": 0.5, "kd": 1.0, '
+                                                    '"ki": 0.0, "rationale": "soft"}']))
+        synthesis = SynthesisAgent(ScriptedBackend(lines))
+
+    monkeypatch.setattr(pipeline, "model_identities", lambda agents: MODELS)
+    registry = Registry(tmp_path / "registry")
+    options = dict(candidates=1, agents_in_swarm=32, out_dir=tmp_path / "out", compiler=compiler,
+                   log=lambda m: None)
+    first = pipeline.synthesize(Team(), Environment(), registry=registry, **options)
+    assert first.cache == "miss" and first.status == "ok"
+    second = pipeline.synthesize(Team(), Environment(), registry=registry, **options)
+    assert second.cache == "l1"
+    registry.flush()
+    third = pipeline.synthesize(Team(), Environment(), registry=Registry(tmp_path / "registry"), **options)
+    assert third.cache == "l2" and third.best["success_rate"] == first.best["success_rate"]

@@ -60,7 +60,8 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
         key, key_data = cache_key(env, model_identities(agents))
         controller, level = registry.lookup(key)
         if controller is not None:
-            entry = registry.best(key) if level == "l2" else getattr(controller, "entry", None)
+            # an L2 hit carries its entry; an L1 hit may be a live program: read the entry
+            entry = getattr(controller, "entry", None) or registry.best(key)
             scores = entry.scores if entry else {}
             log(f"known conditions: controller from {level.upper()} memory (key {key})")
             return SynthesisRun("ok", time.perf_counter() - start, {
