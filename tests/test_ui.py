@@ -21,14 +21,20 @@ async def _wait_for(pilot, condition, timeout=60.0):
     raise AssertionError("timed out waiting for the app")
 
 
+def _sample_copy(tmp_path, name: str = "pd", text: str | None = None):
+    """A writable copy of a sample (the app may save over the file it edits)."""
+    path = tmp_path / f"{name}.mlir"
+    path.write_text((SAMPLES / f"{name}.mlir").read_text() if text is None else text)
+    return path
+
+
 def _options(app):
     pane = app.query_one("#diagnostics", OptionList)
     return [str(pane.get_option_at_index(i).prompt) for i in range(pane.option_count)]
 
 
 def test_typing_shows_diagnostics_and_selecting_one_moves_the_cursor(tmp_path):
-    path = tmp_path / "pd.mlir"
-    path.write_text((SAMPLES / "pd.mlir").read_text())
+    path = _sample_copy(tmp_path)
 
     async def run():
         app = NeuroJITApp(str(path))
@@ -106,8 +112,7 @@ def test_real_app_under_tmux_start_type_see_a_diagnostic_quit(tmp_path):
 
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
-    path = tmp_path / "pd.mlir"
-    path.write_text((SAMPLES / "pd.mlir").read_text())
+    path = _sample_copy(tmp_path)
     neurojit = Path(sys.executable).parent / "neurojit"
     session = f"neurojit-test-{os.getpid()}"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "36",
@@ -158,8 +163,7 @@ def test_lander_view_draws_a_frame_and_a_hot_swap():
 def test_flying_lander_hot_swaps_to_the_edited_controller(tmp_path):
     from neurojit_tui.ui.lander import LanderView
 
-    path = tmp_path / "pd.mlir"
-    path.write_text((SAMPLES / "pd.mlir").read_text())
+    path = _sample_copy(tmp_path)
 
     async def run():
         app = NeuroJITApp(str(path))
@@ -184,8 +188,7 @@ def test_repair_stepper_steps_a_session_by_hand(tmp_path):
     from neurojit_tui.ui.repair import RepairPane
 
     broken = (SAMPLES / "pd.mlir").read_text().replace("tensorlang.matvec", "tensorlang.matvek")
-    path = tmp_path / "broken.mlir"
-    path.write_text(broken)
+    path = _sample_copy(tmp_path, "broken", broken)
 
     async def run():
         app = NeuroJITApp(str(path))

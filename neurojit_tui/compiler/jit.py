@@ -78,8 +78,7 @@ class CompiledProgram:
         number, self._status.value = self._status.value, 0
         if number == 0:
             return None
-        site = self.asserts[number]
-        return AssertViolation(site.message, site.file, site.line, site.col)
+        return self.asserts[number].violation()
 
     # -- calling ----------------------------------------------------------------------
 

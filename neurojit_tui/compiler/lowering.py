@@ -19,6 +19,7 @@ from mlir.dialects import arith, linalg, math, memref, tensor
 
 from . import dialect as tl
 from .diagnostics import location_parts
+from .jit import AssertViolation
 
 ASSERT_STATUS_GLOBAL = tl.ASSERT_STATUS_GLOBAL
 
@@ -54,6 +55,9 @@ class AssertSite:
     file: str
     line: int
     col: int
+
+    def violation(self) -> AssertViolation:
+        return AssertViolation(self.message, self.file, self.line, self.col)
 
 
 NO_MATCH = object()

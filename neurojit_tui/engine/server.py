@@ -18,6 +18,8 @@ import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
+from ..sim.model import MOON_GRAVITY
+
 _local = threading.local()
 FRAME_FIELDS = ("x", "y", "vx", "vy", "angle", "omega", "leg_left", "leg_right", "fuel", "score")
 
@@ -60,18 +62,17 @@ class Handlers:
             "parse_verify_s": t.parse_verify_s, "lower_s": t.lower_s, "jit_s": t.jit_s}}
 
     def swarm(self, text: str, path: str, agents: int = 100, seed: int = 0,
-              gravity: float | None = None, turbulence: float = 1.0, timeout_s: float | None = None):
+              gravity: float = MOON_GRAVITY, turbulence: float = 1.0,
+              timeout_s: float | None = None):
         from ..sim import Environment, evaluate
-        from ..sim.model import MOON_GRAVITY
 
-        env = Environment(gravity=MOON_GRAVITY if gravity is None else gravity,
-                          turbulence=turbulence)
+        env = Environment(gravity=gravity, turbulence=turbulence)
         return evaluate(text, path, env, agents=agents, seed=seed, timeout_s=timeout_s,
                         compiler=_compiler()).to_json()
 
     # -- the live lander ----------------------------------------------------------------
 
-    def fly(self, text: str, path: str, seed: int = 0, gravity: float | None = None,
+    def fly(self, text: str, path: str, seed: int = 0, gravity: float = MOON_GRAVITY,
             turbulence: float = 1.0, fps: float = 25.0, episodes: int = 0):
         """Fly landers one after another (agent 0, 1, ...) with ``text``'s controller,
         streaming a "frame" event per step at ``fps``, until ``stop_flight`` or a new
@@ -80,7 +81,6 @@ class Handlers:
 
         from ..compiler import ControllerSlot
         from ..sim import Environment, LiveLander
-        from ..sim.model import MOON_GRAVITY
 
         program = _compiler().compile(text, path, require_control=True)
         slot = ControllerSlot(program, f"{path}#1")
@@ -89,8 +89,7 @@ class Handlers:
             if self._flight is not None:
                 self._flight["stop"].set()
             self._flight = {"slot": slot, "stop": stop, "versions": 1, "path": path}
-        env = Environment(gravity=MOON_GRAVITY if gravity is None else gravity,
-                          turbulence=turbulence)
+        env = Environment(gravity=gravity, turbulence=turbulence)
         request_id = _local.request_id
         agent, flown = 0, 0
         while not stop.is_set():

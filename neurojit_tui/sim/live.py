@@ -52,8 +52,7 @@ class LiveLander:
 
     def reset(self) -> None:
         self._numbers = np.array([self.agent], dtype=np.uint64)
-        self._params = model.agent_parameters(self.env, self.seed, self._numbers)
-        self._state = model.initial_state(self.env, self._params)
+        self._params, self._state = model.start(self.env, self.seed, self._numbers)
         self._constants = model.runtime_constants(self.env, self.max_steps)
         self.steps = 0
 

@@ -184,6 +184,12 @@ def initial_state(env: Environment, params: dict) -> dict:
     return state
 
 
+def start(env: Environment, seed: int, agent: np.ndarray) -> tuple[dict, dict]:
+    """(per-agent parameters, state at step 0) for the agents numbered ``agent``."""
+    params = agent_parameters(env, seed, agent)
+    return params, initial_state(env, params)
+
+
 # -- one step --------------------------------------------------------------------------------
 
 def observe(xp, s) -> list:

@@ -30,7 +30,6 @@ from mlir.execution_engine import ExecutionEngine
 
 from ..compiler import dialect as tl
 from ..compiler.driver import Compiler, _add_address_getters, _as_module, lookup_address
-from ..compiler.jit import AssertViolation
 from ..compiler.lowering import ASSERT_STATUS_GLOBAL
 from . import model
 from .reference import RunResult, agent_numbers
@@ -332,9 +331,7 @@ class NativeSwarm:
         """
         start = time.perf_counter()
         deadline = None if timeout_s is None else start + timeout_s
-        numbers = agent_numbers(agents)
-        params = model.agent_parameters(env, seed, numbers)
-        state = model.initial_state(env, params)
+        params, state = model.start(env, seed, agent_numbers(agents))
         arrays = [np.ascontiguousarray(state[f], dtype=np.float64) for f in model.STATE_FIELDS]
         arrays += [np.ascontiguousarray(params[f], dtype=np.float64) for f in model.PARAM_FIELDS]
         constants = np.array(list(model.runtime_constants(env, max_steps).values()))
@@ -362,7 +359,6 @@ class NativeSwarm:
         number = next((s for s in statuses if s), 0)
         result = RunResult(dict(zip(model.STATE_FIELDS, arrays)))
         if number:
-            site = self.asserts[number]
-            result.assert_failure = AssertViolation(site.message, site.file, site.line, site.col)
+            result.assert_failure = self.asserts[number].violation()
         result.seconds = time.perf_counter() - start
         return result

@@ -48,8 +48,7 @@ def simulate_reference(program: ReferenceProgram, env: model.Environment, agents
 
     start = time.perf_counter()
     numbers = agent_numbers(agents)
-    params = model.agent_parameters(env, seed, numbers)
-    state = model.initial_state(env, params)
+    params, state = model.start(env, seed, numbers)
     constants = model.runtime_constants(env, max_steps)
     failures: list[BatchedAssertFailure] = []
     result = RunResult(state)
