@@ -430,10 +430,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_flags(p)
     p.set_defaults(handler=cmd_bench)
 
+    p = sub.add_parser("ui", help="the workstation (the same as `neurojit [FILE]`), with options")
+    p.add_argument("file", nargs="?", default=None, help="TensorLang file to edit")
+    p.add_argument("--fps", type=float, default=None,
+                   help="lander frames per second (default 25, or 10 over SSH)")
+    p.add_argument("--theme", default=None, help="dark, light or high-contrast (themes/*.tcss)")
+    p.add_argument("--layout", default=None, choices=["auto", "wide", "medium", "compact"])
+    p.set_defaults(handler=cmd_ui)
+
     p = sub.add_parser("demo", help="headless demo: compile the samples, hot-swap a running loop")
     p.add_argument("--samples", default=None, help="folder of TensorLang samples")
     p.set_defaults(handler=cmd_demo)
     return parser
+
+
+def cmd_ui(args) -> int:
+    from .ui.app import run_app
+
+    return run_app(args.file, fps=args.fps, theme=args.theme, layout=args.layout)
 
 
 def main(argv: list[str] | None = None) -> int:

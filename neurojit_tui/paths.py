@@ -20,6 +20,4 @@ def controller_samples() -> list[Path]:
 
 def neurojit_home() -> Path:
     """``~/.neurojit`` (config, registry, candidates); ``$NEUROJIT_HOME`` moves it."""
-    import os
-
     return Path(os.environ.get("NEUROJIT_HOME", Path.home() / ".neurojit")).expanduser()

@@ -4,6 +4,7 @@ import asyncio
 import os
 import signal
 
+import pytest
 from textual.widgets import OptionList
 
 from neurojit_tui.ui.app import NeuroJITApp
@@ -11,6 +12,14 @@ from neurojit_tui.ui.cores import CoreMeters, CoresPane
 from neurojit_tui.ui.editor import TensorLangEditor
 
 from .conftest import SAMPLES
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path, monkeypatch):
+    """Layout, registry and recovery files go to a temporary ~/.neurojit."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("NEUROJIT_HOME", str(home))
+    return home
 
 
 async def _wait_for(pilot, condition, timeout=60.0):
@@ -132,7 +141,7 @@ def test_real_app_under_tmux_start_type_see_a_diagnostic_quit(tmp_path):
 
     try:
         wait_for("the controller verifies")
-        assert "Editor" in screen() and "Diagnostics" in screen() and "Cores" in screen()
+        assert "Editor" in screen() and "Diagnostics" in screen() and "Lander" in screen()
         subprocess.run(["tmux", "send-keys", "-t", session, "x"], check=True)
         wait_for("1:1 error")
         subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)

@@ -39,6 +39,11 @@ class SynthesisRun:
         return asdict(self)
 
 
+def _labelled(on_token, role: str):
+    """``on_token(role, piece)`` (as RepairSession takes it) for one agent's stream."""
+    return None if on_token is None else (lambda piece: on_token(role, piece))
+
+
 def model_identities(agents) -> dict[str, str]:
     from .backend import model_identity
 
@@ -49,9 +54,11 @@ def model_identities(agents) -> dict[str, str]:
 def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: int = 100,
                seed: int = 0, out_dir: str | Path = ".", repair_attempts: int = 3,
                on_token=None, compiler: Compiler | None = None, log=print,
-               registry=None) -> SynthesisRun:
+               registry=None, cancel=None) -> SynthesisRun:
     """With a ``registry``, known conditions are answered from memory (L1/L2) without
-    any model, and a new best candidate is remembered (written back in the background)."""
+    any model, and a new best candidate is remembered (written back in the background).
+    ``cancel`` (a threading.Event): stop generating and make no further candidate; the
+    candidates finished so far are still ranked."""
     compiler = compiler or Compiler()
     start = time.perf_counter()
     if registry is not None:
@@ -67,22 +74,32 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
             return SynthesisRun("ok", time.perf_counter() - start, {
                 "path": entry.file if entry else "", "success_rate": scores.get("success_rate"),
                 "mean_score": scores.get("mean_score"), "cvar10_score": scores.get("cvar10_score"),
-                "strategy": entry.strategy if entry else None, "key": key}, [], level)
+                "strategy": entry.strategy if entry else None, "key": key,
+                "source": entry.source if entry else ""}, [], level)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results: list[Candidate] = []
     reports = {}
     known: list[str] = []
     for k in range(candidates):
+        if cancel is not None and cancel.is_set():
+            log(f"cancelled after {k} candidate(s)")
+            break
         t0 = time.perf_counter()
-        reasoning = agents.reasoning.strategy(env, known=known, on_token=on_token, seed=seed + k)
+        reasoning = agents.reasoning.strategy(env, known=known, seed=seed + k, cancel=cancel,
+                                              on_token=_labelled(on_token, "reasoning"))
         strategy = reasoning.strategy
         log(f"candidate {k + 1}: strategy "
             + (strategy.describe() if strategy else f"none ({reasoning.error})"))
-        written = agents.synthesis.write(strategy, on_token=on_token, seed=seed + k)
+        written = agents.synthesis.write(strategy, on_token=_labelled(on_token, "synthesis"),
+                                         seed=seed + k, cancel=cancel)
+        if written.cancelled:
+            log(f"candidate {k + 1}: cancelled while writing")
+            break
         path = out / f"candidate-{k + 1}.mlir"
         session = RepairSession(written.text, str(path), agents.synthesis, agents.reasoning,
-                                max_attempts=repair_attempts, compiler=compiler)
+                                max_attempts=repair_attempts, compiler=compiler, cancel=cancel,
+                                on_token=on_token)
         repair_status = "verified" if session.status == "repaired" and not session.attempts else None
         if repair_status is None:
             repair_status = "repaired" if session.auto() == "repaired" else "failed"
@@ -102,10 +119,11 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
     candidates_by_path = {c.path: c for c in results}
     ranked = rank(list(reports.values()))
     best = ranked[0] if ranked and ranked[0].ok else None
+    best_text = Path(best.file).read_text() if best is not None else ""
     if best is not None and registry is not None:
         from ..memory import remember
 
-        text = Path(best.file).read_text()
+        text = best_text
         program = compiler.compile(text, best.file, require_control=True)
         remember(registry, key, key_data, text, best.file, program,
                  scores={k: best.to_json()[k] for k in ("success_rate", "mean_score",
@@ -117,8 +135,8 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
     return SynthesisRun(
         "ok" if best else "failed", time.perf_counter() - start,
         {"path": best.file, "success_rate": best.success_rate, "mean_score": best.mean_score,
-         "cvar10_score": best.cvar10_score, "strategy": candidates_by_path[best.file].strategy}
-        if best else None,
+         "cvar10_score": best.cvar10_score, "strategy": candidates_by_path[best.file].strategy,
+         "source": best_text} if best else None,
         [asdict(candidates_by_path[r.file]) for r in ranked])
 
 
@@ -150,7 +168,8 @@ def cross_generation(agents, env: Environment, registry, parents: int = 2,
                      f"{condition.get('turbulence')}): {strategy.describe()} -> success "
                      f"{entry.scores.get('success_rate')}")
     known.append("combine the parents' best traits into one new strategy")
-    reasoning = agents.reasoning.strategy(env, known=known, on_token=on_token, seed=seed)
+    reasoning = agents.reasoning.strategy(env, known=known,
+                                          on_token=_labelled(on_token, "reasoning"), seed=seed)
     child_strategy = reasoning.strategy
     if child_strategy is None:  # merge symbolically: the parents' mean gains
         strategies = [Strategy(**e.strategy) for e in found]
@@ -160,10 +179,11 @@ def cross_generation(agents, env: Environment, registry, parents: int = 2,
                                   sum(s.ki for s in strategies) / len(strategies),
                                   "mean of the parents' gains")
     log(f"child strategy: {child_strategy.describe()}")
-    written = agents.synthesis.write(child_strategy, on_token=on_token, seed=seed)
+    written = agents.synthesis.write(child_strategy, on_token=_labelled(on_token, "synthesis"),
+                                     seed=seed)
     child_path = out / "child.mlir"
     session = RepairSession(written.text, str(child_path), agents.synthesis, agents.reasoning,
-                            max_attempts=repair_attempts, compiler=compiler)
+                            max_attempts=repair_attempts, compiler=compiler, on_token=on_token)
     if session.status != "repaired":
         session.auto()
     child_path.write_text(session.text)

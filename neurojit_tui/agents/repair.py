@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -85,9 +86,10 @@ class RepairSession:
     def __init__(self, text: str, path: str, synthesis=None, reasoning=None, mode: str = "dual",
                  max_attempts: int = 6, time_budget_s: float = 300.0,
                  compiler: Compiler | None = None, env=None, failure: str | None = None,
-                 on_token=None, slot=None):
+                 on_token=None, slot=None, cancel: threading.Event | None = None):
         """``slot``: a ControllerSlot to hot-swap the repaired program into, the moment
-        the session is repaired (the running simulation picks it up next step)."""
+        the session is repaired (the running simulation picks it up next step).
+        ``cancel``: when set, the model stops generating and ``auto`` stops proposing."""
         self.path = path
         self.original = text
         self.text = text
@@ -101,6 +103,7 @@ class RepairSession:
         self.runtime_failure = failure  # an assert violation or swarm failure, as text
         self.on_token = on_token
         self.slot = slot
+        self.cancel = cancel
         self.attempts: list[Attempt] = []
         self.started = time.perf_counter()
         self.program = None  # the compiled program once repaired
@@ -192,6 +195,8 @@ class RepairSession:
         """Propose and decide until repaired or out of budget; keeps an attempt only if it
         has fewer errors than the current program (or verifies)."""
         while self.status == "in_progress":
+            if self.cancel is not None and self.cancel.is_set():
+                break
             attempt = self.propose()
             self.accept() if self._is_progress(attempt) else self.reject()
         return self.status
@@ -272,7 +277,7 @@ class RepairSession:
             return (SYNTHESIS, "none", "", "", self.text, "no synthesis agent", 0, 0.0)
         keep, notes = self._focus()
         result = self.synthesis.write(None, keep_lines=keep, notes=notes,
-                                      on_token=self._tokens("synthesis"))
+                                      on_token=self._tokens("synthesis"), cancel=self.cancel)
         return (SYNTHESIS, self.synthesis.backend.identity, result.prompt, result.output,
                 result.text, "rewrote the program from the error on", result.completion_tokens,
                 result.seconds)
@@ -284,8 +289,10 @@ class RepairSession:
 
         reasoning = self.reasoning.strategy(self.env or Environment(),
                                             failure=self.runtime_failure,
-                                            on_token=self._tokens("reasoning"))
-        result = self.synthesis.write(reasoning.strategy, on_token=self._tokens("synthesis"))
+                                            on_token=self._tokens("reasoning"),
+                                            cancel=self.cancel)
+        result = self.synthesis.write(reasoning.strategy, on_token=self._tokens("synthesis"),
+                                      cancel=self.cancel)
         return (REASONING, f"{self.reasoning.backend.identity} -> {self.synthesis.backend.identity}",
                 reasoning.prompt + "\n" + result.prompt, reasoning.output + "\n" + result.output,
                 result.text, reasoning.strategy.describe() if reasoning.strategy else
@@ -299,7 +306,8 @@ class RepairSession:
         problems = "\n".join(d.format() for d in self.diagnostics) or self.runtime_failure or ""
         prompt = ("The following TensorLang (MLIR) lunar-lander controller has errors.\n"
                   f"Errors:\n{problems}\nProgram:\n{self.text}\nThe corrected program:\n")
-        generation = backend.generate(prompt, max_tokens=700, on_token=self._tokens("reasoning"))
+        generation = backend.generate(prompt, max_tokens=700, on_token=self._tokens("reasoning"),
+                                      cancel=self.cancel)
         return (MONOLITHIC, backend.identity, prompt, generation.text,
                 _extract_program(generation.text), "rewrote the whole program",
                 generation.completion_tokens, generation.seconds)

@@ -20,6 +20,9 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
 
+SHUTDOWN_S = 35.0  # the registry's flush may take up to 30 s
+
+
 class EngineError(Exception):
     """The engine answered, and the request failed (a Python error in a handler)."""
 
@@ -150,7 +153,7 @@ class EngineClient:
             connection.send({"id": 0, "op": "shutdown"})
         except (OSError, BrokenPipeError):
             pass
-        process.join(timeout=3)
+        process.join(timeout=SHUTDOWN_S)  # the engine flushes the registry first
         if process.is_alive():
             process.kill()
             process.join(timeout=3)

@@ -14,6 +14,7 @@ Messages (plain dicts, pickled by multiprocessing):
 
 from __future__ import annotations
 
+import os
 import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -41,9 +42,13 @@ class Handlers:
         self._flight_lock = threading.Lock()
         self._agents = None
         self._sessions: dict[int, object] = {}  # repair sessions by number
+        self._registry = None
+        self._registry_lock = threading.Lock()
+        # set by ``cancel``: agents stop generating (one event per agent job, so a cancel
+        # ends the jobs running now and not the next one)
+        self._cancels: set[threading.Event] = set()
 
     def ping(self, **_):
-        import os
 
         return {"pid": os.getpid()}
 
@@ -144,6 +149,18 @@ class Handlers:
         return lambda role, piece: self.send_event(request_id, "token",
                                                    {"agent": role, "text": piece})
 
+    def _cancel_event(self) -> threading.Event:
+        event = threading.Event()
+        self._cancels.add(event)
+        return event
+
+    def cancel(self, **_):
+        """Stop every agent job now running (generation stops at the next token)."""
+        cancelled = len(self._cancels)
+        for event in list(self._cancels):
+            event.set()
+        return {"cancelled": cancelled}
+
     def repair_start(self, text: str, path: str, mode: str = "dual", max_attempts: int = 6,
                      agents: dict | None = None):
         from ..agents import RepairSession
@@ -151,6 +168,7 @@ class Handlers:
         team = self._agents_for(agents)
         session = RepairSession(text, path, team.synthesis, team.reasoning, mode=mode,
                                 max_attempts=max_attempts, compiler=_compiler())
+        session.cancel = self._cancel_event()
         number = len(self._sessions) + 1
         self._sessions[number] = session
         return {"session": number, **self._session_state(session)}
@@ -165,6 +183,9 @@ class Handlers:
         """``action``: propose | accept | reject | edit | auto."""
         repair = self._sessions[session]
         repair.on_token = self._stream()
+        if repair.cancel.is_set():  # a cancel ends the step it hit, not the session
+            self._cancels.discard(repair.cancel)
+            repair.cancel = self._cancel_event()
         if action == "propose":
             repair.propose()
         elif action == "accept":
@@ -178,6 +199,58 @@ class Handlers:
         else:
             raise ValueError(f"unknown repair action {action!r}")
         return self._session_state(repair)
+
+    # -- synthesis and the registry (the Reasoning, Swarm and Registry panes) ----------------
+
+    def registry(self):
+        """The L1/L2 registry (``~/.neurojit/registry`` or $NEUROJIT_REGISTRY), opened once.
+        A stored object that no longer loads is recompiled with this thread's compiler."""
+        with self._registry_lock:
+            if self._registry is None:
+                from ..memory import Registry, rebuild_with
+
+                self._registry = Registry(rebuild=lambda source, file: rebuild_with(
+                    _compiler())(source, file))
+            return self._registry
+
+    def synthesize(self, gravity: float = MOON_GRAVITY, turbulence: float = 1.0,
+                   candidates: int = 2, agents_in_swarm: int = 100, seed: int = 0,
+                   use_registry: bool = True, agents: dict | None = None):
+        """reasoning -> synthesis -> repair -> swarm for ``candidates`` programs, streaming
+        both agents' tokens and a "log" event per step; known conditions come from the
+        registry without any model. The result is ``SynthesisRun.to_json()``."""
+        import time
+
+        from ..agents.pipeline import synthesize
+        from ..paths import neurojit_home
+        from ..sim import Environment
+
+        request_id = _local.request_id
+        cancel = self._cancel_event()
+        out_dir = neurojit_home() / "candidates" / time.strftime("%Y%m%d-%H%M%S")
+        try:
+            run = synthesize(self._agents_for(agents), Environment(gravity=gravity,
+                                                                   turbulence=turbulence),
+                             candidates=candidates, agents_in_swarm=agents_in_swarm, seed=seed,
+                             out_dir=out_dir, on_token=self._stream(), compiler=_compiler(),
+                             log=lambda line: self.send_event(request_id, "log", line),
+                             registry=self.registry() if use_registry else None, cancel=cancel)
+        finally:
+            self._cancels.discard(cancel)
+        return {**run.to_json(), "cancelled": cancel.is_set()}
+
+    def registry_ls(self, **_):
+        """Every key's best entry, best first: the Registry pane's table."""
+        registry = self.registry()
+        registry.flush()  # entries still being written back are part of the answer
+        entries = sorted(registry.entries(), key=lambda e: e.rank_key(), reverse=True)
+        return [{"key": e.key, "file": e.file, "scores": e.scores, "strategy": e.strategy,
+                 "condition": e.key_data.get("condition", {}), "created": e.created,
+                 "source": e.source} for e in entries]
+
+    def flush(self, **_):
+        """Wait for the registry's write-back queue to reach the disk."""
+        return {"flushed": self._registry.flush() if self._registry is not None else True}
 
     # Test hooks: the crash-survival tests need a request that kills or stalls native code.
     def debug_segfault(self, **_):
@@ -215,13 +288,20 @@ def serve(connection) -> None:
                   "error": f"{type(error).__name__}: {error}",
                   "traceback": traceback.format_exc()})
 
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="engine-job") as pool:
-        while True:
-            try:
-                request = connection.recv()
-            except (EOFError, OSError):
-                return  # the client went away
-            if request.get("op") == "shutdown":
-                send({"id": request["id"], "ok": True, "result": None})
-                return
-            pool.submit(run, request)
+    # Not a ``with`` block: leaving one waits for every running job, and a swarm or a
+    # generation must not hold up the exit once the registry is safe on disk.
+    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="engine-job")
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):
+            handlers.cancel()
+            handlers.flush()  # the client went away (the UI died): keep what was learned
+            os._exit(0)
+        if request.get("op") == "shutdown":
+            handlers.cancel()  # agents stop at their next token
+            flushed = handlers.flush()  # the registry's pending writes reach the disk
+            send({"id": request["id"], "ok": True, "result": flushed})
+            connection.close()
+            os._exit(0)
+        pool.submit(run, request)

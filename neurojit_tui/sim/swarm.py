@@ -46,6 +46,8 @@ class SwarmReport:
     failure: str | None = None  # why the candidate failed outright, if it did
     diagnostics: list = field(default_factory=list)  # Diagnostic.to_json() dicts
     trigger: dict | None = None  # for an assert failure: {"agent", "step", "obs"} that set it off
+    # the scores' distribution: {"edges": [HISTOGRAM_BINS + 1 floats], "counts": [HISTOGRAM_BINS]}
+    score_histogram: dict | None = None
 
     @property
     def ok(self) -> bool:
@@ -61,6 +63,9 @@ class SwarmReport:
     def rank_key(self) -> tuple:
         """Sort ascending by this: failures last, then success rate, then CVaR."""
         return (not self.ok, -self.success_rate, -self.cvar10_score, -self.mean_score)
+
+
+HISTOGRAM_BINS = 12
 
 
 def cvar(scores: np.ndarray, fraction: float = 0.1) -> float:
@@ -81,6 +86,8 @@ def summarize(run: RunResult, report: SwarmReport) -> SwarmReport:
     report.mean_score = float(score.mean())
     report.worst_score = float(score.min())
     report.cvar10_score = cvar(score)
+    counts, edges = np.histogram(score, bins=HISTOGRAM_BINS)
+    report.score_histogram = {"edges": edges.tolist(), "counts": counts.tolist()}
     report.seconds = run.seconds
     report.agent_steps = run.agent_steps
     report.agent_steps_per_s = run.agent_steps / run.seconds if run.seconds > 0 else 0.0

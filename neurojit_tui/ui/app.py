@@ -1,31 +1,47 @@
-"""The NeuroJIT workstation (Textual). Work in progress: see issue 6.
+"""The NeuroJIT workstation (Textual).
 
-The UI process never loads MLIR, the JIT or llama.cpp: every compiler or simulation job
-goes to the engine process (``engine.EngineClient``) from a worker thread, and comes back
-as a message. A crashed engine is reported in the Diagnostics pane and replaced; the
-editor's buffer lives here and is never touched by it.
+The UI process never loads MLIR, the JIT or llama.cpp: every compiler, simulation or
+agent job goes to the engine process (``engine.EngineClient``) from a worker thread, and
+comes back as a message. A crashed or hung engine is reported in the Diagnostics pane
+and replaced; the editor's buffer lives here and is never touched by it.
+
+Where things are: key bindings in ``keymap.py``, the command palette in ``commands.py``,
+themes in ``themes/*.tcss`` (``themes.py``), the remembered layout in ``session.py``,
+one module per pane. This module wires them: messages from workers and the engine are
+handled with ``@on``, every blocking job is a ``@work(thread=True, exclusive=True,
+exit_on_error=False, group=...)`` worker.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import Footer, OptionList
 from textual.widgets.option_list import Option
 
 from ..engine import EngineClient, EngineCrashed, EngineError, EngineTimeout
-from ..paths import PROJECT_ROOT
+from ..paths import neurojit_home
+from ..sim.model import MOON_GRAVITY
+from . import session
+from .commands import WorkstationCommands
 from .cores import CoresPane
 from .editor import TensorLangEditor
+from .keymap import APP_BINDINGS
 from .lander import LanderView
 from .reasoning import ReasoningPane
 from .repair import RepairPane
+from .results import OpenProgram, RegistryPane, SwarmPane
+from .themes import DEFAULT_THEME, LAYOUT_CSS, PALETTES, discover
 
 CHECK_DELAY_S = 0.3  # debounce: check once typing pauses
 SCRATCH = """// Scratch buffer: a TensorLang controller. Diagnostics update as you type.
@@ -34,7 +50,14 @@ func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (tensor<2xf64>, 
   return %a, %mem : tensor<2xf64>, tensor<4xf64>
 }
 """
+THEMES = discover()
 
+
+def over_ssh() -> bool:
+    return bool(os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY"))
+
+
+# -- messages from workers and the engine's reader thread -----------------------------------
 
 @dataclass
 class DiagnosticsReady(Message):
@@ -50,11 +73,13 @@ class EngineTrouble(Message):
 @dataclass
 class SwarmReady(Message):
     report: dict
+    name: str
+    text: str
 
 
 @dataclass
 class FrameReady(Message):
-    frame: dict
+    """A new lander frame is waiting in ``app.latest_frame`` (frames are coalesced)."""
 
 
 @dataclass
@@ -64,68 +89,178 @@ class TokenReady(Message):
 
 
 @dataclass
+class SynthesisDone(Message):
+    run: dict
+
+
+@dataclass
+class RegistryListed(Message):
+    entries: list
+
+
+@dataclass
 class RepairUpdated(Message):
     state: dict
     action: str
 
 
-def titled(widget, title: str):
+def titled(widget, title: str, pane: bool = False):
     """Panes carry their names as border titles (users and scripts find them by it)."""
     widget.border_title = title
+    if pane:
+        widget.add_class("pane")
     return widget
 
 
 class NeuroJITApp(App):
     TITLE = "NeuroJIT Workstation"
-    CSS_PATH = str(PROJECT_ROOT / "themes" / "dark.tcss")
-    BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
-        Binding("ctrl+s", "save", "Save", id="save"),
-        # priority: the editor's TextArea binds F5-F7 (select word/line/all) itself, and
-        # the workstation's actions must work wherever the focus is.
-        Binding("f5", "check", "Check", id="check", priority=True),
-        Binding("f6", "swarm", "Swarm", id="swarm", priority=True),
-        Binding("f7", "fly", "Fly", id="fly", priority=True),
-        Binding("f8", "hot_swap", "Hot-swap", id="hot-swap", priority=True),
-        Binding("ctrl+r", "repair", "Repair", id="repair", priority=True),
-        Binding("f2", "focus_diagnostics", "Diagnostics", id="focus-diagnostics"),
-        Binding("f3", "focus_repair", "Repair pane", id="focus-repair"),
-        Binding("f1", "focus_editor", "Editor", id="focus-editor"),
-    ]
+    CSS_PATH = [str(LAYOUT_CSS)] + [str(t.path) for t in THEMES.values()]
+    BINDINGS = APP_BINDINGS
+    COMMANDS = App.COMMANDS | {WorkstationCommands}
 
-    def __init__(self, path: str | None = None, engine: EngineClient | None = None):
+    def __init__(self, path: str | None = None, engine: EngineClient | None = None,
+                 fps: float | None = None, layout: session.SessionLayout | None = None,
+                 remember_layout: bool = True):
         super().__init__()
         self.path = Path(path) if path else None
         self.engine = engine or EngineClient(on_event=self._engine_event)
         self.version = 0  # edits so far: stale check results are dropped
         self.diagnostics: list[dict] = []
+        self.remote = over_ssh()
+        # over SSH every frame is bytes on the wire: fly slower, sample the cores less often
+        self.fps = fps or (10.0 if self.remote else 25.0)
+        self.remember_layout = remember_layout
+        if layout is None:
+            layout, self.layout_warning = session.load() if remember_layout else (
+                session.SessionLayout(), None)
+        else:
+            self.layout_warning = None
+        self.layout_choice = layout.normalized()
+        self.themes = THEMES
+        self.jobs: Counter = Counter()  # engine jobs in flight, for the Cores pane's note
+        self._jobs_lock = threading.Lock()
+        self.latest_frame: dict | None = None
+        self._frame_posted = threading.Event()
+        self.repair_session: int | None = None
+        self.synthesis_candidates = 2  # programs the models write per F9
+        for palette in PALETTES.values():
+            self.register_theme(palette)
+        text = self.path.read_text() if self.path and self.path.exists() else SCRATCH
+        self.saved_text = text  # what is on disk: the buffer is modified when it differs
+        self._initial_text = text
 
-    # -- layout --------------------------------------------------------------------------
+    # -- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        text = self.path.read_text() if self.path and self.path.exists() else SCRATCH
-        with Horizontal():
+        with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield titled(TensorLangEditor(text, id="editor"), "Editor")
+                yield titled(TensorLangEditor(self._initial_text, id="editor"), "Editor")
                 yield titled(OptionList(id="diagnostics"), "Diagnostics")
-                yield titled(RepairPane(id="repair"), "Repair")
+            # the side panes, in session.SIDE_PANES order (the wide grid fills row by row)
             with Vertical(id="right"):
-                yield titled(CoresPane(id="cores"), "Cores")
-                yield titled(LanderView(id="lander"), "Lander")
-                yield titled(ReasoningPane(id="reasoning"), "Reasoning")
-                yield titled(Static("F6 flies 100 landers with the editor's controller.",
-                                    id="swarm"), "Swarm")
+                yield titled(LanderView(id="lander"), "Lander", pane=True)
+                yield titled(CoresPane(interval=2.0 if self.remote else 1.0,
+                                       processes=self._processes, id="cores"), "Cores", pane=True)
+                yield titled(RepairPane(id="repair"), "Repair", pane=True)
+                yield titled(ReasoningPane(id="reasoning"), "Reasoning", pane=True)
+                yield titled(SwarmPane(id="swarm"), "Swarm", pane=True)
+                yield titled(RegistryPane(id="registry"), "Registry", pane=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = str(self.path) if self.path else "scratch"
-        self.query_one(TensorLangEditor).focus()
+        self.sub_title = self.file_name + ("  (over SSH: 10 fps)" if self.remote else "")
+        self.set_workstation_theme(self.layout_choice.theme, save=False)
+        self.apply_layout()
+        self.editor.focus()
         self.check_soon()
+        if self.layout_warning:
+            self.notify(self.layout_warning, severity="warning")
+        self._watch_for_dropped_terminal()
 
-    def on_unmount(self) -> None:
-        if self.engine.alive:
-            self.engine.submit("stop_flight")  # lets the engine's flight job end
-        self.engine.close()
+    def on_resize(self) -> None:
+        self.apply_layout()
+
+    def apply_layout(self) -> None:
+        """Set -wide / -medium / -compact from the terminal size (or the user's choice),
+        the editor column's width, and which side pane the compact layout shows."""
+        chosen = session.layout_for((self.size.width, self.size.height), self.layout_choice.layout)
+        for name in ("wide", "medium", "compact"):
+            self.set_class(name == chosen, f"-{name}")
+        for pane in self.query(".pane"):
+            pane.set_class(pane.id == self.layout_choice.side_pane, "-current")
+        width = self.layout_choice.editor_width
+        if chosen != "compact":
+            self.query_one("#left").styles.width = f"{width}fr"
+            self.query_one("#right").styles.width = f"{10 - width}fr"
+        else:  # the editor and the one side pane shown
+            self.query_one("#left").styles.width = "3fr"
+            self.query_one("#right").styles.width = "2fr"
+
+    @property
+    def layout_name(self) -> str:
+        return next((n for n in ("wide", "medium", "compact") if self.has_class(f"-{n}")), "")
+
+    def save_layout(self) -> None:
+        if self.remember_layout:
+            try:
+                session.save(self.layout_choice)
+            except OSError as error:
+                self.notify(f"cannot save the layout: {error}", severity="warning")
+
+    def set_workstation_theme(self, name: str, save: bool = True) -> None:
+        theme = self.themes.get(name) or self.themes[DEFAULT_THEME]
+        for other in self.themes.values():
+            self.set_class(other is theme, other.css_class)
+        self.theme = theme.palette
+        self.editor.use_syntax_theme(theme.editor)
+        self.layout_choice.theme = theme.name
+        if save:
+            self.save_layout()
+
+    def set_layout(self, layout: str) -> None:
+        self.layout_choice.layout = layout
+        self.apply_layout()
+        self.save_layout()
+
+    def show_side_pane(self, name: str, focus: bool = False) -> None:
+        """Bring a side pane forward (the compact layout shows one at a time)."""
+        self.layout_choice.side_pane = name
+        self.apply_layout()
+        if focus:
+            pane = self.query_one(f"#{name}")
+            target = next((w for w in pane.query("*") if w.can_focus), pane)
+            target.focus()
+
+    def action_next_side_pane(self) -> None:
+        panes = session.SIDE_PANES
+        following = panes[(panes.index(self.layout_choice.side_pane) + 1) % len(panes)]
+        self.show_side_pane(following, focus=self.layout_name == "compact")
+        self.save_layout()
+
+    def action_next_theme(self) -> None:
+        names = list(self.themes)
+        current = names.index(self.layout_choice.theme) if self.layout_choice.theme in names else 0
+        self.set_workstation_theme(names[(current + 1) % len(names)])
+        self.notify(f"theme: {self.layout_choice.theme}")
+
+    def action_editor_width(self, step: int) -> None:
+        low, high = session.EDITOR_WIDTH_RANGE
+        self.layout_choice.editor_width = min(high, max(low, self.layout_choice.editor_width + step))
+        self.apply_layout()
+        self.save_layout()
+
+    def action_toggle_maximize(self) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+            return
+        focused = self.focused
+        pane = next((w for w in (focused, *(focused.ancestors if focused else ()))
+                     if w is not None and (w.has_class("pane") or w.id in ("editor", "diagnostics"))),
+                    None)
+        if pane is not None:
+            self.screen.maximize(pane, container=False)
+
+    # -- the buffer --------------------------------------------------------------------------
 
     @property
     def editor(self) -> TensorLangEditor:
@@ -135,16 +270,108 @@ class NeuroJITApp(App):
     def file_name(self) -> str:
         return str(self.path) if self.path else "scratch.mlir"
 
+    @property
+    def modified(self) -> bool:
+        return self.editor.text != self.saved_text
+
+    def action_save(self) -> None:
+        if self.path is None:
+            self.notify("scratch buffer: start with `neurojit FILE` to save", severity="warning")
+            return
+        text = self.editor.text
+        self.path.write_text(text)
+        self.saved_text = text
+        self.notify(f"saved {self.path}")
+
+    def open_program(self, text: str, origin: str) -> None:
+        """Replace the buffer with ``text`` as one undoable edit (Ctrl+Z brings it back)."""
+        editor = self.editor
+        editor.replace(text, (0, 0), editor.document.end)
+        self.notify(f"opened {origin} in the editor (Ctrl+Z undoes)")
+        editor.focus()
+
+    @on(OpenProgram)
+    def open_from_pane(self, message: OpenProgram) -> None:
+        self.open_program(message.text, message.origin)
+
+    # -- quitting, and a terminal that goes away ------------------------------------------------
+
+    async def action_quit(self) -> None:
+        self.save_layout()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        if self.engine.alive:
+            self.engine.submit("stop_flight")  # lets the engine's flight job end
+        self.engine.close()  # the engine flushes the registry's write-back queue first
+
+    def _watch_for_dropped_terminal(self) -> None:
+        """Over SSH, a dropped connection sends SIGHUP: keep the buffer and the layout,
+        then quit cleanly (the engine flushes the registry)."""
+        import asyncio
+
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.terminal_dropped)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (tests) or no signals here
+
+    def terminal_dropped(self) -> None:
+        self.recovery_file = self.write_recovery() if self.modified else None
+        self.save_layout()
+        self.exit(return_code=129)
+
+    def write_recovery(self) -> Path:
+        folder = neurojit_home() / "recovery"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{Path(self.file_name).stem}-{time.strftime('%Y%m%d-%H%M%S')}.mlir"
+        path.write_text(self.editor.text)
+        return path
+
+    # -- the engine ---------------------------------------------------------------------------
+
     def _engine_call(self, op: str, timeout: float | None = None, **args):
         """``engine.call`` for worker threads: a failure (crash, time-out, error) goes to
         the Diagnostics pane and returns None."""
+        with self._jobs_lock:
+            self.jobs[op] += 1
         try:
             return self.engine.call(op, timeout=timeout, **args)
         except (EngineCrashed, EngineTimeout, EngineError) as error:
             self.post_message(EngineTrouble(str(error)))
             return None
+        finally:
+            with self._jobs_lock:
+                self.jobs[op] -= 1
 
-    # -- live verification ---------------------------------------------------------------
+    def _processes(self) -> dict:
+        """For the Cores pane: this process and the engine, with the engine's jobs."""
+        with self._jobs_lock:
+            jobs = sorted(op for op, n in self.jobs.items() if n > 0 and op != "check")
+        labels = {"synthesize": "inference", "repair_step": "inference", "fly": "flight"}
+        return {"ui": (os.getpid(), ""),
+                "engine": (self.engine.pid, ", ".join(labels.get(j, j) for j in jobs))}
+
+    def _engine_event(self, request_id: int, kind: str, data) -> None:
+        """Called on the engine client's reader thread."""
+        if kind == "frame":
+            # keep only the newest frame: a slow terminal (SSH) skips frames, never queues them
+            self.latest_frame = data
+            if not self._frame_posted.is_set():
+                self._frame_posted.set()
+                self.post_message(FrameReady())
+        elif kind == "token":
+            self.post_message(TokenReady(data["agent"], data["text"]))
+        elif kind == "log":
+            self.post_message(TokenReady("pipeline", data + "\n"))
+
+    @on(EngineTrouble)
+    def show_engine_trouble(self, message: EngineTrouble) -> None:
+        pane = self.query_one("#diagnostics", OptionList)
+        pane.clear_options()
+        pane.add_option(Option(f"engine: {message.text}", id="engine", disabled=True))
+        self.notify(message.text, title="Engine", severity="error")
+
+    # -- live verification ---------------------------------------------------------------------
 
     @on(TensorLangEditor.Changed)
     def text_changed(self) -> None:
@@ -176,15 +403,9 @@ class NeuroJITApp(App):
             pane.add_option(Option(f"{d['line']}:{d['col']} {d['severity']} {d['message']}", id=str(i)))
         if not message.diagnostics:
             pane.add_option(Option("no problems: the controller verifies", id="ok", disabled=True))
-        self.editor.mark_errors({d["line"] - 1 for d in message.diagnostics
-                                 if d["severity"] == "error" and d["line"] > 0})
-
-    @on(EngineTrouble)
-    def show_engine_trouble(self, message: EngineTrouble) -> None:
-        pane = self.query_one("#diagnostics", OptionList)
-        pane.clear_options()
-        pane.add_option(Option(f"engine: {message.text}", id="engine", disabled=True))
-        self.notify(message.text, title="Engine", severity="error")
+        pane.border_subtitle = (f"{sum(d['severity'] == 'error' for d in message.diagnostics)} "
+                                f"error(s)" if message.diagnostics else "ok")
+        self.editor.mark_diagnostics(message.diagnostics)
 
     @on(OptionList.OptionSelected, "#diagnostics")
     def go_to_diagnostic(self, event: OptionList.OptionSelected) -> None:
@@ -194,70 +415,46 @@ class NeuroJITApp(App):
         self.editor.cursor_location = (max(0, d["line"] - 1), max(0, d["col"] - 1))
         self.editor.focus()
 
-    # -- actions -------------------------------------------------------------------------
-
-    def action_save(self) -> None:
-        if self.path is None:
-            self.notify("scratch buffer: start with `neurojit FILE` to save", severity="warning")
-            return
-        self.path.write_text(self.editor.text)
-        self.notify(f"saved {self.path}")
-
     def action_focus_diagnostics(self) -> None:
         self.query_one("#diagnostics", OptionList).focus()
 
     def action_focus_editor(self) -> None:
         self.editor.focus()
 
+    # -- swarm ----------------------------------------------------------------------------------
+
     def action_swarm(self) -> None:
-        self.query_one("#swarm", Static).update("flying 100 landers...")
-        self.swarm(self.editor.text)
+        self.show_side_pane("swarm")
+        self.query_one(SwarmPane).border_subtitle = "flying 100 landers..."
+        self.swarm(self.editor.text, Path(self.file_name).name)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="swarm")
-    def swarm(self, text: str) -> None:
+    def swarm(self, text: str, name: str) -> None:
         report = self._engine_call("swarm", timeout=300, text=text, path=self.file_name)
         if report is not None:
-            self.post_message(SwarmReady(report))
+            self.post_message(SwarmReady(report, name, text))
 
     @on(SwarmReady)
     def show_swarm(self, message: SwarmReady) -> None:
-        r = message.report
-        if r["failure"]:
-            text = f"failed: {r['failure']}"
-        else:
-            text = (f"landed {r['landed']}/{r['agents']}  crashed {r['crashed']}  "
-                    f"out {r['out_of_bounds']}  flying {r['timed_out']}\n"
-                    f"success {r['success_rate']:.0%}  mean {r['mean_score']:.1f}  "
-                    f"CVaR-10 {r['cvar10_score']:.1f}\n"
-                    f"{r['agent_steps_per_s'] / 1e6:.1f} M agent-steps/s")
-        self.query_one("#swarm", Static).update(text)
+        self.query_one(SwarmPane).add_run(message.name, message.report, message.text)
 
-
-    # -- the live lander -------------------------------------------------------------------
-
-    def _engine_event(self, request_id: int, kind: str, data) -> None:
-        """Called on the engine client's reader thread."""
-        if kind == "frame":
-            self.post_message(FrameReady(data))
-        elif kind == "token":
-            self.post_message(TokenReady(data["agent"], data["text"]))
-
-    @on(TokenReady)
-    def show_token(self, message: TokenReady) -> None:
-        self.query_one(ReasoningPane).token(message.agent, message.text)
+    # -- the live lander -------------------------------------------------------------------------
 
     @on(FrameReady)
-    def show_frame(self, message: FrameReady) -> None:
+    def show_frame(self) -> None:
+        self._frame_posted.clear()
+        frame = self.latest_frame
         for view in self.query(LanderView):  # none while the app is closing
-            view.show(message.frame)
+            view.show(frame)
 
     def action_fly(self) -> None:
+        self.show_side_pane("lander")
         self.query_one(LanderView).controllers.clear()
         self.fly(self.editor.text)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="fly")
     def fly(self, text: str) -> None:
-        self._engine_call("fly", text=text, path=self.file_name)
+        self._engine_call("fly", text=text, path=self.file_name, fps=self.fps)
 
     def action_hot_swap(self) -> None:
         self.hot_swap(self.editor.text)
@@ -268,10 +465,75 @@ class NeuroJITApp(App):
         if result is not None:
             self.call_from_thread(self.notify, f"hot-swapped to {result['controller']}")
 
+    # -- agents: synthesis, the reasoning stream, the registry -----------------------------------
 
-    # -- the repair stepper -----------------------------------------------------------------
+    @on(TokenReady)
+    def show_token(self, message: TokenReady) -> None:
+        self.query_one(ReasoningPane).token(message.agent, message.text)
+
+    def action_synthesize(self) -> None:
+        self.show_side_pane("reasoning")
+        self.query_one(ReasoningPane).border_subtitle = "synthesizing (F4 stops)"
+        self.synthesize()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="synthesize")
+    def synthesize(self) -> None:
+        run = self._engine_call("synthesize", gravity=MOON_GRAVITY, turbulence=1.0,
+                                candidates=self.synthesis_candidates)
+        if run is not None:
+            self.post_message(SynthesisDone(run))
+
+    @on(SynthesisDone)
+    def show_synthesis(self, message: SynthesisDone) -> None:
+        run = message.run
+        pane = self.query_one(SwarmPane)
+        for candidate in run["candidates"]:
+            path = Path(candidate["path"])
+            text = path.read_text() if path.exists() else ""
+            pane.add_run(path.name, candidate["report"], text)
+        reasoning = self.query_one(ReasoningPane)
+        reasoning.flush_line()
+        best = run["best"]
+        if best is None:
+            reasoning.border_subtitle = "cancelled" if run.get("cancelled") else "no candidate flew"
+            self.notify(reasoning.border_subtitle, severity="warning")
+            return
+        source = "memory (" + run["cache"].upper() + ")" if run["cache"] != "miss" else "the models"
+        reasoning.border_subtitle = f"best from {source} in {run['seconds']:.1f} s"
+        self.open_program(best["source"], f"the best controller from {source}")
+        self.list_registry()
+
+    def action_cancel_agents(self) -> None:
+        self.cancel_agents()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="cancel")
+    def cancel_agents(self) -> None:
+        result = self._engine_call("cancel", timeout=30)
+        if result is not None:
+            self.call_from_thread(self.notify, f"stopping {result['cancelled']} agent job(s)")
+
+    def action_focus_registry(self) -> None:
+        self.show_side_pane("registry", focus=True)
+        self.list_registry()
+
+    @on(RegistryPane.Reload)
+    def reload_registry(self) -> None:
+        self.list_registry()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="registry")
+    def list_registry(self) -> None:
+        entries = self._engine_call("registry_ls", timeout=120)
+        if entries is not None:
+            self.post_message(RegistryListed(entries))
+
+    @on(RegistryListed)
+    def show_registry(self, message: RegistryListed) -> None:
+        self.query_one(RegistryPane).show(message.entries)
+
+    # -- the repair stepper ------------------------------------------------------------------------
 
     def action_focus_repair(self) -> None:
+        self.show_side_pane("repair")
         self.query_one("#attempts").focus()
 
     def action_repair(self) -> None:
@@ -281,7 +543,7 @@ class NeuroJITApp(App):
 
     @on(RepairPane.Step)
     def repair_action(self, message: RepairPane.Step) -> None:
-        if getattr(self, "repair_session", None) is None:
+        if self.repair_session is None:
             self.notify("Ctrl+R starts a repair session first", severity="warning")
             return
         self.repair_step(message.action, self.editor.text)
@@ -301,11 +563,23 @@ class NeuroJITApp(App):
     def show_repair(self, message: RepairUpdated) -> None:
         self.query_one(RepairPane).show(message.state)
         if message.action in ("accept", "auto") and message.state["text"] != self.editor.text:
-            self.editor.text = message.state["text"]  # the accepted program is the buffer
+            self.open_program(message.state["text"], "the accepted repair")
         if message.state["status"] == "repaired" and message.action != "start":
             self.notify("repaired: the program verifies and compiles")
 
 
-def run_app(path: str | None = None) -> int:
-    NeuroJITApp(path).run()
-    return 0
+def run_app(path: str | None = None, fps: float | None = None, theme: str | None = None,
+            layout: str | None = None) -> int:
+    app = NeuroJITApp(path, fps=fps)
+    if theme:
+        app.layout_choice.theme = theme
+    if layout:
+        app.layout_choice.layout = layout
+    app.run()
+    recovery = getattr(app, "recovery_file", None)
+    if recovery is not None:
+        import sys
+
+        print(f"neurojit: the terminal went away; the unsaved buffer is in {recovery}",
+              file=sys.stderr)
+    return app.return_code or 0

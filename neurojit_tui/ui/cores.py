@@ -20,6 +20,8 @@ class CoreMeters:
     history: int = HISTORY
     cores: list[deque] = field(default_factory=list)
     total: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
+    # per-process load: [(name, percent of one core, what it is doing)]
+    processes: list[tuple[str, float, str]] = field(default_factory=list)
 
     def update(self, per_core_percent: list[float]) -> None:
         if len(self.cores) != len(per_core_percent):
@@ -54,6 +56,9 @@ class CoreMeters:
         columns = self.columns_for(width, cell)
         lines = [f"all {self.bar(self.total[-1], bar_width)} {self.total[-1]:3.0f}%  "
                  f"{len(self.cores)} cores"]
+        if self.processes:
+            lines.append("  ".join(f"{name} {percent:.0f}%" + (f" ({note})" if note else "")
+                                   for name, percent, note in self.processes))
         row = []
         for index, history in enumerate(self.cores):
             text = f"{index:>{label}} {self.bar(history[-1], bar_width)} {history[-1]:3.0f}%"
@@ -69,23 +74,53 @@ class CoreMeters:
 
 
 class CoresPane(Static):
-    """Samples psutil once a second (or what ``interval`` says) and draws the meters."""
+    """Samples psutil every ``interval`` seconds and draws the meters.
 
-    def __init__(self, interval: float = 1.0, **kwargs):
+    ``processes()`` names the processes to show on their own line, as
+    {name: (pid, what it is doing)}: the app passes the UI and the engine (whose note
+    says which jobs run there: inference, swarm...). 100% is one core's worth."""
+
+    def __init__(self, interval: float = 1.0, processes=None, **kwargs):
         super().__init__("sampling...", **kwargs)
         self.meters = CoreMeters()
         self.interval = interval
+        self.processes = processes
+        self._watched: dict[int, object] = {}  # pid -> psutil.Process (keeps its last sample)
 
     def on_mount(self) -> None:
         import psutil
 
         psutil.cpu_percent(percpu=True)
-        self.set_interval(self.interval, self.sample)
+        self._timer = self.set_interval(self.interval, self.sample)
+
+    def pause(self) -> None:
+        """Stop sampling (snapshot tests feed fixed readings with ``show``)."""
+        self._timer.stop()
 
     def sample(self) -> None:
         import psutil
 
+        self.meters.processes = self._process_loads() if self.processes else []
         self.show(psutil.cpu_percent(percpu=True))
+
+    def _process_loads(self) -> list[tuple[str, float, str]]:
+        import psutil
+
+        loads, watched = [], {}
+        for name, (pid, note) in self.processes().items():
+            if pid is None:
+                continue
+            try:
+                process = self._watched.get(pid) or psutil.Process(pid)
+                # since the last sample (0.0 the first time); the threads llama.cpp and the
+                # swarm start are part of their process's total
+                percent = process.cpu_percent(None)
+                watched[pid] = process
+                loads.append((name, percent, note))
+            except psutil.Error:
+                continue  # the engine is being restarted
+        self._watched = watched
+        return loads
 
     def show(self, per_core_percent: list[float]) -> None:
         self.meters.update(per_core_percent)

@@ -1,4 +1,6 @@
-"""The agent reasoning stream: tokens from both agents as they arrive, with tokens/s."""
+"""The agent reasoning stream: tokens from both agents as they arrive, with tokens/s.
+
+Escape here (F4 anywhere) stops the agents: generation ends at the next token."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from textual.widgets import RichLog
 
 
 class ReasoningPane(RichLog):
+    BINDINGS = [("escape", "app.cancel_agents", "Stop agents")]
+
     def __init__(self, **kwargs):
         super().__init__(wrap=True, markup=False, **kwargs)
         self.current: str | None = None

@@ -1,0 +1,164 @@
+"""The Swarm and Registry panes: tables of scored controllers, a score histogram.
+
+Swarm: one row per controller flown (the editor's program with F6, each candidate a
+synthesis run wrote), the selected row's score distribution under the table.
+Registry: the best stored controller per condition (L2, ``~/.neurojit/registry``).
+In both, Enter opens the row's program in the editor (an undoable edit: Ctrl+Z brings
+the previous buffer back).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+BARS = " ▁▂▃▄▅▆▇█"
+
+
+def draw_histogram(counts: list[int], edges: list[float], rows: int = 3) -> str:
+    """Scores as vertical bars, one column pair per bin, ``rows`` tall, with the range
+    underneath: a pure function (tested with plain lists)."""
+    if not counts:
+        return ""
+    top = max(counts) or 1
+    levels = [c / top * rows * (len(BARS) - 1) for c in counts]
+    lines = []
+    for row in range(rows - 1, -1, -1):
+        cells = []
+        for level in levels:
+            filled = min(len(BARS) - 1, max(0, round(level - row * (len(BARS) - 1))))
+            cells.append(BARS[filled] * 2)
+        lines.append("".join(cells).rstrip() or " ")
+    width = 2 * len(counts)
+    low, high = f"{edges[0]:.0f}", f"{edges[-1]:.0f}"
+    lines.append(low + high.rjust(max(1, width - len(low))))
+    return "\n".join(lines)
+
+
+@dataclass
+class OpenProgram(Message):
+    """Put ``text`` in the editor (from a swarm row or a registry entry)."""
+
+    text: str
+    origin: str
+
+
+class SwarmPane(Vertical):
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.runs: list[dict] = []  # {"name", "report", "text"} in the table's order
+
+    def compose(self) -> ComposeResult:
+        table = DataTable(id="swarm-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns("#", "controller", "landed", "mean", "CVaR-10", "M steps/s")
+        yield table
+        yield Static("F6 flies 100 landers with the editor's controller; F9 synthesizes.",
+                     id="swarm-histogram")
+
+    def add_run(self, name: str, report: dict, text: str) -> None:
+        self.runs.append({"name": name, "report": report, "text": text})
+        table = self.query_one(DataTable)
+        r = report
+        if r.get("failure"):
+            row = (str(len(self.runs)), name, "failed", "-", "-", "-")
+        else:
+            row = (str(len(self.runs)), name, f"{r['landed']}/{r['agents']}",
+                   f"{r['mean_score']:.1f}", f"{r['cvar10_score']:.1f}",
+                   f"{r['agent_steps_per_s'] / 1e6:.1f}")
+        table.add_row(*row, key=str(len(self.runs) - 1))
+        table.move_cursor(row=len(self.runs) - 1)
+        self.show_run(len(self.runs) - 1)
+
+    def show_run(self, index: int) -> None:
+        run = self.runs[index]
+        r = run["report"]
+        if r.get("failure"):
+            detail = f"{run['name']}: {r['failure']}"
+        else:
+            h = r.get("score_histogram") or {}
+            detail = (f"{run['name']}: success {r['success_rate']:.0%}, crashed {r['crashed']}, "
+                      f"out {r['out_of_bounds']}, flying {r['timed_out']}\n"
+                      + draw_histogram(h.get("counts", []), h.get("edges", [0, 0])))
+        self.query_one("#swarm-histogram", Static).update(detail)
+        self.border_subtitle = f"{len(self.runs)} run(s)"
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None and event.row_key.value is not None:
+            self.show_run(int(event.row_key.value))
+
+    def on_data_table_row_selected(self) -> None:  # Enter on a row
+        self.action_open()
+
+    def action_open(self) -> None:
+        table = self.query_one(DataTable)
+        if self.runs and table.cursor_row is not None:
+            run = self.runs[table.cursor_row]
+            self.post_message(OpenProgram(run["text"], run["name"]))
+
+
+class RegistryPane(Vertical):
+    BINDINGS = [("r", "reload", "Reload")]
+
+    @dataclass
+    class Reload(Message):
+        """The user asked for a fresh listing."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.entries: list[dict] = []
+
+    def compose(self) -> ComposeResult:
+        table = DataTable(id="registry-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns("key", "gravity", "turb.", "success", "mean", "from")
+        yield table
+        yield Static("F10 lists the stored controllers (r reloads).", id="registry-detail")
+
+    def show(self, entries: list[dict]) -> None:
+        self.entries = entries
+        table = self.query_one(DataTable)
+        table.clear()
+        for index, e in enumerate(entries):
+            c, s = e["condition"], e["scores"]
+            success = s.get("success_rate")
+            mean = s.get("mean_score")
+            table.add_row(e["key"][:10], str(c.get("gravity", "?")), str(c.get("turbulence", "?")),
+                          "-" if success is None else f"{success:.0%}",
+                          "-" if mean is None else f"{mean:.1f}", Path(e["file"]).name,
+                          key=str(index))
+        self.border_subtitle = f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
+        if entries:
+            self.show_entry(0)
+        else:
+            self.query_one("#registry-detail", Static).update(
+                "the registry is empty: F9 synthesizes a controller and stores the best")
+
+    def show_entry(self, index: int) -> None:
+        e = self.entries[index]
+        strategy = e.get("strategy") or {}
+        gains = ", ".join(f"{k}={v}" for k, v in strategy.items() if k != "family")
+        self.query_one("#registry-detail", Static).update(
+            f"{e['key']}  {strategy.get('family', '?')} {gains}\n"
+            f"stored {time.strftime('%Y-%m-%d %H:%M', time.localtime(e['created']))}  {e['file']}")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None and event.row_key.value is not None:
+            self.show_entry(int(event.row_key.value))
+
+    def on_data_table_row_selected(self) -> None:  # Enter on a row
+        self.action_open()
+
+    def action_open(self) -> None:
+        table = self.query_one(DataTable)
+        if self.entries and table.cursor_row is not None:
+            entry = self.entries[table.cursor_row]
+            self.post_message(OpenProgram(entry["source"], f"registry {entry['key'][:10]}"))
+
+    def action_reload(self) -> None:
+        self.post_message(self.Reload())
