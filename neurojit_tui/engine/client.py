@@ -66,10 +66,12 @@ def _real_stderr():
 
 
 class EngineClient:
-    def __init__(self, on_event=None, on_restart=None):
+    def __init__(self, on_event=None, on_restart=None, stderr_path: str | None = None):
         """``on_event(request_id, kind, data)`` gets streamed events (tokens...);
-        ``on_restart(reason)`` is told whenever a crashed engine is replaced."""
+        ``on_restart(reason)`` is told whenever a crashed engine is replaced;
+        ``stderr_path``: where the engine's native libraries write (default: inherited)."""
         self.on_event = on_event
+        self.stderr_path = stderr_path
         self.on_restart = on_restart
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -91,7 +93,8 @@ class EngineClient:
 
         context = multiprocessing.get_context("spawn")  # a clean process: no inherited threads
         parent, child = context.Pipe()
-        process = context.Process(target=serve, args=(child,), name="neurojit-engine", daemon=True)
+        process = context.Process(target=serve, args=(child, self.stderr_path),
+                                  name="neurojit-engine", daemon=True)
         with _real_stderr():
             process.start()
         child.close()

@@ -18,10 +18,12 @@ import os
 import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from ..sim.model import MOON_GRAVITY
 
 _local = threading.local()
+LOG_LIMIT_BYTES = 5 * 2**20
 FRAME_FIELDS = ("x", "y", "vx", "vy", "angle", "omega", "leg_left", "leg_right", "fuel", "score")
 
 
@@ -264,8 +266,25 @@ class Handlers:
         time.sleep(seconds)
 
 
-def serve(connection) -> None:
+def _redirect_stderr(path: str) -> None:
+    """Native libraries (llama.cpp, LLVM) write to file descriptor 2 directly; under the
+    workstation that is the user's terminal, and their output would draw over the screen.
+    Send it to a log file instead (appended: a crash report survives the restart)."""
+    import sys
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if os.path.exists(path) and os.path.getsize(path) > LOG_LIMIT_BYTES:
+        os.replace(path, path + ".1")  # keep one old log, not an ever-growing one
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 2)
+    os.close(log)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)
+
+
+def serve(connection, stderr_path: str | None = None) -> None:
     """The engine's main loop (runs in the child process)."""
+    if stderr_path:
+        _redirect_stderr(stderr_path)
     send_lock = threading.Lock()
 
     def send(message: dict) -> None:

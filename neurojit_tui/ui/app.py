@@ -123,7 +123,10 @@ class NeuroJITApp(App):
                  remember_layout: bool = True):
         super().__init__()
         self.path = Path(path) if path else None
-        self.engine = engine or EngineClient(on_event=self._engine_event)
+        # the engine's native libraries log to a file, not over the screen
+        self.engine_log = neurojit_home() / "engine.log"
+        self.engine = engine or EngineClient(on_event=self._engine_event,
+                                             stderr_path=str(self.engine_log))
         self.version = 0  # edits so far: stale check results are dropped
         self.diagnostics: list[dict] = []
         self.remote = over_ssh()
@@ -368,7 +371,8 @@ class NeuroJITApp(App):
     def show_engine_trouble(self, message: EngineTrouble) -> None:
         pane = self.query_one("#diagnostics", OptionList)
         pane.clear_options()
-        pane.add_option(Option(f"engine: {message.text}", id="engine", disabled=True))
+        pane.add_option(Option(f"engine: {message.text} (its log: {self.engine_log})",
+                               id="engine", disabled=True))
         self.notify(message.text, title="Engine", severity="error")
 
     # -- live verification ---------------------------------------------------------------------
