@@ -318,6 +318,13 @@ def cmd_bench(args) -> int:
         result = bench_repair(_agents(args), seed=args.seed, per_class=args.per_class, log=log)
         print(json.dumps(result, indent=2) if args.json else format_repair_table(result))
         return EXIT_OK
+    if args.what == "ui":
+        from .ui.bench import bench_ui, format_ui_table
+
+        log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr))
+        result = bench_ui(log=log)
+        print(json.dumps(result, indent=2) if args.json else format_ui_table(result))
+        return EXIT_OK
     raise SystemExit(f"neurojit: unknown benchmark {args.what!r}")
 
 
@@ -421,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_registry)
 
     p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
-    p.add_argument("what", choices=["jit", "swarm", "inference", "repair", "cache"])
+    p.add_argument("what", choices=["jit", "swarm", "inference", "repair", "cache", "ui"])
     p.add_argument("--json", action="store_true")
     p.add_argument("--repeats", type=int, default=None, help="default: 15 (jit), 5 (swarm)")
     p.add_argument("--file", default=None, help="controller for bench swarm (default: heuristic)")

@@ -164,9 +164,12 @@ def test_lander_view_draws_a_frame_and_a_hot_swap():
              "agent": 0, "action": [0.8, 0.0], "controller": "b.mlir#2", "wind": -0.1,
              "outcome": "flying", "done": False}
     text = draw(frame, 60, 20, ["a.mlir#1", "b.mlir#2"]).splitlines()
-    assert len(text) == 20 and "▔" in text[16] and "░" in text[16]
+    assert len(text) == 20 and "▔" in text[15] and "░" in text[15]
     assert any("◢█◣" in line for line in text) and any("▼" in line for line in text)
-    assert "alt   5.00 m" in text[17] and "hot-swaps: a.mlir#1 -> b.mlir#2" in text[19]
+    assert "alt   5.00 m" in text[16] and "hot-swaps: a.mlir#1 -> b.mlir#2" in text[19]
+    narrow = draw(frame, 30, 20, ["a.mlir#1", "b.mlir#2"]).splitlines()
+    assert len(narrow) == 20 and all(len(line) <= 30 for line in narrow)  # telemetry wraps
+    assert narrow[-1].endswith("b.mlir#2") and narrow[-2] == "controller b.mlir#2"
 
 
 def test_flying_lander_hot_swaps_to_the_edited_controller(tmp_path):

@@ -11,7 +11,38 @@ from textual.widgets import Static
 
 from ..sim import model
 
-TELEMETRY_LINES = 3
+def pack(items: list[str], width: int) -> list[str]:
+    """Telemetry items on as few lines of ``width`` as they fit (two spaces apart)."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + 2 + len(item) <= width:
+            lines[-1] += "  " + item
+        else:
+            lines.append(item)
+    return lines
+
+
+def telemetry(frame: dict, width: int, swaps: list[str] | None) -> list[str]:
+    tilt = frame["angle"]
+    lines = pack([f"alt {frame['y'] - model.LEG_DOWN:6.2f} m", f"vx {frame['vx']:+5.2f}",
+                  f"vy {frame['vy']:+5.2f} m/s", f"angle {tilt:+5.2f}",
+                  f"fuel {frame['fuel']:4.0%}", f"step {frame['step']:4}",
+                  f"agent {frame['agent']}", f"score {frame['score']:7.1f}", frame["outcome"]],
+                 width)
+    lines.append(f"controller {short_id(frame['controller'])}"[:width])
+    if swaps and len(swaps) > 1:  # the hot-swap history gets its own line: it must show
+        names = [short_id(s) for s in swaps]
+        text = "hot-swaps: " + " -> ".join(names)
+        while len(text) > width and len(names) > 1:  # drop the oldest first
+            names = names[1:]
+            text = "hot-swaps: ... -> " + " -> ".join(names)
+        lines.append(text[:width])
+    return lines
+
+
+def short_id(controller_id: str) -> str:
+    """``/long/path/pd.mlir#2`` -> ``pd.mlir#2``: the file's name and the version."""
+    return controller_id.rsplit("/", 1)[-1]
 
 
 def draw(frame: dict | None, width: int, height: int, swaps: list[str] | None = None) -> str:
@@ -19,7 +50,8 @@ def draw(frame: dict | None, width: int, height: int, swaps: list[str] | None = 
     if frame is None:
         return "F7 flies a lander with the editor's controller; F8 hot-swaps it mid-flight."
     width = max(20, width)
-    rows = max(4, height - TELEMETRY_LINES)
+    below = telemetry(frame, width, swaps)
+    rows = max(4, height - len(below))
     grid = [[" "] * width for _ in range(rows)]
     ground = rows - 1
 
@@ -54,13 +86,7 @@ def draw(frame: dict | None, width: int, height: int, swaps: list[str] | None = 
     wind = frame["wind"]
     arrow = ("→" if wind > 0 else "←") * min(5, int(abs(wind) / 0.05) + 1)
     put(0, 0, f"wind {arrow}")
-    lines = ["".join(cells) for cells in grid]
-    lines.append(f"alt {frame['y'] - model.LEG_DOWN:6.2f} m  vx {frame['vx']:+5.2f}  "
-                 f"vy {frame['vy']:+5.2f} m/s  angle {tilt:+5.2f}  fuel {frame['fuel']:4.0%}")
-    lines.append(f"step {frame['step']:4}  agent {frame['agent']}  score {frame['score']:7.1f}  "
-                 f"{frame['outcome']}")
-    lines.append(f"controller {frame['controller']}"
-                 + (f"   (hot-swaps: {' -> '.join(swaps)})" if swaps and len(swaps) > 1 else ""))
+    lines = ["".join(cells) for cells in grid] + below
     return "\n".join(lines)
 
 

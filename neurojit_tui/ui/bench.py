@@ -1,0 +1,129 @@
+"""``neurojit bench ui``: keystroke-to-screen latency of the real workstation, idle and
+under load (inference + a flying lander + swarm runs), in a real terminal (tmux).
+
+One sample: send one key with ``tmux send-keys``, then read the screen with
+``tmux capture-pane`` until the editor's first line has changed. That is what a user
+sees: the key went through the terminal, Textual, the editor and back to the screen.
+The tmux round trip itself (one capture) is measured too and reported, since every
+sample includes at least one. The baseline is the idle workstation in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_MS = 50.0
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True).stdout
+
+
+class TerminalSession:
+    """The installed ``neurojit`` in a detached tmux session."""
+
+    def __init__(self, command: str, size=(200, 60), env: dict | None = None):
+        self.name = f"neurojit-bench-{os.getpid()}"
+        extra = [item for k, v in (env or {}).items() for item in ("-e", f"{k}={v}")]
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(size[0]),
+                        "-y", str(size[1]), *extra, command], check=True)
+
+    def screen(self) -> list[str]:
+        return _tmux("capture-pane", "-p", "-t", self.name).split("\n")
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def wait_for(self, text: str, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.screen()):
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"{text!r} did not appear on the screen")
+
+    def close(self) -> None:
+        _tmux("kill-session", "-t", self.name)
+
+
+def keystroke_latency(terminal: TerminalSession, row: int, timeout: float = 5.0) -> float:
+    """Seconds from sending one key until screen row ``row`` shows a change."""
+    before = terminal.screen()[row]
+    start = time.perf_counter()
+    terminal.keys("x")
+    while time.perf_counter() - start < timeout:
+        if terminal.screen()[row] != before:
+            return time.perf_counter() - start
+    return timeout
+
+
+def summarize_ms(samples: list[float]) -> dict:
+    ms = sorted(1000 * s for s in samples)
+    return {"n": len(ms), "p50_ms": statistics.median(ms),
+            "p95_ms": ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))], "max_ms": ms[-1]}
+
+
+def bench_ui(keys: int = 40, interval_s: float = 0.25, log=print) -> dict:
+    if shutil.which("tmux") is None:
+        raise SystemExit("neurojit: bench ui needs tmux")
+    neurojit = Path(sys.executable).parent / "neurojit"
+    home = tempfile.mkdtemp(prefix="neurojit-bench-ui-")  # empty registry: real inference
+    terminal = TerminalSession(f"{neurojit} ui --layout wide", env={"NEUROJIT_HOME": home})
+    try:
+        terminal.wait_for("the controller verifies")
+        editor_row = 1  # the editor's first text line (the cursor starts there)
+        round_trip = []
+        for _ in range(20):
+            start = time.perf_counter()
+            terminal.screen()
+            round_trip.append(time.perf_counter() - start)
+        log("idle: typing into the editor")
+        idle = []
+        for _ in range(keys):
+            idle.append(keystroke_latency(terminal, editor_row))
+            time.sleep(interval_s)
+        log("loaded: F7 (lander at 25 fps), F9 (both agents generating), F6 (swarm) repeatedly")
+        terminal.keys("F7")
+        terminal.keys("F9")
+        terminal.wait_for("[reasoning]", timeout=180)  # the models are loaded and talking
+        loaded, seen = [], set()
+        for k in range(keys):
+            if k % 10 == 0:
+                terminal.keys("F6")
+            loaded.append(keystroke_latency(terminal, editor_row))
+            seen.update(line for line in terminal.screen() if "engine " in line)
+            time.sleep(interval_s)
+        load_lines = sorted(line.strip(" │┃") for line in seen)
+        terminal.keys("F4")
+    finally:
+        terminal.close()
+        shutil.rmtree(home, ignore_errors=True)
+    result = {"idle": summarize_ms(idle), "loaded": summarize_ms(loaded),
+              "tmux_capture_ms": 1000 * statistics.median(round_trip),
+              "engine_load_seen": [line for line in load_lines if "inference" in line][:3],
+              "target_ms": TARGET_MS}
+    result["loaded_over_idle_p50"] = result["loaded"]["p50_ms"] / result["idle"]["p50_ms"]
+    result["met"] = result["loaded"]["p95_ms"] <= TARGET_MS
+    return result
+
+
+def format_ui_table(result: dict) -> str:
+    lines = ["| state | keys | p50 | p95 | max |", "| --- | ---: | ---: | ---: | ---: |"]
+    for state in ("idle", "loaded"):
+        r = result[state]
+        lines.append(f"| {state} | {r['n']} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | "
+                     f"{r['max_ms']:.1f} ms |")
+    lines.append(f"\nloaded / idle p50: {result['loaded_over_idle_p50']:.2f}x; one tmux "
+                 f"capture: {result['tmux_capture_ms']:.1f} ms (part of every sample); "
+                 f"target p95 <= {result['target_ms']:.0f} ms under load: "
+                 + ("met" if result["met"] else "NOT met"))
+    for line in result["engine_load_seen"]:
+        lines.append(f"cores pane during the loaded run: {line}")
+    return "\n".join(lines)
