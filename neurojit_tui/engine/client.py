@@ -66,12 +66,15 @@ def _real_stderr():
 
 
 class EngineClient:
-    def __init__(self, on_event=None, on_restart=None, stderr_path: str | None = None):
+    def __init__(self, on_event=None, on_restart=None, stderr_path: str | None = None,
+                 niceness: int = 0):
         """``on_event(request_id, kind, data)`` gets streamed events (tokens...);
         ``on_restart(reason)`` is told whenever a crashed engine is replaced;
-        ``stderr_path``: where the engine's native libraries write (default: inherited)."""
+        ``stderr_path``: where the engine's native libraries write (default: inherited);
+        ``niceness``: how much lower the engine's CPU priority is than this process's."""
         self.on_event = on_event
         self.stderr_path = stderr_path
+        self.niceness = niceness
         self.on_restart = on_restart
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -93,7 +96,7 @@ class EngineClient:
 
         context = multiprocessing.get_context("spawn")  # a clean process: no inherited threads
         parent, child = context.Pipe()
-        process = context.Process(target=serve, args=(child, self.stderr_path),
+        process = context.Process(target=serve, args=(child, self.stderr_path, self.niceness),
                                   name="neurojit-engine", daemon=True)
         with _real_stderr():
             process.start()

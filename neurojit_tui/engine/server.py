@@ -281,10 +281,14 @@ def _redirect_stderr(path: str) -> None:
     sys.stderr = open(2, "w", buffering=1, closefd=False)
 
 
-def serve(connection, stderr_path: str | None = None) -> None:
-    """The engine's main loop (runs in the child process)."""
+def serve(connection, stderr_path: str | None = None, niceness: int = 0) -> None:
+    """The engine's main loop (runs in the child process). ``niceness`` lowers its CPU
+    priority (and that of every thread it starts: llama.cpp's, the swarm's) so the UI
+    process gets a core the moment it needs one, even while inference fills them all."""
     if stderr_path:
         _redirect_stderr(stderr_path)
+    if niceness:
+        os.nice(niceness)
     send_lock = threading.Lock()
 
     def send(message: dict) -> None:

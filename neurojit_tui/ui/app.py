@@ -44,6 +44,7 @@ from .results import OpenProgram, RegistryPane, SwarmPane
 from .themes import DEFAULT_THEME, LAYOUT_CSS, PALETTES, discover
 
 CHECK_DELAY_S = 0.3  # debounce: check once typing pauses
+ENGINE_NICENESS = 10  # see bench ui: without it, inference on every core delays keystrokes
 SCRATCH = """// Scratch buffer: a TensorLang controller. Diagnostics update as you type.
 func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (tensor<2xf64>, tensor<4xf64>) {
   %a = "tensorlang.constant"() {value = dense<[0.0, 0.0]> : tensor<2xf64>} : () -> tensor<2xf64>
@@ -123,10 +124,12 @@ class NeuroJITApp(App):
                  remember_layout: bool = True):
         super().__init__()
         self.path = Path(path) if path else None
-        # the engine's native libraries log to a file, not over the screen
+        # the engine's native libraries log to a file, not over the screen; and it runs
+        # at a lower CPU priority, so keystrokes are drawn at once while it computes
         self.engine_log = neurojit_home() / "engine.log"
         self.engine = engine or EngineClient(on_event=self._engine_event,
-                                             stderr_path=str(self.engine_log))
+                                             stderr_path=str(self.engine_log),
+                                             niceness=ENGINE_NICENESS)
         self.version = 0  # edits so far: stale check results are dropped
         self.diagnostics: list[dict] = []
         self.remote = over_ssh()

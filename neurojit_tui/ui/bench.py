@@ -78,7 +78,8 @@ def bench_ui(keys: int = 40, interval_s: float = 0.25, log=print) -> dict:
     terminal = TerminalSession(f"{neurojit} ui --layout wide", env={"NEUROJIT_HOME": home})
     try:
         terminal.wait_for("the controller verifies")
-        editor_row = 1  # the editor's first text line (the cursor starts there)
+        editor_row = 1  # the editor's first text line, a comment: typing there keeps
+        terminal.keys("End")  # the program valid, so F7 can fly it
         round_trip = []
         for _ in range(20):
             start = time.perf_counter()

@@ -124,4 +124,4 @@ class CoresPane(Static):
 
     def show(self, per_core_percent: list[float]) -> None:
         self.meters.update(per_core_percent)
-        self.update(self.meters.render(max(20, self.size.width - 2)))
+        self.update(self.meters.render(max(20, self.size.width - 2)), layout=False)

@@ -7,7 +7,11 @@ the id of the controller that flew this step, the wind.
 
 from __future__ import annotations
 
-from textual.widgets import Static
+import textwrap
+
+from rich.segment import Segment
+from textual.strip import Strip
+from textual.widget import Widget
 
 from ..sim import model
 
@@ -90,14 +94,34 @@ def draw(frame: dict | None, width: int, height: int, swaps: list[str] | None = 
     return "\n".join(lines)
 
 
-class LanderView(Static):
+class LanderView(Widget):
+    """Draws ``draw``'s lines with Textual's line API: at 25 frames/s this is several
+    times cheaper than a Static, which would turn every frame into rich content."""
+
     def __init__(self, **kwargs):
-        super().__init__(draw(None, 0, 0), **kwargs)
+        super().__init__(**kwargs)
         self.frame: dict | None = None
         self.controllers: list[str] = []  # controller ids in the order they flew
+        self.lines: list[str] = draw(None, 0, 0).split("\n")
+        self._style = None  # rich_style walks the DOM: once per frame, not once per line
 
     def show(self, frame: dict) -> None:
         self.frame = frame
         if not self.controllers or self.controllers[-1] != frame["controller"]:
             self.controllers.append(frame["controller"])
-        self.update(draw(frame, self.size.width - 2, self.size.height, self.controllers))
+        self.lines = draw(frame, self.size.width, self.size.height, self.controllers).split("\n")
+        self._style = None  # the theme may have changed since the last frame
+        self.refresh()
+
+    def render(self) -> str:
+        """The whole picture as text (what tests and screenshots read)."""
+        return "\n".join(self.lines)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        # before the first flight: the hint, wrapped to the pane
+        lines = self.lines if self.frame is not None else textwrap.wrap(self.lines[0], width)
+        text = lines[y] if y < len(lines) else ""
+        if self._style is None:
+            self._style = self.rich_style
+        return Strip([Segment(text[:width].ljust(width), self._style)], width)

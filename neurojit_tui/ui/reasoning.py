@@ -18,6 +18,7 @@ class ReasoningPane(RichLog):
         self.started = 0.0
         self.count = 0
         self.line = ""
+        self.shown_at = 0.0
 
     def token(self, agent: str, text: str) -> None:
         if agent != self.current:
@@ -30,8 +31,11 @@ class ReasoningPane(RichLog):
             *done, self.line = self.line.split("\n")
             for row in done:
                 self.write(row)
-        elapsed = time.perf_counter() - self.started
-        if elapsed > 0:
+        now = time.perf_counter()
+        elapsed = now - self.started
+        # the rate at most 4 times a second: a border repaint per token is wasted work
+        if elapsed > 0 and (now - self.shown_at > 0.25 or self.count == 1):
+            self.shown_at = now
             self.border_subtitle = f"{agent}: {self.count / elapsed:.1f} tok/s"
 
     def flush_line(self) -> None:
