@@ -21,11 +21,14 @@ def private_home(tmp_path, monkeypatch):
 
 async def _steady(pilot):
     app = pilot.app
+    # no blinking, set before the first check answers: that answer re-marks the editor,
+    # which drops its cached lines (a line cached mid-blink would lack the cursor)
+    app.editor.cursor_blink = False
     for _ in range(1200):
         if any("verifies" in o for o in _options(app)):
             break
         await pilot.pause(0.05)
-    app.editor.cursor_blink = False
+    app.editor.mark_diagnostics(app.diagnostics)  # again, in case it answered first
     cores = app.query_one(CoresPane)
     cores.pause()
     cores.meters.processes = [("ui", 2.0, ""), ("engine", 0.0, "")]
