@@ -14,9 +14,7 @@ from .conftest import SAMPLES
 from .test_ui import _options
 
 
-@pytest.fixture(autouse=True)
-def private_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("NEUROJIT_HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("private_home")  # a temporary ~/.neurojit
 
 
 async def _steady(pilot):

@@ -14,12 +14,7 @@ from neurojit_tui.ui.editor import TensorLangEditor
 from .conftest import SAMPLES
 
 
-@pytest.fixture(autouse=True)
-def private_home(tmp_path, monkeypatch):
-    """Layout, registry and recovery files go to a temporary ~/.neurojit."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("NEUROJIT_HOME", str(home))
-    return home
+pytestmark = pytest.mark.usefixtures("private_home")  # a temporary ~/.neurojit
 
 
 async def _wait_for(pilot, condition, timeout=60.0):

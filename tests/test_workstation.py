@@ -25,11 +25,7 @@ from .conftest import SAMPLES
 from .test_ui import _options, _sample_copy, _wait_for
 
 
-@pytest.fixture(autouse=True)
-def private_home(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    monkeypatch.setenv("NEUROJIT_HOME", str(home))
-    return home
+pytestmark = pytest.mark.usefixtures("private_home")  # a temporary ~/.neurojit
 
 
 # -- pure pieces -----------------------------------------------------------------------------
