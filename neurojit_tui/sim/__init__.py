@@ -13,9 +13,21 @@ Public API::
 imports textual.
 """
 
-from .live import Frame, LiveLander
+from importlib import import_module
+
 from .model import MAX_STEPS, MOON_GRAVITY, OUTCOME_NAMES, Environment
-from .swarm import SwarmReport, evaluate, evaluate_candidates, rank
+
+# Names that need MLIR load it on first use: the UI process draws the lander with
+# ``model`` and must never load MLIR (tests/test_architecture.py checks it).
+_LAZY = {"Frame": "live", "LiveLander": "live", "SwarmReport": "swarm", "evaluate": "swarm",
+         "evaluate_candidates": "swarm", "rank": "swarm"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Environment", "Frame", "LiveLander", "MAX_STEPS", "MOON_GRAVITY", "OUTCOME_NAMES",
            "SwarmReport", "evaluate", "evaluate_candidates", "rank"]
