@@ -123,9 +123,8 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
     if best is not None and registry is not None:
         from ..memory import remember
 
-        text = best_text
-        program = compiler.compile(text, best.file, require_control=True)
-        remember(registry, key, key_data, text, best.file, program,
+        program = compiler.compile(best_text, best.file, require_control=True)
+        remember(registry, key, key_data, best_text, best.file, program,
                  scores={k: best.to_json()[k] for k in ("success_rate", "mean_score",
                                                         "cvar10_score", "agents", "seed")},
                  strategy=candidates_by_path[best.file].strategy,

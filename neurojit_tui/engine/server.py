@@ -51,7 +51,6 @@ class Handlers:
         self._cancels: set[threading.Event] = set()
 
     def ping(self, **_):
-
         return {"pid": os.getpid()}
 
     def check(self, text: str, path: str, controller: bool = True):
@@ -169,8 +168,8 @@ class Handlers:
 
         team = self._agents_for(agents)
         session = RepairSession(text, path, team.synthesis, team.reasoning, mode=mode,
-                                max_attempts=max_attempts, compiler=_compiler())
-        session.cancel = self._cancel_event()
+                                max_attempts=max_attempts, compiler=_compiler(),
+                                cancel=self._cancel_event())
         number = len(self._sessions) + 1
         self._sessions[number] = session
         return {"session": number, **self._session_state(session)}

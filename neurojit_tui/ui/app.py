@@ -153,14 +153,13 @@ class NeuroJITApp(App):
             self.register_theme(palette)
         text = self.path.read_text() if self.path and self.path.exists() else SCRATCH
         self.saved_text = text  # what is on disk: the buffer is modified when it differs
-        self._initial_text = text
 
     # -- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield titled(TensorLangEditor(self._initial_text, id="editor"), "Editor")
+                yield titled(TensorLangEditor(self.saved_text, id="editor"), "Editor")
                 yield titled(OptionList(id="diagnostics"), "Diagnostics")
             # the side panes, in session.SIDE_PANES order (the wide grid fills row by row)
             with Vertical(id="right"):

@@ -62,10 +62,6 @@ class TensorLangEditor(TextArea):
         self._build_highlight_map()
         self.refresh()
 
-    def mark_errors(self, lines: set[int]) -> None:
-        """Mark these 0-based lines as having errors at their first column."""
-        self.mark_diagnostics([{"line": row + 1, "col": 1, "severity": "error"} for row in lines])
-
     def render_line(self, y: int) -> Strip:
         strip = super().render_line(y)
         if not self.marks or not self.show_line_numbers or self.soft_wrap:
