@@ -1,5 +1,6 @@
 """The engine process: real work through it, and a crashed or hung engine is survived."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -71,6 +72,18 @@ def test_hung_engine_times_out_and_is_replaced(engine):
     with pytest.raises(EngineTimeout):
         engine.call("debug_hang", seconds=600, timeout=1.0)
     assert engine.call("ping", timeout=60)["pid"] != pid
+
+
+def test_call_right_after_an_engine_dies_goes_to_a_fresh_one(engine):
+    """The reader thread retires a dead engine a moment after it dies; a call made in that
+    moment must not be sent to the dead engine (CI once saw it fail with EngineCrashed)."""
+    for _ in range(5):
+        pid = engine.call("ping", timeout=60)["pid"]
+        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):  # the reader thread reaped it already
+            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # dead; maybe not yet reaped
+        assert engine.call("ping", timeout=60)["pid"] != pid
+    assert engine.restarts == 5
 
 
 def test_client_side_never_loads_native_engines():

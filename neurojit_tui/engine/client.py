@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import Future
+from multiprocessing.connection import wait as wait_ready
 from concurrent.futures import TimeoutError as FutureTimeout
 
 
@@ -33,6 +34,13 @@ class EngineCrashed(Exception):
 
 class EngineTimeout(Exception):
     """The request took longer than its time-out; the engine was restarted."""
+
+
+def _running(process) -> bool:
+    """Whether the process is still running, asked through its sentinel (a pipe the child's
+    exit closes), which never reaps it. ``Process.is_alive()`` reaps, and when another thread
+    reaps the same child at that moment it says True for a dead process."""
+    return process is not None and not wait_ready([process.sentinel], timeout=0)
 
 
 def describe_exit(code: int | None) -> str:
@@ -81,6 +89,7 @@ class EngineClient:
         self._pending: dict[int, Future] = {}
         self._process = None
         self._connection = None
+        self._reader: threading.Thread | None = None
         self.restarts = 0
         self.last_crash: str | None = None
 
@@ -102,8 +111,9 @@ class EngineClient:
             process.start()
         child.close()
         self._process, self._connection = process, parent
-        threading.Thread(target=self._read, args=(process, parent), name="engine-reader",
-                         daemon=True).start()
+        self._reader = threading.Thread(target=self._read, args=(process, parent),
+                                        name="engine-reader", daemon=True)
+        self._reader.start()
 
     @property
     def pid(self) -> int | None:
@@ -111,7 +121,7 @@ class EngineClient:
 
     @property
     def alive(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        return _running(self._process)
 
     def _read(self, process, connection) -> None:
         while True:
@@ -131,23 +141,32 @@ class EngineClient:
                 future.set_result(message["result"])
             else:
                 future.set_exception(EngineError(message["error"]))
-        process.join(timeout=5)
-        self._engine_gone(process, describe_exit(process.exitcode))
-
-    def _engine_gone(self, process, reason: str) -> None:
+        process.join(timeout=5)  # only this thread reaps the engine
         with self._lock:
-            if process is not self._process:
-                return  # an engine we already replaced
-            self.last_crash = reason
-            failed, self._pending = self._pending, {}
-            self._process = self._connection = None
-        for future in failed.values():
+            failed = self._retire_locked(process, describe_exit(process.exitcode))
+        self._fail(failed)
+
+    def _retire_locked(self, process, reason: str) -> list[tuple[Future, str]]:
+        """Forget a dead engine and hand back the calls that were waiting on it, to fail
+        once the lock is released. Whoever sees the death first (the reader thread, a
+        time-out, or a call that finds the engine gone) retires it; the others find it
+        already replaced and do nothing."""
+        if process is None or process is not self._process:
+            return []
+        self.last_crash = reason
+        failed, self._pending = self._pending, {}
+        self._process = self._connection = None
+        return [(future, reason) for future in failed.values()]
+
+    @staticmethod
+    def _fail(failed: list[tuple[Future, str]]) -> None:
+        for future, reason in failed:
             if not future.done():
                 future.set_exception(EngineCrashed(f"the engine {reason}; it will be restarted"))
 
     def kill(self) -> None:
         process = self._process
-        if process is not None and process.is_alive():
+        if _running(process):
             process.kill()
 
     def close(self) -> None:
@@ -168,9 +187,14 @@ class EngineClient:
 
     def submit(self, op: str, **args) -> tuple[int, Future]:
         future: Future = Future()
+        reader = self._reader
+        if self._process is not None and not _running(self._process) and reader is not None:
+            reader.join(timeout=5)  # let it retire the dead engine, naming how it died
         with self._lock:
-            if self._process is None or not self._process.is_alive():
-                if self._process is not None or self.last_crash is not None:
+            failed = []
+            if not _running(self._process):
+                failed = self._retire_locked(self._process, "stopped")
+                if self.last_crash is not None:
                     self.restarts += 1
                     if self.on_restart:
                         self.on_restart(self.last_crash or "engine stopped")
@@ -178,6 +202,7 @@ class EngineClient:
             request_id = next(self._ids)
             self._pending[request_id] = future
             connection = self._connection
+        self._fail(failed)
         try:
             connection.send({"id": request_id, "op": op, "args": args})
         except (OSError, BrokenPipeError):
@@ -193,6 +218,11 @@ class EngineClient:
             process = self._process
             self.kill()
             if process is not None:
-                process.join(timeout=5)
+                wait_ready([process.sentinel], timeout=5)
+                # Retired here, not later by the reader thread, so that the next call
+                # starts a fresh engine instead of going to this dead one.
+                with self._lock:
+                    failed = self._retire_locked(process, f"was stopped after {op} timed out")
+                self._fail(failed)
             raise EngineTimeout(f"{op} took longer than {timeout:g} s; the engine was "
                                 f"stopped and will be restarted") from None
