@@ -48,7 +48,7 @@ def cmd_check(args) -> int:
 def cmd_compile(args) -> int:
     from .compiler import CompileError, Compiler
 
-    compiler = Compiler(opt_level=args.opt_level)
+    compiler = Compiler(tier=args.tier)
     text = _read(args.file)
     try:
         if args.emit == "mlir-lowered":
@@ -367,7 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="object file path for --emit obj")
     p.add_argument("--print-ir-after-all", action="store_true",
                    help="print the IR after every pass (to stderr)")
-    p.add_argument("--opt-level", type=int, default=3, choices=range(4))
+    p.add_argument("--tier", default="quick", choices=("quick", "full"),
+                   help="quick: a short LLVM pipeline and fast code generation (default); "
+                        "full: LLVM -O3")
     p.set_defaults(handler=cmd_compile)
 
     p = sub.add_parser("run", help="JIT-compile a file and call a function")

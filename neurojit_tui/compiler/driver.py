@@ -12,19 +12,21 @@ import ctypes
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
 
 from mlir import ir, passmanager
-from mlir.execution_engine import ExecutionEngine
 
+from ..once import once
 from . import dialect as tl
 from .diagnostics import ERROR, Diagnostic, collect, from_mlir, has_errors
 from .jit import CompiledProgram, FunctionSignature, ValueType
 from .lowering import (ASSERT_STATUS_GLOBAL, LLVM_PIPELINE, Lowering,
                        add_assert_status_global)
+from .machine_code import QUICK, machine_code
 from .verifier import SemanticVerifier
 
 EMIT_KINDS = ("mlir-lowered", "llvm-dialect", "obj")
-ADDRESS_GETTER_PREFIX = "__neurojit_addr_"
 
 # A program without a top-level ``module`` is parsed as "module {" + text + "}"; the
 # prefix shares line 1 so every line number stays right (line-1 columns are shifted back).
@@ -60,8 +62,9 @@ class Lowered:
 
 
 class Compiler:
-    def __init__(self, opt_level: int = 3, recycle_after: int = 256):
-        self.opt_level = opt_level
+    def __init__(self, tier: str = QUICK, recycle_after: int = 256):
+        """``tier``: how hard LLVM works on the code (see ``machine_code.MachineCode``)."""
+        self.tier = tier
         self.recycle_after = recycle_after
         self._context = None
         self._pass_manager = None
@@ -134,7 +137,6 @@ class Compiler:
                 except ir.MLIRError as error:
                     raise CompileError(emitted + [from_mlir(d, path) for d in error.error_diagnostics])
                 _reject_external_calls(module, path)
-                _add_address_getters(module, list(signatures) + [ASSERT_STATUS_GLOBAL])
         lowered = Lowered(module, signatures, asserts, after_tensorlang)
         lowered.timings.parse_verify_s = t1 - t0
         lowered.timings.lower_s = time.perf_counter() - t1
@@ -145,13 +147,14 @@ class Compiler:
         lowered = self.lower(text, path, require_control, print_ir_after_all=print_ir_after_all)
         t0 = time.perf_counter()
         with self._context:
-            engine = ExecutionEngine(_as_module(lowered.module), opt_level=self.opt_level,
-                                     enable_object_dump=True)
-            addresses = {name: lookup_address(engine, name)
-                         for name in list(lowered.signatures) + [ASSERT_STATUS_GLOBAL]}
+            llvm_ir = translate_to_llvm_ir(lowered.module)
+        backend = machine_code()
+        obj = backend.emit_object(llvm_ir, self.tier)
+        exports = list(lowered.signatures) + [ASSERT_STATUS_GLOBAL]
+        linked = backend.link(obj, exports, Path(path).stem)
         lowered.timings.jit_s = time.perf_counter() - t0
-        return CompiledProgram(engine, path, lowered.signatures, addresses,
-                               lowered.asserts, lowered.timings)
+        return CompiledProgram(linked, obj, path, lowered.signatures, lowered.asserts,
+                               lowered.timings)
 
 
 def _unwrap(diagnostics: list[Diagnostic], path: str, wrapped: bool) -> list[Diagnostic]:
@@ -203,47 +206,33 @@ def _reject_external_calls(module, path: str) -> None:
                                    f"the external function @{name}; please report this program")])
 
 
-def address_getters_ir(symbols) -> str:
-    """LLVM-dialect functions ``ptr __neurojit_addr_<symbol>()`` returning each address."""
-    return "\n".join(
-        f"llvm.func @{ADDRESS_GETTER_PREFIX}{s}() -> !llvm.ptr {{\n"
-        f"  %0 = llvm.mlir.addressof @{s} : !llvm.ptr\n  llvm.return %0 : !llvm.ptr\n}}"
-        for s in symbols)
+def translate_to_llvm_ir(module_op) -> str:
+    """LLVM IR text of a module that holds only LLVM-dialect operations.
+
+    The Python bindings have no call for this, so it goes through MLIR's C API in the
+    library the bindings load (``mlirTranslateModuleToLLVMIRToString``)."""
+    capi = _translation_capi()
+    operation = capi.capsule_pointer(module_op.operation._CAPIPtr, b"mlir.ir.Operation._CAPIPtr")
+    text = capi.translate(operation)
+    if not text:
+        raise CompileError([Diagnostic("", 0, 0, ERROR, "internal compiler error: the lowered "
+                                       "module could not be translated to LLVM IR")])
+    try:
+        return ctypes.string_at(text).decode()
+    finally:
+        capi.free(text)
 
 
-def _add_address_getters(module, symbols: list[str]) -> None:
-    """For each symbol, add ``ptr __neurojit_addr_<symbol>()`` returning its address.
+@once
+def _translation_capi():
+    import mlir._mlir_libs as libs
 
-    The ExecutionEngine's lookup returns MLIR's packed wrapper of a function, but the
-    hot-swap slot and native loops need the raw C entry point; these getters give it.
-    """
-    declarations = []
-    for op in module.regions[0].blocks[0].operations:
-        op = op.operation
-        if op.name == "llvm.func":
-            declarations.append(f"llvm.func @{ir.StringAttr(op.attributes['sym_name']).value}()")
-        elif op.name == "llvm.mlir.global":
-            declarations.append(
-                f"llvm.mlir.global external @{ir.StringAttr(op.attributes['sym_name']).value}() : i32")
-    scratch = ir.Module.parse("\n".join(declarations) + "\n" + address_getters_ir(symbols))
-    body = module.regions[0].blocks[0]
-    for op in list(scratch.body.operations)[len(declarations):]:
-        body.append(op.operation)
-
-
-def _as_module(module_op) -> ir.Module:
-    """ExecutionEngine takes an ``ir.Module``; ``Operation.parse`` gives a module op.
-    Moving the (already lowered) operations over is cheaper than printing and parsing."""
-    module = ir.Module.create(loc=ir.Location.unknown())
-    for op in list(module_op.regions[0].blocks[0].operations):
-        module.body.append(op.operation)
-    return module
-
-
-def lookup_address(engine, symbol: str) -> int:
-    """Raw address of ``symbol`` in ``engine``, via its address getter (see above)."""
-    packed = engine.raw_lookup(ADDRESS_GETTER_PREFIX + symbol)
-    result = ctypes.c_void_p()
-    argv = (ctypes.c_void_p * 1)(ctypes.cast(ctypes.pointer(result), ctypes.c_void_p))
-    ctypes.CFUNCTYPE(None, ctypes.c_void_p)(packed)(argv)
-    return result.value
+    capi = ctypes.CDLL(str(Path(libs.__file__).parent / "libMLIRPythonCAPI.so"))
+    translate = capi.mlirTranslateModuleToLLVMIRToString
+    translate.restype, translate.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+    capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+    capsule_pointer.restype = ctypes.c_void_p
+    capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    free = ctypes.CDLL(None).free  # the string is LLVM's strdup
+    free.argtypes = [ctypes.c_void_p]
+    return SimpleNamespace(translate=translate, capsule_pointer=capsule_pointer, free=free)

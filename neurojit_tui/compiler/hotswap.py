@@ -17,11 +17,11 @@ import threading
 
 import numpy as np
 from mlir import ir
-from mlir.execution_engine import ExecutionEngine
 
 from . import dialect as tl
 from ..once import once
-from .driver import address_getters_ir, lookup_address
+from .driver import translate_to_llvm_ir
+from .machine_code import FULL, machine_code
 
 # void control(const double *obs, const double *mem, double *action, double *mem_out)
 CONTROL_FUNCTION = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
@@ -92,11 +92,12 @@ class _Runtime:
     """The compiled runtime functions (one per process, created on first use)."""
 
     def __init__(self):
-        self.context = ir.Context()
-        with self.context, ir.Location.unknown():
-            module = ir.Module.parse(_RUNTIME_IR + address_getters_ir(_RUNTIME_SYMBOLS))
-            self.engine = ExecutionEngine(module, opt_level=3)
-            addr = {s: lookup_address(self.engine, s) for s in _RUNTIME_SYMBOLS}
+        with ir.Context(), ir.Location.unknown():
+            llvm_ir = translate_to_llvm_ir(ir.Module.parse(_RUNTIME_IR).operation)
+        backend = machine_code()
+        self._linked = backend.link(backend.emit_object(llvm_ir, FULL), _RUNTIME_SYMBOLS,
+                                    "hotswap-runtime")
+        addr = self._linked.addresses
         P = ctypes.c_void_p
         self.slot_store = ctypes.CFUNCTYPE(None, P, P)(addr["neurojit_slot_store"])
         self.slot_load = ctypes.CFUNCTYPE(P, P)(addr["neurojit_slot_load"])

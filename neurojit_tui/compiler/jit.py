@@ -55,16 +55,17 @@ class AssertViolation:
 
 
 class CompiledProgram:
-    """Owns the ExecutionEngine; its code lives exactly as long as this object."""
+    """Owns its linked machine code, which lives exactly as long as this object."""
 
-    def __init__(self, engine, path, signatures, addresses, asserts, timings):
-        self.engine = engine
+    def __init__(self, linked, obj: bytes, path, signatures, asserts, timings):
+        self._linked = linked  # a machine_code.LinkedCode: holding it keeps the code loaded
+        self.object_bytes = obj
         self.path = path
         self.signatures: dict[str, FunctionSignature] = signatures
-        self.addresses: dict[str, int] = addresses
+        self.addresses: dict[str, int] = linked.addresses
         self.asserts = {a.number: a for a in asserts}
         self.timings = timings
-        self._status = ctypes.c_int32.from_address(addresses[ASSERT_STATUS_GLOBAL])
+        self._status = ctypes.c_int32.from_address(self.addresses[ASSERT_STATUS_GLOBAL])
         self._prototypes: dict[str, object] = {}
 
     # -- asserts ----------------------------------------------------------------------
@@ -144,5 +145,6 @@ class CompiledProgram:
         return results, self.take_assert_violation()
 
     def dump_object(self, path: str) -> None:
-        """Write the machine code as a relocatable object file (llvmlite can load it)."""
-        self.engine.dump_to_object_file(str(path))
+        """Write the machine code as a relocatable object file (what the registry links)."""
+        with open(path, "wb") as out:
+            out.write(self.object_bytes)

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from ..compiler import dialect as tl
 from ..compiler.jit import AssertViolation
-from ..once import once
+from ..compiler.machine_code import machine_code
 from .key import toolchain
 
 log = logging.getLogger("neurojit.registry")
@@ -88,10 +88,10 @@ class LoadedController:
     """A controller linked from stored object code. Duck-types ``CompiledProgram`` for
     ``ControllerSlot``: ``address(name)`` and ``take_assert_violation()``."""
 
-    def __init__(self, entry: Entry, tracker, address: int, status_address: int):
+    def __init__(self, entry: Entry, linked, address: int, status_address: int):
         self.entry = entry
         self.path = entry.file
-        self._tracker = tracker  # keeps the code mapped
+        self._linked = linked  # holding it keeps the code mapped
         self._address = address
         self._status = ctypes.c_int32.from_address(status_address)
         self._asserts = {a["number"]: a for a in entry.asserts}
@@ -109,31 +109,6 @@ class LoadedController:
         return AssertViolation(site["message"], site["file"], site["line"], site["col"])
 
 
-class _ObjectLinker:
-    """One llvmlite LLJIT per process; each object is linked as its own library."""
-
-    def __init__(self):
-        import llvmlite.binding as llvm
-
-        llvm.initialize_native_target()
-        llvm.initialize_native_asmprinter()
-        self.llvm = llvm
-        self.jit = llvm.create_lljit_compiler()
-        self.count = 0
-        self._lock = threading.Lock()
-
-    def link(self, object_path: Path, name: str):
-        with self._lock:
-            self.count += 1
-            tracker = (self.llvm.JITLibraryBuilder().add_object_file(str(object_path))
-                       .export_symbol(tl.CONTROL_ENTRY).export_symbol(ASSERT_STATUS_SYMBOL)
-                       .link(self.jit, f"{name}-{self.count}"))
-        return tracker, tracker[tl.CONTROL_ENTRY], tracker[ASSERT_STATUS_SYMBOL]
-
-
-_linker = once(_ObjectLinker)
-
-
 class Registry:
     def __init__(self, root: str | Path | None = None, rebuild=None, prewarm: bool = True):
         """``rebuild(source, file) -> (object bytes, asserts)`` recompiles a stored
@@ -148,7 +123,7 @@ class Registry:
         self._writer.start()
         atexit.register(self.flush)
         if prewarm:  # once per process: the JIT, and the toolchain facts entries are checked against
-            _linker()
+            machine_code()
             toolchain()
 
     # -- paths ---------------------------------------------------------------------------
@@ -226,8 +201,9 @@ class Registry:
             self._quarantine(obj, "object code hash mismatch (truncated or corrupt)")
             self._quarantine(version, "its object code is corrupt", rebuild_from=entry)
             return None
-        tracker, address, status = _linker().link(obj, entry.key)
-        return LoadedController(entry, tracker, address, status)
+        linked = machine_code().link(obj, [tl.CONTROL_ENTRY, ASSERT_STATUS_SYMBOL], entry.key)
+        return LoadedController(entry, linked, linked.addresses[tl.CONTROL_ENTRY],
+                                linked.addresses[ASSERT_STATUS_SYMBOL])
 
     def _quarantine(self, path: Path, reason: str, rebuild_from: Entry | None = None) -> None:
         self._warn(f"registry: {path}: {reason}; moved to quarantine"

@@ -23,13 +23,14 @@ import ctypes
 import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 from mlir import ir, passmanager
-from mlir.execution_engine import ExecutionEngine
 
 from ..compiler import dialect as tl
-from ..compiler.driver import Compiler, _add_address_getters, _as_module, lookup_address
+from ..compiler.driver import Compiler, translate_to_llvm_ir
+from ..compiler.machine_code import FULL, machine_code
 from ..compiler.lowering import ASSERT_STATUS_GLOBAL
 from . import model
 from .reference import RunResult, agent_numbers
@@ -288,7 +289,7 @@ class NativeSwarm:
     """A controller fused with the physics into one compiled kernel."""
 
     def __init__(self, text: str, path: str, compiler: Compiler | None = None,
-                 opt_level: int = 3):
+                 tier: str = FULL):
         compiler = compiler or Compiler()
         t0 = time.perf_counter()
         lowered = compiler.lower(text, path, require_control=True)
@@ -303,11 +304,14 @@ class NativeSwarm:
                     op.name == "llvm.mlir.global")
                 if not declaration:
                     target.append(op)
-            _add_address_getters(lowered.module, [KERNEL])
-            self.engine = ExecutionEngine(_as_module(lowered.module), opt_level=opt_level,
-                                          enable_object_dump=True)
-            address = lookup_address(self.engine, KERNEL)
-            status_address = lookup_address(self.engine, ASSERT_STATUS_GLOBAL)
+            llvm_ir = translate_to_llvm_ir(lowered.module)
+        # The kernel runs for the whole swarm: worth LLVM's full O3.
+        backend = machine_code()
+        self.object_bytes = backend.emit_object(llvm_ir, tier)
+        self._linked = backend.link(self.object_bytes, [KERNEL, ASSERT_STATUS_GLOBAL],
+                                    f"swarm-{Path(path).stem}")
+        address = self._linked.addresses[KERNEL]
+        status_address = self._linked.addresses[ASSERT_STATUS_GLOBAL]
         P = ctypes.c_void_p
         fields = len(model.STATE_FIELDS) + len(model.PARAM_FIELDS)
         self._kernel = ctypes.CFUNCTYPE(ctypes.c_int32, *([P] * fields), ctypes.c_int64,
@@ -318,7 +322,7 @@ class NativeSwarm:
         self.compile_seconds = time.perf_counter() - t0
 
     def dump_object(self, path: str) -> None:
-        self.engine.dump_to_object_file(str(path))
+        Path(path).write_bytes(self.object_bytes)
 
     def run(self, env: model.Environment, agents: int, seed: int,
             max_steps: int = model.MAX_STEPS, threads: int = 1,
