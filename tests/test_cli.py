@@ -100,6 +100,7 @@ def test_bench_jit_json_keys():
     assert {r["file"].rsplit("/", 1)[-1] for r in rows} >= {"pd.mlir", "pid.mlir", "mlp.mlir", "heuristic.mlir"}
     for r in rows:
         assert r["verify_s"] > 0 and r["jit_s"] > 0
+        assert r["full_total_s"] > 0 and r["speedup"] > 0  # the O3 baseline, same run
 
 
 def test_demo_runs():
