@@ -390,7 +390,11 @@ class NeuroJITApp(App):
         self._check_timer = self.set_timer(CHECK_DELAY_S, self.action_check)
 
     def action_check(self) -> None:
-        self.check(self.editor.text, self.version)
+        # The debounce timer belongs to the app, so it can fire while the app closes,
+        # after the main screen and its editor are gone (CI saw this); nothing to check then.
+        editor = next(iter(self.query(TensorLangEditor)), None)
+        if editor is not None:
+            self.check(editor.text, self.version)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="check")
     def check(self, text: str, version: int) -> None:
