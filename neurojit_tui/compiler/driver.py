@@ -148,13 +148,10 @@ class Compiler:
         t0 = time.perf_counter()
         with self._context:
             llvm_ir = translate_to_llvm_ir(lowered.module)
-        backend = machine_code()
-        obj = backend.emit_object(llvm_ir, self.tier)
-        exports = list(lowered.signatures) + [ASSERT_STATUS_GLOBAL]
-        linked = backend.link(obj, exports, Path(path).stem)
+        linked = machine_code().compile(llvm_ir, list(lowered.signatures) + [ASSERT_STATUS_GLOBAL],
+                                        Path(path).stem, self.tier)
         lowered.timings.jit_s = time.perf_counter() - t0
-        return CompiledProgram(linked, obj, path, lowered.signatures, lowered.asserts,
-                               lowered.timings)
+        return CompiledProgram(linked, path, lowered.signatures, lowered.asserts, lowered.timings)
 
 
 def _unwrap(diagnostics: list[Diagnostic], path: str, wrapped: bool) -> list[Diagnostic]:

@@ -94,9 +94,7 @@ class _Runtime:
     def __init__(self):
         with ir.Context(), ir.Location.unknown():
             llvm_ir = translate_to_llvm_ir(ir.Module.parse(_RUNTIME_IR).operation)
-        backend = machine_code()
-        self._linked = backend.link(backend.emit_object(llvm_ir, FULL), _RUNTIME_SYMBOLS,
-                                    "hotswap-runtime")
+        self._linked = machine_code().compile(llvm_ir, _RUNTIME_SYMBOLS, "hotswap-runtime", FULL)
         addr = self._linked.addresses
         P = ctypes.c_void_p
         self.slot_store = ctypes.CFUNCTYPE(None, P, P)(addr["neurojit_slot_store"])

@@ -57,9 +57,9 @@ class AssertViolation:
 class CompiledProgram:
     """Owns its linked machine code, which lives exactly as long as this object."""
 
-    def __init__(self, linked, obj: bytes, path, signatures, asserts, timings):
+    def __init__(self, linked, path, signatures, asserts, timings):
         self._linked = linked  # a machine_code.LinkedCode: holding it keeps the code loaded
-        self.object_bytes = obj
+        self.object_bytes: bytes = linked.object_bytes
         self.path = path
         self.signatures: dict[str, FunctionSignature] = signatures
         self.addresses: dict[str, int] = linked.addresses

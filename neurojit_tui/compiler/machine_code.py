@@ -22,10 +22,12 @@ from ..once import once
 
 @dataclass
 class LinkedCode:
-    """Code linked into the process JIT; it stays loaded as long as ``tracker`` lives."""
+    """Code linked into the process JIT; it stays loaded as long as ``tracker`` lives.
+    ``object_bytes``: the object it was linked from, when that was in memory."""
 
     tracker: object
     addresses: dict[str, int]
+    object_bytes: bytes | None = None
 
 
 QUICK, FULL = "quick", "full"
@@ -83,6 +85,10 @@ class MachineCode:
             passes.run(module, self._o3)
             return target_machine.emit_object(module)
 
+    def compile(self, llvm_ir: str, exports, name: str, tier: str = QUICK) -> LinkedCode:
+        """``emit_object`` then ``link``: the object bytes stay with the linked code."""
+        return self.link(self.emit_object(llvm_ir, tier), exports, name)
+
     def link(self, obj: bytes | Path, exports, name: str) -> LinkedCode:
         """Load an object (bytes or a file) as a library of its own; returns the
         addresses of ``exports``."""
@@ -96,7 +102,8 @@ class MachineCode:
             for symbol in exports:
                 builder.export_symbol(symbol)
             tracker = builder.link(self.jit, f"{name}-{self._libraries}")
-        return LinkedCode(tracker, {symbol: tracker[symbol] for symbol in exports})
+        return LinkedCode(tracker, {symbol: tracker[symbol] for symbol in exports},
+                          bytes(obj) if isinstance(obj, (bytes, bytearray)) else None)
 
 
 machine_code = once(MachineCode)

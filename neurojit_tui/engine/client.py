@@ -197,7 +197,7 @@ class EngineClient:
                 if self.last_crash is not None:
                     self.restarts += 1
                     if self.on_restart:
-                        self.on_restart(self.last_crash or "engine stopped")
+                        self.on_restart(self.last_crash)
                 self._start_locked()
             request_id = next(self._ids)
             self._pending[request_id] = future

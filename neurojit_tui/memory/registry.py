@@ -88,12 +88,12 @@ class LoadedController:
     """A controller linked from stored object code. Duck-types ``CompiledProgram`` for
     ``ControllerSlot``: ``address(name)`` and ``take_assert_violation()``."""
 
-    def __init__(self, entry: Entry, linked, address: int, status_address: int):
+    def __init__(self, entry: Entry, linked):
         self.entry = entry
         self.path = entry.file
         self._linked = linked  # holding it keeps the code mapped
-        self._address = address
-        self._status = ctypes.c_int32.from_address(status_address)
+        self._address = linked.addresses[tl.CONTROL_ENTRY]
+        self._status = ctypes.c_int32.from_address(linked.addresses[ASSERT_STATUS_SYMBOL])
         self._asserts = {a["number"]: a for a in entry.asserts}
 
     def address(self, name: str) -> int:
@@ -202,8 +202,7 @@ class Registry:
             self._quarantine(version, "its object code is corrupt", rebuild_from=entry)
             return None
         linked = machine_code().link(obj, [tl.CONTROL_ENTRY, ASSERT_STATUS_SYMBOL], entry.key)
-        return LoadedController(entry, linked, linked.addresses[tl.CONTROL_ENTRY],
-                                linked.addresses[ASSERT_STATUS_SYMBOL])
+        return LoadedController(entry, linked)
 
     def _quarantine(self, path: Path, reason: str, rebuild_from: Entry | None = None) -> None:
         self._warn(f"registry: {path}: {reason}; moved to quarantine"

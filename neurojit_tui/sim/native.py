@@ -306,10 +306,9 @@ class NativeSwarm:
                     target.append(op)
             llvm_ir = translate_to_llvm_ir(lowered.module)
         # The kernel runs for the whole swarm: worth LLVM's full O3.
-        backend = machine_code()
-        self.object_bytes = backend.emit_object(llvm_ir, tier)
-        self._linked = backend.link(self.object_bytes, [KERNEL, ASSERT_STATUS_GLOBAL],
-                                    f"swarm-{Path(path).stem}")
+        self._linked = machine_code().compile(llvm_ir, [KERNEL, ASSERT_STATUS_GLOBAL],
+                                              f"swarm-{Path(path).stem}", tier)
+        self.object_bytes = self._linked.object_bytes
         address = self._linked.addresses[KERNEL]
         status_address = self._linked.addresses[ASSERT_STATUS_GLOBAL]
         P = ctypes.c_void_p
