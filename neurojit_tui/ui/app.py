@@ -44,6 +44,7 @@ from .results import OpenProgram, RegistryPane, SwarmPane
 from .themes import DEFAULT_THEME, LAYOUT_CSS, PALETTES, discover
 
 CHECK_DELAY_S = 0.3  # debounce: check once typing pauses
+HANGUP_EXIT_GRACE_S = 5.0  # after a dropped terminal, the longest a clean exit may take
 ENGINE_NICENESS = 10  # see bench ui: without it, inference on every core delays keystrokes
 SCRATCH = """// Scratch buffer: a TensorLang controller. Diagnostics update as you type.
 func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (tensor<2xf64>, tensor<4xf64>) {
@@ -149,6 +150,8 @@ class NeuroJITApp(App):
         self._frame_posted = threading.Event()
         self.repair_session: int | None = None
         self.synthesis_candidates = 2  # programs the models write per F9
+        self.terminal_gone = False
+        self.hard_exit_on_hangup = False  # run_app sets it: never in tests that share a process
         for palette in PALETTES.values():
             self.register_theme(palette)
         text = self.path.read_text() if self.path and self.path.exists() else SCRATCH
@@ -321,8 +324,18 @@ class NeuroJITApp(App):
             pass  # not the main thread (tests) or no signals here
 
     def terminal_dropped(self) -> None:
+        self.terminal_gone = True  # engine events are dropped: nothing is left to draw them on
         self.recovery_file = self.write_recovery() if self.modified else None
         self.save_layout()
+        self.engine.close()  # the registry is flushed now, whatever the exit does next
+        if self.hard_exit_on_hangup:
+            # Textual's exit can hang on a hung-up terminal: a burst of output (tokens,
+            # frames) fills its writer queue after the writer has stopped, and the final
+            # write then waits forever (seen under inference). Everything is saved by
+            # now, so a process still here after the grace period ends itself.
+            watchdog = threading.Timer(HANGUP_EXIT_GRACE_S, os._exit, args=(129,))
+            watchdog.daemon = True
+            watchdog.start()
         self.exit(return_code=129)
 
     def write_recovery(self) -> Path:
@@ -358,6 +371,8 @@ class NeuroJITApp(App):
 
     def _engine_event(self, request_id: int, kind: str, data) -> None:
         """Called on the engine client's reader thread."""
+        if self.terminal_gone:
+            return
         if kind == "frame":
             # keep only the newest frame: a slow terminal (SSH) skips frames, never queues them
             self.latest_frame = data
@@ -581,6 +596,7 @@ class NeuroJITApp(App):
 def run_app(path: str | None = None, fps: float | None = None, theme: str | None = None,
             layout: str | None = None) -> int:
     app = NeuroJITApp(path, fps=fps)
+    app.hard_exit_on_hangup = True
     if theme:
         app.layout_choice.theme = theme
     if layout:
