@@ -235,3 +235,61 @@ def test_reasoning_pane_labels_agents_and_shows_tokens_per_second():
             assert pane.border_subtitle.startswith("synthesis:") and "tok/s" in pane.border_subtitle
 
     asyncio.run(run())
+
+
+def test_typing_redraws_only_the_edited_line_and_every_line_stays_right():
+    """An edit within a line repaints that line only (TextArea alone repaints all and
+    re-renders all); whatever the user does, what is drawn equals a redraw from scratch:
+    no line is left stale (typing, selecting, bracket matching, scrolling, new lines,
+    diagnostic markers)."""
+    from textual.app import App
+    from textual.geometry import Region
+
+    text = (SAMPLES / "heuristic.mlir").read_text()
+
+    class EditorOnly(App):
+        def compose(self):
+            yield TensorLangEditor(text)
+
+    def drawn(editor):  # the widget's lines as the compositor gets them now
+        return [list(strip) for strip in editor.render_lines(Region(0, 0, *editor.size))]
+
+    def from_scratch(editor):
+        editor._line_cache.clear()
+        editor._styles_cache.clear()
+        return drawn(editor)
+
+    async def run():
+        app = EditorOnly()
+        async with app.run_test(size=(120, 40)) as pilot:
+            editor = app.query_one(TensorLangEditor)
+            editor.cursor_blink = False  # a blink would repaint the cursor's line too
+            editor.move_cursor((5, 0))
+            await pilot.pause()
+            drawn_rows = []
+            render_line = editor._render_line
+
+            def counting(y):
+                drawn_rows.append(y + editor.scroll_offset.y)
+                return render_line(y)
+
+            editor._render_line = counting
+            await pilot.press("x")
+            await pilot.pause()
+            assert set(drawn_rows) == {5} and editor.text.split("\n")[5][0] == "x"
+            assert drawn(editor) == from_scratch(editor)
+            bracket = next(row for row, line in enumerate(editor.text.split("\n")) if "(" in line)
+            steps = [("shift+down", "shift+down", "shift+right"), ("down",),
+                     lambda: editor.move_cursor((bracket, editor.text.split("\n")[bracket].index("("))),
+                     ("right", "right"), ("ctrl+end",), ("ctrl+home", "enter", "y"),
+                     lambda: editor.mark_diagnostics([{"line": 3, "col": 2, "severity": "error"}]),
+                     ("down", "down", "z"), lambda: editor.mark_diagnostics([])]
+            for step in steps:
+                if callable(step):
+                    step()
+                else:
+                    await pilot.press(*step)
+                await pilot.pause()
+                assert drawn(editor) == from_scratch(editor), step
+
+    asyncio.run(run())

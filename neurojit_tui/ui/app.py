@@ -132,7 +132,7 @@ class NeuroJITApp(App):
                                              stderr_path=str(self.engine_log),
                                              niceness=ENGINE_NICENESS)
         self.version = 0  # edits so far: stale check results are dropped
-        self.diagnostics: list[dict] = []
+        self.diagnostics: list[dict] | None = None  # what the Diagnostics pane shows
         self.remote = over_ssh()
         # over SSH every frame is bytes on the wire: fly slower, sample the cores less often
         self.fps = fps or (10.0 if self.remote else 25.0)
@@ -386,6 +386,7 @@ class NeuroJITApp(App):
 
     @on(EngineTrouble)
     def show_engine_trouble(self, message: EngineTrouble) -> None:
+        self.diagnostics = None  # the pane shows this instead of the diagnostics
         pane = self.query_one("#diagnostics", OptionList)
         pane.clear_options()
         pane.add_option(Option(f"engine: {message.text} (its log: {self.engine_log})",
@@ -421,6 +422,8 @@ class NeuroJITApp(App):
     def show_diagnostics(self, message: DiagnosticsReady) -> None:
         if message.version != self.version:
             return  # the buffer changed since; a newer check is coming
+        if message.diagnostics == self.diagnostics:
+            return  # what the pane shows already: rebuilding it costs a layout pass
         self.diagnostics = message.diagnostics
         pane = self.query_one("#diagnostics", OptionList)
         pane.clear_options()

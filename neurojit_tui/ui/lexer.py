@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pygments.lexer import RegexLexer
 from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuation, String,
                             Text, Whitespace)
@@ -47,3 +49,21 @@ def highlight_name(token) -> str | None:
         if token in kind:
             return name
     return None
+
+
+_LEXER = TensorLangLexer()
+
+
+@lru_cache(maxsize=8192)
+def line_highlights(line: str) -> tuple[tuple[int, int, str], ...]:
+    """(start byte, end byte, highlight name) of each highlighted token of one line, in
+    bytes as TextArea's highlight map wants them. Cached by the line's text: an edit
+    changes one line, so the others are not lexed again (lexing all 58 lines of
+    heuristic.mlir took 13 ms, on every keystroke)."""
+    spans = []
+    for index, token, value in _LEXER.get_tokens_unprocessed(line):
+        name = highlight_name(token)
+        if name:
+            start = len(line[:index].encode())
+            spans.append((start, start + len(value.encode()), name))
+    return tuple(spans)
