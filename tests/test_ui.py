@@ -293,3 +293,51 @@ def test_typing_redraws_only_the_edited_line_and_every_line_stays_right():
                 assert drawn(editor) == from_scratch(editor), step
 
     asyncio.run(run())
+
+
+def test_lander_frames_repaint_the_changed_rows_and_follow_a_theme_switch():
+    """A frame repaints the rows that changed only; what is drawn always equals a redraw
+    from scratch, also after a theme switch (which repaints it all in the new style)."""
+    from textual.geometry import Region
+
+    from neurojit_tui.ui.lander import LanderView
+
+    frame = {"x": 0.0, "y": 5.6, "vx": 0.1, "vy": -1.0, "angle": 0.0, "omega": 0.0,
+             "leg_left": 0.0, "leg_right": 0.0, "fuel": 0.9, "score": 12.0, "step": 40,
+             "agent": 0, "action": [0.8, 0.0], "controller": "b.mlir#2", "wind": -0.1,
+             "outcome": "flying", "done": False}
+
+    def drawn(view):
+        return [list(strip) for strip in view.render_lines(Region(0, 0, *view.size))]
+
+    def from_scratch(view):
+        view._styles_cache.clear()
+        return drawn(view)
+
+    async def run():
+        app = NeuroJITApp(None, remember_layout=False)
+        async with app.run_test(size=(200, 60)) as pilot:
+            view = app.query_one(LanderView)
+            view.show(frame)
+            await pilot.pause()
+            repainted = []
+            refresh = view.refresh
+            view.refresh = lambda *regions, **kw: (repainted.extend(regions), refresh(*regions, **kw))
+            view.show(dict(frame, y=5.2, step=41))
+            await pilot.pause()
+            assert repainted and all(r.height == 1 for r in repainted)
+            assert len(repainted) < view.size.height // 2  # the sky and the ground stay
+            assert drawn(view) == from_scratch(view)
+            before = drawn(view)
+            app.set_workstation_theme("light", save=False)
+            await pilot.pause()
+            view.show(dict(frame, y=5.0, step=42))
+            await pilot.pause()
+            after = drawn(view)
+            assert after == from_scratch(view)
+            wind = next(seg for row in after for seg in row if "wind" in seg.text)
+            assert wind.style.color == view.rich_style.color  # drawn in the light theme
+            assert wind.style.color != next(seg for row in before for seg in row
+                                            if "wind" in seg.text).style.color
+
+    asyncio.run(run())
