@@ -11,6 +11,7 @@ sample includes at least one. The baseline is the idle workstation in the same r
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -33,19 +34,54 @@ def _tmux(*args: str) -> str:
 
 
 class TerminalSession:
-    """The installed ``neurojit`` in a detached tmux session."""
+    """The installed ``neurojit`` in a detached tmux session, driven through one tmux
+    control-mode client: a key or a screen read is a line on its pipe, not a new tmux
+    process. Spawning one per read cost ~4 ms and, polled back to back, took CPU from
+    the very app being measured."""
 
     def __init__(self, command: str, size=(200, 60), env: dict | None = None):
         self.name = f"neurojit-bench-{os.getpid()}"
         extra = [item for k, v in (env or {}).items() for item in ("-e", f"{k}={v}")]
         subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(size[0]),
                         "-y", str(size[1]), *extra, command], check=True)
+        # ignore-size: the pane keeps its size; no-output: no copy of the app's output
+        self._control = subprocess.Popen(
+            ["tmux", "-C", "attach-session", "-f", "ignore-size,no-output", "-t", self.name],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        # the attach itself answers first: read replies until the one to this marker
+        marker = f"ready-{self.name}"
+        self._send(f"display-message -p {marker}")
+        while self._reply(marker) != [marker]:
+            pass
+
+    def _command(self, command: str) -> list[str]:
+        """Run one tmux command on the control client; its output lines."""
+        self._send(command)
+        return self._reply(command)
+
+    def _send(self, command: str) -> None:
+        self._control.stdin.write(command + "\n")
+        self._control.stdin.flush()
+
+    def _reply(self, command: str) -> list[str]:
+        lines, inside = [], False
+        for line in self._control.stdout:  # notifications (%...) come between replies
+            line = line.rstrip("\n")
+            if line.startswith("%begin"):
+                inside, lines = True, []
+            elif inside and (line.startswith("%end") or line.startswith("%error")):
+                if line.startswith("%error"):
+                    raise RuntimeError(f"tmux {command!r}: {' '.join(lines)}")
+                return lines
+            elif inside:
+                lines.append(line)
+        raise RuntimeError(f"the tmux session ended (running {command!r})")
 
     def screen(self) -> list[str]:
-        return _tmux("capture-pane", "-p", "-t", self.name).split("\n")
+        return self._command(f"capture-pane -p -t {self.name}")
 
     def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        self._command(f"send-keys -t {self.name} " + " ".join(shlex.quote(k) for k in keys))
 
     def wait_for(self, text: str, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
@@ -64,6 +100,10 @@ class TerminalSession:
 
     def close(self) -> None:
         _tmux("kill-session", "-t", self.name)
+        try:
+            self._control.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._control.kill()
 
 
 def keystroke_latency(terminal: TerminalSession, row: int, key: str = "x",
@@ -84,7 +124,7 @@ def summarize_ms(samples: list[float]) -> dict:
             "p95_ms": ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))], "max_ms": ms[-1]}
 
 
-def bench_ui(keys: int = 40, interval_s: float = 0.25, log=print) -> dict:
+def bench_ui(keys: int = 100, interval_s: float = 0.2, log=print) -> dict:
     if shutil.which("tmux") is None:
         raise SystemExit("neurojit: bench ui needs tmux")
     neurojit = Path(sys.executable).parent / "neurojit"
