@@ -227,6 +227,11 @@ def test_reasoning_pane_labels_agents_and_shows_tokens_per_second():
             pane = app.query_one(ReasoningPane)
             for piece in ['{"family"', ': "pd"}\n']:
                 pane.token("reasoning", piece)
+            # finished lines are written in batches (a write repaints the pane): within
+            # a quarter of a second, not one by one
+            assert not pane.lines and pane.pending == ["[reasoning]", '{"family": "pd"}']
+            await pilot.pause(0.4)
+            assert len(pane.lines) == 2 and not pane.pending
             pane.token("synthesis", '  %v0 = "tensorlang.constant"')
             pane.flush_line()
             await pilot.pause()

@@ -48,11 +48,6 @@ class TerminalSession:
         self._control = subprocess.Popen(
             ["tmux", "-C", "attach-session", "-f", "ignore-size,no-output", "-t", self.name],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-        # the attach itself answers first: read replies until the one to this marker
-        marker = f"ready-{self.name}"
-        self._send(f"display-message -p {marker}")
-        while self._reply(marker) != [marker]:
-            pass
 
     def _command(self, command: str) -> list[str]:
         """Run one tmux command on the control client; its output lines."""
@@ -67,7 +62,9 @@ class TerminalSession:
         lines, inside = [], False
         for line in self._control.stdout:  # notifications (%...) come between replies
             line = line.rstrip("\n")
-            if line.startswith("%begin"):
+            # "%begin <time> <number> <flags>": flags 1 answers a command of this client;
+            # blocks with flags 0 come from tmux itself (the attach, hooks)
+            if line.startswith("%begin") and line.endswith(" 1"):
                 inside, lines = True, []
             elif inside and (line.startswith("%end") or line.startswith("%error")):
                 if line.startswith("%error"):

@@ -1,12 +1,18 @@
 """The agent reasoning stream: tokens from both agents as they arrive, with tokens/s.
 
-Escape here (F4 anywhere) stops the agents: generation ends at the next token."""
+Escape here (F4 anywhere) stops the agents: generation ends at the next token.
+
+Finished lines are written to the log at most every ``WRITE_EVERY_S``: each write
+scrolls the log and repaints the pane (~12 ms at 200x60 under load), and a keystroke
+arriving meanwhile waits for it."""
 
 from __future__ import annotations
 
 import time
 
 from textual.widgets import RichLog
+
+WRITE_EVERY_S = 0.25
 
 
 class ReasoningPane(RichLog):
@@ -19,18 +25,26 @@ class ReasoningPane(RichLog):
         self.count = 0
         self.line = ""
         self.shown_at = 0.0
+        self.pending: list[str] = []  # finished lines not yet written
+
+    def on_mount(self) -> None:
+        self.set_interval(WRITE_EVERY_S, self.write_pending)
+
+    def write_pending(self) -> None:
+        if self.pending:
+            self.write("\n".join(self.pending))
+            self.pending = []
 
     def token(self, agent: str, text: str) -> None:
         if agent != self.current:
             self.flush_line()
             self.current, self.started, self.count = agent, time.perf_counter(), 0
-            self.write(f"[{agent}]")
+            self.pending.append(f"[{agent}]")
         self.count += 1
         self.line += text
         if "\n" in self.line:
             *done, self.line = self.line.split("\n")
-            for row in done:
-                self.write(row)
+            self.pending.extend(done)
         now = time.perf_counter()
         elapsed = now - self.started
         # the rate at most 4 times a second: a border repaint per token is wasted work
@@ -39,6 +53,8 @@ class ReasoningPane(RichLog):
             self.border_subtitle = f"{agent}: {self.count / elapsed:.1f} tok/s"
 
     def flush_line(self) -> None:
+        """Write everything received, the unfinished line too (a run ended)."""
         if self.line:
-            self.write(self.line)
+            self.pending.append(self.line)
             self.line = ""
+        self.write_pending()
