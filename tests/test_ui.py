@@ -346,3 +346,36 @@ def test_lander_frames_repaint_the_changed_rows_and_follow_a_theme_switch():
                                             if "wind" in seg.text).style.color
 
     asyncio.run(run())
+
+
+def test_swarm_results_wait_for_the_next_keystroke_while_the_user_types(tmp_path):
+    """A new swarm row lays the screen out again (every pane repaints): while the user
+    types it waits until the next keystroke is drawn, or typing pauses; otherwise it
+    shows at once."""
+    from neurojit_tui.ui.app import TYPING_PAUSE_S, SwarmReady
+    from neurojit_tui.ui.results import SwarmPane
+
+    report = {"failure": "no controller"}
+
+    async def run():
+        app = NeuroJITApp(str(_sample_copy(tmp_path)), remember_layout=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            pane = app.query_one(SwarmPane)
+            app.post_message(SwarmReady(report, "idle.mlir", ""))
+            await pilot.pause()
+            assert [r["name"] for r in pane.runs] == ["idle.mlir"]  # not typing: at once
+            await pilot.press("x")
+            app.post_message(SwarmReady(report, "typing.mlir", ""))
+            await pilot.pause()
+            assert len(pane.runs) == 1  # held: the user is typing
+            await pilot.press("y")
+            await pilot.pause()
+            assert [r["name"] for r in pane.runs][-1] == "typing.mlir"  # after that key
+            await pilot.press("z")
+            app.post_message(SwarmReady(report, "pause.mlir", ""))
+            await pilot.pause()
+            assert len(pane.runs) == 2
+            await pilot.pause(TYPING_PAUSE_S + 0.2)  # no more keys: typing paused
+            assert [r["name"] for r in pane.runs][-1] == "pause.mlir"
+
+    asyncio.run(run())

@@ -14,6 +14,7 @@ exit_on_error=False, group=...)`` worker.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -44,6 +45,7 @@ from .results import OpenProgram, RegistryPane, SwarmPane
 from .themes import DEFAULT_THEME, LAYOUT_CSS, PALETTES, discover
 
 CHECK_DELAY_S = 0.3  # debounce: check once typing pauses
+TYPING_PAUSE_S = 0.5  # no edit for this long: the user is not typing
 HANGUP_EXIT_GRACE_S = 5.0  # after a dropped terminal, the longest a clean exit may take
 ENGINE_NICENESS = 10  # see bench ui: without it, inference on every core delays keystrokes
 SCRATCH = """// Scratch buffer: a TensorLang controller. Diagnostics update as you type.
@@ -151,6 +153,9 @@ class NeuroJITApp(App):
         self.repair_session: int | None = None
         self.synthesis_candidates = 2  # programs the models write per F9
         self.terminal_gone = False
+        self.last_edit_at = 0.0  # time.monotonic() of the last edit in the editor
+        self._held_updates: list = []  # see between_keystrokes
+        self._held_timer = None
         self.hard_exit_on_hangup = False  # run_app sets it: never in tests that share a process
         for palette in PALETTES.values():
             self.register_theme(palette)
@@ -184,6 +189,11 @@ class NeuroJITApp(App):
         if self.layout_warning:
             self.notify(self.layout_warning, severity="warning")
         self._watch_for_dropped_terminal()
+        # Python's full garbage collection walks every object: with Textual's (widgets,
+        # styles, caches) that paused the UI for 27-91 ms every few seconds under load,
+        # the worst keystroke delays measured. What exists once the first screen is up
+        # lives as long as the app: move it out of the collector's way.
+        self.call_after_refresh(gc.freeze)
 
     def on_resize(self) -> None:
         self.apply_layout()
@@ -398,7 +408,37 @@ class NeuroJITApp(App):
     @on(TensorLangEditor.Changed)
     def text_changed(self) -> None:
         self.version += 1
+        self.last_edit_at = time.monotonic()
+        if self._held_updates:  # once this keystroke is on the screen
+            self.call_after_refresh(self._run_held_updates)
         self.check_soon()
+
+    # -- keystrokes first ------------------------------------------------------------------------
+
+    def between_keystrokes(self, update) -> None:
+        """Run a heavy screen update where it cannot delay a keystroke.
+
+        A table that gains rows makes Textual lay the screen out again, and that repaints
+        every pane (30-50 ms at 200x60, measured): a keystroke arriving meanwhile waits
+        for it. So while the user types, such updates wait until the next keystroke is
+        on the screen (the gap before the following one is the longest there is), or
+        until typing pauses; otherwise they run at once."""
+        if time.monotonic() - self.last_edit_at >= TYPING_PAUSE_S:
+            update()
+            return
+        self._held_updates.append(update)
+        if self._held_timer is None:
+            self._held_timer = self.set_timer(TYPING_PAUSE_S, self._run_held_updates)
+
+    def _run_held_updates(self) -> None:
+        if self._held_timer is not None:
+            self._held_timer.stop()
+            self._held_timer = None
+        updates, self._held_updates = self._held_updates, []
+        if not self.query(TensorLangEditor):
+            return  # the app is closing (an app timer can fire after the screen is gone)
+        for update in updates:
+            update()
 
     def check_soon(self) -> None:
         if getattr(self, "_check_timer", None) is not None:
@@ -464,7 +504,8 @@ class NeuroJITApp(App):
 
     @on(SwarmReady)
     def show_swarm(self, message: SwarmReady) -> None:
-        self.query_one(SwarmPane).add_run(message.name, message.report, message.text)
+        self.between_keystrokes(lambda: self.query_one(SwarmPane).add_run(
+            message.name, message.report, message.text))
 
     # -- the live lander -------------------------------------------------------------------------
 
@@ -513,7 +554,9 @@ class NeuroJITApp(App):
 
     @on(SynthesisDone)
     def show_synthesis(self, message: SynthesisDone) -> None:
-        run = message.run
+        self.between_keystrokes(lambda: self._show_synthesis(message.run))
+
+    def _show_synthesis(self, run: dict) -> None:
         pane = self.query_one(SwarmPane)
         for candidate in run["candidates"]:
             path = Path(candidate["path"])
@@ -556,7 +599,7 @@ class NeuroJITApp(App):
 
     @on(RegistryListed)
     def show_registry(self, message: RegistryListed) -> None:
-        self.query_one(RegistryPane).show(message.entries)
+        self.between_keystrokes(lambda: self.query_one(RegistryPane).show(message.entries))
 
     # -- the repair stepper ------------------------------------------------------------------------
 

@@ -86,7 +86,8 @@ class SwarmPane(Vertical):
             detail = (f"{run['name']}: success {r['success_rate']:.0%}, crashed {r['crashed']}, "
                       f"out {r['out_of_bounds']}, flying {r['timed_out']}\n"
                       + draw_histogram(h.get("counts", []), h.get("edges", [0, 0])))
-        self.query_one("#swarm-histogram", Static).update(detail)
+        # its height is fixed (layout.tcss): no layout pass needed
+        self.query_one("#swarm-histogram", Static).update(detail, layout=False)
         self.border_subtitle = f"{len(self.runs)} run(s)"
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
