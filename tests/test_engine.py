@@ -39,6 +39,24 @@ def test_engine_checks_compiles_and_flies_in_its_own_process(engine):
         engine.call("no_such_request", timeout=30)
 
 
+def test_the_workstations_engine_runs_at_idle_priority_and_still_works():
+    """The workstation's engine (its settings from the app) computes only on CPU time
+    nothing else wants, and so do the threads it starts (a swarm run's)."""
+    from neurojit_tui.ui.app import ENGINE_IDLE_PRIORITY, ENGINE_NICENESS
+
+    client = EngineClient(niceness=ENGINE_NICENESS, idle_priority=ENGINE_IDLE_PRIORITY).start()
+    try:
+        pid = client.call("ping", timeout=60)["pid"]
+        assert os.sched_getscheduler(pid) == os.SCHED_IDLE
+        assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
+        report = client.call("swarm", text=PD, path="pd.mlir", agents=50, timeout=120)
+        assert report["agents"] == 50
+        threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        assert threads and all(os.sched_getscheduler(t) == os.SCHED_IDLE for t in threads)
+    finally:
+        client.close()
+
+
 def test_engine_killed_mid_job_is_reported_and_restarted(engine):
     first_pid = engine.call("ping", timeout=60)["pid"]
     outcome = {}

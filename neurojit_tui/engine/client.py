@@ -75,14 +75,17 @@ def _real_stderr():
 
 class EngineClient:
     def __init__(self, on_event=None, on_restart=None, stderr_path: str | None = None,
-                 niceness: int = 0):
+                 niceness: int = 0, idle_priority: bool = False):
         """``on_event(request_id, kind, data)`` gets streamed events (tokens...);
         ``on_restart(reason)`` is told whenever a crashed engine is replaced;
         ``stderr_path``: where the engine's native libraries write (default: inherited);
-        ``niceness``: how much lower the engine's CPU priority is than this process's."""
+        ``niceness``: how much lower the engine's CPU priority is than this process's;
+        ``idle_priority``: the engine runs only on CPU time nothing else wants
+        (SCHED_IDLE: any other process that wakes up takes the core at once)."""
         self.on_event = on_event
         self.stderr_path = stderr_path
         self.niceness = niceness
+        self.idle_priority = idle_priority
         self.on_restart = on_restart
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -105,7 +108,8 @@ class EngineClient:
 
         context = multiprocessing.get_context("spawn")  # a clean process: no inherited threads
         parent, child = context.Pipe()
-        process = context.Process(target=serve, args=(child, self.stderr_path, self.niceness),
+        process = context.Process(target=serve, args=(child, self.stderr_path, self.niceness,
+                                                      self.idle_priority),
                                   name="neurojit-engine", daemon=True)
         with _real_stderr():
             process.start()

@@ -280,14 +280,35 @@ def _redirect_stderr(path: str) -> None:
     sys.stderr = open(2, "w", buffering=1, closefd=False)
 
 
-def serve(connection, stderr_path: str | None = None, niceness: int = 0) -> None:
+def _lower_priority(niceness: int, idle: bool) -> None:
+    """Lower the CPU priority of every thread of this process. On Linux both are
+    per-thread and inherited only by threads created later, and some exist already
+    (numpy's OpenBLAS starts its pool on import): each one is set by its id."""
+    if not niceness and not idle:
+        return
+    try:
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:
+        threads = [0]  # no /proc: this thread, and those it starts
+    for tid in threads:
+        try:
+            if niceness:
+                os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
+            if idle and hasattr(os, "SCHED_IDLE"):
+                os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+        except OSError:
+            pass  # the thread has ended since
+
+
+def serve(connection, stderr_path: str | None = None, niceness: int = 0,
+          idle_priority: bool = False) -> None:
     """The engine's main loop (runs in the child process). ``niceness`` lowers its CPU
     priority (and that of every thread it starts: llama.cpp's, the swarm's) so the UI
-    process gets a core the moment it needs one, even while inference fills them all."""
+    process gets a core the moment it needs one, even while inference fills them all;
+    ``idle_priority`` goes further (SCHED_IDLE, also inherited by every thread)."""
     if stderr_path:
         _redirect_stderr(stderr_path)
-    if niceness:
-        os.nice(niceness)
+    _lower_priority(niceness, idle_priority)
     send_lock = threading.Lock()
 
     def send(message: dict) -> None:

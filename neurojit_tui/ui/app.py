@@ -47,7 +47,13 @@ from .themes import DEFAULT_THEME, LAYOUT_CSS, PALETTES, discover
 CHECK_DELAY_S = 0.3  # debounce: check once typing pauses
 TYPING_PAUSE_S = 0.5  # no edit for this long: the user is not typing
 HANGUP_EXIT_GRACE_S = 5.0  # after a dropped terminal, the longest a clean exit may take
-ENGINE_NICENESS = 10  # see bench ui: without it, inference on every core delays keystrokes
+# The engine computes on CPU time the UI does not want: SCHED_IDLE, so a keystroke takes
+# a core the moment it arrives, even with inference and a swarm on every core. Measured
+# with `neurojit bench ui` (200 keys, 2 cores, lander + both agents + swarm runs):
+# p50 14.0-14.9 ms and p95 40-44 ms, against 19 ms and 42-52 ms at nice 10 alone. The
+# price: on a machine busy with other work, the engine waits for it (it never competes).
+ENGINE_NICENESS = 10
+ENGINE_IDLE_PRIORITY = True
 SCRATCH = """// Scratch buffer: a TensorLang controller. Diagnostics update as you type.
 func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (tensor<2xf64>, tensor<4xf64>) {
   %a = "tensorlang.constant"() {value = dense<[0.0, 0.0]> : tensor<2xf64>} : () -> tensor<2xf64>
@@ -132,7 +138,8 @@ class NeuroJITApp(App):
         self.engine_log = neurojit_home() / "engine.log"
         self.engine = engine or EngineClient(on_event=self._engine_event,
                                              stderr_path=str(self.engine_log),
-                                             niceness=ENGINE_NICENESS)
+                                             niceness=ENGINE_NICENESS,
+                                             idle_priority=ENGINE_IDLE_PRIORITY)
         self.version = 0  # edits so far: stale check results are dropped
         self.diagnostics: list[dict] | None = None  # what the Diagnostics pane shows
         self.remote = over_ssh()
