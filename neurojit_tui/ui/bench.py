@@ -27,6 +27,7 @@ TARGET_MS = 50.0
 # typing past its right edge scrolls it sideways and redraws every line, which is a
 # different (rarer) case than the one measured here
 TYPED = ("x", "BSpace")
+POLL_S = 0.001
 
 
 def _tmux(*args: str) -> str:
@@ -105,13 +106,17 @@ class TerminalSession:
 
 def keystroke_latency(terminal: TerminalSession, row: int, key: str = "x",
                       timeout: float = 5.0) -> float:
-    """Seconds from sending one key until screen row ``row`` shows a change."""
+    """Seconds from sending one key until screen row ``row`` shows a change.
+
+    The screen is read every ``POLL_S``: reading it back to back kept tmux and this
+    process busy on a core the app under test needed (2 cores here)."""
     before = terminal.screen()[row]
     start = time.perf_counter()
     terminal.keys(key)
     while time.perf_counter() - start < timeout:
         if terminal.screen()[row] != before:
             return time.perf_counter() - start
+        time.sleep(POLL_S)
     return timeout
 
 
