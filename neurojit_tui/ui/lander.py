@@ -112,6 +112,8 @@ class LanderView(Widget):
             self.controllers.append(frame["controller"])
         lines = draw(frame, self.size.width, self.size.height, self.controllers).split("\n")
         previous, self.lines = self.lines, lines
+        # a whole repaint when the style changed since the last drawing (``_style`` is
+        # None then) or the pane's size did (a different number of rows)
         if self._style is not None and len(lines) == len(previous) and self.is_mounted:
             # repaint only the rows that changed (the lander, its flame, the telemetry):
             # a frame then costs about a third of a whole-pane repaint, 25 times a second
