@@ -151,18 +151,21 @@ def test_real_app_under_tmux_start_type_see_a_diagnostic_quit(tmp_path):
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
+# one lander frame, as the engine's fly request streams them
+FRAME = {"x": 0.0, "y": 5.6, "vx": 0.1, "vy": -1.0, "angle": 0.0, "omega": 0.0,
+         "leg_left": 0.0, "leg_right": 0.0, "fuel": 0.9, "score": 12.0, "step": 40,
+         "agent": 0, "action": [0.8, 0.0], "controller": "b.mlir#2", "wind": -0.1,
+         "outcome": "flying", "done": False}
+
+
 def test_lander_view_draws_a_frame_and_a_hot_swap():
     from neurojit_tui.ui.lander import draw
 
-    frame = {"x": 0.0, "y": 5.6, "vx": 0.1, "vy": -1.0, "angle": 0.0, "omega": 0.0,
-             "leg_left": 0.0, "leg_right": 0.0, "fuel": 0.9, "score": 12.0, "step": 40,
-             "agent": 0, "action": [0.8, 0.0], "controller": "b.mlir#2", "wind": -0.1,
-             "outcome": "flying", "done": False}
-    text = draw(frame, 60, 20, ["a.mlir#1", "b.mlir#2"]).splitlines()
+    text = draw(FRAME, 60, 20, ["a.mlir#1", "b.mlir#2"]).splitlines()
     assert len(text) == 20 and "▔" in text[15] and "░" in text[15]
     assert any("◢█◣" in line for line in text) and any("▼" in line for line in text)
     assert "alt   5.00 m" in text[16] and "hot-swaps: a.mlir#1 -> b.mlir#2" in text[19]
-    narrow = draw(frame, 30, 20, ["a.mlir#1", "b.mlir#2"]).splitlines()
+    narrow = draw(FRAME, 30, 20, ["a.mlir#1", "b.mlir#2"]).splitlines()
     assert len(narrow) == 20 and all(len(line) <= 30 for line in narrow)  # telemetry wraps
     assert narrow[-1].endswith("b.mlir#2") and narrow[-2] == "controller b.mlir#2"
 
@@ -307,10 +310,6 @@ def test_lander_frames_repaint_the_changed_rows_and_follow_a_theme_switch():
 
     from neurojit_tui.ui.lander import LanderView
 
-    frame = {"x": 0.0, "y": 5.6, "vx": 0.1, "vy": -1.0, "angle": 0.0, "omega": 0.0,
-             "leg_left": 0.0, "leg_right": 0.0, "fuel": 0.9, "score": 12.0, "step": 40,
-             "agent": 0, "action": [0.8, 0.0], "controller": "b.mlir#2", "wind": -0.1,
-             "outcome": "flying", "done": False}
 
     def drawn(view):
         return [list(strip) for strip in view.render_lines(Region(0, 0, *view.size))]
@@ -324,12 +323,12 @@ def test_lander_frames_repaint_the_changed_rows_and_follow_a_theme_switch():
         async with app.run_test(size=(200, 60)) as pilot:
             view = app.query_one(LanderView)
             for _ in range(2):  # the second frame is drawn at the settled layout's size
-                view.show(frame)
+                view.show(FRAME)
                 await pilot.pause(0.2)
             repainted = []
             refresh = view.refresh
             view.refresh = lambda *regions, **kw: (repainted.extend(regions), refresh(*regions, **kw))
-            view.show(dict(frame, y=5.2, step=41))
+            view.show(dict(FRAME, y=5.2, step=41))
             await pilot.pause()
             assert repainted and all(r.height == 1 for r in repainted)
             assert len(repainted) < view.size.height // 2  # the sky and the ground stay
@@ -337,7 +336,7 @@ def test_lander_frames_repaint_the_changed_rows_and_follow_a_theme_switch():
             before = drawn(view)
             app.set_workstation_theme("light", save=False)
             await pilot.pause()
-            view.show(dict(frame, y=5.0, step=42))
+            view.show(dict(FRAME, y=5.0, step=42))
             await pilot.pause()
             after = drawn(view)
             assert after == from_scratch(view)

@@ -52,14 +52,8 @@ class TerminalSession:
 
     def _command(self, command: str) -> list[str]:
         """Run one tmux command on the control client; its output lines."""
-        self._send(command)
-        return self._reply(command)
-
-    def _send(self, command: str) -> None:
         self._control.stdin.write(command + "\n")
         self._control.stdin.flush()
-
-    def _reply(self, command: str) -> list[str]:
         lines, inside = [], False
         for line in self._control.stdout:  # notifications (%...) come between replies
             line = line.rstrip("\n")
