@@ -24,6 +24,7 @@ from .jit import CompiledProgram, FunctionSignature, ValueType
 from .lowering import (ASSERT_STATUS_GLOBAL, LLVM_PIPELINE, Lowering,
                        add_assert_status_global)
 from .machine_code import QUICK, machine_code
+from .parametric import ParameterTable, lift_parameters
 from .verifier import SemanticVerifier
 
 EMIT_KINDS = ("mlir-lowered", "llvm-dialect", "obj")
@@ -59,6 +60,7 @@ class Lowered:
     asserts: list
     ir_after_tensorlang: str = ""
     timings: Timings = field(default_factory=Timings)
+    parameters: ParameterTable | None = None  # set when lowered with parametric=True
 
 
 class Compiler:
@@ -116,16 +118,32 @@ class Compiler:
     def check(self, text: str, path: str, require_control: bool = False) -> list[Diagnostic]:
         return self.parse(text, path, require_control)[1]
 
+    def parameters(self, text: str, path: str) -> ParameterTable:
+        """The tunable numbers of ``@control`` (see ``parametric``), without lowering;
+        CompileError if the program does not verify."""
+        module, diagnostics = self.parse(text, path, require_control=True)
+        if module is None:
+            raise CompileError(diagnostics)
+        with self._context, ir.Location.unknown():
+            return lift_parameters(module, path, _line_one_shift(text))
+
     # -- middle and back end ---------------------------------------------------------
 
     def lower(self, text: str, path: str, require_control: bool = False,
-              stop_after_tensorlang: bool = False, print_ir_after_all: bool = False) -> Lowered:
+              stop_after_tensorlang: bool = False, print_ir_after_all: bool = False,
+              parametric: bool = False) -> Lowered:
+        """``parametric``: lift the tunable numbers of ``@control`` into a parameter
+        argument first (``parametric.lift_parameters``); ``Lowered.parameters`` says
+        which numbers, from where."""
         t0 = time.perf_counter()
-        module, diagnostics = self.parse(text, path, require_control)
+        module, diagnostics = self.parse(text, path, require_control or parametric)
         if module is None:
             raise CompileError(diagnostics)
         t1 = time.perf_counter()
+        parameters = None
         with self._context, ir.Location.unknown(), collect(self._context, path) as emitted:
+            if parametric:
+                parameters = lift_parameters(module, path, _line_one_shift(text))
             signatures = _signatures(module)
             add_assert_status_global(module)
             asserts = Lowering(module, path).run()
@@ -137,7 +155,7 @@ class Compiler:
                 except ir.MLIRError as error:
                     raise CompileError(emitted + [from_mlir(d, path) for d in error.error_diagnostics])
                 _reject_external_calls(module, path)
-        lowered = Lowered(module, signatures, asserts, after_tensorlang)
+        lowered = Lowered(module, signatures, asserts, after_tensorlang, parameters=parameters)
         lowered.timings.parse_verify_s = t1 - t0
         lowered.timings.lower_s = time.perf_counter() - t1
         return lowered
@@ -152,6 +170,11 @@ class Compiler:
                                         Path(path).stem, self.tier)
         lowered.timings.jit_s = time.perf_counter() - t0
         return CompiledProgram(linked, path, lowered.signatures, lowered.asserts, lowered.timings)
+
+
+def _line_one_shift(text: str) -> int:
+    """How far ``parse``'s implicit wrapper shifts the columns of line 1."""
+    return 0 if _STARTS_WITH_MODULE.match(text) else len(_WRAP_PREFIX)
 
 
 def _unwrap(diagnostics: list[Diagnostic], path: str, wrapped: bool) -> list[Diagnostic]:

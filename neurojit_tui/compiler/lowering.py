@@ -2,7 +2,7 @@
 upstream pipeline (bufferization, loops, LLVM dialect).
 
 Each TensorLang op has one pattern in ``PATTERNS``; a test checks that the table covers
-the whole dialect. Elementwise ops share ``_elementwise``, which builds one
+the whole dialect. Elementwise ops share ``elementwise``, which builds one
 ``linalg.generic`` whose body is the scalar function of the op.
 
 ``tensorlang.assert`` becomes a store into a module-level status word (0 = no
@@ -80,7 +80,7 @@ def _empty(result_type) -> ir.Value:
     return tensor.empty(t.shape, t.element_type)
 
 
-def _elementwise(inputs, result_type, scalar_fn) -> ir.Value:
+def elementwise(inputs, result_type, scalar_fn) -> ir.Value:
     """One linalg.generic applying ``scalar_fn`` to matching elements of ``inputs``."""
     rank = ir.RankedTensorType(result_type).rank
     identity = ir.AffineMap.get_identity(rank)
@@ -148,7 +148,7 @@ class Lowering:
             scalar_fn = _BINARY.get(short_name) or _UNARY[short_name]
 
             def method(op):
-                return _elementwise(op.operands, op.results[0].type, scalar_fn)
+                return elementwise(op.operands, op.results[0].type, scalar_fn)
 
         def pattern(op, rewriter):
             with rewriter.ip, op.location:
@@ -170,7 +170,7 @@ class Lowering:
     def lower_clamp(self, op):
         lo = ir.FloatAttr(op.attributes["lo"]).value
         hi = ir.FloatAttr(op.attributes["hi"]).value
-        return _elementwise(op.operands, op.results[0].type,
+        return elementwise(op.operands, op.results[0].type,
                             lambda x: arith.minimumf(arith.maximumf(x, _const(lo)), _const(hi)))
 
     # Boolean tensors are never stored: MLIR cannot lower a buffer of i1. The verifier
@@ -188,7 +188,7 @@ class Lowering:
 
     def lower_select(self, op):
         (lhs, rhs), compare = self._comparison(op.operands[0].owner)
-        return _elementwise([lhs, rhs, op.operands[1], op.operands[2]], op.results[0].type,
+        return elementwise([lhs, rhs, op.operands[1], op.operands[2]], op.results[0].type,
                             lambda a, b, t, f: arith.select(compare(a, b), t, f))
 
     def _zero_filled(self, result_type):
@@ -203,7 +203,7 @@ class Lowering:
         return linalg.matvec(op.operands[0], op.operands[1], outs=[init])
 
     def lower_dot(self, op):
-        product = _elementwise(op.operands, op.operands[0].type, arith.mulf)
+        product = elementwise(op.operands, op.operands[0].type, arith.mulf)
         return _full_reduction(product, 0.0, arith.addf)
 
     def lower_sum(self, op):
@@ -225,7 +225,7 @@ class Lowering:
         # Copy the strided view into a dense tensor. Left as a view, a slice that is
         # returned needs memref.copy with a strided layout, which lowers to a call into
         # MLIR's C runner library; this keeps the compiled code self-contained.
-        return _elementwise([view], op.results[0].type, lambda x: x)
+        return elementwise([view], op.results[0].type, lambda x: x)
 
     def lower_concat(self, op):
         result = _empty(op.results[0].type)
@@ -253,7 +253,7 @@ class Lowering:
         i32 = ir.IntegerType.get_signless(32)
         if isinstance(cond.type, ir.RankedTensorType):
             (lhs, rhs), compare = self._comparison(cond.owner)
-            holds = _elementwise([lhs, rhs], _with_element(lhs.type, i32),
+            holds = elementwise([lhs, rhs], _with_element(lhs.type, i32),
                                  lambda a, b: arith.extui(i32, compare(a, b)))
             all_hold = _full_reduction(holds, 1, arith.andi)
             cond = arith.cmpi(arith.CmpIPredicate.ne, all_hold, arith.constant(i32, 0))

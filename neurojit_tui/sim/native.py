@@ -23,6 +23,7 @@ import ctypes
 import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -201,26 +202,31 @@ class Tracer:
     def element(self, base: str, k: int) -> str:
         return self.emit(f"llvm.getelementptr {base}[{k}] : (!llvm.ptr) -> !llvm.ptr, f64", "ptr").name
 
-    def call_controller(self, obs, mem):
+    def call_controller(self, obs, mem, parametric: bool = False):
         for k, v in enumerate(obs):
             self.lines.append(f"llvm.store {self.lift(v, 'f64').name}, {self.element('%obs', k)} : f64, !llvm.ptr")
         for k, v in enumerate(mem):
             self.lines.append(f"llvm.store {v.name}, {self.element('%mem', k)} : f64, !llvm.ptr")
-        self.lines.append(f"llvm.call @{tl.CONTROL_ENTRY}(%obs, %mem, %act, %mem_out) : "
-                          "(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()")
+        arguments = ["%obs", "%mem"] + (["%theta"] if parametric else []) + ["%act", "%mem_out"]
+        self.lines.append(f"llvm.call @{tl.CONTROL_ENTRY}({', '.join(arguments)}) : "
+                          f"({', '.join(['!llvm.ptr'] * len(arguments))}) -> ()")
         read = lambda base, k: self.emit(f"llvm.load {self.element(base, k)} : !llvm.ptr -> f64", "f64")
         return ([read("%act", k) for k in range(tl.CONTROL_ACTION_SIZE)],
                 [read("%mem_out", k) for k in range(tl.CONTROL_MEM_SIZE)])
 
 
-def kernel_source() -> str:
-    """The kernel as MLIR text (func/scf/arith/math/llvm), calling ``@control``."""
+def kernel_source(parametric: bool = False) -> str:
+    """The kernel as MLIR text (func/scf/arith/math/llvm), calling ``@control``.
+
+    ``parametric``: the controller takes a parameter vector (``compiler.parametric``);
+    the kernel gets one more argument, the candidate's ``theta``, and passes it on."""
     body = Tracer()
+    control = (lambda obs, mem: body.call_controller(obs, mem, parametric))
     state = {f: body.load(f"%s_{f}", "%i") for f in model.STATE_FIELDS}
     params = {f: body.load(f"%p_{f}", "%i") for f in model.PARAM_FIELDS}
     agent = Value(body, "%agent", "i64")
     new = model.step(body, state, params, {k: Value(body, f"%k_{k}", "f64") for k in model.RUNTIME_CONSTANTS},
-                     Value(body, "%seed", "i64"), agent, Value(body, "%t", "i64"), body.call_controller)
+                     Value(body, "%seed", "i64"), agent, Value(body, "%t", "i64"), control)
     for f in model.STATE_FIELDS:
         body.store(new[f], f"%s_{f}", "%i")
     still_active = new["done"] < 0.5
@@ -228,7 +234,8 @@ def kernel_source() -> str:
 
     arguments = ([f"%s_{f}: !llvm.ptr {{llvm.noalias}}" for f in model.STATE_FIELDS]
                  + [f"%p_{f}: !llvm.ptr {{llvm.noalias}}" for f in model.PARAM_FIELDS]
-                 + ["%n: i64", "%first: i64", "%seed: i64", "%kp: !llvm.ptr {llvm.noalias}"])
+                 + ["%n: i64", "%first: i64", "%seed: i64", "%kp: !llvm.ptr {llvm.noalias}"]
+                 + (["%theta: !llvm.ptr {llvm.noalias}"] if parametric else []))
     constants = "\n".join(
         f"    %kptr_{k} = llvm.getelementptr %kp[{i}] : (!llvm.ptr) -> !llvm.ptr, f64\n"
         f"    %k_{k} = llvm.load %kptr_{k} : !llvm.ptr -> f64"
@@ -236,7 +243,7 @@ def kernel_source() -> str:
     indent = "          "
     return f"""
 module {{
-  llvm.func @{tl.CONTROL_ENTRY}(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr)
+  llvm.func @{tl.CONTROL_ENTRY}({", ".join(["!llvm.ptr"] * (5 if parametric else 4))})
   llvm.mlir.global external @{ASSERT_STATUS_GLOBAL}() {{addr_space = 0 : i32}} : i32
   func.func @{KERNEL}({", ".join(arguments)}) -> i32 {{
     %c0 = arith.constant 0 : i64
@@ -289,13 +296,17 @@ class NativeSwarm:
     """A controller fused with the physics into one compiled kernel."""
 
     def __init__(self, text: str, path: str, compiler: Compiler | None = None,
-                 tier: str = FULL):
+                 tier: str = FULL, parametric: bool = False):
+        """``parametric``: the program's tunable numbers become a per-candidate
+        parameter vector (``parameters`` says which); ``run_population`` then flies many
+        candidates of this structure in one call."""
         compiler = compiler or Compiler()
         t0 = time.perf_counter()
-        lowered = compiler.lower(text, path, require_control=True)
+        lowered = compiler.lower(text, path, require_control=True, parametric=parametric)
+        self.parameters = lowered.parameters
         context = compiler._context
         with context, ir.Location.unknown():
-            kernel = ir.Module.parse(kernel_source())
+            kernel = ir.Module.parse(kernel_source(parametric))
             passmanager.PassManager.parse(_KERNEL_PIPELINE).run(kernel.operation)
             target = lowered.module.regions[0].blocks[0]
             for op in list(kernel.body.operations):
@@ -314,7 +325,8 @@ class NativeSwarm:
         P = ctypes.c_void_p
         fields = len(model.STATE_FIELDS) + len(model.PARAM_FIELDS)
         self._kernel = ctypes.CFUNCTYPE(ctypes.c_int32, *([P] * fields), ctypes.c_int64,
-                                        ctypes.c_int64, ctypes.c_int64, P)(address)
+                                        ctypes.c_int64, ctypes.c_int64, P,
+                                        *([P] if parametric else []))(address)
         self._status = ctypes.c_int32.from_address(status_address)
         self.asserts = {a.number: a for a in lowered.asserts}
         self.path = path
@@ -325,7 +337,7 @@ class NativeSwarm:
 
     def run(self, env: model.Environment, agents: int, seed: int,
             max_steps: int = model.MAX_STEPS, threads: int = 1,
-            timeout_s: float | None = None) -> RunResult:
+            timeout_s: float | None = None, theta=None) -> RunResult:
         """Simulate ``agents`` landers on ``threads`` threads.
 
         Agents go out in chunks of ``CHUNK`` to whichever thread is free; with a
@@ -347,7 +359,14 @@ class NativeSwarm:
                 return 0
             count = min(CHUNK, agents - first)
             pointers = [a.ctypes.data + 8 * first for a in arrays]
-            return self._kernel(*pointers, count, first, seed, constants.ctypes.data)
+            return self._kernel(*pointers, count, first, seed, constants.ctypes.data, *extra)
+
+        if self.parameters is not None:
+            theta = np.ascontiguousarray(self.parameters.initial if theta is None else theta,
+                                         dtype=np.float64)
+            extra = [theta.ctypes.data]
+        else:
+            extra = []
 
         chunks = range(0, agents, CHUNK)
         threads = max(1, min(threads, len(chunks)))
@@ -365,3 +384,96 @@ class NativeSwarm:
             result.assert_failure = self.asserts[number].violation()
         result.seconds = time.perf_counter() - start
         return result
+
+    def run_population(self, env: model.Environment, thetas, agents: int, seed: int,
+                       max_steps: int = model.MAX_STEPS, threads: int = 1,
+                       timeout_s: float | None = None) -> "PopulationRun":
+        """Fly ``agents`` landers for every row of ``thetas`` (P x K parameter vectors)
+        with this parametric kernel, in one pass over (candidate, chunk of agents) work
+        items shared by ``threads`` threads.
+
+        Every candidate meets the same weather: agent i of each candidate is agent i of
+        ``seed`` (common random numbers), so candidates are compared like with like and
+        candidate c's outcomes equal a ``run`` with ``theta=thetas[c]``.
+        """
+        if self.parameters is None:
+            raise ValueError("run_population needs a kernel built with parametric=True")
+        thetas = np.ascontiguousarray(np.atleast_2d(thetas), dtype=np.float64)
+        candidates = thetas.shape[0]
+        if thetas.shape[1] != max(1, len(self.parameters)):
+            raise ValueError(f"thetas have {thetas.shape[1]} columns; the program has "
+                             f"{len(self.parameters)} parameters")
+        start = time.perf_counter()
+        deadline = None if timeout_s is None else start + timeout_s
+        params, state = _start_state(env, seed, agents)
+        arrays = [np.tile(state[f], candidates) for f in model.STATE_FIELDS]
+        param_arrays = [params[f] for f in model.PARAM_FIELDS]
+        constants = np.array(list(model.runtime_constants(env, max_steps).values()))
+        work = [(c, first) for c in range(candidates) for first in range(0, agents, CHUNK)]
+        late = []
+
+        def run_item(item) -> int:
+            c, first = item
+            if deadline is not None and time.perf_counter() > deadline:
+                late.append(item)
+                return 0
+            count = min(CHUNK, agents - first)
+            offset = 8 * (c * agents + first)
+            pointers = ([a.ctypes.data + offset for a in arrays]
+                        + [a.ctypes.data + 8 * first for a in param_arrays])
+            return self._kernel(*pointers, count, first, seed, constants.ctypes.data,
+                                thetas[c].ctypes.data)
+
+        self._status.value = 0
+        threads = max(1, min(threads, len(work)))
+        if threads == 1:
+            statuses = [run_item(item) for item in work]
+        else:
+            with ThreadPoolExecutor(threads, thread_name_prefix="neurojit-population") as pool:
+                statuses = list(pool.map(run_item, work))
+        if late:
+            raise SwarmTimeout(f"timed out: the population run took longer than {timeout_s:g} s "
+                               f"({len(late)} of {len(work)} work items not run)")
+        failures: dict[int, object] = {}
+        if any(statuses):
+            # The assert status word is shared by every thread, and a failure stops the
+            # other candidates' blocks too: fly each candidate alone to say whose it was.
+            for c in range(candidates):
+                alone = self.run(env, agents, seed, max_steps, threads=threads, theta=thetas[c])
+                for f, column in zip(model.STATE_FIELDS, arrays):
+                    column[c * agents:(c + 1) * agents] = alone.state[f]
+                if alone.assert_failure is not None:
+                    failures[c] = alone.assert_failure
+        state_out = {f: a.reshape(candidates, agents) for f, a in zip(model.STATE_FIELDS, arrays)}
+        return PopulationRun(state_out, failures, time.perf_counter() - start)
+
+
+@dataclass
+class PopulationRun:
+    """Final states of a population run: each field is a (candidates x agents) array."""
+
+    state: dict
+    assert_failures: dict  # candidate index -> AssertViolation
+    seconds: float
+
+    @property
+    def agent_steps(self) -> int:
+        return int(self.state["steps"].sum())
+
+
+_START_CACHE: dict = {}
+
+
+def _start_state(env: model.Environment, seed: int, agents: int) -> tuple[dict, dict]:
+    """``model.start`` for agents 0..agents-1, kept for the last few (env, seed, agents):
+    a search flies the same training landers many times."""
+    key = (env, seed, agents)
+    if key not in _START_CACHE:
+        if len(_START_CACHE) >= 8:
+            _START_CACHE.pop(next(iter(_START_CACHE)))
+        params, state = model.start(env, seed, agent_numbers(agents))
+        _START_CACHE[key] = ({f: np.ascontiguousarray(params[f], dtype=np.float64)
+                              for f in model.PARAM_FIELDS},
+                             {f: np.ascontiguousarray(state[f], dtype=np.float64)
+                              for f in model.STATE_FIELDS})
+    return _START_CACHE[key]

@@ -155,3 +155,62 @@ def evaluate_candidates(candidates: list[tuple[str, str]], **options) -> list[Sw
     """Evaluate (path, text) candidates under the same conditions; ranked."""
     compiler = options.pop("compiler", None) or Compiler()
     return rank([evaluate(text, path, compiler=compiler, **options) for path, text in candidates])
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """What a population run says about one candidate: a SwarmReport's statistics
+    without the histogram and the per-run extras (a search scores thousands)."""
+
+    agents: int
+    landed: int
+    crashed: int
+    out_of_bounds: int
+    timed_out: int
+    success_rate: float
+    mean_score: float
+    cvar10_score: float
+    mean_steps: float
+    failure: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    def rank_key(self) -> tuple:
+        return (not self.ok, -self.success_rate, -self.cvar10_score, -self.mean_score)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        for key in ("mean_score", "cvar10_score"):
+            if not math.isfinite(data[key]):
+                data[key] = None
+        return data
+
+    def describe(self) -> str:
+        if not self.ok:
+            return f"failed: {self.failure}"
+        return (f"landed {self.landed}/{self.agents}, crashed {self.crashed}, out of bounds "
+                f"{self.out_of_bounds}, still flying {self.timed_out}; mean score "
+                f"{self.mean_score:.1f}, CVaR-10 {self.cvar10_score:.1f}")
+
+
+def population_outcomes(run) -> list[Outcomes]:
+    """Per-candidate statistics of a ``NativeSwarm.run_population`` result."""
+    outcome, score = run.state["outcome"], run.state["score"]
+    candidates, agents = score.shape
+    worst = np.sort(score, axis=1)[:, : max(1, math.ceil(0.1 * agents))].mean(axis=1)
+    landed = (outcome == model.LANDED).sum(axis=1)
+    crashed = (outcome == model.CRASHED).sum(axis=1)
+    out = (outcome == model.OUT_OF_BOUNDS).sum(axis=1)
+    flying = (outcome == model.FLYING).sum(axis=1)
+    means = score.mean(axis=1)
+    steps = run.state["steps"].mean(axis=1)
+    result = []
+    for c in range(candidates):
+        violation = run.assert_failures.get(c)
+        result.append(Outcomes(
+            agents, int(landed[c]), int(crashed[c]), int(out[c]), int(flying[c]),
+            float(landed[c]) / agents, float(means[c]), float(worst[c]), float(steps[c]),
+            f"assert failed during the swarm run: {violation.message}" if violation else None))
+    return result

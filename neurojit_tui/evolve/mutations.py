@@ -1,0 +1,232 @@
+"""Symbolic mutation operators: small, typed edits of a controller's structure.
+
+Each operator is one class with a ``name`` and ``apply(parent, rng, other=None)``, which
+returns the child's text and a one-line description, or raises ``NotApplicable``.
+New numbers enter as the identity (a gain of 0, a gate of 1), so a child starts out
+flying exactly like its parent and the tuner moves from there: a structure is only
+worse than its parent if no tuning of it is better.
+
+Every edit writes well-typed TensorLang; the compiler still checks each child, and a
+child that does not compile is recorded with its diagnostics like any other failure.
+"""
+
+from __future__ import annotations
+
+from ..compiler import dialect as tl
+from .program import (ACTION_TYPE, MEM_TYPE, VALUE, ControlProgram, ProgramShapeError,
+                      _DEFINES, read_slots)
+
+OBSERVATION_NAMES = ("x", "y", "vx", "vy", "angle", "omega", "left leg", "right leg")
+CHANNELS = ("main engine", "lateral engine")
+SCALAR_TYPE = "tensor<1xf64>"
+
+
+class NotApplicable(Exception):
+    """The operator cannot edit this parent (the reason is the message)."""
+
+
+def _extract(name: str, source: str, index: int, size: int) -> str:
+    return (f'  {name} = "tensorlang.extract"({source}) {{index = array<i64: {index}>}} : '
+            f"(tensor<{size}xf64>) -> f64")
+
+
+def _broadcast(name: str, scalar: str, size: int) -> str:
+    return f'  {name} = "tensorlang.broadcast"({scalar}) : (f64) -> tensor<{size}xf64>'
+
+
+def _constant(name: str, values: list[float], type_: str | None = None) -> str:
+    """A dense constant; one value is a splat (of ``type_``, default one element)."""
+    type_ = type_ or f"tensor<{len(values)}xf64>"
+    literal = ("[" + ", ".join(f"{v:.1f}" for v in values) + "]") if len(values) > 1 else f"{values[0]:.1f}"
+    return (f'  {name} = "tensorlang.constant"() {{value = dense<{literal}> : {type_}}} : '
+            f"() -> {type_}")
+
+
+def _binary(name: str, op: str, a: str, b: str, type_: str = ACTION_TYPE) -> str:
+    return f'  {name} = "tensorlang.{op}"({a}, {b}) : ({type_}, {type_}) -> {type_}'
+
+
+def add_to_channel(program: ControlProgram, prefix: str, term: str, channel: int) -> list[str]:
+    """Lines that add the f64 ``term`` to action channel ``channel`` and re-clamp the
+    action to [-1, 1]; the program's action becomes the result."""
+    other = f"{prefix}zero"
+    parts = [f"{prefix}t", other] if channel == 0 else [other, f"{prefix}t"]
+    lines = [
+        _broadcast(f"{prefix}t", term, 1),
+        _constant(other, [0.0]),
+        f'  {prefix}d = "tensorlang.concat"({parts[0]}, {parts[1]}) : '
+        f"({SCALAR_TYPE}, {SCALAR_TYPE}) -> {ACTION_TYPE}",
+        _binary(f"{prefix}sum", "add", program.action, f"{prefix}d"),
+        f'  {prefix}act = "tensorlang.clamp"({prefix}sum) {{lo = -1.0 : f64, hi = 1.0 : f64}} : '
+        f"({ACTION_TYPE}) -> {ACTION_TYPE}",
+    ]
+    program.action = f"{prefix}act"
+    return lines
+
+
+class AddObservationTerm:
+    """action[channel] += gain * obs[k], gain starting at 0."""
+
+    name = "add-term"
+
+    def apply(self, parent: str, rng, other: str | None = None) -> tuple[str, str]:
+        program = ControlProgram.parse(parent)
+        k = int(rng.integers(tl.CONTROL_OBS_SIZE))
+        channel = int(rng.integers(2))
+        p = program.fresh_prefix("a")
+        program.body += [
+            _extract(f"{p}o", program.obs, k, tl.CONTROL_OBS_SIZE),
+            f"  {p}g = arith.constant 0.0 : f64",
+            f"  {p}term = arith.mulf {p}g, {p}o : f64",
+        ] + add_to_channel(program, p, f"{p}term", channel)
+        return program.text(), f"add a term on {OBSERVATION_NAMES[k]} to the {CHANNELS[channel]}"
+
+
+class DropTerm:
+    """Replace one ``a + b`` or ``a - b`` by ``a``: drop a term of a sum."""
+
+    name = "drop-term"
+
+    def apply(self, parent: str, rng, other: str | None = None) -> tuple[str, str]:
+        program = ControlProgram.parse(parent)
+        sums = []
+        for i, line in enumerate(program.body):
+            code = line.split("//")[0]
+            for op in ("arith.addf ", "arith.subf ", '"tensorlang.add"(', '"tensorlang.sub"('):
+                if op in code and _DEFINES.match(code):
+                    sums.append(i)
+        if not sums:
+            raise NotApplicable("no sum to drop a term from")
+        i = sums[int(rng.integers(len(sums)))]
+        line = program.body[i]
+        result = _DEFINES.match(line).group(1)
+        kept = VALUE.findall(line.split("=", 1)[1])[0]
+        del program.body[i]
+        program.rename({result: kept})
+        return program.text(), f"drop the second term of {result} (keep {kept})"
+
+
+class AddState:
+    """A new controller state in a free ``mem`` slot: the integral of an observation
+    (``s += dt * obs[k]``, bounded) or a low-pass filter of it (``s = a*s + (1-a)*obs[k]``),
+    fed to an action channel with a gain starting at 0."""
+
+    def __init__(self, kind: str):
+        self.kind = kind  # "integral" or "filter"
+        self.name = f"add-{kind}"
+
+    def apply(self, parent: str, rng, other: str | None = None) -> tuple[str, str]:
+        program = ControlProgram.parse(parent)
+        used = read_slots(program.code_lines(), program.mem, tl.CONTROL_MEM_SIZE)
+        free = [s for s in range(tl.CONTROL_MEM_SIZE) if s not in used]
+        if not free:
+            raise NotApplicable("every mem slot is in use")
+        slot = free[int(rng.integers(len(free)))]
+        k = int(rng.integers(6))  # the legs are 0/1 flags: nothing to integrate
+        channel = int(rng.integers(2))
+        p = program.fresh_prefix("s")
+        lines = [_extract(f"{p}o", program.obs, k, tl.CONTROL_OBS_SIZE),
+                 _extract(f"{p}m", program.mem, slot, tl.CONTROL_MEM_SIZE)]
+        if self.kind == "integral":
+            lines += [f"  {p}dt = arith.constant 0.02 : f64",
+                      f"  {p}step = arith.mulf {p}dt, {p}o : f64",
+                      f"  {p}raw = arith.addf {p}m, {p}step : f64",
+                      _broadcast(f"{p}rt", f"{p}raw", 1),
+                      f'  {p}bt = "tensorlang.clamp"({p}rt) {{lo = -5.0 : f64, hi = 5.0 : f64}} : '
+                      f"({SCALAR_TYPE}) -> {SCALAR_TYPE}",
+                      _extract(f"{p}s", f"{p}bt", 0, 1)]
+        else:
+            lines += [f"  {p}a = arith.constant 0.9 : f64",
+                      f"  {p}keep = arith.mulf {p}a, {p}m : f64",
+                      f"  {p}ao = arith.mulf {p}a, {p}o : f64",
+                      f"  {p}new = arith.subf {p}o, {p}ao : f64",
+                      f"  {p}s = arith.addf {p}keep, {p}new : f64"]
+        onehot = [1.0 if i == slot else 0.0 for i in range(tl.CONTROL_MEM_SIZE)]
+        lines += [
+            _broadcast(f"{p}sv", f"{p}s", tl.CONTROL_MEM_SIZE),
+            _constant(f"{p}hot", onehot),
+            _constant(f"{p}half", [0.5], MEM_TYPE),
+            f'  {p}is = "tensorlang.cmp"({p}hot, {p}half) {{predicate = "gt"}} : '
+            f"({MEM_TYPE}, {MEM_TYPE}) -> tensor<{tl.CONTROL_MEM_SIZE}xi1>",
+            f'  {p}mem = "tensorlang.select"({p}is, {p}sv, {program.mem_out}) : '
+            f"(tensor<{tl.CONTROL_MEM_SIZE}xi1>, {MEM_TYPE}, {MEM_TYPE}) -> {MEM_TYPE}",
+            f"  {p}g = arith.constant 0.0 : f64",
+            f"  {p}term = arith.mulf {p}g, {p}s : f64",
+        ]
+        program.mem_out = f"{p}mem"
+        program.body += lines + add_to_channel(program, p, f"{p}term", channel)
+        what = "integral" if self.kind == "integral" else "low-pass filter"
+        return (program.text(), f"add the {what} of {OBSERVATION_NAMES[k]} as state mem[{slot}], "
+                                f"fed to the {CHANNELS[channel]}")
+
+
+class GateOnContact:
+    """Once a leg touches, scale the action by tunable gains (starting at 1, the
+    identity): lets the search learn to cut the engines on touchdown."""
+
+    name = "gate-on-contact"
+
+    def apply(self, parent: str, rng, other: str | None = None) -> tuple[str, str]:
+        program = ControlProgram.parse(parent)
+        p = program.fresh_prefix("g")
+        program.body += [
+            f'  {p}legs = "tensorlang.slice"({program.obs}) {{offsets = array<i64: 6>, '
+            f"sizes = array<i64: 2>}} : (tensor<{tl.CONTROL_OBS_SIZE}xf64>) -> {ACTION_TYPE}",
+            f'  {p}c = "tensorlang.sum"({p}legs) : ({ACTION_TYPE}) -> f64',
+            _broadcast(f"{p}ct", f"{p}c", 2),
+            _constant(f"{p}th", [0.5], ACTION_TYPE),
+            _constant(f"{p}gain", [1.0, 1.0]),
+            _binary(f"{p}scaled", "mul", program.action, f"{p}gain"),
+            f'  {p}on = "tensorlang.cmp"({p}ct, {p}th) {{predicate = "gt"}} : '
+            f"({ACTION_TYPE}, {ACTION_TYPE}) -> tensor<2xi1>",
+            f'  {p}act = "tensorlang.select"({p}on, {p}scaled, {program.action}) : '
+            f"(tensor<2xi1>, {ACTION_TYPE}, {ACTION_TYPE}) -> {ACTION_TYPE}",
+        ]
+        program.action = f"{p}act"
+        return program.text(), "gate the action on leg contact (tunable gains after touchdown)"
+
+
+class Crossover:
+    """Both parents' bodies side by side, their actions blended per channel with
+    tunable weights that start at (parent 1, parent 2) = ([1, 0], [0, 1]) for a
+    channel-wise crossover (the main engine from one, the lateral from the other)."""
+
+    name = "crossover"
+
+    def apply(self, parent: str, rng, other: str | None = None) -> tuple[str, str]:
+        if other is None:
+            raise NotApplicable("crossover needs a second parent")
+        first, second = ControlProgram.parse(parent), ControlProgram.parse(other)
+        first_mem = read_slots(first.code_lines(), first.mem, tl.CONTROL_MEM_SIZE)
+        second_mem = read_slots(second.code_lines(), second.mem, tl.CONTROL_MEM_SIZE)
+        if first_mem and second_mem:
+            raise NotApplicable("both parents keep state in mem")
+        p = first.fresh_prefix("x")
+        mapping = {name: p + name[1:].replace(".", "_") for name in second.defined()}
+        mapping.update({second.obs: first.obs, second.mem: first.mem})
+        second.rename(mapping)
+        swap = bool(rng.integers(2))
+        w1, w2 = ([0.0, 1.0], [1.0, 0.0]) if swap else ([1.0, 0.0], [0.0, 1.0])
+        first.body += [line for line in second.body if line.split("//")[0].strip()] + [
+            _constant(f"{p}w1", w1), _constant(f"{p}w2", w2),
+            _binary(f"{p}b1", "mul", first.action, f"{p}w1"),
+            _binary(f"{p}b2", "mul", second.action, f"{p}w2"),
+            _binary(f"{p}act", "add", f"{p}b1", f"{p}b2"),
+        ]
+        first.action = f"{p}act"
+        if second_mem:
+            first.mem_out = second.mem_out
+        channel = "lateral" if swap else "main"
+        return first.text(), f"crossover: the {channel} engine from the first parent, the other from the second"
+
+
+SYMBOLIC_OPERATORS = (AddObservationTerm(), DropTerm(), AddState("integral"),
+                      AddState("filter"), GateOnContact(), Crossover())
+
+
+def mutate(operator, parent: str, rng, other: str | None = None) -> tuple[str, str]:
+    """Apply ``operator``; a parent the text edits cannot read is NotApplicable."""
+    try:
+        return operator.apply(parent, rng, other)
+    except ProgramShapeError as error:
+        raise NotApplicable(str(error)) from None

@@ -1,0 +1,139 @@
+"""A controller's text as structure: the lines of ``@control``, its return, its features.
+
+Mutations edit TensorLang as text (the form the user reads and keeps), one op per line,
+which is how the samples, the synthesis agent and every mutation write it. A program
+in another form (ops across lines, a ``module`` wrapper) is still compiled and tuned;
+it is only not a parent for the text-editing mutations (``ProgramShapeError``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..compiler import dialect as tl
+
+OBS_TYPE = f"tensor<{tl.CONTROL_OBS_SIZE}xf64>"
+MEM_TYPE = f"tensor<{tl.CONTROL_MEM_SIZE}xf64>"
+ACTION_TYPE = f"tensor<{tl.CONTROL_ACTION_SIZE}xf64>"
+
+_HEADER = re.compile(r"func\.func\s+@" + tl.CONTROL_ENTRY + r"\s*\(\s*(%[\w.$-]+)\s*:\s*"
+                     + re.escape(OBS_TYPE) + r"\s*,\s*(%[\w.$-]+)\s*:\s*" + re.escape(MEM_TYPE))
+_RETURN = re.compile(r"^\s*(?:func\.)?return\s+(%[\w.$-]+)\s*,\s*(%[\w.$-]+)\s*:")
+_DEFINES = re.compile(r"^\s*(%[\w.$-]+)\s*=")
+VALUE = re.compile(r"%[\w.$-]+")
+
+
+class ProgramShapeError(ValueError):
+    """The text is not in the one-op-per-line form the mutations edit."""
+
+
+@dataclass
+class ControlProgram:
+    """``@control`` split into the lines before its body, the body, its return and the
+    lines after; ``obs``/``mem`` are the names of its two arguments."""
+
+    before: list[str]  # comments and the func.func line
+    body: list[str]  # op lines and comments between the header and the return
+    action: str  # the returned action value
+    mem_out: str  # the returned state value
+    after: list[str]  # the closing brace and anything below it
+    obs: str
+    mem: str
+
+    @classmethod
+    def parse(cls, text: str) -> "ControlProgram":
+        lines = text.splitlines()
+        header = next((i for i, line in enumerate(lines) if _HEADER.search(line)), None)
+        if header is None or not lines[header].rstrip().endswith("{"):
+            raise ProgramShapeError("no `func.func @control(...) -> (...) {` line")
+        returns = [i for i in range(header + 1, len(lines)) if _RETURN.match(lines[i])]
+        if len(returns) != 1:
+            raise ProgramShapeError("@control needs exactly one `return %action, %mem : ...` line")
+        obs, mem = _HEADER.search(lines[header]).groups()
+        action, mem_out = _RETURN.match(lines[returns[0]]).groups()
+        return cls(lines[: header + 1], lines[header + 1: returns[0]], action, mem_out,
+                   lines[returns[0] + 1:], obs, mem)
+
+    def text(self) -> str:
+        ret = f"  return {self.action}, {self.mem_out} : {ACTION_TYPE}, {MEM_TYPE}"
+        return "\n".join(self.before + self.body + [ret] + self.after) + "\n"
+
+    def code_lines(self) -> list[str]:
+        return [line for line in self.body if line.split("//")[0].strip()]
+
+    def defined(self) -> list[str]:
+        return [m.group(1) for line in self.body if (m := _DEFINES.match(line))]
+
+    def fresh_prefix(self, tag: str) -> str:
+        """A value-name prefix no line uses yet: ``%<tag><n>_``."""
+        used = set(VALUE.findall("\n".join(self.body)))
+        n = 1
+        while any(name.startswith(f"%{tag}{n}_") for name in used):
+            n += 1
+        return f"%{tag}{n}_"
+
+    def rename(self, mapping: dict[str, str]) -> None:
+        """Rename values in the body and the return (whole names only)."""
+        def swap(match):
+            return mapping.get(match.group(0), match.group(0))
+        self.body = [VALUE.sub(swap, line) for line in self.body]
+        self.action = mapping.get(self.action, self.action)
+        self.mem_out = mapping.get(self.mem_out, self.mem_out)
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a structure looks like, for the archive's diversity cells."""
+
+    observations: tuple[int, ...]  # which obs elements it reads
+    uses_mem: bool  # whether it reads its state
+    ops: int  # op lines in the body
+
+    @property
+    def cell(self) -> tuple:
+        size = 0 if self.ops <= 12 else 1 if self.ops <= 30 else 2 if self.ops <= 60 else 3
+        return (self.observations, self.uses_mem, size)
+
+    def describe(self) -> str:
+        names = ("x", "y", "vx", "vy", "angle", "omega", "leg_l", "leg_r")
+        return (f"reads {','.join(names[i] for i in self.observations) or 'nothing'}; "
+                f"{'uses' if self.uses_mem else 'no'} state; {self.ops} ops")
+
+
+_EXTRACT = re.compile(r'"tensorlang\.extract"\((%[\w.$-]+)\)\s*\{index = array<i64:\s*(\d+)>')
+_SLICE = re.compile(r'"tensorlang\.slice"\((%[\w.$-]+)\)\s*\{offsets = array<i64:\s*(\d+)>,'
+                    r'\s*sizes = array<i64:\s*(\d+)>')
+
+
+def read_slots(lines: list[str], value: str, size: int) -> set[int]:
+    """Which elements of the rank-1 ``value`` the lines read; any use other than
+    extract/slice (a matvec, an add) reads all of them. A use in the return is not a read."""
+    slots: set[int] = set()
+    for line in lines:
+        code = line.split("//")[0]
+        if _RETURN.match(code) or value not in VALUE.findall(code):
+            continue
+        uses = VALUE.findall(code.split("=", 1)[-1]).count(value)
+        known = 0
+        for m in _EXTRACT.finditer(code):
+            if m.group(1) == value:
+                slots.add(int(m.group(2)))
+                known += 1
+        for m in _SLICE.finditer(code):
+            if m.group(1) == value:
+                slots.update(range(int(m.group(2)), int(m.group(2)) + int(m.group(3))))
+                known += 1
+        if uses > known:
+            slots.update(range(size))
+    return slots
+
+
+def features(text: str) -> Features:
+    try:
+        program = ControlProgram.parse(text)
+    except ProgramShapeError:
+        return Features(tuple(range(tl.CONTROL_OBS_SIZE)), True, 0)
+    code = program.code_lines()
+    return Features(tuple(sorted(read_slots(code, program.obs, tl.CONTROL_OBS_SIZE))),
+                    bool(read_slots(code, program.mem, tl.CONTROL_MEM_SIZE)), len(code))

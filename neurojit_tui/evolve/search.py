@@ -1,0 +1,282 @@
+"""The evolution loop: seed, mutate, tune, compete, migrate; validate the winner.
+
+Generation 0 tunes every seed program (the samples, the user's files, stored
+controllers for nearby conditions) and puts them on every island. Each later
+generation makes one child per island: a parent from the island (or the archive), an
+operator (an LLM proposal, a symbolic edit, a crossover with another parent, or a
+re-tune of the parent's numbers), CMA-ES on the child's constants, then the child
+competes for a place. Every candidate that does not compile or fly is recorded with
+its reason. The winner is chosen on the training landers and reported on validation
+landers the search never flew.
+
+Determinism: everything random comes from one ``numpy`` generator seeded with
+``seed``, and nothing depends on the clock except the optional time budget; so the
+same ``seed`` and ``generations`` (with no budget cut) give the same best.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..compiler import CompileError
+from ..sim import model
+from .database import Failure, Individual, ProgramDatabase
+from .evaluation import PopulationEvaluator, fitness, validate, validation_seed
+from .mutations import SYMBOLIC_OPERATORS, NotApplicable, mutate
+from .program import features
+from .tuning import tune
+
+RETUNE = "retune"
+
+
+@dataclass
+class EvolveOptions:
+    generations: int | None = None  # None: until the budget ends
+    budget_s: float | None = 120.0  # None: until ``generations``
+    population: int = 4  # programs kept per island
+    islands: int = 2
+    seed: int = 0
+    use_llm: bool = True
+    llm_rate: float = 0.25  # chance that a child is an LLM proposal (when agents are given)
+    train_agents: int = 128
+    validation_agents: int = 1000
+    cma_popsize: int = 16
+    seed_tune_generations: int = 30
+    child_tune_generations: int = 12
+    migrate_every: int = 4
+    threads: int | None = None
+
+
+@dataclass
+class EvolutionResult:
+    status: str  # "ok", "cancelled", "failed" (nothing flew)
+    seconds: float
+    generations: int
+    evaluations: int
+    evaluations_per_s: float
+    best: dict | None
+    history: list = field(default_factory=list)
+    failures: list = field(default_factory=list)
+    seeds: list = field(default_factory=list)
+    environment: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+    compile_seconds: float = 0.0
+    structures: int = 0
+    operators: dict = field(default_factory=dict)  # name -> {"tried", "kept", "failed", "improved"}
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class Evolution:
+    """One evolution run. ``on_event(kind, data)`` hears "generation", "best",
+    "failure" and "log" events as they happen (the CLI prints them; the engine
+    forwards them to the workstation)."""
+
+    def __init__(self, seeds: list[tuple[str, str]], env: model.Environment,
+                 options: EvolveOptions, llm=None, on_event=None, cancel=None):
+        self.seeds, self.env, self.options = seeds, env, options
+        self.llm = llm if options.use_llm else None
+        self.on_event = on_event or (lambda kind, data: None)
+        self.cancel = cancel or threading.Event()
+        self.rng = np.random.default_rng(options.seed)
+        self.evaluator = PopulationEvaluator(env, options.train_agents, options.seed,
+                                             options.threads)
+        self.database = ProgramDatabase(options.islands, options.population)
+        self.history: list[dict] = []
+        self.operators: dict[str, dict] = {}
+        self._count = 0
+        self._best: Individual | None = None
+
+    # -- bookkeeping ------------------------------------------------------------------
+
+    def _log(self, message: str) -> None:
+        self.on_event("log", {"message": message})
+
+    def _out_of_time(self) -> bool:
+        budget = self.options.budget_s
+        return self.cancel.is_set() or (budget is not None
+                                        and time.perf_counter() - self._start > budget)
+
+    def _tally(self, operator: str, outcome: str) -> None:
+        counts = self.operators.setdefault(operator, {"tried": 0, "kept": 0, "failed": 0,
+                                                      "improved": 0})
+        counts["tried" if outcome == "tried" else outcome] += 1
+
+    def _fail(self, generation, mutation, description, parents, reason, diagnostics=(), text=""):
+        failure = Failure(generation, mutation, description, parents, reason,
+                          list(diagnostics), text)
+        self.database.failures.append(failure)
+        self._tally(mutation, "failed")
+        self.on_event("failure", failure.to_json())
+        self._log(f"generation {generation}: {mutation} ({description}) failed: {reason}")
+
+    def _next_id(self) -> str:
+        self._count += 1
+        return f"c-{self._count}"
+
+    # -- making candidates ----------------------------------------------------------------
+
+    def _tuned_individual(self, text, path, generation, parents, mutation, description,
+                          tune_generations, start=None, sigma0=0.3, source="") -> Individual | None:
+        try:
+            structure = self.evaluator.structure(text, path)
+        except CompileError as error:
+            self._fail(generation, mutation, description, parents, "does not compile",
+                       [d.to_json() for d in error.diagnostics], text)
+            return None
+        initial = structure.parameters.initial if start is None else np.asarray(start)
+        tuned = tune(self.evaluator, structure, initial, tune_generations,
+                     seed=int(self.rng.integers(2**31)), popsize=self.options.cma_popsize,
+                     sigma0=sigma0, should_stop=self._out_of_time)
+        if not tuned.outcomes.ok or tuned.fitness == -np.inf:
+            self._fail(generation, mutation, description, parents,
+                       tuned.outcomes.failure or "no landers flew", text=text)
+            return None
+        tuned_text = structure.write(tuned.values)
+        return Individual(self._next_id(), tuned_text, structure.key,
+                          [float(v) for v in tuned.values], tuned.fitness,
+                          tuned.outcomes.to_json(), features(tuned_text), parents, mutation,
+                          description, generation, source)
+
+    def _child(self, island: int, generation: int) -> Individual | None:
+        parent = self.database.select(island, self.rng)
+        operators = list(SYMBOLIC_OPERATORS) + [RETUNE]
+        use_llm = self.llm is not None and self.rng.random() < self.options.llm_rate
+        operator = "llm" if use_llm else operators[int(self.rng.integers(len(operators)))]
+        name = operator if isinstance(operator, str) else operator.name
+        self._tally(name, "tried")
+        if operator == RETUNE:
+            return self._tuned_individual(parent.text, f"gen{generation}-{name}.mlir", generation, [parent.id],
+                                          RETUNE, "re-tune the parent's numbers",
+                                          self.options.child_tune_generations,
+                                          start=parent.values, sigma0=0.15)
+        parents = [parent.id]
+        try:
+            if operator == "llm":
+                text, description = self.llm.propose(parent, self.env,
+                                                     seed=int(self.rng.integers(2**31)),
+                                                     cancel=self.cancel)
+            else:
+                other = None
+                if operator.name == "crossover":
+                    other_island = int(self.rng.integers(len(self.database.islands)))
+                    other_ind = self.database.select(other_island, self.rng)
+                    if other_ind.structure_key == parent.structure_key:
+                        raise NotApplicable("the second parent has the same structure")
+                    other, parents = other_ind.text, [parent.id, other_ind.id]
+                text, description = mutate(operator, parent.text, self.rng, other)
+        except NotApplicable as why:
+            self._log(f"generation {generation}: {name} not applicable to {parent.id}: {why}")
+            self._tally(name, "failed")
+            return None
+        return self._tuned_individual(text, f"gen{generation}-{name}.mlir", generation, parents,
+                                      name, description, self.options.child_tune_generations)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def _record_generation(self, generation: int) -> None:
+        members = self.database.members()
+        fitnesses = [m.fitness for m in members] or [float("-inf")]
+        elapsed = time.perf_counter() - self._start
+        row = {"generation": generation, "best_fitness": max(fitnesses),
+               "median_fitness": statistics.median(fitnesses), "seconds": elapsed,
+               "evaluations": self.evaluator.evaluations}
+        self.history.append(row)
+        self.on_event("generation", {**row, "evaluations_per_s":
+                                     self.evaluator.evaluations / max(elapsed, 1e-9),
+                                     "best_id": self._best.id if self._best else None})
+
+    def _consider_best(self, individual: Individual) -> None:
+        if self._best is None or individual.fitness > self._best.fitness:
+            parent = self.database.all.get(individual.parents[0]) if individual.parents else None
+            self._best = individual
+            self.on_event("best", {"id": individual.id, "fitness": individual.fitness,
+                                   "text": individual.text, "train": individual.train,
+                                   "lineage": self.lineage(individual),
+                                   "parent_text": parent.text if parent else "",
+                                   "description": individual.description,
+                                   "generation": individual.generation})
+
+    def lineage(self, individual: Individual) -> list[dict]:
+        """The chain of first parents back to a seed (newest first)."""
+        chain, seen = [], set()
+        while individual is not None and individual.id not in seen:
+            seen.add(individual.id)
+            chain.append(individual.lineage_json() | {"fitness": individual.fitness})
+            individual = self.database.all.get(individual.parents[0]) if individual.parents else None
+        return chain
+
+    def run(self) -> EvolutionResult:
+        self._start = time.perf_counter()
+        o = self.options
+        seeded = []
+        for path, text in self.seeds:
+            if self._out_of_time() and seeded:
+                break
+            individual = self._tuned_individual(text, path, 0, [], "seed", f"seed {path}",
+                                                o.seed_tune_generations, source=path)
+            if individual is not None:
+                seeded.append(individual)
+                for island in range(len(self.database.islands)):
+                    self.database.add(island, individual)
+                self._consider_best(individual)
+                self._log(f"seed {path}: training fitness {individual.fitness:.2f} "
+                          f"({individual.train['landed']}/{individual.train['agents']} landed)")
+        self._record_generation(0)
+        generation = 0
+        while seeded and not self._out_of_time() and (o.generations is None or generation < o.generations):
+            generation += 1
+            for island in range(len(self.database.islands)):
+                if self._out_of_time():
+                    break
+                child = self._child(island, generation)
+                if child is None:
+                    continue
+                kept = self.database.add(island, child)
+                if kept:
+                    self._tally(child.mutation, "kept")
+                if self._best is not None and child.fitness > self._best.fitness:
+                    self._tally(child.mutation, "improved")
+                self._consider_best(child)
+            if generation % o.migrate_every == 0:
+                self.database.migrate()
+            self._record_generation(generation)
+        return self._result(generation)
+
+    def _result(self, generation: int) -> EvolutionResult:
+        elapsed = time.perf_counter() - self._start
+        best = self.database.best()
+        summary = None
+        if best is not None:
+            report = validate(best.text, f"evolved-{best.id}.mlir", self.env, self.options.seed,
+                              self.options.validation_agents, threads=self.options.threads)
+            summary = {
+                "id": best.id, "path": None, "source": best.text, "fitness": best.fitness,
+                "train": {k: best.train[k] for k in ("success_rate", "mean_score", "cvar10_score")}
+                | {"agents": best.train["agents"], "seed": self.evaluator.seed},
+                "validation": {"success_rate": report.success_rate, "mean_score": report.mean_score,
+                               "cvar10_score": report.cvar10_score, "agents": report.agents,
+                               "seeds": [validation_seed(self.options.seed)],
+                               "landed": report.landed, "crashed": report.crashed,
+                               "out_of_bounds": report.out_of_bounds,
+                               "timed_out": report.timed_out, "failure": report.failure},
+                "lineage": self.lineage(best),
+            }
+        status = "cancelled" if self.cancel.is_set() else ("ok" if best else "failed")
+        evaluations = self.evaluator.evaluations
+        return EvolutionResult(
+            status, elapsed, generation, evaluations, evaluations / max(elapsed, 1e-9), summary,
+            self.history, [f.to_json() for f in self.database.failures],
+            [path for path, _ in self.seeds], self.env.to_json(), asdict(self.options),
+            self.evaluator.compile_seconds, len(self.evaluator._structures), self.operators)
+
+
+def evolve(seeds, env, options: EvolveOptions | None = None, llm=None, on_event=None,
+           cancel=None) -> EvolutionResult:
+    return Evolution(seeds, env, options or EvolveOptions(), llm, on_event, cancel).run()

@@ -1,0 +1,81 @@
+"""Tuning a structure's constants with CMA-ES (the ``cma`` library).
+
+The search space is normalized per parameter: CMA-ES moves ``z`` and the program gets
+``start + scale * z`` with ``scale = max(|start|, SCALE_FLOOR)``, so a gain of 20 and a
+bound of 0.4 move by the same relative amount, and a parameter starting at 0 (a term a
+mutation just added) can still grow. Each CMA-ES generation is one population run of
+the parametric kernel. The start point is flown first, so a tuned result is never worse
+on the training landers than the program it started from.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .evaluation import PopulationEvaluator, Structure, fitness
+
+SCALE_FLOOR = 0.5  # how far (in z = 1) a parameter that starts near 0 may move
+LIMIT = 1e6  # parameters stay finite and printable
+
+
+@dataclass
+class Tuned:
+    values: np.ndarray
+    fitness: float
+    outcomes: object  # Outcomes of the best on the training landers
+    evaluations: int
+    generations: int
+    history: list = field(default_factory=list)  # best fitness after each generation
+
+
+def tune(evaluator: PopulationEvaluator, structure: Structure, start: np.ndarray,
+         generations: int, seed: int, popsize: int = 16, sigma0: float = 0.3,
+         should_stop=lambda: False) -> Tuned:
+    """CMA-ES on ``structure``'s parameters from ``start`` for ``generations``
+    generations of ``popsize`` candidates; deterministic for a given ``seed``."""
+    with warnings.catch_warnings():  # cma warns that matplotlib (plots) is missing
+        warnings.simplefilter("ignore")
+        import cma
+
+    start = np.asarray(start, dtype=np.float64)
+    first = evaluator.fly(structure, start[None, :])[0]
+    best = Tuned(start.copy(), fitness(first), first, 1, 0, [fitness(first)])
+    dimension = len(start)
+    if dimension == 0 or generations <= 0:
+        return best
+    scale = np.maximum(np.abs(start), SCALE_FLOOR)
+    # cma does not optimise in one dimension: a second, ignored coordinate keeps it happy.
+    padded = max(dimension, 2)
+    options = {"seed": int(seed) % (2**31 - 2) + 1, "popsize": popsize, "verbose": -9,
+               "maxiter": generations, "tolfun": 0, "tolx": 1e-12, "tolflatfitness": 10**9,
+               "tolstagnation": 10**9}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        strategy = cma.CMAEvolutionStrategy(np.zeros(padded), sigma0, options)
+    for generation in range(generations):
+        if should_stop():
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            zs = strategy.ask()
+        values = np.clip(start + scale * np.array(zs)[:, :dimension], -LIMIT, LIMIT)
+        outcomes = evaluator.fly(structure, values)
+        scores = [fitness(o) for o in outcomes]
+        best.evaluations += len(values)
+        for v, o, f in zip(values, outcomes, scores):
+            if f > best.fitness:
+                best.values, best.fitness, best.outcomes = v.copy(), f, o
+        # cma minimizes; a failed candidate is worse than any that flew
+        losses = [-f if math.isfinite(f) else 1e9 for f in scores]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            strategy.tell(zs, losses)
+        best.generations = generation + 1
+        best.history.append(best.fitness)
+        if strategy.stop() and "maxiter" not in strategy.stop():
+            break
+    return best
