@@ -103,6 +103,7 @@ class DropTerm:
         kept = VALUE.findall(line.split("=", 1)[1])[0]
         del program.body[i]
         program.rename({result: kept})
+        program.prune()
         return program.text(), f"drop the second term of {result} (keep {kept})"
 
 

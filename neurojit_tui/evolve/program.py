@@ -73,6 +73,20 @@ class ControlProgram:
             n += 1
         return f"%{tag}{n}_"
 
+    def prune(self) -> None:
+        """Drop the op lines whose value nothing uses any more (an edit removed the
+        last user), until none is left."""
+        while True:
+            used = {self.action, self.mem_out}
+            for line in self.body:
+                code = line.split("//")[0]
+                used.update(VALUE.findall(code.split("=", 1)[1] if _DEFINES.match(code) else code))
+            dead = [i for i, line in enumerate(self.body)
+                    if (m := _DEFINES.match(line)) and m.group(1) not in used]
+            if not dead:
+                return
+            self.body = [line for i, line in enumerate(self.body) if i not in set(dead)]
+
     def rename(self, mapping: dict[str, str]) -> None:
         """Rename values in the body and the return (whole names only)."""
         def swap(match):

@@ -105,7 +105,7 @@ class Evolution:
 
     def _tally(self, operator: str, outcome: str) -> None:
         counts = self.operators.setdefault(operator, {"tried": 0, "kept": 0, "failed": 0,
-                                                      "improved": 0})
+                                                      "not_applicable": 0, "improved": 0})
         counts["tried" if outcome == "tried" else outcome] += 1
 
     def _fail(self, generation, mutation, description, parents, reason, diagnostics=(), text=""):
@@ -173,7 +173,7 @@ class Evolution:
                 text, description = mutate(operator, parent.text, self.rng, other)
         except NotApplicable as why:
             self._log(f"generation {generation}: {name} not applicable to {parent.id}: {why}")
-            self._tally(name, "failed")
+            self._tally(name, "not_applicable")
             return None
         return self._tuned_individual(text, f"gen{generation}-{name}.mlir", generation, parents,
                                       name, description, self.options.child_tune_generations)

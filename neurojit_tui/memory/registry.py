@@ -300,10 +300,10 @@ class Registry:
     def entries(self) -> list[Entry]:
         return [e for e in (self.best(k) for k in self.keys()) if e is not None]
 
-    def nearby(self, env, count: int = 3) -> list[Entry]:
+    def nearby(self, env, count: int = 3, with_strategy: bool = True) -> list[Entry]:
         """The stored entries (best version per key) whose conditions are closest to
         ``env``'s, whatever toolchain or models made them: parents for cross-generation
-        synthesis."""
+        synthesis (which needs their strategies) and seeds for evolution (which does not)."""
         from .key import canonical_condition
 
         here = canonical_condition(env)
@@ -313,7 +313,8 @@ class Registry:
             return (abs(there.get("gravity", 0.0) - here["gravity"]) / max(here["gravity"], 0.1)
                     + abs(there.get("turbulence", 0.0) - here["turbulence"]))
 
-        return sorted((e for e in self.entries() if e.strategy), key=distance)[:count]
+        return sorted((e for e in self.entries() if e.strategy or not with_strategy),
+                      key=distance)[:count]
 
     def verify(self) -> dict:
         """Check every version and object; bad ones go to quarantine. Returns counts."""

@@ -1,0 +1,99 @@
+"""The LLM mutation: the reasoning agent proposes a change, the synthesis agent writes it.
+
+1. The reasoning agent sees the conditions, what the parent reads and how it fails on
+   the training landers (landed, crashed, out of bounds, still flying, scores) and
+   answers with one structural change as JSON under a grammar: what to change, on which
+   observation, for which engine, and why.
+2. The synthesis agent keeps the parent's body and writes a few new lines after it,
+   under the line grammar (every line parses and type-checks by construction), then
+   the return.
+3. The repair loop fixes what the program as a whole gets wrong.
+
+The child then goes through the same tuning and competition as a symbolic one; what the
+models add is measured by ``neurojit bench evolve`` against symbolic-only runs. Any
+GGUF given with --reasoning-model / --synthesis-model plugs in here unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..agents.reasoning import environment_prompt
+from ..agents.repair import RepairSession
+from .mutations import CHANNELS, OBSERVATION_NAMES, NotApplicable
+from .program import ControlProgram, ProgramShapeError, features
+
+CHANGES = ("add a term", "add an integral state", "add a filtered state", "gate on leg contact",
+           "change the gain", "limit the output")
+
+PROPOSAL_GRAMMAR = r'''
+root ::= "{\"change\": \"" change "\", \"observation\": \"" observation "\", \"engine\": \"" engine "\", \"rationale\": \"" text "\"}"
+change ::= ''' + " | ".join(f'"{c}"' for c in CHANGES) + r'''
+observation ::= ''' + " | ".join(f'"{o}"' for o in OBSERVATION_NAMES) + r'''
+engine ::= "main" | "lateral"
+text ::= [a-zA-Z0-9 ,.;:()/+=-]{1,80}
+'''
+
+NEW_LINES = 6
+
+
+def failure_summary(train: dict) -> str:
+    agents = max(1, train.get("agents", 1))
+    return (f"On {agents} landers it lands {train.get('landed', 0)}, crashes "
+            f"{train.get('crashed', 0)}, leaves the screen {train.get('out_of_bounds', 0)} and "
+            f"is still flying at the time limit {train.get('timed_out', 0)}; mean score "
+            f"{train.get('mean_score') or 0:.0f}, worst-10% score {train.get('cvar10_score') or 0:.0f}.")
+
+
+class LLMMutation:
+    name = "llm"
+
+    def __init__(self, agents, on_token=None, repair_attempts: int = 2):
+        self.agents = agents
+        self.on_token = on_token
+        self.repair_attempts = repair_attempts
+        self.last: dict = {}  # the last proposal's record, for the result's log
+
+    def _stream(self, role: str):
+        return None if self.on_token is None else (lambda piece: self.on_token(role, piece))
+
+    def propose(self, parent, env, seed: int, cancel=None) -> tuple[str, str]:
+        try:
+            program = ControlProgram.parse(parent.text)
+        except ProgramShapeError as error:
+            raise NotApplicable(str(error)) from None
+        known = [f"The current controller: {features(parent.text).describe()}. "
+                 + failure_summary(parent.train)]
+        reasoning = self.agents.reasoning.backend.generate(
+            environment_prompt(env, known).replace(
+                "Answer with a strategy as JSON: controller family, gains and a short rationale.",
+                "Propose one change to the controller's structure as JSON."),
+            grammar=PROPOSAL_GRAMMAR, max_tokens=120, on_token=self._stream("reasoning"),
+            cancel=cancel, seed=seed)
+        if reasoning.cancelled:
+            raise NotApplicable("cancelled")
+        try:
+            proposal = json.loads(reasoning.text)
+        except ValueError:
+            raise NotApplicable(f"the reasoning agent's answer is not a proposal: "
+                                f"{reasoning.text[:80]!r}") from None
+        change = (f"{proposal['change']} on {proposal['observation']} for the "
+                  f"{proposal['engine']} engine ({proposal['rationale']})")
+        program.rename({program.obs: "%obs", program.mem: "%mem"})
+        kept = [line.split("//")[0].rstrip() for line in program.code_lines()]
+        written = self.agents.synthesis.write(
+            keep_lines=kept, notes=f"// Change: {change}\n", on_token=self._stream("synthesis"),
+            cancel=cancel, seed=seed, max_new_lines=NEW_LINES)
+        if written.cancelled:
+            raise NotApplicable("cancelled")
+        session = RepairSession(written.text, "llm-child.mlir", self.agents.synthesis,
+                                self.agents.reasoning, max_attempts=self.repair_attempts,
+                                cancel=cancel, on_token=self.on_token)
+        if session.status != "repaired":
+            session.auto()
+        self.last = {"proposal": proposal, "repair": session.status, "tiers": session.tiers}
+        return session.text, f"LLM: {change}" + ("" if session.status == "repaired"
+                                                 else " (repair failed)")
+
+
+__all__ = ["CHANGES", "CHANNELS", "LLMMutation", "PROPOSAL_GRAMMAR", "failure_summary"]

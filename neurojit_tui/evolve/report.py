@@ -1,0 +1,39 @@
+"""Text for people: the progress line and the summary of an evolution run."""
+
+from __future__ import annotations
+
+
+def progress_line(data: dict) -> str:
+    return (f"generation {data['generation']:>3}  {data['evaluations']:>7} evaluations  "
+            f"{data['evaluations_per_s']:7.0f}/s  best {data['best_fitness']:7.2f}  "
+            f"median {data['median_fitness']:7.2f}  {data['seconds']:6.1f} s")
+
+
+def _scores(label: str, scores: dict) -> str:
+    cvar = scores.get("cvar10_score")
+    mean = scores.get("mean_score")
+    return (f"{label}: landed {scores['success_rate']:.1%} of {scores['agents']}, "
+            f"mean score {mean if mean is None else round(mean, 1)}, "
+            f"CVaR-10 {cvar if cvar is None else round(cvar, 1)}")
+
+
+def summary(result: dict) -> str:
+    lines = [f"{result['status']}: {result['generations']} generation(s), "
+             f"{result['evaluations']} evaluations in {result['seconds']:.1f} s "
+             f"({result['evaluations_per_s']:.0f}/s), {result['structures']} structures, "
+             f"{len(result['failures'])} failed candidates"]
+    best = result.get("best")
+    if not best:
+        return "\n".join(lines + ["no candidate flew"])
+    lines.append(_scores("training  ", best["train"]))
+    lines.append(_scores("validation", best["validation"])
+                 + f" (seed {best['validation']['seeds'][0]}, never flown by the search)")
+    lines.append("lineage: " + " <- ".join(
+        f"{step['id']} ({step['mutation']})" for step in best["lineage"]))
+    if best.get("registry"):
+        verdict = best["registry"]
+        lines.append(("stored in the registry: " if verdict["stored"] else "not stored: ")
+                     + verdict["reason"])
+    if best.get("path"):
+        lines.append(f"wrote {best['path']}")
+    return "\n".join(lines)
