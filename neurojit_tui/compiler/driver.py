@@ -125,7 +125,7 @@ class Compiler:
         if module is None:
             raise CompileError(diagnostics)
         with self._context, ir.Location.unknown():
-            return lift_parameters(module, path, _line_one_shift(text))
+            return lift_parameters(module, path, text, _line_one_shift(text))
 
     # -- middle and back end ---------------------------------------------------------
 
@@ -143,7 +143,7 @@ class Compiler:
         parameters = None
         with self._context, ir.Location.unknown(), collect(self._context, path) as emitted:
             if parametric:
-                parameters = lift_parameters(module, path, _line_one_shift(text))
+                parameters = lift_parameters(module, path, text, _line_one_shift(text))
             signatures = _signatures(module)
             add_assert_status_global(module)
             asserts = Lowering(module, path).run()

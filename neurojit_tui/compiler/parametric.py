@@ -69,6 +69,16 @@ class ParameterTable:
     def initial(self) -> np.ndarray:
         return np.array(self.values, dtype=np.float64)
 
+    def constrain(self, values) -> np.ndarray:
+        """``values`` made valid for the program: each clamp's bounds in order (the
+        verifier wants lo <= hi). A search flies the constrained values, so what it
+        scores is what ``write_back`` writes."""
+        out = np.array(values, dtype=np.float64)
+        for k, site in enumerate(self.sites):
+            if site.kind == CLAMP_LO and k + 1 < len(self.sites) and out[k] > out[k + 1]:
+                out[k], out[k + 1] = out[k + 1], out[k]
+        return out
+
     def write_back(self, text: str, values) -> str:
         """``text`` with parameter k replaced by ``values[k]``, at the same places."""
         values = [float(v) for v in values]
@@ -157,11 +167,22 @@ def _control_function(module_op):
     raise ValueError(f"no @{tl.CONTROL_ENTRY} to make parametric")
 
 
-def lift_parameters(module_op, path: str, line_one_shift: int = 0) -> ParameterTable:
+def lift_parameters(module_op, path: str, text: str, line_one_shift: int = 0) -> ParameterTable:
     """Rewrite ``@control`` of a verified module in place (see the module docstring).
 
+    ``text`` is the source ``module_op`` was parsed from: a dense literal written as one
+    number is one parameter, one written as a list has one per element (MLIR stores a
+    list of equal numbers as a splat too, so the attribute alone cannot tell).
     ``line_one_shift``: columns on line 1 are shifted by this much in ``module_op``'s
     locations (the driver's implicit ``module {`` wrapper)."""
+    line_starts = [0]
+    for source_line in text.splitlines(keepends=True):
+        line_starts.append(line_starts[-1] + len(source_line))
+
+    def written_as_list(line: int, col: int) -> bool:
+        start = text.index("dense<", line_starts[line - 1] + col - 1) + len("dense<")
+        return text[start:].lstrip().startswith("[")
+
     function = _control_function(module_op)
     block = function.regions[0].blocks[0]
     table = ParameterTable()
@@ -182,14 +203,15 @@ def lift_parameters(module_op, path: str, line_one_shift: int = 0) -> ParameterT
             attr = ir.DenseFPElementsAttr(op.attributes["value"])
             line, col = site_of(op)
             shape = tuple(ir.RankedTensorType(op.results[0].type).shape)
+            splat = not written_as_list(line, col)
             if attr.is_splat:
-                values = [ir.FloatAttr(attr.get_splat_value()).value]
+                values = [ir.FloatAttr(attr.get_splat_value()).value] * (1 if splat else math.prod(shape))
             else:
                 values = [float(v) for v in np.array(attr).reshape(-1)]
             indices = list(range(len(table.sites), len(table.sites) + len(values)))
             holders.append((op, indices))
             for e, v in enumerate(values):
-                table.sites.append(ParameterSite(DENSE, line, col, e, shape, attr.is_splat))
+                table.sites.append(ParameterSite(DENSE, line, col, e, shape, splat))
                 table.values.append(v)
         elif op.name == f"{tl.DIALECT_NAME}.clamp":
             line, col = site_of(op)

@@ -203,7 +203,7 @@ class Crossover:
         if first_mem and second_mem:
             raise NotApplicable("both parents keep state in mem")
         p = first.fresh_prefix("x")
-        mapping = {name: p + name[1:].replace(".", "_") for name in second.defined()}
+        mapping = {name: f"{p}p_{name[1:]}" for name in second.defined()}
         mapping.update({second.obs: first.obs, second.mem: first.mem})
         second.rename(mapping)
         swap = bool(rng.integers(2))

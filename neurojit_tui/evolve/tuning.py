@@ -63,6 +63,7 @@ def tune(evaluator: PopulationEvaluator, structure: Structure, start: np.ndarray
             warnings.simplefilter("ignore")
             zs = strategy.ask()
         values = np.clip(start + scale * np.array(zs)[:, :dimension], -LIMIT, LIMIT)
+        values = np.array([structure.parameters.constrain(v) for v in values])
         outcomes = evaluator.fly(structure, values)
         scores = [fitness(o) for o in outcomes]
         best.evaluations += len(values)

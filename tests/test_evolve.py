@@ -1,0 +1,311 @@
+"""Autonomous evolution: parametric kernels, tuning, mutations, the search, memory."""
+
+import json
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from neurojit_tui.evolve import EvolveOptions, evolve, remember_if_better
+from neurojit_tui.evolve.evaluation import PopulationEvaluator
+from neurojit_tui.evolve.mutations import (SYMBOLIC_OPERATORS, AddObservationTerm, Crossover,
+                                           NotApplicable, mutate)
+from neurojit_tui.evolve.program import ControlProgram, features
+from neurojit_tui.memory import Registry, rebuild_with
+from neurojit_tui.memory.admission import admit
+from neurojit_tui.sim import model
+from neurojit_tui.sim.native import NativeSwarm
+from neurojit_tui.sim.swarm import evaluate, population_outcomes
+
+from .conftest import SAMPLES
+
+SAMPLE_NAMES = ("heuristic", "pid", "pd", "mlp")
+HARSH = model.Environment(gravity=3.0, turbulence=0.8)
+
+
+def sample(name):
+    return (SAMPLES / f"{name}.mlir").read_text()
+
+
+def small_options(**overrides):
+    """A search small enough for a 2-core CI machine."""
+    base = dict(generations=2, budget_s=None, population=2, islands=2, seed=3, use_llm=False,
+                train_agents=64, validation_agents=128, cma_popsize=6,
+                seed_tune_generations=3, child_tune_generations=2, migrate_every=1)
+    return EvolveOptions(**(base | overrides))
+
+
+# -- parametric compilation ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_parametric_kernel_agrees_with_the_recompiled_program(name, compiler):
+    """For the same numbers, flying the parametric kernel with a parameter vector and
+    compiling the written-back text give the same trajectories' ends (1e-9)."""
+    text = sample(name)
+    kernel = NativeSwarm(text, f"{name}.mlir", compiler, parametric=True)
+    table = kernel.parameters
+    rng = np.random.default_rng(7)
+    thetas = table.initial * (1 + 0.2 * rng.standard_normal((3, len(table)))) + 0.01 * rng.standard_normal((3, len(table)))
+    run = kernel.run_population(HARSH, thetas, 40, seed=5, threads=2)
+    for c in range(3):
+        written = table.write_back(text, thetas[c])
+        assert compiler.parameters(written, "w.mlir").values == list(thetas[c])
+        reference = NativeSwarm(written, "w.mlir", compiler).run(HARSH, 40, 5, threads=1)
+        for field in ("score", "x", "y", "vx", "vy", "outcome", "steps", "fuel", "mem0"):
+            np.testing.assert_allclose(run.state[field][c], reference.state[field], rtol=0,
+                                       atol=1e-9, err_msg=f"{name} candidate {c} {field}")
+        report = evaluate(written, "w.mlir", HARSH, agents=40, seed=5, compiler=compiler)
+        assert population_outcomes(run)[c].landed == report.landed
+
+
+def test_parameters_come_from_constants_dense_elements_and_clamp_bounds_only(compiler):
+    table = compiler.parameters(sample("heuristic"), "heuristic.mlir")
+    kinds = [s.kind for s in table.sites]
+    assert kinds.count("clamp.lo") == kinds.count("clamp.hi") == 2
+    assert "dense" in kinds and "scalar" in kinds
+    # indices, slice offsets and shapes are not parameters: heuristic has 12 numbers to tune
+    assert len(table) == 12
+    assert table.values[:3] == [0.5, -0.4, 0.4]
+
+
+GENERIC = '''func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (tensor<2xf64>, tensor<4xf64>) {
+  %k = "arith.constant"() {value = 0x3FE0000000000000 : f64} : () -> f64
+  %w = "tensorlang.constant"() {value = dense<[[1.5e-3, -2.0], [3.0, 4.0]]> : tensor<2x2xf64>} : () -> tensor<2x2xf64>
+  %s = "tensorlang.slice"(%obs) {offsets = array<i64: 2>, sizes = array<i64: 2>} : (tensor<8xf64>) -> tensor<2xf64>
+  %u = "tensorlang.matvec"(%w, %s) : (tensor<2x2xf64>, tensor<2xf64>) -> tensor<2xf64>
+  %kt = "tensorlang.broadcast"(%k) : (f64) -> tensor<2xf64>
+  %v = "tensorlang.mul"(%u, %kt) : (tensor<2xf64>, tensor<2xf64>) -> tensor<2xf64>
+  %a = "tensorlang.clamp"(%v) {lo = -1.0 : f64, hi = 1.0 : f64} : (tensor<2xf64>) -> tensor<2xf64>
+  return %a, %mem : tensor<2xf64>, tensor<4xf64>
+}
+'''
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(finite, min_size=7, max_size=7))
+def test_write_back_round_trips_any_value_in_any_literal_form(values):
+    from neurojit_tui.compiler import Compiler
+
+    compiler = _shared_compiler()
+    table = compiler.parameters(GENERIC, "generic.mlir")
+    assert table.values == [0.5, 1.5e-3, -2.0, 3.0, 4.0, -1.0, 1.0]
+    values = table.constrain(values)  # a clamp's bounds in order, as the verifier wants
+    assert values[5] <= values[6]
+    written = table.write_back(GENERIC, values)
+    again = compiler.parameters(written, "generic.mlir")
+    assert again.values == [float(v) for v in values]
+    assert again.structure_key(written) == table.structure_key(GENERIC)
+    assert isinstance(compiler, Compiler)
+
+
+_COMPILER = []
+
+
+def _shared_compiler():
+    from neurojit_tui.compiler import Compiler
+
+    if not _COMPILER:
+        _COMPILER.append(Compiler())
+    return _COMPILER[0]
+
+
+def test_structure_key_tells_structures_apart(compiler):
+    heuristic = compiler.parameters(sample("heuristic"), "h.mlir")
+    pid = compiler.parameters(sample("pid"), "p.mlir")
+    assert heuristic.structure_key(sample("heuristic")) != pid.structure_key(sample("pid"))
+
+
+# -- mutations ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("parent", ["heuristic", "pid", "pd"])
+@pytest.mark.parametrize("operator", [op for op in SYMBOLIC_OPERATORS if op.name != "crossover"],
+                         ids=lambda op: op.name)
+def test_a_symbolic_child_compiles_and_starts_out_flying_like_its_parent(parent, operator,
+                                                                         compiler):
+    text = sample(parent)
+    try:
+        child, description = mutate(operator, text, np.random.default_rng(11))
+    except NotApplicable:
+        assert operator.name in ("add-integral", "add-filter") and parent == "pid"
+        return
+    assert compiler.check(child, "child.mlir", require_control=True) == [], child
+    assert description
+    if operator.name == "drop-term":
+        return  # a dropped term changes behaviour on purpose
+    a = evaluate(text, "p.mlir", HARSH, agents=32, seed=2, compiler=compiler)
+    b = evaluate(child, "c.mlir", HARSH, agents=32, seed=2, compiler=compiler)
+    assert (a.landed, a.crashed, round(a.mean_score, 9)) == (b.landed, b.crashed,
+                                                             round(b.mean_score, 9))
+
+
+def test_crossover_blends_two_structures_channel_wise(compiler):
+    child, _ = Crossover().apply(sample("heuristic"), np.random.default_rng(0), sample("mlp"))
+    assert compiler.check(child, "x.mlir", require_control=True) == []
+    assert features(child).ops > features(sample("heuristic")).ops
+    with pytest.raises(NotApplicable):
+        Crossover().apply(sample("pid"), np.random.default_rng(0), sample("pid"))
+
+
+def test_features_say_what_a_program_reads():
+    assert features(sample("pd")).observations == tuple(range(8))  # a matvec reads all of obs
+    assert features(sample("heuristic")).observations == (0, 1, 2, 3, 4, 5, 6, 7)
+    assert not features(sample("heuristic")).uses_mem and features(sample("pid")).uses_mem
+    child, _ = AddObservationTerm().apply(sample("heuristic"), np.random.default_rng(1))
+    assert ControlProgram.parse(child).action != ControlProgram.parse(sample("heuristic")).action
+
+
+# -- the search ----------------------------------------------------------------------------------
+
+def seeds(*names):
+    return [(f"{n}.mlir", sample(n)) for n in names]
+
+
+def test_same_seed_and_generations_give_the_same_best():
+    first = evolve(seeds("heuristic", "pd"), HARSH, small_options())
+    second = evolve(seeds("heuristic", "pd"), HARSH, small_options())
+    assert first.status == second.status == "ok"
+    assert first.best["source"] == second.best["source"]
+    assert [h["best_fitness"] for h in first.history] == [h["best_fitness"] for h in second.history]
+    assert first.generations == 2 and len(first.history) == 3
+    assert first.evaluations == second.evaluations > 0
+    other = evolve(seeds("heuristic", "pd"), HARSH, small_options(seed=4))
+    assert other.best["source"] != first.best["source"]
+
+
+def test_the_search_improves_on_its_seed_and_reports_unseen_validation_landers():
+    result = evolve(seeds("heuristic"), HARSH, small_options(generations=3, population=3,
+                                                             seed_tune_generations=6,
+                                                             child_tune_generations=3))
+    best = result.best
+    seed_fitness = result.history[0]["best_fitness"]
+    assert result.history[-1]["best_fitness"] >= seed_fitness
+    assert best["fitness"] == result.history[-1]["best_fitness"]
+    assert best["validation"]["agents"] == 128
+    assert best["validation"]["seeds"][0] != best["train"]["seed"]
+    assert best["lineage"][-1]["mutation"] == "seed"
+    assert set(best["train"]) >= {"success_rate", "mean_score", "cvar10_score"}
+
+
+class BrokenLLM:
+    """An LLM mutation whose program does not compile."""
+
+    def propose(self, parent, env, seed, cancel=None):
+        return parent.text.replace("return ", "return %missing, "), "LLM: broken on purpose"
+
+
+def test_a_child_that_does_not_compile_is_recorded_with_its_diagnostics():
+    bad_seed = ("bad.mlir", "func.func @control(%obs: tensor<8xf64>) {\n  return\n}\n")
+    result = evolve(seeds("heuristic") + [bad_seed], HARSH,
+                    small_options(use_llm=True, llm_rate=1.0, islands=1), llm=BrokenLLM())
+    reasons = [(f["mutation"], f["reason"]) for f in result.failures]
+    assert ("seed", "does not compile") in reasons
+    assert ("llm", "does not compile") in reasons
+    llm_failure = next(f for f in result.failures if f["mutation"] == "llm")
+    assert llm_failure["diagnostics"] and llm_failure["diagnostics"][0]["line"] > 0
+    assert result.operators["llm"]["failed"] == 2
+    assert result.best is not None  # the search goes on with what flies
+
+
+def test_cancel_stops_the_search():
+    cancel = threading.Event()
+    events = []
+
+    def on_event(kind, data):
+        events.append(kind)
+        if kind == "generation" and data["generation"] >= 1:
+            cancel.set()
+
+    result = evolve(seeds("heuristic"), HARSH, small_options(generations=50), on_event=on_event,
+                    cancel=cancel)
+    assert result.status == "cancelled" and result.generations <= 2
+    assert "best" in events and "generation" in events
+
+
+def test_population_evaluator_compiles_a_structure_once(compiler):
+    evaluator = PopulationEvaluator(HARSH, agents=16, compiler=compiler)
+    text = sample("heuristic")
+    first = evaluator.structure(text, "a.mlir")
+    table = first.parameters
+    again = evaluator.structure(table.write_back(text, table.initial * 1.5), "b.mlir")
+    assert again is first
+    outcomes = evaluator.fly(first, np.stack([table.initial, table.initial * 1.1]))
+    assert len(outcomes) == 2 and evaluator.evaluations == 2
+
+
+# -- memory ---------------------------------------------------------------------------------------
+
+def test_admission_compares_success_then_cvar():
+    good = {"success_rate": 0.99, "cvar10_score": 200.0, "mean_score": 250.0}
+    assert admit(good, {"a": {"success_rate": 0.9, "cvar10_score": 250.0, "mean_score": 0}})[0]
+    assert not admit(good, {"a": {"success_rate": 0.99, "cvar10_score": 210.0, "mean_score": 0}})[0]
+    assert not admit(good, {"a": dict(good)})[0]  # a tie keeps what is there
+    assert not admit({"success_rate": 1.0, "failure": "x"}, {})[0]
+
+
+def test_the_registry_refuses_a_controller_worse_than_a_sample_or_the_stored_one(tmp_path,
+                                                                                compiler):
+    registry = Registry(tmp_path / "registry", rebuild=rebuild_with(compiler))
+    env = model.Environment()  # the Moon, where heuristic.mlir lands nearly all
+    worse = evolve(seeds("pd"), env, small_options(generations=0, seed_tune_generations=0))
+    verdict = remember_if_better(worse, env, registry)
+    assert not verdict["stored"] and "heuristic.mlir" in verdict["reason"]
+    assert registry.best(verdict["key"]) is None
+    better = evolve(seeds("heuristic"), env, small_options(generations=1, seed_tune_generations=8,
+                                                           validation_agents=300))
+    verdict = remember_if_better(better, env, registry)
+    if verdict["stored"]:  # then the same program again is not better than itself
+        registry.flush()
+        entry = registry.best(verdict["key"])
+        assert entry.provenance["lineage"] and entry.scores["validation"]["agents"] == 300
+        assert not remember_if_better(better, env, registry)["stored"]
+    else:  # tuning on 64 training landers did not beat heuristic on the unseen ones
+        assert "not better than" in verdict["reason"]
+
+
+# -- the command line --------------------------------------------------------------------------
+
+def test_cli_evolve_prints_json_and_writes_the_best(tmp_path):
+    out = tmp_path / "best.mlir"
+    proc = subprocess.run(
+        [sys.executable, "-m", "neurojit_tui.cli", "evolve", str(SAMPLES / "heuristic.mlir"),
+         "--gravity", "3", "--turbulence", "0.8", "--generations", "1", "--population", "2",
+         "--islands", "1", "--no-llm", "--no-cache", "--json", "-o", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    for key in ("status", "seconds", "generations", "evaluations", "evaluations_per_s", "best",
+                "history"):
+        assert key in data
+    for part in ("train", "validation"):
+        assert set(data["best"][part]) >= {"success_rate", "mean_score", "cvar10_score"}
+    assert data["best"]["validation"]["seeds"] and data["best"]["lineage"]
+    assert data["best"]["path"] == str(out) and out.read_text() == data["best"]["source"]
+    assert {"generation", "best_fitness", "median_fitness", "seconds"} <= set(data["history"][0])
+
+
+@pytest.mark.slow
+def test_a_real_model_evolve_of_two_generations_completes(tmp_path, monkeypatch):
+    """The embedded models propose structure (every child an LLM proposal)."""
+    from neurojit_tui.agents import Agents
+    from neurojit_tui.evolve import run_evolution
+
+    monkeypatch.setenv("NEUROJIT_HOME", str(tmp_path))
+    agents = Agents.from_config({"reasoning": {"max_tokens": 120},
+                                 "synthesis": {"max_tokens": 120}})
+    tokens = []
+    result = run_evolution(HARSH, small_options(use_llm=True, llm_rate=1.0, islands=1),
+                           seeds=seeds("heuristic"), agents=agents,
+                           on_token=lambda role, piece: tokens.append(role))
+    assert result.status == "ok" and result.generations == 2
+    assert result.operators["llm"]["tried"] == 2
+    assert {"reasoning", "synthesis"} <= set(tokens)
+    llm_children = [f for f in result.failures if f["mutation"] == "llm"]
+    kept_or_failed = result.operators["llm"]["kept"] + result.operators["llm"]["failed"]
+    assert kept_or_failed + result.operators["llm"]["not_applicable"] <= 2
+    assert all(f["reason"] for f in llm_children)
