@@ -17,9 +17,9 @@ from pathlib import Path
 
 from textual.theme import Theme
 
-from ..paths import PROJECT_ROOT
+from ..paths import themes_dir
 
-THEMES_DIR = PROJECT_ROOT / "themes"
+THEMES_DIR = themes_dir()
 LAYOUT_CSS = THEMES_DIR / "layout.tcss"
 DEFAULT_THEME = "dark"
 
