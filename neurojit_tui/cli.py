@@ -334,6 +334,30 @@ def cmd_demo(args) -> int:
     return run_demo(args)
 
 
+def cmd_lsp(args) -> int:
+    from .lsp.server import serve
+
+    return serve(controller=args.controller)
+
+
+class _EmitKinds:
+    """``compile --emit``'s choices, read from the compiler driver only when argparse checks
+    a value or prints help: importing the driver loads MLIR, which the processes that
+    only build this parser (the workstation's UI, the language server) must not do."""
+
+    @staticmethod
+    def _kinds():
+        from .compiler.driver import EMIT_KINDS
+
+        return EMIT_KINDS
+
+    def __contains__(self, kind) -> bool:
+        return kind in self._kinds()
+
+    def __iter__(self):
+        return iter(self._kinds())
+
+
 def _add_model_flags(p) -> None:
     p.add_argument("--reasoning-model", help="embedded model name or GGUF path")
     p.add_argument("--synthesis-model", help="embedded model name or GGUF path")
@@ -361,9 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compile", help="lower and JIT-compile a TensorLang file")
     p.add_argument("file", metavar="FILE")
-    from .compiler.driver import EMIT_KINDS
-
-    p.add_argument("--emit", choices=EMIT_KINDS, help="print lowered IR or write an object file")
+    p.add_argument("--emit", choices=_EmitKinds(), metavar="KIND",
+                   help="print lowered IR or write an object file (%(choices)s)")
     p.add_argument("-o", "--output", help="object file path for --emit obj")
     p.add_argument("--print-ir-after-all", action="store_true",
                    help="print the IR after every pass (to stderr)")
@@ -450,6 +473,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="headless demo: compile the samples, hot-swap a running loop")
     p.add_argument("--samples", default=None, help="folder of TensorLang samples")
     p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("lsp", help="language server for TensorLang on stdin/stdout (for editors)")
+    p.add_argument("--controller", action="store_true",
+                   help="hold every file to the controller ABI (as check --controller)")
+    p.add_argument("--stdio", action="store_true",
+                   help="accepted for editors that pass it: stdio is the only transport")
+    p.set_defaults(handler=cmd_lsp)
     return parser
 
 
