@@ -17,11 +17,74 @@ EXIT_RUNTIME = 2  # it ran, and an assert failed
 EXIT_USAGE = 64
 
 
+# Far above any TensorLang program; what is larger (or endless, like /dev/zero) is not one.
+MAX_PROGRAM_BYTES = 16 * 2**20
+
+
 def _read(path: str) -> str:
+    """The text of a program file; for one that cannot be read, is not UTF-8 or is too
+    large, a one-line ``FILE: error: ...`` and exit status 1."""
     try:
-        return Path(path).read_text()
+        with open(path, "rb") as file:
+            data = file.read(MAX_PROGRAM_BYTES + 1)
     except OSError as error:
-        raise SystemExit(f"neurojit: cannot read {path}: {error.strerror}")
+        raise SystemExit(f"{path}: error: cannot read it: {error.strerror or error}") from None
+    if len(data) > MAX_PROGRAM_BYTES:
+        raise SystemExit(f"{path}: error: larger than {MAX_PROGRAM_BYTES // 2**20} MiB, "
+                         f"so not a TensorLang program")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise SystemExit(f"{path}: error: not UTF-8 text (byte 0x{data[error.start]:02x} on "
+                         f"line {line}, offset {error.start}); TensorLang files are UTF-8") from None
+
+
+# -- numbers on the command line: argparse refuses what is out of range, saying the range --
+
+def _int_in(low: int, high: int):
+    def integer(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: give an integer from "
+                                             f"{low:,} to {high:,}")
+        return value
+
+    return integer
+
+
+def _float_in(low: float, high: float, low_open: bool = False):
+    def number(text: str) -> float:
+        import math
+
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        allowed = (f"above {low:g} and at most {high:g}" if low_open
+                   else f"from {low:g} to {high:g}")
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number: give one {allowed}")
+        if value > high or value < low or (low_open and value == low):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give a number {allowed}")
+        return value
+
+    return number
+
+
+AGENTS = _int_in(1, 10**9)  # the memory guard (_check_swarm_memory) has the last word
+SEED = _int_in(0, 2**63 - 1)  # the noise generator's seed is an unsigned 64-bit number
+MODEL_SEED = _int_in(0, 2**32 - 1)  # llama.cpp's seed is 32 bits
+STEPS = _int_in(1, 10**7)
+THREADS = _int_in(1, 1024)
+COUNT = _int_in(1, 10**6)  # candidates, attempts, repeats, episodes...
+GRAVITY = _float_in(0.0, 100.0)  # m/s^2
+TURBULENCE = _float_in(0.0, 100.0)
+SECONDS = _float_in(0.0, 10.0**7, low_open=True)
+FPS = _float_in(0.0, 1000.0, low_open=True)
 
 
 def _print_diagnostics(diagnostics, as_json: bool) -> None:
@@ -97,7 +160,7 @@ def cmd_run(args) -> int:
         return EXIT_DIAGNOSTICS
     try:
         results, violation = program.call(args.entry, *values)
-    except (KeyError, ValueError) as error:
+    except (KeyError, ValueError, TypeError, OverflowError) as error:  # arguments that do not fit
         raise SystemExit(f"neurojit: {error.args[0]}")
     print(json.dumps({
         "entry": args.entry,
@@ -110,9 +173,31 @@ def cmd_run(args) -> int:
     return EXIT_OK
 
 
+# An upper bound of a swarm run's memory: per lander (its state and parameters, and the
+# temporaries that set them up) and once per process (MLIR, the compiled kernel).
+# tests/test_cli_input.py measures a real run against it.
+SWARM_BYTES_PER_AGENT = 256
+SWARM_BASE_BYTES = 512 * 2**20
+
+
+def _check_swarm_memory(agents: int) -> None:
+    """Refuse, before anything is allocated, a swarm that does not fit in the memory
+    available now (it would push the machine into swapping or the kernel's OOM killer)."""
+    import psutil
+
+    need = SWARM_BASE_BYTES + agents * SWARM_BYTES_PER_AGENT
+    available = psutil.virtual_memory().available
+    if need > available:
+        fit = max(0, (available - SWARM_BASE_BYTES) // SWARM_BYTES_PER_AGENT)
+        raise SystemExit(f"neurojit: error: a swarm of {agents:,} landers needs about "
+                         f"{need / 2**30:.1f} GiB of memory and {available / 2**30:.1f} GiB is "
+                         f"available; at most {fit:,} landers fit")
+
+
 def cmd_swarm(args) -> int:
     from .sim import Environment, evaluate
 
+    _check_swarm_memory(args.agents)
     env = Environment(gravity=args.gravity, turbulence=args.turbulence)
     report = evaluate(_read(args.file), args.file, env, agents=args.agents, seed=args.seed,
                       threads=args.threads, max_steps=args.max_steps, timeout_s=args.timeout)
@@ -206,6 +291,7 @@ def cmd_synthesize(args) -> int:
     from .agents.pipeline import synthesize
     from .sim import Environment
 
+    _check_swarm_memory(args.agents)
     agents = _agents(args)
     env = Environment(gravity=args.gravity, turbulence=args.turbulence)
     out_dir = args.out_dir or str(neurojit_home() / "candidates" / time_stamp())
@@ -331,6 +417,12 @@ def cmd_bench(args) -> int:
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
+    if args.samples:  # the user's folder: each program must be readable text
+        folder = Path(args.samples)
+        if not folder.is_dir():
+            raise SystemExit(f"{folder}: error: not a folder of TensorLang samples")
+        for path in sorted(folder.glob("*.mlir")) + sorted(folder.glob("broken/*.mlir")):
+            _read(str(path))
     return run_demo(args)
 
 
@@ -361,9 +453,9 @@ class _EmitKinds:
 def _add_model_flags(p) -> None:
     p.add_argument("--reasoning-model", help="embedded model name or GGUF path")
     p.add_argument("--synthesis-model", help="embedded model name or GGUF path")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=THREADS, default=None,
                    help="llama.cpp threads (default: physical cores)")
-    p.add_argument("--model-seed", type=int, default=None)
+    p.add_argument("--model-seed", type=MODEL_SEED, default=None)
     p.add_argument("--agent-set", action="append", metavar="ROLE.KEY=VALUE",
                    help="any agent setting, e.g. synthesis.temperature=0.2 or "
                         "reasoning.n_ctx=4096 (repeatable)")
@@ -404,21 +496,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("swarm", help="fly a swarm of landers with a controller and score it")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--agents", type=int, default=100)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--gravity", type=float, default=MOON_GRAVITY, help="m/s^2 (default: Moon)")
-    p.add_argument("--turbulence", type=float, default=1.0, help="0 = calm (default 1)")
-    p.add_argument("--threads", type=int, default=None, help="default: every core")
-    p.add_argument("--max-steps", type=int, default=MAX_STEPS)
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS")
+    p.add_argument("--agents", type=AGENTS, default=100)
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--gravity", type=GRAVITY, default=MOON_GRAVITY, help="m/s^2 (default: Moon)")
+    p.add_argument("--turbulence", type=TURBULENCE, default=1.0, help="0 = calm (default 1)")
+    p.add_argument("--threads", type=THREADS, default=None, help="default: every core")
+    p.add_argument("--max-steps", type=STEPS, default=MAX_STEPS)
+    p.add_argument("--timeout", type=SECONDS, default=None, metavar="SECONDS")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_swarm)
 
     p = sub.add_parser("repair", help="repair a broken TensorLang controller (symbolic tier, "
                                       "then the local LLM agents)")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--max-attempts", type=int, default=6)
-    p.add_argument("--time-budget", type=float, default=300.0, metavar="SECONDS")
+    p.add_argument("--max-attempts", type=COUNT, default=6)
+    p.add_argument("--time-budget", type=SECONDS, default=300.0, metavar="SECONDS")
     p.add_argument("--mode", choices=["dual", "monolithic"], default="dual")
     p.add_argument("--output", "-o", help="where the repaired program goes "
                                           "(default FILE with suffix .repaired.mlir)")
@@ -429,17 +521,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synthesize", help="reasoning -> synthesis -> compile -> swarm; keep the "
                                           "most robust candidate")
-    p.add_argument("--gravity", type=float, default=MOON_GRAVITY)
-    p.add_argument("--turbulence", type=float, default=1.0)
-    p.add_argument("--candidates", type=int, default=3)
-    p.add_argument("--agents", type=int, default=100, help="landers per swarm evaluation")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--gravity", type=GRAVITY, default=MOON_GRAVITY)
+    p.add_argument("--turbulence", type=TURBULENCE, default=1.0)
+    p.add_argument("--candidates", type=COUNT, default=3)
+    p.add_argument("--agents", type=AGENTS, default=100, help="landers per swarm evaluation")
+    p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--out-dir", help="where candidates go (default ~/.neurojit/candidates/TIME)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--registry", help="registry folder (default ~/.neurojit/registry or "
                                       "$NEUROJIT_REGISTRY)")
     p.add_argument("--no-cache", action="store_true", help="neither consult nor fill the registry")
-    p.add_argument("--from-nearby", type=int, default=0, metavar="K",
+    p.add_argument("--from-nearby", type=_int_in(0, 1000), default=0, metavar="K",
                    help="cross-generation: breed a child from K stored controllers for the "
                         "nearest conditions; the swarm decides if it beats them")
     _add_model_flags(p)
@@ -455,16 +547,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
     p.add_argument("what", choices=["jit", "swarm", "inference", "repair", "cache", "ui"])
     p.add_argument("--json", action="store_true")
-    p.add_argument("--repeats", type=int, default=None, help="default: 15 (jit), 5 (swarm)")
+    p.add_argument("--repeats", type=COUNT, default=None, help="default: 15 (jit), 5 (swarm)")
     p.add_argument("--file", default=None, help="controller for bench swarm (default: heuristic)")
-    p.add_argument("--seed", type=int, default=0, help="corpus seed for bench repair")
-    p.add_argument("--per-class", type=int, default=1, help="broken programs per error class")
+    p.add_argument("--seed", type=SEED, default=0, help="corpus seed for bench repair")
+    p.add_argument("--per-class", type=COUNT, default=1, help="broken programs per error class")
     _add_model_flags(p)
     p.set_defaults(handler=cmd_bench)
 
     p = sub.add_parser("ui", help="the workstation (the same as `neurojit [FILE]`), with options")
     p.add_argument("file", nargs="?", default=None, help="TensorLang file to edit")
-    p.add_argument("--fps", type=float, default=None,
+    p.add_argument("--fps", type=FPS, default=None,
                    help="lander frames per second (default 25, or 10 over SSH)")
     p.add_argument("--theme", default=None, help="dark, light or high-contrast (themes/*.tcss)")
     p.add_argument("--layout", default=None, choices=["auto", "wide", "medium", "compact"])
@@ -484,9 +576,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_ui(args) -> int:
+    _check_workstation_start(args.file)
     from .ui.app import run_app
 
     return run_app(args.file, fps=args.fps, theme=args.theme, layout=args.layout)
+
+
+def _check_workstation_start(path: str | None) -> None:
+    """Refuse at once what the workstation cannot work with: a file that exists but is
+    not a readable UTF-8 file, and no terminal (a script, CI: the app would wait forever
+    for a screen)."""
+    if path is not None and Path(path).exists():
+        if not Path(path).is_file():
+            raise SystemExit(f"{path}: error: not a file")
+        _read(path)
+    try:
+        terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):  # a stream closed or replaced
+        terminal = False
+    if not terminal:
+        raise SystemExit("neurojit: error: the workstation needs a terminal (standard input "
+                         "and output are not one); without one, try `neurojit demo` or "
+                         "`neurojit --help`")
+
+
+def _unknown_command(word: str, commands) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(commands), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else "commands: " + ", ".join(sorted(commands))
+    return (f"unknown command {word!r}; {hint} (to edit a file in the workstation, give one "
+            f"that exists or a new name ending in .mlir)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -494,12 +614,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     commands = set(parser._subparsers._group_actions[0].choices)
     if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
-        # `neurojit` or `neurojit FILE`: the workstation
-        from .ui.app import run_app
-
-        return run_app(argv[0] if argv else None)
+        # `neurojit` or `neurojit FILE`: the workstation, for a file that exists or a new
+        # .mlir; any other word is a mistyped command
+        if argv and not (Path(argv[0]).exists() or argv[0].endswith(".mlir")):
+            parser.error(_unknown_command(argv[0], commands))
+        argv = ["ui", *argv]
     args = parser.parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except OSError as error:  # a path given on the command line that cannot be used
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"neurojit: error: {where}{error.strerror or error}", file=sys.stderr)
+        return EXIT_DIAGNOSTICS
+    except KeyboardInterrupt:
+        return 130  # the shell's code for Ctrl+C
 
 
 if __name__ == "__main__":
