@@ -426,6 +426,33 @@ def cmd_demo(args) -> int:
     return run_demo(args)
 
 
+def cmd_gym(args) -> int:
+    from .compiler import CompileError, Compiler
+    from .gym.fly import FlightError, fly
+
+    try:
+        program = Compiler().compile(_read(args.file), args.file, require_control=True)
+    except CompileError as error:
+        _print_diagnostics(error.diagnostics, False)
+        return EXIT_DIAGNOSTICS
+    try:
+        report, violation = fly(program, args.env, episodes=args.episodes, seed=args.seed,
+                                max_steps=args.max_steps)
+    except FlightError as error:
+        raise SystemExit(f"neurojit: error: {error}") from None
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        returns = report.returns
+        print(f"{args.file} in {report.env}: {report.episodes} episode(s), seed {args.seed}, "
+              f"mean return {report.mean_return:.1f} (min {min(returns):.1f}, max "
+              f"{max(returns):.1f}), {report.seconds:.2f} s")
+    if violation is not None:
+        print(violation.format(), file=sys.stderr)
+        return EXIT_RUNTIME
+    return EXIT_OK
+
+
 def cmd_lsp(args) -> int:
     from .lsp.server import serve
 
@@ -572,6 +599,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stdio", action="store_true",
                    help="accepted for editors that pass it: stdio is the only transport")
     p.set_defaults(handler=cmd_lsp)
+
+    p = sub.add_parser("gym", help="fly a TensorLang controller in a Gymnasium environment")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--env", required=True, metavar="ID",
+                   help="a Gymnasium environment id whose spaces fit (Box(8) observation, "
+                        "Box(2) action), e.g. NeuroJIT/LunarLander-v0 or LunarLanderContinuous-v3")
+    p.add_argument("--episodes", type=COUNT, default=1)
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the first reset")
+    p.add_argument("--max-steps", type=STEPS, default=10_000,
+                   help="per episode, for an environment without a time limit (default 10000)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_gym)
     return parser
 
 

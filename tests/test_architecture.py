@@ -67,3 +67,25 @@ def test_the_ui_process_never_loads_mlir_the_jit_or_llama(tmp_path):
                             env={**os.environ, "NEUROJIT_HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "native: \n" in result.stdout or result.stdout.strip() == "native:", result.stdout
+
+
+def _imports(folder):
+    """(path:line, module) of every import in the package ``folder``."""
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            for name in names:
+                yield f"{path}:{node.lineno}", name
+
+
+def test_the_editor_and_gym_packages_keep_to_their_side():
+    """The language server and the Gymnasium environments never import textual; the server
+    also never imports MLIR, the JIT or llama.cpp itself (its checks run in the engine
+    process; tests/test_lsp.py checks the running server's memory map too)."""
+    root = PROJECT_ROOT / "neurojit_tui"
+    offenders = [(where, name) for package in ("lsp", "gym") for where, name in _imports(root / package)
+                 if name.split(".")[0] == "textual"]
+    offenders += [(where, name) for where, name in _imports(root / "lsp")
+                  if name.split(".")[0] in ("mlir", "llvmlite", "llama_cpp")]
+    assert not offenders, offenders

@@ -38,6 +38,7 @@ def one_line_error(result, exit_code=1) -> str:
 
 @pytest.mark.parametrize("command", [
     ["check"], ["check", "--json"], ["compile"], ["run", "--entry", "control"], ["swarm"],
+    ["gym", "--env", "NeuroJIT/LunarLander-v0"],
 ])
 def test_a_file_that_is_not_utf8_is_one_line_and_exit_1(tmp_path, command):
     path = tmp_path / "latin1.mlir"
@@ -89,6 +90,7 @@ def test_the_workstation_refuses_a_bad_file_before_it_starts(tmp_path):
                                        "above 0 and at most 1e+07"),
     (["swarm", "F", "--seed", "-1"], "argument --seed: -1 is out of range"),
     (["swarm", "F", "--agents", "ten"], "argument --agents: 'ten' is not an integer"),
+    (["gym", "F", "--env", "E", "--episodes", "0"], "argument --episodes: 0 is out of range"),
     (["synthesize", "--gravity", "inf"], "argument --gravity: inf is not a finite number"),
     (["repair", "F", "--max-attempts", "0"], "argument --max-attempts: 0 is out of range"),
     (["bench", "jit", "--repeats", "0"], "argument --repeats: 0 is out of range"),
