@@ -426,6 +426,52 @@ def cmd_demo(args) -> int:
     return run_demo(args)
 
 
+def cmd_samples(args) -> int:
+    """List the samples that come with NeuroJIT, or copy them into a folder to start from."""
+    import shutil
+
+    from .paths import samples_dir
+
+    folder = samples_dir()
+    samples = sorted(folder.glob("*.mlir")) + sorted(folder.glob("broken/*.mlir"))
+    if args.copy:
+        target = Path(args.copy)
+        copied, kept = [], []
+        for path in samples:
+            destination = target / path.relative_to(folder)
+            if destination.exists():  # never over a file the user may have changed
+                kept.append(destination)
+                continue
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, destination)
+            copied.append(destination)
+        if args.json:
+            print(json.dumps({"copied": [str(p) for p in copied], "kept": [str(p) for p in kept]},
+                             indent=2))
+        else:
+            print(f"copied {len(copied)} sample(s) to {target}"
+                  + (f"; kept {len(kept)} file(s) already there" if kept else ""))
+        return EXIT_OK
+    rows = [{"name": str(path.relative_to(folder)), "path": str(path),
+             "summary": _first_comment(path)} for path in samples]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    width = max((len(r["name"]) for r in rows), default=0)
+    for r in rows:
+        print(f"{r['name']:<{width}}  {r['summary']}")
+    print(f"\n{len(rows)} samples in {folder} (broken/: programs that fail verification, each "
+          f"with its expected diagnostic); `neurojit samples --copy DIR` copies them")
+    return EXIT_OK
+
+
+def _first_comment(path: Path) -> str:
+    for line in _read(str(path)).splitlines():
+        if line.startswith("//"):
+            return line.lstrip("/ ").strip()
+    return ""
+
+
 def cmd_gym(args) -> int:
     from .compiler import CompileError, Compiler
     from .gym.fly import FlightError, fly
@@ -611,6 +657,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="per episode, for an environment without a time limit (default 10000)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_gym)
+
+    p = sub.add_parser("samples", help="list the built-in TensorLang samples, or copy them")
+    p.add_argument("--copy", metavar="DIR", help="copy them into DIR (existing files are kept)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_samples)
     return parser
 
 
