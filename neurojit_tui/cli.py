@@ -323,6 +323,47 @@ def cmd_synthesize(args) -> int:
     return EXIT_OK if run.status == "ok" else EXIT_RUNTIME
 
 
+def cmd_evolve(args) -> int:
+    from .evolve import EvolveOptions, run_evolution
+    from .evolve.report import progress_line, summary
+    from .sim import Environment
+
+    seeds = [(path, _read(path)) for path in args.files]
+    env = Environment(gravity=args.gravity, turbulence=args.turbulence)
+    if args.generations is None and args.budget is None:
+        args.budget = 120.0
+    options = EvolveOptions(generations=args.generations, budget_s=args.budget,
+                            population=args.population, islands=args.islands, seed=args.seed,
+                            use_llm=not args.no_llm, threads=args.threads_swarm)
+    registry = None if args.no_cache else _registry(args)
+    agents = None if args.no_llm else _agents(args)
+
+    def show(kind: str, data: dict) -> None:
+        if args.json:
+            return
+        if kind == "generation":
+            print(progress_line(data), file=sys.stderr, flush=True)
+        elif kind == "best" and data["generation"] > 0:
+            print(f"  new best {data['id']}: {data['description']} "
+                  f"(fitness {data['fitness']:.2f})", file=sys.stderr, flush=True)
+
+    from .agents import ModelError
+
+    try:
+        result = run_evolution(env, options, seeds=seeds or None, registry=registry,
+                               agents=agents, on_event=show)
+    except ModelError as error:
+        raise SystemExit(f"neurojit: {error}")
+    if registry is not None:
+        registry.flush()
+    data = result.to_json()
+    if data["best"] and args.output:
+        Path(args.output).write_text(data["best"]["source"])
+        data["best"]["path"] = args.output
+    print(json.dumps(data, indent=2) if args.json else summary(data))
+    return EXIT_OK if result.status == "ok" else EXIT_RUNTIME
+
+
 def _registry(args):
     from .compiler import Compiler
     from .memory import Registry, rebuild_with
@@ -411,7 +452,27 @@ def cmd_bench(args) -> int:
         result = bench_ui(log=log)
         print(json.dumps(result, indent=2) if args.json else format_ui_table(result))
         return EXIT_OK
+    if args.what == "evolve":
+        from .evolve.bench import bench_evolve, format_evolve_table
+
+        log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
+        result = bench_evolve(_conditions(args.conditions), budget=args.budget, seed=args.seed,
+                              agents=None if args.no_llm else _agents(args), log=log)
+        print(json.dumps(result, indent=2) if args.json else format_evolve_table(result))
+        return EXIT_OK
     raise SystemExit(f"neurojit: unknown benchmark {args.what!r}")
+
+
+def _conditions(text: str) -> list[tuple[float, float]]:
+    """``G:T,G:T`` (gravity:turbulence pairs) for bench evolve."""
+    pairs = []
+    for part in text.split(","):
+        gravity, _, turbulence = part.partition(":")
+        try:
+            pairs.append((GRAVITY(gravity), TURBULENCE(turbulence or "1.0")))
+        except argparse.ArgumentTypeError as error:
+            raise SystemExit(f"neurojit: --conditions {text!r}: {error}") from None
+    return pairs
 
 
 def cmd_demo(args) -> int:
@@ -610,6 +671,34 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_flags(p)
     p.set_defaults(handler=cmd_synthesize)
 
+    p = sub.add_parser("evolve", help="evolve controllers: CMA-ES on the constants, symbolic "
+                                      "and LLM mutations of the structure, validated on unseen "
+                                      "landers")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="seed programs (default: the samples and stored controllers for the "
+                        "nearest conditions)")
+    p.add_argument("--gravity", type=GRAVITY, default=MOON_GRAVITY)
+    p.add_argument("--turbulence", type=TURBULENCE, default=1.0)
+    p.add_argument("--budget", type=SECONDS, default=None, metavar="SECONDS",
+                   help="stop after this long (default 120 s unless --generations is given)")
+    p.add_argument("--generations", type=COUNT, default=None,
+                   help="stop after this many generations (same --seed and --generations: "
+                        "the same result)")
+    p.add_argument("--population", type=COUNT, default=4, help="programs kept per island")
+    p.add_argument("--islands", type=_int_in(1, 64), default=2)
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--no-llm", action="store_true",
+                   help="symbolic mutations only (no model is loaded)")
+    p.add_argument("--swarm-threads", dest="threads_swarm", type=THREADS, default=None,
+                   help="threads flying the landers (default: every core)")
+    p.add_argument("-o", "--output", help="write the best program here")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--registry", help="registry folder (default ~/.neurojit/registry)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="neither seed from nor store into the registry")
+    _add_model_flags(p)
+    p.set_defaults(handler=cmd_evolve)
+
     p = sub.add_parser("registry", help="browse and check the controller registry")
     p.add_argument("action", choices=["ls", "show", "verify", "gc"])
     p.add_argument("key", nargs="?")
@@ -618,12 +707,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_registry)
 
     p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
-    p.add_argument("what", choices=["jit", "swarm", "inference", "repair", "cache", "ui"])
+    p.add_argument("what", choices=["jit", "swarm", "inference", "repair", "cache", "ui",
+                                    "evolve"])
     p.add_argument("--json", action="store_true")
     p.add_argument("--repeats", type=COUNT, default=None, help="default: 15 (jit), 5 (swarm)")
     p.add_argument("--file", default=None, help="controller for bench swarm (default: heuristic)")
     p.add_argument("--seed", type=SEED, default=0, help="corpus seed for bench repair")
     p.add_argument("--per-class", type=COUNT, default=1, help="broken programs per error class")
+    p.add_argument("--conditions", default="3.0:0.8,1.62:1.0", metavar="G:T,...",
+                   help="bench evolve: gravity:turbulence pairs (default 3.0:0.8,1.62:1.0)")
+    p.add_argument("--budget", type=SECONDS, default=60.0, metavar="SECONDS",
+                   help="bench evolve: seconds per arm (default 60)")
+    p.add_argument("--no-llm", action="store_true",
+                   help="bench evolve: skip the arms that need the models")
     _add_model_flags(p)
     p.set_defaults(handler=cmd_bench)
 

@@ -300,7 +300,7 @@ def test_a_real_model_evolve_of_two_generations_completes(tmp_path, monkeypatch)
                                  "synthesis": {"max_tokens": 120}})
     tokens = []
     result = run_evolution(HARSH, small_options(use_llm=True, llm_rate=1.0, islands=1),
-                           seeds=seeds("heuristic"), agents=agents,
+                           seeds=seeds("pd"), agents=agents,
                            on_token=lambda role, piece: tokens.append(role))
     assert result.status == "ok" and result.generations == 2
     assert result.operators["llm"]["tried"] == 2

@@ -26,7 +26,8 @@ ROLES = ("reasoning", "synthesis")
 # Gemma base model follows the example program line by line far more faithfully.
 DEFAULTS = {
     "reasoning": ModelConfig(model=SMOLLM2, temperature=0.7),
-    "synthesis": ModelConfig(model=GEMMA3, temperature=0.3),
+    # A mutation keeps the parent's whole body in the prompt: room for the largest sample.
+    "synthesis": ModelConfig(model=GEMMA3, temperature=0.3, n_ctx=4096),
 }
 
 

@@ -77,12 +77,14 @@ class SynthesisAgent:
 
     def write(self, strategy=None, keep_lines: list[str] | None = None, notes: str = "",
               on_token: TokenCallback | None = None, cancel: threading.Event | None = None,
-              seed: int | None = None, max_new_lines: int | None = None) -> Synthesis:
+              seed: int | None = None, max_new_lines: int | None = None,
+              with_example: bool = True) -> Synthesis:
         """Write @control for ``strategy``; ``keep_lines`` are body lines to keep as they
         are (a repair regenerates only what follows them; a mutation extends them);
         ``notes`` go into the prompt (the diagnostics of a repair, a proposed change);
         ``max_new_lines`` bounds the lines written after the kept ones (default: the
-        program as a whole gets ``max_lines``)."""
+        program as a whole gets ``max_lines``); ``with_example=False`` leaves the
+        few-shot example out (the kept lines show the style, and the prompt stays short)."""
         start = time.perf_counter()
         self.max_lines = self.default_max_lines
         symbols = SymbolTable()
@@ -104,8 +106,8 @@ class SynthesisAgent:
         if max_new_lines is not None:
             self.max_lines = len(body) + max_new_lines
         preamble = ("// TensorLang: an MLIR dialect. A lunar-lander controller.\n"
-                    + example_program(strategy) + "\n" + notes + strategy_comment(strategy)
-                    + HEADER)
+                    + (example_program(strategy) + "\n" if with_example else "")
+                    + notes + strategy_comment(strategy) + HEADER)
         result = Synthesis("", preamble, "")
         generated = []
         while True:

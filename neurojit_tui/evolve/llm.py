@@ -59,9 +59,14 @@ class LLMMutation:
 
     def propose(self, parent, env, seed: int, cancel=None) -> tuple[str, str]:
         try:
-            program = ControlProgram.parse(parent.text)
+            return self._propose(parent, env, seed, cancel)
         except ProgramShapeError as error:
             raise NotApplicable(str(error)) from None
+        except ValueError as error:  # llama.cpp: the prompt does not fit the model's context
+            raise NotApplicable(f"the model could not take the prompt: {error}") from None
+
+    def _propose(self, parent, env, seed: int, cancel=None) -> tuple[str, str]:
+        program = ControlProgram.parse(parent.text)
         known = [f"The current controller: {features(parent.text).describe()}. "
                  + failure_summary(parent.train)]
         reasoning = self.agents.reasoning.backend.generate(
@@ -83,7 +88,7 @@ class LLMMutation:
         kept = [line.split("//")[0].rstrip() for line in program.code_lines()]
         written = self.agents.synthesis.write(
             keep_lines=kept, notes=f"// Change: {change}\n", on_token=self._stream("synthesis"),
-            cancel=cancel, seed=seed, max_new_lines=NEW_LINES)
+            cancel=cancel, seed=seed, max_new_lines=NEW_LINES, with_example=False)
         if written.cancelled:
             raise NotApplicable("cancelled")
         session = RepairSession(written.text, "llm-child.mlir", self.agents.synthesis,
