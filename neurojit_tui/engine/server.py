@@ -27,6 +27,18 @@ LOG_LIMIT_BYTES = 5 * 2**20
 FRAME_FIELDS = ("x", "y", "vx", "vy", "angle", "omega", "leg_left", "leg_right", "fuel", "score")
 
 
+def _plain(value):
+    """``value`` with numpy scalars and arrays turned into Python numbers and lists:
+    messages to the UI carry plain data only, whatever a search put in its events."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return value.tolist()  # a numpy scalar gives a Python number, an array a list
+    return value
+
+
 def _compiler():
     if getattr(_local, "compiler", None) is None:
         from ..compiler import Compiler
@@ -117,11 +129,14 @@ class Handlers:
             agent += 1
         return {"episodes": flown}
 
-    def swap(self, text: str, path: str):
-        """Compile ``text`` and hot-swap it into the flying lander."""
+    def swap(self, text: str, path: str, only_if_flying: bool = False):
+        """Compile ``text`` and hot-swap it into the flying lander. With no lander
+        flying this fails, or with ``only_if_flying`` answers {"controller": None}."""
         with self._flight_lock:
             flight = self._flight
         if flight is None or flight["stop"].is_set():
+            if only_if_flying:
+                return {"controller": None}
             raise RuntimeError("no lander is flying (start one first)")
         program = _compiler().compile(text, path, require_control=True)
         flight["versions"] += 1
@@ -239,6 +254,51 @@ class Handlers:
         finally:
             self._cancels.discard(cancel)
         return {**run.to_json(), "cancelled": cancel.is_set()}
+
+    def evolve(self, text: str | None = None, path: str | None = None,
+               gravity: float = MOON_GRAVITY, turbulence: float = 1.0,
+               budget_s: float | None = 60.0, generations: int | None = None,
+               population: int = 4, islands: int = 2, seed: int = 0, use_llm: bool = True,
+               agents: dict | None = None, with_default_seeds: bool = True):
+        """Evolve controllers from the editor's program (``text``, if not empty), the
+        samples and the registry's controllers for nearby conditions (those two unless
+        ``with_default_seeds`` is off), forwarding each of the search's events as an
+        "evolution" event ({"kind": "generation" | "best" | "failure" | "log", ...})
+        and, with ``use_llm``, the agents' tokens. ``cancel`` stops it with the best so
+        far. The result is ``EvolutionResult.to_json()``; the registry keeps the winner
+        only if it beats what is stored and every sample."""
+        from ..evolve.runner import default_seeds, run_evolution
+        from ..evolve.search import EvolveOptions
+        from ..sim import Environment
+
+        request_id = _local.request_id
+        env = Environment(gravity=gravity, turbulence=turbulence)
+        registry = self.registry()
+        seeds = default_seeds(env, registry) if with_default_seeds else []
+        if text and text.strip():
+            path = path or "editor.mlir"
+            seeds = [(path, text)] + [(p, t) for p, t in seeds if t != text]
+        as_written: dict[str, str] = {}
+        for seed_path, seed_text in seeds:
+            as_written.setdefault(seed_path, seed_text)
+
+        def forward(kind: str, data: dict) -> None:
+            if kind == "best" and not data.get("parent_text") and data.get("lineage"):
+                # a tuned seed has no parent: its diff is against the seed as written
+                data = {**data, "parent_text": as_written.get(data["lineage"][0].get("source"), "")}
+            self.send_event(request_id, "evolution", _plain({"kind": kind, **data}))
+
+        options = EvolveOptions(budget_s=budget_s, generations=generations,
+                                population=population, islands=islands, seed=seed,
+                                use_llm=use_llm)
+        cancel = self._cancel_event()
+        try:
+            result = run_evolution(env, options, seeds=seeds or None, registry=registry,
+                                   agents=self._agents_for(agents) if use_llm else None,
+                                   on_event=forward, on_token=self._stream(), cancel=cancel)
+        finally:
+            self._cancels.discard(cancel)
+        return _plain(result.to_json())
 
     def registry_ls(self, **_):
         """Every key's best entry, best first: the Registry pane's table."""
