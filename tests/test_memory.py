@@ -177,7 +177,8 @@ def test_registry_cli_ls_show_verify_gc(stored):
     assert run("gc").returncode == 0
 
 
-def test_cross_generation_breeds_from_nearby_entries_and_the_swarm_decides(tmp_path, compiler):
+def test_cross_generation_breeds_from_nearby_entries_and_the_swarm_decides(tmp_path, compiler,
+                                                                          monkeypatch):
     from neurojit_tui.agents import ReasoningAgent, ScriptedBackend, SynthesisAgent
     from neurojit_tui.agents.pipeline import cross_generation
     from neurojit_tui.agents.synthesis import renumbered
@@ -209,11 +210,29 @@ def test_cross_generation_breeds_from_nearby_entries_and_the_swarm_decides(tmp_p
     agents.synthesis = SynthesisAgent(ScriptedBackend(child_lines), max_lines=60)
     agents.reasoning.backend.config = agents.synthesis.backend.config = None
     import neurojit_tui.agents.pipeline as pipeline
+
     original = pipeline.model_identities
     pipeline.model_identities = lambda agents: MODELS
+    log = []
     try:
         run = cross_generation(agents, Environment(), registry, parents=2, agents_in_swarm=64,
-                               out_dir=tmp_path / "out", compiler=compiler, log=lambda m: None)
+                               out_dir=tmp_path / "out", compiler=compiler, log=log.append)
+    finally:
+        pipeline.model_identities = original
+    # The child is heuristic.mlir renamed: it beats its parents, not the sample itself.
+    assert any(line.startswith("not remembered: not better than heuristic.mlir") for line in log)
+    registry.flush()
+    assert registry.best(cache_key(Environment(), MODELS)[0]) is None
+    # With no sample to beat, the child that beats its parents is remembered.
+    import neurojit_tui.memory.admission as admission
+    monkeypatch.setattr(admission, "sample_rivals", lambda *args, **kwargs: {})
+    pipeline.model_identities = lambda agents: MODELS
+    agents.synthesis = SynthesisAgent(ScriptedBackend(child_lines), max_lines=60)
+    agents.reasoning = ReasoningAgent(ScriptedBackend(['{"family": "heuristic", "kp": 0.5, '
+                                                       '"kd": 1.0, "ki": 0.0, "rationale": "m"}']))
+    try:
+        run = cross_generation(agents, Environment(), registry, parents=2, agents_in_swarm=64,
+                               out_dir=tmp_path / "out2", compiler=compiler, log=lambda m: None)
     finally:
         pipeline.model_identities = original
     assert reasoning.prompts[0].count("parent ") == 2 and "kp=0.7" in reasoning.prompts[0]
@@ -222,7 +241,7 @@ def test_cross_generation_breeds_from_nearby_entries_and_the_swarm_decides(tmp_p
     key, _ = cache_key(Environment(), MODELS)
     child = registry.best(key)
     assert child.provenance["generation"] == "cross" and len(child.provenance["parents"]) == 2
-    assert child.scores["success_rate"] > 0.9
+    assert child.scores["success_rate"] > 0.9 and child.scores["validation"]["agents"] == 1000
 
 
 def test_synthesize_answers_known_conditions_from_memory(tmp_path, compiler, monkeypatch):
@@ -242,12 +261,33 @@ def test_synthesize_answers_known_conditions_from_memory(tmp_path, compiler, mon
 
     monkeypatch.setattr(pipeline, "model_identities", lambda agents: MODELS)
     registry = Registry(tmp_path / "registry")
+    # A controller worse than the samples is neither remembered nor, if an older registry
+    # holds one, given as the answer for known conditions.
+    log = []
     options = dict(candidates=1, agents_in_swarm=32, out_dir=tmp_path / "out", compiler=compiler,
-                   log=lambda m: None)
+                   log=log.append)
+    refused = pipeline.synthesize(Team(), Environment(), registry=registry, **options)
+    assert refused.best["memory"]["stored"] is False and "heuristic.mlir" in refused.best["memory"]["reason"]
+    key, key_data = cache_key(Environment(), MODELS)
+    text = (SAMPLES / "pd.mlir").read_text()
+    remember(registry, key, key_data, text, "pd.mlir",
+             compiler.compile(text, "pd.mlir", require_control=True), scores={"success_rate": 1.0})
+    Team.reasoning.backend.replies = ['{"family": "pd", "kp": 0.5, "kd": 1.0, "ki": 0.0, "rationale": "soft"}']
+    Team.synthesis.backend.replies = list(lines)
+    again = pipeline.synthesize(Team(), Environment(), registry=registry, **options)
+    assert again.cache == "miss" and any("worse than heuristic.mlir" in line for line in log)
+    # With no sample to beat, what the agents write is remembered and answers from then on.
+    import neurojit_tui.memory.admission as admission
+
+    monkeypatch.setattr(admission, "sample_rivals", lambda *args, **kwargs: {})
+    registry = Registry(tmp_path / "registry2")
+    Team.reasoning.backend.replies = ['{"family": "pd", "kp": 0.5, "kd": 1.0, "ki": 0.0, "rationale": "soft"}']
+    Team.synthesis.backend.replies = list(lines)
+    options["log"] = lambda m: None
     first = pipeline.synthesize(Team(), Environment(), registry=registry, **options)
     assert first.cache == "miss" and first.status == "ok"
     second = pipeline.synthesize(Team(), Environment(), registry=registry, **options)
     assert second.cache == "l1"
     registry.flush()
-    third = pipeline.synthesize(Team(), Environment(), registry=Registry(tmp_path / "registry"), **options)
-    assert third.cache == "l2" and third.best["success_rate"] == first.best["success_rate"]
+    third = pipeline.synthesize(Team(), Environment(), registry=Registry(tmp_path / "registry2"), **options)
+    assert third.cache == "l2" and third.best["source"] == first.best["source"]

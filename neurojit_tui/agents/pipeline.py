@@ -67,6 +67,20 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
         key, key_data = cache_key(env, model_identities(agents))
         controller, level = registry.lookup(key)
         if controller is not None:
+            # Known conditions are never answered with less than the best sample (a
+            # registry written before admission checks may hold worse).
+            from ..memory.admission import not_worse_than_samples
+
+            entry = getattr(controller, "entry", None)
+            if entry is None:  # an L1 hit is the live program: read its entry once written
+                registry.flush()
+                entry = registry.best(key)
+            good, why = not_worse_than_samples(entry.source, entry.file or "stored.mlir", env,
+                                               compiler, seed)
+            if not good:
+                log(f"known conditions, but the stored controller is {why}: synthesizing anew")
+                controller = None
+        if controller is not None:
             # an L2 hit carries its entry; an L1 hit may be a live program: read the entry
             entry = getattr(controller, "entry", None) or registry.best(key)
             scores = entry.scores if entry else {}
@@ -120,22 +134,26 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
     ranked = rank(list(reports.values()))
     best = ranked[0] if ranked and ranked[0].ok else None
     best_text = Path(best.file).read_text() if best is not None else ""
+    memory_verdict = None
     if best is not None and registry is not None:
-        from ..memory import remember
+        from ..memory.admission import remember_if_better
 
-        program = compiler.compile(best_text, best.file, require_control=True)
-        remember(registry, key, key_data, best_text, best.file, program,
-                 scores={k: best.to_json()[k] for k in ("success_rate", "mean_score",
-                                                        "cvar10_score", "agents", "seed")},
-                 strategy=candidates_by_path[best.file].strategy,
-                 provenance={"models": key_data["models"], "seed": seed,
-                             "repair_tiers": candidates_by_path[best.file].repair_tiers,
-                             "candidates": len(results)})
+        memory_verdict = remember_if_better(
+            registry, env, key, key_data, best_text, best.file, compiler, seed=seed,
+            scores={k: best.to_json()[k] for k in ("agents", "seed")},
+            strategy=candidates_by_path[best.file].strategy,
+            provenance={"models": key_data["models"], "seed": seed,
+                        "repair_tiers": candidates_by_path[best.file].repair_tiers,
+                        "candidates": len(results)})
+        log(("remembered: " if memory_verdict["stored"] else "not remembered: ")
+            + memory_verdict["reason"])
     return SynthesisRun(
         "ok" if best else "failed", time.perf_counter() - start,
         {"path": best.file, "success_rate": best.success_rate, "mean_score": best.mean_score,
          "cvar10_score": best.cvar10_score, "strategy": candidates_by_path[best.file].strategy,
-         "source": best_text} if best else None,
+         "source": best_text,
+         "memory": {k: memory_verdict[k] for k in ("stored", "reason")} if memory_verdict else None}
+        if best else None,
         [asdict(candidates_by_path[r.file]) for r in ranked])
 
 
@@ -148,7 +166,7 @@ def cross_generation(agents, env: Environment, registry, parents: int = 2,
     strategy and score; if its answer is unusable the gains are averaged), the synthesis
     agent writes the child, and the swarm flies child and parents under *these*
     conditions. The child is remembered, with its lineage, only if it beats them all."""
-    from ..memory import cache_key, remember
+    from ..memory import cache_key
     from .reasoning import Strategy
 
     compiler = compiler or Compiler()
@@ -201,14 +219,16 @@ def cross_generation(agents, env: Environment, registry, parents: int = 2,
     child_wins = ranked[0] is child and child.ok
     lineage = [e.key for e in found]
     if child_wins:
+        from ..memory.admission import remember_if_better
+
         key, key_data = cache_key(env, model_identities(agents))
-        program = compiler.compile(session.text, str(child_path), require_control=True)
-        remember(registry, key, key_data, session.text, str(child_path), program,
-                 scores={k: child.to_json()[k] for k in ("success_rate", "mean_score",
-                                                         "cvar10_score", "agents", "seed")},
-                 strategy=child_strategy.to_json(),
-                 provenance={"parents": lineage, "repair_tiers": session.tiers, "seed": seed,
-                             "generation": "cross"})
+        verdict = remember_if_better(
+            registry, env, key, key_data, session.text, str(child_path), compiler, seed=seed,
+            scores={k: child.to_json()[k] for k in ("agents", "seed")},
+            strategy=child_strategy.to_json(),
+            provenance={"parents": lineage, "repair_tiers": session.tiers, "seed": seed,
+                        "generation": "cross"})
+        log(("remembered: " if verdict["stored"] else "not remembered: ") + verdict["reason"])
     best = ranked[0] if ranked[0].ok else None
     return SynthesisRun(
         "ok" if best else "failed", time.perf_counter() - start,

@@ -19,20 +19,16 @@ import numpy as np
 from ..compiler import Compiler
 from ..sim import model
 from ..sim.native import NativeSwarm, SwarmTimeout
-from ..sim.swarm import Outcomes, SwarmReport, default_threads, evaluate, population_outcomes
+from ..sim.swarm import (Outcomes, SwarmReport, default_threads, evaluate, population_outcomes,
+                         validation_seed)
 
 # Seeds: the training landers are agents 0..N-1 of ``train_seed(S)``; validation uses
-# ``validation_seed(S)``, a different stream of the counter-based generator, which the
-# search never flies.
-_VALIDATION_OFFSET = 0x5EED_0000
+# ``validation_seed(S)`` (sim.swarm), a different stream of the counter-based generator,
+# which the search never flies.
 
 
 def train_seed(seed: int) -> int:
     return seed
-
-
-def validation_seed(seed: int) -> int:
-    return seed + _VALIDATION_OFFSET
 
 
 def fitness(outcomes: Outcomes) -> float:

@@ -9,21 +9,14 @@ its lineage and its training and validation scores.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..compiler import Compiler
-from ..paths import samples_dir
+from ..paths import controller_samples
 from ..sim import model
-from .evaluation import validate
 from .search import EvolutionResult, EvolveOptions, evolve
 
-SAMPLE_NAMES = ("heuristic", "pid", "pd", "mlp")
-
-
 def samples() -> list[tuple[str, str]]:
-    folder = samples_dir()
-    return [(str(folder / f"{name}.mlir"), (folder / f"{name}.mlir").read_text())
-            for name in SAMPLE_NAMES if (folder / f"{name}.mlir").is_file()]
+    """The built-in controller samples as (path, text) seeds."""
+    return [(str(path), path.read_text()) for path in controller_samples()]
 
 
 def default_seeds(env: model.Environment, registry=None, nearby: int = 3) -> list[tuple[str, str]]:
@@ -54,39 +47,20 @@ def run_evolution(env: model.Environment, options: EvolveOptions,
 def remember_if_better(result: EvolutionResult, env: model.Environment, registry,
                        agents=None) -> dict:
     """Store the winner if it beats the stored entry and every sample on the same
-    validation landers. Returns {"stored": bool, "key", "reason", "rivals"}."""
+    validation landers (``memory.admission``), with its lineage and both scores."""
     from ..agents.pipeline import model_identities
-    from ..memory import cache_key, remember
-    from ..memory.admission import admit
+    from ..memory import cache_key
+    from ..memory.admission import remember_if_better as admit_and_remember
 
-    best = result.best
-    options = result.options
-    compiler = Compiler()
+    best, options = result.best, result.options
     identities = model_identities(agents) if agents is not None else {"reasoning": "none",
                                                                        "synthesis": "none"}
     key, key_data = cache_key(env, identities)
-
-    def scores(text: str, path: str) -> dict:
-        report = validate(text, path, env, options["seed"], options["validation_agents"],
-                          compiler, options["threads"])
-        return {k: report.to_json()[k] for k in ("success_rate", "mean_score", "cvar10_score",
-                                                 "failure")}
-
-    rivals = {Path(path).name: scores(text, path) for path, text in samples()}
-    stored = registry.best(key)
-    if stored is not None:
-        rivals[f"the stored entry {key[:12]}"] = scores(stored.source, stored.file or "stored.mlir")
-    admitted, reason = admit(best["validation"], rivals)
-    if admitted:
-        path = f"evolved-{best['id']}.mlir"
-        program = compiler.compile(best["source"], path, require_control=True)
-        remember(registry, key, key_data, best["source"], path, program,
-                 scores={**{k: best["validation"][k] for k in ("success_rate", "mean_score",
-                                                               "cvar10_score")},
-                         "agents": best["validation"]["agents"],
-                         "seed": best["validation"]["seeds"][0],
-                         "train": best["train"], "validation": best["validation"]},
-                 provenance={"evolved": True, "lineage": best["lineage"],
-                             "seed": options["seed"], "generations": result.generations,
-                             "models": identities})
-    return {"stored": admitted, "key": key, "reason": reason, "rivals": rivals}
+    validation = {k: best["validation"][k] for k in ("success_rate", "mean_score",
+                                                     "cvar10_score", "failure", "agents")}
+    return admit_and_remember(
+        registry, env, key, key_data, best["source"], f"evolved-{best['id']}.mlir", Compiler(),
+        seed=options["seed"], agents=options["validation_agents"], candidate=validation,
+        scores={"train": best["train"]}, threads=options["threads"],
+        provenance={"evolved": True, "lineage": best["lineage"], "seed": options["seed"],
+                    "generations": result.generations, "models": identities})

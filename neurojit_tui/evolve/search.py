@@ -26,7 +26,7 @@ import numpy as np
 from ..compiler import CompileError
 from ..sim import model
 from .database import Failure, Individual, ProgramDatabase
-from .evaluation import PopulationEvaluator, fitness, validate, validation_seed
+from .evaluation import PopulationEvaluator, validate, validation_seed
 from .mutations import SYMBOLIC_OPERATORS, NotApplicable, mutate
 from .program import features
 from .tuning import tune

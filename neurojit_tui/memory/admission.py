@@ -38,3 +38,70 @@ def admit(candidate: dict, rivals: dict[str, dict]) -> tuple[bool, str]:
                            f"CVaR-10 {candidate.get('cvar10_score') or -math.inf:.1f} vs "
                            f"{scores.get('cvar10_score') if scores.get('cvar10_score') is not None else -math.inf:.1f})")
     return True, "better than " + (", ".join(rivals) if rivals else "nothing stored")
+
+
+VALIDATION_AGENTS = 1000
+
+
+def validation_scores(text: str, path: str, env, seed: int, agents: int = VALIDATION_AGENTS,
+                      compiler=None, threads: int | None = None) -> dict:
+    """``text`` flown on the validation landers of ``seed`` (never a search's own)."""
+    from ..sim.swarm import evaluate, validation_seed
+
+    report = evaluate(text, path, env, agents=agents, seed=validation_seed(seed),
+                      compiler=compiler, threads=threads)
+    return {"success_rate": report.success_rate, "mean_score": report.mean_score,
+            "cvar10_score": report.cvar10_score, "failure": report.failure,
+            "agents": agents, "seed": validation_seed(seed)}
+
+
+def sample_rivals(env, seed: int, agents: int = VALIDATION_AGENTS, compiler=None,
+                  threads: int | None = None) -> dict[str, dict]:
+    """Every built-in controller sample's validation scores, by file name."""
+    from ..paths import controller_samples
+
+    return {path.name: validation_scores(path.read_text(), str(path), env, seed, agents,
+                                         compiler, threads) for path in controller_samples()}
+
+
+def remember_if_better(registry, env, key: str, key_data: dict, text: str, path: str,
+                       compiler, seed: int = 0, agents: int = VALIDATION_AGENTS,
+                       candidate: dict | None = None, scores: dict | None = None,
+                       strategy: dict | None = None, provenance: dict | None = None,
+                       threads: int | None = None) -> dict:
+    """Store ``text`` for ``key`` only if, on the same validation landers, it beats
+    what is stored there and every sample. ``candidate``: its validation scores if the
+    caller has them. Returns {"stored", "key", "reason", "validation", "rivals"}."""
+    from . import remember
+
+    candidate = candidate or validation_scores(text, path, env, seed, agents, compiler, threads)
+    rivals = sample_rivals(env, seed, agents, compiler, threads)
+    stored = registry.best(key)
+    if stored is not None:
+        rivals[f"the stored entry {key[:12]}"] = validation_scores(
+            stored.source, stored.file or "stored.mlir", env, seed, agents, compiler, threads)
+    admitted, reason = admit(candidate, rivals)
+    if admitted:
+        program = compiler.compile(text, path, require_control=True)
+        remember(registry, key, key_data, text, path, program,
+                 scores={**(scores or {}), **{k: candidate[k] for k in
+                                              ("success_rate", "mean_score", "cvar10_score")},
+                         "validation": candidate},
+                 strategy=strategy, provenance=provenance)
+    return {"stored": admitted, "key": key, "reason": reason, "validation": candidate,
+            "rivals": rivals}
+
+
+def not_worse_than_samples(text: str, path: str, env, compiler, seed: int = 0,
+                           agents: int = VALIDATION_AGENTS) -> tuple[bool, str]:
+    """For answering a known condition from memory: the stored controller must be at
+    least as good as the best sample on the validation landers."""
+    mine = validation_scores(text, path, env, seed, agents, compiler)
+    rivals = sample_rivals(env, seed, agents, compiler)
+    if not rivals:
+        return True, "there is no sample to compare with"
+    best_name = max(rivals, key=lambda name: _rank(rivals[name]))
+    if _rank(mine) >= _rank(rivals[best_name]):
+        return True, f"at least as good as {best_name}"
+    return False, (f"worse than {best_name} on the validation landers (success "
+                   f"{mine['success_rate']:.1%} vs {rivals[best_name]['success_rate']:.1%})")

@@ -98,6 +98,16 @@ def summarize(run: RunResult, report: SwarmReport) -> SwarmReport:
     return report
 
 
+# Validation landers come from another stream of the counter-based generator than the
+# seed a search or a synthesis trains on: agents of ``validation_seed(S)`` are never
+# flown while choosing a controller with seed S.
+VALIDATION_SEED_OFFSET = 0x5EED_0000
+
+
+def validation_seed(seed: int) -> int:
+    return seed + VALIDATION_SEED_OFFSET
+
+
 def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
