@@ -69,6 +69,20 @@ def test_histogram_draws_bins_as_bars_with_the_range():
     assert text[2].startswith("-100") and text[2].endswith("300")
 
 
+def test_f9_evolves_and_synthesis_moved_to_shift_f9_both_in_the_palette():
+    from neurojit_tui.ui.commands import workstation_commands
+    from neurojit_tui.ui.keymap import APP_BINDINGS
+
+    keys = {key: b.action for b in APP_BINDINGS for key in b.key.split(",")}
+    assert keys["f9"] == "evolve" and keys["f4"] == "cancel_agents"
+    # terminals send Shift+F9 as F21; Textual's pilot presses it as shift+f9
+    assert keys["shift+f9"] == keys["f21"] == "synthesize"
+    titles = {title: help_text for title, help_text, _ in
+              workstation_commands(NeuroJITApp(None, remember_layout=False))}
+    assert titles["Evolve"] == "f9" and titles["Synthesize"] == "shift+f9"
+    assert "Show pane: Evolution" in titles and "Accept the evolved best" in titles
+
+
 def test_ssh_sessions_fly_at_a_lower_frame_rate(monkeypatch):
     monkeypatch.setenv("SSH_CONNECTION", "10.0.0.1 5000 10.0.0.2 22")
     assert NeuroJITApp(None, remember_layout=False).fps == 10.0
@@ -194,9 +208,10 @@ def test_gutter_marks_the_error_line_and_swarm_rows_open_in_the_editor(tmp_path)
 
 @pytest.mark.slow
 def test_synthesize_streams_both_agents_then_memory_answers_and_registry_lists_it(private_home):
-    """F9 with the embedded models: labelled tokens stream into Reasoning, the candidate
-    lands in Swarm, the best opens in the editor and is stored; F9 again comes from
-    memory without any model; F4 stops a run in flight. Quitting flushes the registry."""
+    """Shift+F9 with the embedded models: labelled tokens stream into Reasoning, the
+    candidate lands in Swarm, the best opens in the editor and is stored; Shift+F9 again
+    comes from memory without any model; F4 stops a run in flight. Quitting flushes the
+    registry."""
     from neurojit_tui.ui.reasoning import ReasoningPane
 
     async def run():
@@ -204,14 +219,14 @@ def test_synthesize_streams_both_agents_then_memory_answers_and_registry_lists_i
         app.synthesis_candidates = 1
         async with app.run_test(size=(200, 60)) as pilot:
             reasoning = app.query_one(ReasoningPane)
-            await pilot.press("f9")
+            await pilot.press("shift+f9")
             # F4 while the reasoning agent is talking stops the run
             await _wait_for(pilot, lambda: any("[reasoning]" in str(l.text) for l in reasoning.lines), 120)
             await pilot.press("f4")
             await _wait_for(pilot, lambda: (reasoning.border_subtitle or "") == "cancelled", 60)
             assert not list((private_home / "registry" / "entries").glob("*/*.json")) \
                 if (private_home / "registry" / "entries").exists() else True
-            await pilot.press("f9")
+            await pilot.press("shift+f9")
             swarm = app.query_one(SwarmPane)
             await _wait_for(pilot, lambda: "best from the models" in (reasoning.border_subtitle or ""), 400)
             text = "\n".join(str(line.text) for line in reasoning.lines)
@@ -220,7 +235,7 @@ def test_synthesize_streams_both_agents_then_memory_answers_and_registry_lists_i
             assert app.editor.text == swarm.runs[0]["text"]
             registry = app.query_one(RegistryPane)
             await _wait_for(pilot, lambda: len(registry.entries) == 1, 60)
-            await pilot.press("f9")
+            await pilot.press("shift+f9")
             await _wait_for(pilot, lambda: "memory (L1)" in (reasoning.border_subtitle or ""), 60)
         stored = list((private_home / "registry" / "entries").glob("*/*.json"))
         assert len(stored) == 1
@@ -254,7 +269,7 @@ def test_dropped_terminal_keeps_the_unsaved_buffer(tmp_path, private_home):
         deadline = time.time() + 60
         while "verifies" not in screen() and time.time() < deadline:
             time.sleep(0.2)
-        subprocess.run(["tmux", "send-keys", "-t", name, "F7", "F9"], check=True)
+        subprocess.run(["tmux", "send-keys", "-t", name, "F7", "S-F9"], check=True)
         deadline = time.time() + 120
         while "[reasoning]" not in screen() and time.time() < deadline:
             time.sleep(0.2)  # the models are loaded and their tokens stream in

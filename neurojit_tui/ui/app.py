@@ -19,7 +19,7 @@ import os
 import signal
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, OptionList
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from ..engine import EngineClient, EngineCrashed, EngineError, EngineTimeout
 from ..paths import neurojit_home
@@ -37,6 +38,7 @@ from . import session
 from .commands import WorkstationCommands
 from .cores import CoresPane
 from .editor import TensorLangEditor
+from .evolution import EvolutionPane
 from .keymap import APP_BINDINGS
 from .lander import LanderView
 from .reasoning import ReasoningPane
@@ -114,6 +116,20 @@ class RepairUpdated(Message):
     action: str
 
 
+@dataclass
+class EvolutionProgress(Message):
+    """Evolution events are waiting in ``app.evolution_events``. The search can report
+    faster than the screen needs: queued notices collapse into one, which takes them all."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, EvolutionProgress)
+
+
+@dataclass
+class EvolutionDone(Message):
+    result: dict | None  # EvolutionResult.to_json(), or None when the engine failed
+
+
 def titled(widget, title: str, pane: bool = False):
     """Panes carry their names as border titles (users and scripts find them by it)."""
     widget.border_title = title
@@ -158,7 +174,15 @@ class NeuroJITApp(App):
         self.latest_frame: dict | None = None
         self._frame_posted = threading.Event()
         self.repair_session: int | None = None
-        self.synthesis_candidates = 2  # programs the models write per F9
+        self.synthesis_candidates = 2  # programs the models write per synthesis
+        # the engine's evolve arguments (budget_s, generations, population, islands,
+        # use_llm, ...) where they differ from its defaults
+        self.evolution_options: dict = {}
+        self.evolution_events: deque = deque()  # from the engine's reader thread
+        self.evolving = False
+        self._evolution_clock = None  # ticks the Evolution pane's elapsed time
+        self.evolved_on_lander: str | None = None  # the id of the best last sent to fly
+        self._evolved_swap_lock = threading.Lock()
         self.terminal_gone = False
         self.last_edit_at = 0.0  # time.monotonic() of the last edit in the editor
         self._held_updates: list = []  # see between_keystrokes
@@ -185,6 +209,7 @@ class NeuroJITApp(App):
                 yield titled(ReasoningPane(id="reasoning"), "Reasoning", pane=True)
                 yield titled(SwarmPane(id="swarm"), "Swarm", pane=True)
                 yield titled(RegistryPane(id="registry"), "Registry", pane=True)
+                yield titled(EvolutionPane(id="evolution"), "Evolution", pane=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -382,7 +407,8 @@ class NeuroJITApp(App):
         """For the Cores pane: this process and the engine, with the engine's jobs."""
         with self._jobs_lock:
             jobs = sorted(op for op, n in self.jobs.items() if n > 0 and op != "check")
-        labels = {"synthesize": "inference", "repair_step": "inference", "fly": "flight"}
+        labels = {"synthesize": "inference", "repair_step": "inference", "fly": "flight",
+                  "evolve": "evolution"}
         return {"ui": (os.getpid(), ""),
                 "engine": (self.engine.pid, ", ".join(labels.get(j, j) for j in jobs))}
 
@@ -400,6 +426,9 @@ class NeuroJITApp(App):
             self.post_message(TokenReady(data["agent"], data["text"]))
         elif kind == "log":
             self.post_message(TokenReady("pipeline", data + "\n"))
+        elif kind == "evolution":
+            self.evolution_events.append(data)
+            self.post_message(EvolutionProgress())
 
     @on(EngineTrouble)
     def show_engine_trouble(self, message: EngineTrouble) -> None:
@@ -525,12 +554,15 @@ class NeuroJITApp(App):
 
     def action_fly(self) -> None:
         self.show_side_pane("lander")
+        self.start_flight(self.editor.text, self.file_name)
+
+    def start_flight(self, text: str, path: str) -> None:
         self.query_one(LanderView).controllers.clear()
-        self.fly(self.editor.text)
+        self.fly(text, path)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="fly")
-    def fly(self, text: str) -> None:
-        self._engine_call("fly", text=text, path=self.file_name, fps=self.fps)
+    def fly(self, text: str, path: str) -> None:
+        self._engine_call("fly", text=text, path=path, fps=self.fps)
 
     def action_hot_swap(self) -> None:
         self.hot_swap(self.editor.text)
@@ -580,6 +612,105 @@ class NeuroJITApp(App):
         reasoning.border_subtitle = f"best from {source} in {run['seconds']:.1f} s"
         self.open_program(best["source"], f"the best controller from {source}")
         self.list_registry()
+
+    # -- evolution: the search, the Evolution pane, the lander flying each new best ----------
+
+    @property
+    def evolution_pane(self) -> EvolutionPane:
+        return self.query_one(EvolutionPane)
+
+    def action_evolve(self) -> None:
+        if self.evolving:
+            self.notify("an evolution is running (F4 stops it)", severity="warning")
+            return
+        self.evolving = True
+        self.show_side_pane("evolution")
+        self.evolution_events.clear()
+        self.evolved_on_lander = None
+        self.evolution_pane.start(time.monotonic())
+        self._evolution_clock = self.set_interval(1.0, self._tick_evolution)
+        self.evolve(self.editor.text)
+
+    def _tick_evolution(self) -> None:
+        if self.evolving:
+            self.evolution_pane.show_status(time.monotonic())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="evolve")
+    def evolve(self, text: str) -> None:
+        result = self._engine_call("evolve", text=text, path=self.file_name,
+                                   gravity=MOON_GRAVITY, turbulence=1.0, **self.evolution_options)
+        self.post_message(EvolutionDone(result))
+
+    @on(EvolutionProgress)
+    def show_evolution_progress(self) -> None:
+        events = []
+        while self.evolution_events:
+            events.append(self.evolution_events.popleft())
+        if not events:
+            return  # a collapsed notice whose events an earlier one took
+        pane = self.evolution_pane
+        pane.record(events)
+        reasoning = self.query_one(ReasoningPane)
+        for event in events:
+            if event["kind"] == "log":
+                reasoning.note("evolution", event["message"])
+        best = next((e for e in reversed(events) if e["kind"] == "best"), None)
+        if best is not None or any(e["kind"] in ("generation", "failure") for e in events):
+            pane.show_status(time.monotonic())  # a fixed size: in place, no layout pass
+        if any(e["kind"] == "generation" for e in events):
+            # plotext draws the whole plot anew: too slow to share a keystroke's frame
+            self._between_keystrokes_once(pane.draw_plot)
+        if best is not None:
+            self.evolved_on_lander = best["id"]
+            self.fly_evolved(best["text"], best["id"])
+            self._between_keystrokes_once(pane.show_detail)
+
+    def _between_keystrokes_once(self, update) -> None:
+        """``between_keystrokes``, unless ``update`` is waiting there already."""
+        if update not in self._held_updates:
+            self.between_keystrokes(update)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="evolution-lander")
+    def fly_evolved(self, text: str, name: str) -> None:
+        """A new best flies the live lander: hot-swapped into the flight, or in a new
+        flight when none is up. One at a time, and a newer best makes an older one that
+        is still waiting moot."""
+        with self._evolved_swap_lock:
+            if get_current_worker().is_cancelled:
+                return
+            path = f"evolved-{name}.mlir"
+            result = self._engine_call("swap", timeout=60, text=text, path=path,
+                                       only_if_flying=True)
+            if result is not None and result["controller"] is None:
+                self.call_from_thread(self.start_flight, text, path)
+
+    @on(EvolutionDone)
+    def show_evolution_done(self, message: EvolutionDone) -> None:
+        self.evolving = False
+        if self._evolution_clock is not None:
+            self._evolution_clock.stop()
+        self.show_evolution_progress()  # events not yet shown come first
+        self.between_keystrokes(lambda: self._show_evolution_result(message.result))
+
+    def _show_evolution_result(self, result: dict | None) -> None:
+        self.evolution_pane.finish(result, time.monotonic())
+        self.query_one(ReasoningPane).flush_line()
+        best = (result or {}).get("best")
+        if best is None:
+            return
+        if best["id"] != self.evolved_on_lander:  # the winner was not announced as a best
+            self.evolved_on_lander = best["id"]
+            self.fly_evolved(best["source"], best["id"])
+        if (best.get("registry") or {}).get("stored"):
+            self.list_registry()
+        self.notify(f"evolved {best['id']}: a (or Enter) in the Evolution pane puts it in "
+                    f"the editor")
+
+    def action_focus_evolution(self) -> None:
+        self.show_side_pane("evolution", focus=True)
+
+    def action_accept_evolved(self) -> None:
+        self.evolution_pane.action_accept()
 
     def action_cancel_agents(self) -> None:
         self.cancel_agents()

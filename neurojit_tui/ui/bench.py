@@ -145,9 +145,10 @@ def bench_ui(keys: int = 100, interval_s: float = 0.2, log=print) -> dict:
         for k in range(keys):
             idle.append(keystroke_latency(terminal, editor_row, TYPED[k % 2]))
             time.sleep(interval_s)
-        log("loaded: F7 (lander at 25 fps), F9 (both agents generating), F6 (swarm) repeatedly")
+        log("loaded: F7 (lander at 25 fps), Shift+F9 (both agents generating), F6 (swarm) "
+            "repeatedly")
         terminal.keys("F7")
-        terminal.keys("F9")
+        terminal.keys("S-F9")
         terminal.wait_for("[reasoning]", timeout=180)  # the models are loaded and talking
         loaded, seen = [], set()
         for k in range(keys):

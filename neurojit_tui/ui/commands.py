@@ -21,7 +21,7 @@ def workstation_commands(app) -> list[tuple[str, str, object]]:
     for binding in APP_BINDINGS:
         if binding.action == "quit":
             continue  # Textual's own palette has Quit
-        commands.append((binding.description, f"{binding.key}",
+        commands.append((binding.description, binding.key_display or binding.key,
                          partial(app.run_action, binding.action)))
     for name in app.themes:
         commands.append((f"Theme: {name}", "switch the workstation's colours",
@@ -32,6 +32,8 @@ def workstation_commands(app) -> list[tuple[str, str, object]]:
     for pane in SIDE_PANES:
         commands.append((f"Show pane: {pane.capitalize()}", "bring it forward and focus it",
                          partial(app.show_side_pane, pane, True)))
+    commands.append(("Accept the evolved best", "into the editor (Ctrl+Z undoes)",
+                     app.action_accept_evolved))
     for sample in controller_samples():
         commands.append((f"Open sample: {sample.name}", "into the editor (Ctrl+Z undoes)",
                          partial(app.open_program, sample.read_text(), sample.name)))

@@ -52,6 +52,15 @@ class ReasoningPane(RichLog):
             self.shown_at = now
             self.border_subtitle = f"{agent}: {self.count / elapsed:.1f} tok/s"
 
+    def note(self, source: str, line: str) -> None:
+        """A finished line from ``source`` that is not model output (an evolution's
+        progress): labelled like the agents' tokens, without a rate."""
+        if source != self.current:
+            self.flush_line()
+            self.current = source
+            self.pending.append(f"[{source}]")
+        self.pending.append(line)
+
     def flush_line(self) -> None:
         """Write everything received, the unfinished line too (a run ended)."""
         if self.line:

@@ -1,7 +1,7 @@
 """The Swarm and Registry panes: tables of scored controllers, a score histogram.
 
 Swarm: one row per controller flown (the editor's program with F6, each candidate a
-synthesis run wrote), the selected row's score distribution under the table.
+synthesis run wrote, Shift+F9), the selected row's score distribution under the table.
 Registry: the best stored controller per condition (L2, ``~/.neurojit/registry``).
 In both, Enter opens the row's program in the editor (an undoable edit: Ctrl+Z brings
 the previous buffer back).
@@ -59,7 +59,7 @@ class SwarmPane(Vertical):
         table = DataTable(id="swarm-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("#", "controller", "landed", "mean", "CVaR-10", "M steps/s")
         yield table
-        yield Static("F6 flies 100 landers with the editor's controller; F9 synthesizes.",
+        yield Static("F6 flies 100 landers with the editor's controller; Shift+F9 synthesizes.",
                      id="swarm-histogram")
 
     def add_run(self, name: str, report: dict, text: str) -> None:
@@ -138,7 +138,8 @@ class RegistryPane(Vertical):
             self.show_entry(0)
         else:
             self.query_one("#registry-detail", Static).update(
-                "the registry is empty: F9 synthesizes a controller and stores the best")
+                "the registry is empty: F9 evolves a controller (Shift+F9 synthesizes one) "
+                "and stores the best")
 
     def show_entry(self, index: int) -> None:
         e = self.entries[index]

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 LAYOUTS = ("auto", "wide", "medium", "compact")
-SIDE_PANES = ("lander", "cores", "repair", "reasoning", "swarm", "registry")
+SIDE_PANES = ("lander", "cores", "repair", "reasoning", "swarm", "registry", "evolution")
 EDITOR_WIDTH_RANGE = (1, 9)  # the editor column's share, in tenths of the screen
 
 

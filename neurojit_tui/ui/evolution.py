@@ -1,0 +1,310 @@
+"""The Evolution pane: an evolution run (F9) as it goes, and its result.
+
+The engine's ``evolve`` request streams "generation", "best", "failure" and "log"
+events; this pane keeps what they say and shows the generation, evaluations per second,
+best and median fitness (percent landed on the training landers, plus a tie-break worth
+less than one lander); a plot of both over the generations; the best's chain of
+mutations back to a seed and its diff against its parent; and at the end its training
+and validation scores and whether the registry stored it. ``a`` or Enter puts the best
+into the editor as one undoable edit: the editor changes only then.
+
+The text comes from pure functions (tested without a terminal). The status lines and
+the plot have fixed sizes, so a generation repaints them without a layout pass; the
+lineage and diff text changes height, and the app shows it between keystrokes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from .results import OpenProgram
+
+IDLE_HINT = "F9 evolves the editor's program with the samples and stored controllers."
+ACCEPT_HINT = "a / Enter here (Ctrl+G comes here): the best into the editor, Ctrl+Z undoes"
+PLOT_MIN_HEIGHT = 8  # a shorter body shows the lineage alone: a plot that small says nothing
+
+
+# -- pure formatting ------------------------------------------------------------------------
+
+def number(value, digits: int = 2) -> str:
+    """A score as text; missing or infinite ones (nothing flew) as "-"."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def format_progress(generation: dict | None, best: dict | None = None) -> str:
+    """The first status line, from the newest "generation" event (most important
+    first: a narrow pane cuts the line's end); before generation 0 is complete, the
+    seeds are being tuned and ``best`` (the newest "best" event) is all there is."""
+    if generation is None:
+        return "tuning the seeds" + (f"  best {number(best['fitness'])}" if best else "")
+    return (f"generation {generation['generation']}  "
+            f"best {number(generation['best_fitness'])}  "
+            f"median {number(generation['median_fitness'])}  "
+            f"{generation.get('evaluations_per_s', 0.0):.0f} evaluations/s")
+
+
+def format_state(state: str, seconds: float = 0.0, failures: int = 0,
+                 result: dict | None = None) -> str:
+    """The second status line: what the run is doing, or how it ended."""
+    failed = f"  {failures} candidate(s) failed" if failures else ""
+    if state == "idle":
+        return IDLE_HINT
+    if state == "running":
+        return f"evolving, {seconds:.0f} s (F4 stops){failed}"
+    if state == "error":
+        return "the engine could not evolve (see Diagnostics)"
+    result = result or {}
+    ended = {"ok": "done", "cancelled": "stopped", "failed": "nothing flew"}.get(
+        result.get("status"), result.get("status", "done"))
+    return (f"{ended} in {result.get('seconds', 0.0):.1f} s: {result.get('generations', 0)} "
+            f"generation(s), {result.get('evaluations', 0)} evaluations{failed}")
+
+
+def fitness_series(history: list[dict], limit: int | None = None
+                   ) -> tuple[list[int], list[float], list[float]]:
+    """(generations, best, median) for the plot: the rows where something flew, at most
+    ``limit`` of them, evenly spread, the newest always included (the plot's cost
+    grows with its points, and a pane shows only so many)."""
+    rows = [h for h in history
+            if h["best_fitness"] is not None and math.isfinite(h["best_fitness"])
+            and h["median_fitness"] is not None and math.isfinite(h["median_fitness"])]
+    if limit is not None and len(rows) > limit > 1:
+        step = (len(rows) - 1) / (limit - 1)
+        rows = [rows[round(i * step)] for i in range(limit)]
+    return ([h["generation"] for h in rows], [h["best_fitness"] for h in rows],
+            [h["median_fitness"] for h in rows])
+
+
+def format_lineage(lineage: list[dict]) -> list[str]:
+    """The best's chain of first parents, newest first: one line per program, with
+    how it was made and its training fitness."""
+    lines = []
+    for step in lineage:
+        how = step["mutation"]
+        if how == "seed":
+            how = f"seed {Path(step.get('source') or step['description']).name}"
+        elif step.get("description"):
+            how = f"{how}: {step['description']}"
+        lines.append(f"{step['id']:>5} g{step['generation']:<3} {number(step.get('fitness'))}  {how}")
+    return lines
+
+
+def parent_name(best: dict) -> str:
+    """What the best's diff is against: its first parent, or for a tuned seed the seed
+    as it was written."""
+    lineage = best.get("lineage") or []
+    if len(lineage) > 1:
+        return lineage[1]["id"]
+    source = lineage[0].get("source") if lineage else ""
+    return f"{Path(source).name or 'the seed'} as written"
+
+
+def diff_against_parent(parent_text: str, text: str, parent: str, name: str,
+                        context: int = 1) -> str:
+    """A unified diff from the parent's program to the best's."""
+    if not parent_text:
+        return "(no parent to compare with)"
+    if parent_text == text:
+        return f"(the same program as {parent})"
+    lines = difflib.unified_diff(parent_text.splitlines(), text.splitlines(), parent, name,
+                                 n=context, lineterm="")
+    return "\n".join(lines)
+
+
+def format_scores(name: str, scores: dict | None) -> str:
+    if not scores:
+        return f"{name}: -"
+    failure = scores.get("failure")
+    if failure:
+        return f"{name}: failed ({failure})"
+    return (f"{name}: {scores.get('success_rate', 0.0):.1%} landed, CVaR-10 "
+            f"{number(scores.get('cvar10_score'), 1)}, mean {number(scores.get('mean_score'), 1)} "
+            f"({scores.get('agents', '?')} landers)")
+
+
+def format_outcome(result: dict) -> list[str]:
+    """The final scores, training against validation (landers the search never flew),
+    and what the registry did with the winner."""
+    best = result.get("best")
+    if best is None:
+        return [f"no controller flew ({len(result.get('failures', []))} failed)"]
+    lines = [f"best {best['id']}, fitness {number(best.get('fitness'))}",
+             format_scores("training", best.get("train")),
+             format_scores("validation", best.get("validation"))]
+    registry = best.get("registry")
+    if registry is None:
+        why = ("the run was stopped" if result.get("status") == "cancelled"
+               else "no registry")
+        lines.append(f"registry: not offered ({why})")
+    elif registry.get("stored"):
+        lines.append(f"registry: stored under {registry['key'][:12]} ({registry['reason']})")
+    else:
+        lines.append(f"registry: not stored, {registry['reason']}")
+    return lines
+
+
+@dataclass
+class EvolutionRun:
+    """What the pane knows about one run, built from its events (no widgets)."""
+
+    history: list = field(default_factory=list)  # "generation" events (the result's, at the end)
+    latest: dict | None = None  # the newest "generation" event
+    best: dict | None = None  # the newest "best" event
+    failures: int = 0
+    result: dict | None = None  # the engine's answer, once the run is over
+
+    def record(self, event: dict) -> None:
+        kind = event["kind"]
+        if kind == "generation":
+            self.latest = event
+            self.history.append(event)
+        elif kind == "best":
+            self.best = event
+        elif kind == "failure":
+            self.failures += 1
+
+    def finish(self, result: dict) -> None:
+        self.result = result
+        if result.get("history"):
+            self.history = list(result["history"])
+        best = result.get("best")
+        if best is not None and (self.best is None or self.best["id"] != best["id"]):
+            # the winner was not announced as a best (a tie): no parent's text to diff
+            self.best = {"id": best["id"], "text": best["source"],
+                         "lineage": best.get("lineage") or [], "parent_text": ""}
+
+    @property
+    def best_text(self) -> str | None:
+        """The program to accept: the run's winner once it is over, else the best so far."""
+        if self.result is not None and self.result.get("best"):
+            return self.result["best"]["source"]
+        return self.best["text"] if self.best else None
+
+    @property
+    def best_id(self) -> str | None:
+        if self.result is not None and self.result.get("best"):
+            return self.result["best"]["id"]
+        return self.best["id"] if self.best else None
+
+    def detail(self) -> str:
+        """The lineage, the diff against the parent and (at the end) the outcome."""
+        parts = []
+        if self.best_text is not None:
+            parts.append(ACCEPT_HINT)
+        if self.result is not None:
+            parts.append("\n".join(format_outcome(self.result)))
+        if self.best is not None:
+            parts.append("lineage (newest first):\n" + "\n".join(format_lineage(self.best["lineage"])))
+            parent = parent_name(self.best)
+            parts.append(diff_against_parent(self.best.get("parent_text", ""), self.best["text"],
+                                             parent, self.best["id"]))
+        if not parts:
+            return "the best controller's lineage and its diff against its parent show here"
+        return "\n\n".join(parts)
+
+
+# -- the widget -------------------------------------------------------------------------------
+
+class EvolutionPane(Vertical):
+    BINDINGS = [
+        Binding("a", "accept", "Accept best", id="evolution-accept"),
+        Binding("enter", "accept", "Accept best", show=False, id="evolution-accept-enter"),
+    ]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.run = EvolutionRun()
+        self.state = "idle"  # idle | running | done | error
+        self.started = 0.0  # time.monotonic() when the run started
+        self.plot_fits = False  # whether the pane has room for a readable plot
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"generation -\n{IDLE_HINT}", id="evolution-status")
+        with Horizontal(id="evolution-body"):
+            yield PlotextPlot(id="evolution-plot")
+            with VerticalScroll(id="evolution-detail"):
+                yield Static(self.run.detail(), id="evolution-text")
+
+    def on_mount(self) -> None:
+        self.draw_plot()
+
+    def on_resize(self) -> None:
+        # the room under the two status lines (layout.tcss gives them a fixed height)
+        self.plot_fits = self.size.height - 2 >= PLOT_MIN_HEIGHT
+        self.show_plot_if_useful()
+
+    def show_plot_if_useful(self) -> None:
+        """The plot shows once there is a generation to plot and room for it; until
+        then the lineage has the pane's whole width."""
+        plot = self.query_one(PlotextPlot)
+        useful = self.plot_fits and bool(self.run.history)
+        if plot.display != useful:
+            plot.display = useful
+
+    def start(self, started: float) -> None:
+        self.run = EvolutionRun()
+        self.state = "running"
+        self.started = started
+        self.show_status(started)
+        self.draw_plot()
+        self.show_detail()
+
+    def record(self, events: list[dict]) -> None:
+        """Keep what ``events`` say; the app then redraws what changed."""
+        for event in events:
+            self.run.record(event)
+
+    def finish(self, result: dict | None, now: float) -> None:
+        if result is None:
+            self.state = "error"
+        else:
+            self.state = "done"
+            self.run.finish(result)
+        self.show_status(now)
+        self.draw_plot()
+        self.show_detail()
+
+    def show_status(self, now: float) -> None:
+        """The two status lines (a fixed height: no layout pass)."""
+        state = format_state(self.state, now - self.started, self.run.failures, self.run.result)
+        progress = (format_progress(self.run.latest, self.run.best)
+                    if self.state == "running" or self.run.latest else "generation -")
+        self.query_one("#evolution-status", Static).update(f"{progress}\n{state}", layout=False)
+        best = self.run.best_id
+        self.border_subtitle = f"best {best}" if best else ""
+
+    def draw_plot(self) -> None:
+        plot = self.query_one(PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        # braille puts two points in a column: more would only cost time to draw
+        generations, best, median = fitness_series(self.run.history, 2 * max(8, plot.size.width))
+        if generations:
+            plt.plot(generations, best, label="best", marker="braille")
+            plt.plot(generations, median, label="median", marker="braille")
+        plt.xlabel("generation")
+        self.show_plot_if_useful()
+        plot.refresh()  # a fixed size: repaints the plot alone
+
+    def show_detail(self) -> None:
+        """The lineage, diff and outcome (their height changes: a layout pass)."""
+        self.query_one("#evolution-text", Static).update(self.run.detail())
+
+    def action_accept(self) -> None:
+        text = self.run.best_text
+        if text is None:
+            self.notify("nothing evolved yet: F9 starts an evolution", severity="warning")
+            return
+        self.post_message(OpenProgram(text, f"the evolved best {self.run.best_id}"))
