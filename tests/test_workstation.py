@@ -209,9 +209,10 @@ def test_gutter_marks_the_error_line_and_swarm_rows_open_in_the_editor(tmp_path)
 @pytest.mark.slow
 def test_synthesize_streams_both_agents_then_memory_answers_and_registry_lists_it(private_home):
     """Shift+F9 with the embedded models: labelled tokens stream into Reasoning, the
-    candidate lands in Swarm, the best opens in the editor and is stored; Shift+F9 again
-    comes from memory without any model; F4 stops a run in flight. Quitting flushes the
-    registry."""
+    candidate lands in Swarm, the best opens in the editor; the registry stores it only
+    if it beats every sample (memory.admission: the small models' programs seldom do),
+    and then Shift+F9 again comes from memory without any model; F4 stops a run in
+    flight. Quitting flushes the registry."""
     from neurojit_tui.ui.reasoning import ReasoningPane
 
     async def run():
@@ -233,18 +234,26 @@ def test_synthesize_streams_both_agents_then_memory_answers_and_registry_lists_i
             assert "[reasoning]" in text and "[synthesis]" in text and "[pipeline]" in text
             assert len(swarm.runs) == 1 and "@control" in app.editor.text
             assert app.editor.text == swarm.runs[0]["text"]
+            lines = [str(line.text) for line in reasoning.lines]
+            remembered = any(line.startswith("remembered: ") for line in lines)
+            assert remembered or any(line.startswith("not remembered: ") for line in lines)
             registry = app.query_one(RegistryPane)
-            await _wait_for(pilot, lambda: len(registry.entries) == 1, 60)
-            await pilot.press("shift+f9")
-            await _wait_for(pilot, lambda: "memory (L1)" in (reasoning.border_subtitle or ""), 60)
-        stored = list((private_home / "registry" / "entries").glob("*/*.json"))
-        assert len(stored) == 1
+            await _wait_for(pilot, lambda: (registry.border_subtitle or "").endswith(
+                ("entry", "entries")), 60)  # listed after the run
+            assert len(registry.entries) == (1 if remembered else 0)
+            if remembered:
+                await pilot.press("shift+f9")
+                await _wait_for(pilot, lambda: "memory (L1)" in (reasoning.border_subtitle or ""), 60)
+        stored = list((private_home / "registry" / "entries").glob("*/*.json")) \
+            if (private_home / "registry" / "entries").exists() else []
+        assert len(stored) == (1 if remembered else 0)
 
     asyncio.run(run())
 
 
 # -- a real terminal ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_dropped_terminal_keeps_the_unsaved_buffer(tmp_path, private_home):
     """tmux kill-session hangs up the terminal (SIGHUP), as a dropped SSH connection does:
     the app writes the unsaved buffer to ~/.neurojit/recovery/ and exits; the file it was
