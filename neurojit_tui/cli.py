@@ -432,7 +432,7 @@ def cmd_bench(args) -> int:
         print(json.dumps(rows, indent=2) if args.json else format_inference_table(rows))
         return EXIT_OK
     if args.what == "cache":
-        from .memory.bench import bench_cache, format_cache_table
+        from .agents.cache_bench import bench_cache, format_cache_table
 
         log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr))
         result = bench_cache(_agents(args), log=log)

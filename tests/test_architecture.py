@@ -1,29 +1,94 @@
-"""The process split: engine packages never import textual, and the UI process never
-loads MLIR, the JIT or llama.cpp (the engine process does)."""
+"""The architecture: packages in layers, each importing only from the layers below it;
+textual only in the UI; and the process split: the UI process never loads MLIR, the
+JIT or llama.cpp (the engine process does)."""
 
 import ast
 
 from neurojit_tui.paths import PROJECT_ROOT
 
-ENGINE_PACKAGES = ["compiler", "sim", "agents", "memory", "engine"]
+PACKAGE = PROJECT_ROOT / "neurojit_tui"
+
+# From the bottom. A unit is a package of neurojit_tui or one of its top-level modules;
+# the package's own small modules (__init__ with the version, once, paths, resources)
+# are one unit, "base". A unit may import itself and the units of lower layers only;
+# units that share a layer do not import each other.
+LAYERS = (
+    ("base",),
+    ("compiler",),  # TensorLang: dialect, verifier, lowering, JIT, hot-swap
+    ("sim",),  # the lander, swarms of it (native kernels from the compiler)
+    ("gym", "memory"),  # Gymnasium environments; the registry (flies rivals with sim)
+    ("agents",),  # the LLM agents and the synthesis pipeline (answers from memory)
+    ("evolve",),  # the evolutionary search (compiler, sim, memory, agents)
+    ("engine",),  # the engine process: everything above the UI runs in it
+    ("demo", "lsp", "ui"),  # programs that talk to the engine, or run the demo
+    ("cli",),
+)
+BASE_MODULES = {"__init__", "once", "paths", "resources"}
 
 
-def test_engine_packages_do_not_import_textual():
+def _unit(module: str) -> str | None:
+    """The unit of a dotted module name inside neurojit_tui, None for anything outside."""
+    parts = module.split(".")
+    if parts[0] != "neurojit_tui":
+        return None
+    if len(parts) == 1 or parts[1] in BASE_MODULES:
+        return "base"
+    return parts[1]
+
+
+def _module_name(path) -> str:
+    parts = list(path.relative_to(PROJECT_ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_module(name: str) -> bool:
+    path = PROJECT_ROOT.joinpath(*name.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def _imports(folder):
+    """(path:line, imported module) of every import in ``folder``'s Python files, relative
+    ones resolved (``from p import x`` imports module p.x when there is one, else p)."""
+    for path in sorted(folder.rglob("*.py")):
+        package = _module_name(path).split(".")
+        if path.name != "__init__.py":
+            package = package[:-1]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = ".".join(package[:len(package) - node.level + 1]) if node.level else ""
+                module = ".".join(filter(None, [base, node.module]))
+                names = [f"{module}.{a.name}" if _is_module(f"{module}.{a.name}") else module
+                         for a in node.names]
+            for name in names:
+                yield f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}", name
+
+
+def test_every_unit_has_a_layer():
+    placed = {unit for layer in LAYERS for unit in layer}
+    found = {_unit(_module_name(path)) for path in PACKAGE.rglob("*.py")}
+    assert found == placed, (f"not in LAYERS: {sorted(found - placed)}; "
+                             f"in LAYERS but missing: {sorted(placed - found)}")
+
+
+def test_units_import_only_from_lower_layers():
+    layer_of = {unit: n for n, layer in enumerate(LAYERS) for unit in layer}
     offenders = []
-    for name in ENGINE_PACKAGES:
-        folder = PROJECT_ROOT / "neurojit_tui" / name
-        for path in folder.rglob("*.py") if folder.exists() else []:
-            tree = ast.parse(path.read_text(), str(path))
-            for node in ast.walk(tree):
-                modules = []
-                if isinstance(node, ast.Import):
-                    modules = [a.name for a in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module:
-                    modules = [node.module]
-                if any(m == "textual" or m.startswith("textual.") for m in modules):
-                    offenders.append(f"{path}:{node.lineno}")
+    for where, module in _imports(PACKAGE):
+        importer = _unit(_module_name(PROJECT_ROOT / where.split(":")[0]))
+        imported = _unit(module)
+        if imported is not None and imported != importer and (
+                layer_of[imported] >= layer_of[importer]):
+            offenders.append(f"{where}: {importer} imports {module}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_only_the_ui_imports_textual():
+    offenders = [f"{where}: {name}" for where, name in _imports(PACKAGE)
+                 if name.split(".")[0] == "textual" and not where.startswith("neurojit_tui/ui/")]
     assert not offenders, offenders
-    assert (PROJECT_ROOT / "neurojit_tui" / "compiler").exists()
 
 
 UI_PROBE = '''
@@ -69,23 +134,13 @@ def test_the_ui_process_never_loads_mlir_the_jit_or_llama(tmp_path):
     assert "native: \n" in result.stdout or result.stdout.strip() == "native:", result.stdout
 
 
-def _imports(folder):
-    """(path:line, module) of every import in the package ``folder``."""
-    for path in sorted(folder.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
-                     [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
-            for name in names:
-                yield f"{path}:{node.lineno}", name
-
-
-def test_the_editor_and_gym_packages_keep_to_their_side():
-    """The language server and the Gymnasium environments never import textual; the server
-    also never imports MLIR, the JIT or llama.cpp itself (its checks run in the engine
-    process; tests/test_lsp.py checks the running server's memory map too)."""
-    root = PROJECT_ROOT / "neurojit_tui"
-    offenders = [(where, name) for package in ("lsp", "gym") for where, name in _imports(root / package)
-                 if name.split(".")[0] == "textual"]
-    offenders += [(where, name) for where, name in _imports(root / "lsp")
-                  if name.split(".")[0] in ("mlir", "llvmlite", "llama_cpp")]
+def test_the_language_server_keeps_to_its_side():
+    """The language server never imports MLIR, the JIT or llama.cpp itself (its checks run
+    in the engine process; tests/test_lsp.py checks the running server's memory map too),
+    nor anything of the compiler but its MLIR-free parts."""
+    offenders = [(where, name) for where, name in _imports(PACKAGE / "lsp")
+                 if name.split(".")[0] in ("mlir", "llvmlite", "llama_cpp")
+                 or (_unit(name) == "compiler"
+                     and name not in ("neurojit_tui.compiler.dialect",
+                                      "neurojit_tui.compiler.diagnostics"))]
     assert not offenders, offenders

@@ -1,7 +1,8 @@
 """``neurojit bench cache``: cold synthesis vs a warm L2 start in a fresh process vs L1.
 
 All three in one run, on one temporary registry: the cold start runs the whole pipeline
-with the embedded models (reasoning, synthesis, repair, swarm) and stores the result;
+with the embedded models (reasoning, synthesis, repair, swarm) and stores the result
+(so this bench sits with the pipeline, above the memory package it measures);
 the L2 start is timed inside a new Python process (lookup = read + check + link the
 object code with llvmlite; the process's one-off JIT set-up is reported separately); the
 L1 hit is a lookup in the process that stored it.
@@ -16,7 +17,9 @@ import sys
 import tempfile
 import time
 
+from ..memory import Registry, cache_key
 from ..sim import Environment
+from .pipeline import model_identities, synthesize
 
 _FRESH_PROCESS = r"""
 import json, sys, time
@@ -31,9 +34,6 @@ print(json.dumps({"level": level, "jit_setup_s": t1 - t0, "l2_s": t2 - t1}))
 
 
 def bench_cache(agents, candidates: int = 1, seed: int = 0, log=print) -> dict:
-    from ..agents.pipeline import model_identities, synthesize
-    from . import Registry, cache_key
-
     env = Environment()
     with tempfile.TemporaryDirectory() as root:
         registry = Registry(root)

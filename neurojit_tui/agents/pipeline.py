@@ -13,7 +13,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..compiler import Compiler
+from ..memory import cache_key
+from ..memory.admission import not_worse_than_samples, remember_if_better
 from ..sim import Environment, evaluate, rank
+from .reasoning import Strategy
 from .repair import RepairSession
 
 
@@ -44,6 +47,14 @@ def _labelled(on_token, role: str):
     return None if on_token is None else (lambda piece: on_token(role, piece))
 
 
+def _best(path: str, scores: dict, **more) -> dict:
+    """What a run reports of the best controller it has: where it is, how it flew (a
+    SwarmReport's fields or a stored entry's scores), and ``more``."""
+    return {"path": path, "success_rate": scores.get("success_rate"),
+            "mean_score": scores.get("mean_score"), "cvar10_score": scores.get("cvar10_score"),
+            **more}
+
+
 def model_identities(agents) -> dict[str, str]:
     from .backend import model_identity
 
@@ -62,15 +73,11 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
     compiler = compiler or Compiler()
     start = time.perf_counter()
     if registry is not None:
-        from ..memory import cache_key
-
         key, key_data = cache_key(env, model_identities(agents))
         controller, level = registry.lookup(key)
         if controller is not None:
             # Known conditions are never answered with less than the best sample (a
             # registry written before admission checks may hold worse).
-            from ..memory.admission import not_worse_than_samples
-
             entry = getattr(controller, "entry", None)
             if entry is None:  # an L1 hit is the live program: read its entry once written
                 registry.flush()
@@ -81,15 +88,10 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
                 log(f"known conditions, but the stored controller is {why}: synthesizing anew")
                 controller = None
         if controller is not None:
-            # an L2 hit carries its entry; an L1 hit may be a live program: read the entry
-            entry = getattr(controller, "entry", None) or registry.best(key)
-            scores = entry.scores if entry else {}
             log(f"known conditions: controller from {level.upper()} memory (key {key})")
-            return SynthesisRun("ok", time.perf_counter() - start, {
-                "path": entry.file if entry else "", "success_rate": scores.get("success_rate"),
-                "mean_score": scores.get("mean_score"), "cvar10_score": scores.get("cvar10_score"),
-                "strategy": entry.strategy if entry else None, "key": key,
-                "source": entry.source if entry else ""}, [], level)
+            return SynthesisRun("ok", time.perf_counter() - start,
+                                _best(entry.file, entry.scores, strategy=entry.strategy, key=key,
+                                      source=entry.source), [], level)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results: list[Candidate] = []
@@ -136,8 +138,6 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
     best_text = Path(best.file).read_text() if best is not None else ""
     memory_verdict = None
     if best is not None and registry is not None:
-        from ..memory.admission import remember_if_better
-
         memory_verdict = remember_if_better(
             registry, env, key, key_data, best_text, best.file, compiler, seed=seed,
             scores={k: best.to_json()[k] for k in ("agents", "seed")},
@@ -149,10 +149,10 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
             + memory_verdict["reason"])
     return SynthesisRun(
         "ok" if best else "failed", time.perf_counter() - start,
-        {"path": best.file, "success_rate": best.success_rate, "mean_score": best.mean_score,
-         "cvar10_score": best.cvar10_score, "strategy": candidates_by_path[best.file].strategy,
-         "source": best_text,
-         "memory": {k: memory_verdict[k] for k in ("stored", "reason")} if memory_verdict else None}
+        _best(best.file, asdict(best), strategy=candidates_by_path[best.file].strategy,
+              source=best_text,
+              memory={k: memory_verdict[k] for k in ("stored", "reason")} if memory_verdict
+              else None)
         if best else None,
         [asdict(candidates_by_path[r.file]) for r in ranked])
 
@@ -166,9 +166,6 @@ def cross_generation(agents, env: Environment, registry, parents: int = 2,
     strategy and score; if its answer is unusable the gains are averaged), the synthesis
     agent writes the child, and the swarm flies child and parents under *these*
     conditions. The child is remembered, with its lineage, only if it beats them all."""
-    from ..memory import cache_key
-    from .reasoning import Strategy
-
     compiler = compiler or Compiler()
     start = time.perf_counter()
     found = registry.nearby(env, parents)
@@ -219,8 +216,6 @@ def cross_generation(agents, env: Environment, registry, parents: int = 2,
     child_wins = ranked[0] is child and child.ok
     lineage = [e.key for e in found]
     if child_wins:
-        from ..memory.admission import remember_if_better
-
         key, key_data = cache_key(env, model_identities(agents))
         verdict = remember_if_better(
             registry, env, key, key_data, session.text, str(child_path), compiler, seed=seed,
@@ -232,7 +227,5 @@ def cross_generation(agents, env: Environment, registry, parents: int = 2,
     best = ranked[0] if ranked[0].ok else None
     return SynthesisRun(
         "ok" if best else "failed", time.perf_counter() - start,
-        {"path": best.file, "success_rate": best.success_rate, "mean_score": best.mean_score,
-         "cvar10_score": best.cvar10_score, "child_wins": child_wins, "parents": lineage}
-        if best else None,
+        _best(best.file, asdict(best), child_wins=child_wins, parents=lineage) if best else None,
         [r.to_json() for r in ranked])
