@@ -1,10 +1,12 @@
-"""GBNF grammars for TensorLang, generated from the dialect table (``dialect.OPS``).
+"""GBNF grammars for TensorLang, generated from the op classes (``compiler.ops``).
 
 The synthesis agent writes a program one line at a time. Before each line the grammar
-is generated anew from the op table *and the values defined so far*, so a sampled line
-can only use a value that exists, with the type it has, in an op whose operand and
-result types fit (same-type elementwise operands, matvec/matmul shapes, slice bounds,
-extract indices). Every sampled program therefore parses, and most verify; the compiler
+is generated anew from the ops *and the values defined so far*: each op's class says in
+which ways it can be written with the value types that exist (``Op.alternatives``:
+same-type elementwise operands, matvec/matmul shapes, slice bounds, extract indices),
+and this module renders those ways as GBNF with the values of each type. So a sampled
+line can only use a value that exists, with the type it has, in an op whose operand and
+result types fit. Every sampled program therefore parses, and most verify; the compiler
 and the repair loop handle the rest.
 
 A line is either ``%vN = <op>`` (N is chosen by us, so names never clash) or the final
@@ -13,35 +15,23 @@ A line is either ``%vN = <op>`` (N is chosen by us, so names never clash) or the
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 
 from ..compiler import dialect as tl
+from ..compiler import ops
+from ..compiler.dialect import shape_of
+from ..compiler.ops.base import Alternative, DenseLiteral, Number, OneOf, TextPiece
 
 ACTION_TYPE = f"tensor<{tl.CONTROL_ACTION_SIZE}xf64>"
 MEM_TYPE = f"tensor<{tl.CONTROL_MEM_SIZE}xf64>"
 OBS_TYPE = f"tensor<{tl.CONTROL_OBS_SIZE}xf64>"
 # Types a new constant or broadcast may have even before any value of that type exists.
-SEED_TYPES = (ACTION_TYPE, MEM_TYPE, OBS_TYPE, f"tensor<1xf64>",
+SEED_TYPES = (ACTION_TYPE, MEM_TYPE, OBS_TYPE, "tensor<1xf64>",
               f"tensor<{tl.CONTROL_ACTION_SIZE}x{tl.CONTROL_OBS_SIZE}xf64>")
-MAX_SLICE_SOURCE = 8  # slices are enumerated (offset, size) pairs, so keep sources small
-MAX_CONCAT = 16
 
 NUMBER_RULE = 'number ::= "-"? [0-9] [0-9]? "." [0-9] [0-9]? [0-9]?'
 MESSAGE_RULE = 'message ::= [a-z] [a-z0-9 _-]{0,40}'
-
-
-def shape_of(type_: str) -> tuple[int, ...] | None:
-    """(2, 8) for tensor<2x8xf64>; None for a scalar."""
-    match = re.fullmatch(r"tensor<((?:\d+x)+)(f64|i1)>", type_)
-    if not match:
-        return None
-    return tuple(int(d) for d in match.group(1).rstrip("x").split("x"))
-
-
-def tensor_type(shape, element: str = "f64") -> str:
-    return "tensor<" + "".join(f"{d}x" for d in shape) + element + ">"
 
 
 def _quote(text: str) -> str:
@@ -69,11 +59,18 @@ class SymbolTable:
 
 
 class LineGrammar:
-    """Builds the grammar of the next line from the op table and a symbol table."""
+    """Builds the grammar of the next line from the op classes and a symbol table.
+
+    It is also the ``ValueTypes`` that the op classes read: the types defined so far."""
 
     def __init__(self, symbols: SymbolTable):
         self.s = symbols
         self.rules: dict[str, str] = {}
+        self.f64_tensors = symbols.tensor_types()
+        self.vectors = [t for t in self.f64_tensors if len(shape_of(t)) == 1]
+        self.matrices = [t for t in self.f64_tensors if len(shape_of(t)) == 2]
+        self.bool_tensors = symbols.tensor_types("i1")
+        self.seed_types = SEED_TYPES
 
     def _names_rule(self, type_: str) -> str | None:
         names = self.s.names(type_)
@@ -83,18 +80,34 @@ class LineGrammar:
         self.rules[rule] = " | ".join(_quote(n) for n in names)
         return rule
 
-    def _op(self, spec: tl.OpSpec, operands: list[str], types: list[str], result: str,
-            attributes: str = "") -> str | None:
-        rules = [self._names_rule(t) for t in operands]
+    def _piece(self, piece: TextPiece) -> str:
+        if isinstance(piece, str):
+            return _quote(piece)
+        if isinstance(piece, Number):
+            return "number"
+        if isinstance(piece, OneOf):
+            self.rules[piece.name] = " | ".join(_quote(c) for c in piece.choices)
+            return piece.name
+        if isinstance(piece, DenseLiteral):
+            return self._dense(piece.shape)
+        raise TypeError(f"not a piece of op text: {piece!r}")
+
+    def _op(self, spec: tl.OpSpec, alternative: Alternative) -> str | None:
+        """The alternative as GBNF, or None when no value has one of its operand types."""
+        attributes = [self._piece(p) for p in alternative.attributes]
+        types = alternative.operand_types
+        rules = [self._names_rule(t) for t in types]
         if any(r is None for r in rules):
             return None
-        parts = [_quote(f'"{spec.full_name}"(')]
-        for i, rule in enumerate(rules):
-            parts += ([_quote(", ")] if i else []) + [rule]
-        parts.append(_quote(")"))
-        if attributes:
-            parts.append(attributes)
-        parts.append(_quote(f" : ({', '.join(types)}) -> {result}"))
+        if rules:
+            parts = [_quote(f'"{spec.full_name}"(')]
+            for i, rule in enumerate(rules):
+                parts += ([_quote(", ")] if i else []) + [rule]
+            parts.append(_quote(")"))
+        else:
+            parts = [_quote(f'"{spec.full_name}"()')]
+        parts += attributes
+        parts.append(_quote(f" : ({', '.join(types)}) -> {alternative.result_type}"))
         return " ".join(parts)
 
     def _dense(self, shape) -> str:
@@ -106,74 +119,8 @@ class LineGrammar:
 
     def alternatives(self) -> list[str]:
         """One grammar alternative per (op, type combination) that the values allow."""
-        out: list[str] = []
-        f64_tensors = self.s.tensor_types()
-        vectors = [t for t in f64_tensors if len(shape_of(t)) == 1]
-        matrices = [t for t in f64_tensors if len(shape_of(t)) == 2]
-        for spec in tl.OPS:
-            rule = spec.shape_rule
-            if rule == tl.ELEMENTWISE:
-                for t in f64_tensors:
-                    out.append(self._op(spec, [t] * len(spec.operands), [t] * len(spec.operands), t))
-            elif rule == tl.CLAMP:
-                attrs = '" {lo = " number " : f64, hi = " number " : f64}"'
-                for t in f64_tensors:
-                    out.append(self._op(spec, [t], [t], t, attrs))
-            elif rule == tl.CONSTANT:
-                for t in dict.fromkeys(f64_tensors + list(SEED_TYPES)):
-                    shape = shape_of(t)
-                    if shape[0] * (shape[1] if len(shape) > 1 else 1) <= 32:
-                        value = f'" {{value = dense<" {self._dense(shape)} "> : {t}}}"'
-                        out.append(f'{_quote(chr(34) + spec.full_name + chr(34) + "()")} {value} '
-                                   f'{_quote(f" : () -> {t}")}')
-            elif rule == tl.MATVEC:
-                for m in matrices:
-                    rows, cols = shape_of(m)
-                    v = tensor_type((cols,))
-                    out.append(self._op(spec, [m, v], [m, v], tensor_type((rows,))))
-            elif rule == tl.MATMUL:
-                for a, b in itertools.product(matrices, matrices):
-                    if shape_of(a)[1] == shape_of(b)[0]:
-                        out.append(self._op(spec, [a, b], [a, b],
-                                            tensor_type((shape_of(a)[0], shape_of(b)[1]))))
-            elif rule == tl.DOT:
-                for v in vectors:
-                    out.append(self._op(spec, [v, v], [v, v], "f64"))
-            elif rule == tl.REDUCE:
-                for t in f64_tensors:
-                    out.append(self._op(spec, [t], [t], "f64"))
-            elif rule == tl.EXTRACT:
-                for v in vectors:
-                    for i in range(shape_of(v)[0]):
-                        out.append(self._op(spec, [v], [v], "f64", _quote(f" {{index = array<i64: {i}>}}")))
-            elif rule == tl.SLICE:
-                for v in vectors:
-                    n = shape_of(v)[0]
-                    if n > MAX_SLICE_SOURCE:
-                        continue
-                    for offset in range(n):
-                        for size in range(1, n - offset + 1):
-                            attrs = _quote(f" {{offsets = array<i64: {offset}>, sizes = array<i64: {size}>}}")
-                            out.append(self._op(spec, [v], [v], tensor_type((size,)), attrs))
-            elif rule == tl.CONCAT:
-                for a, b in itertools.product(vectors, vectors):
-                    total = shape_of(a)[0] + shape_of(b)[0]
-                    if total <= MAX_CONCAT:
-                        out.append(self._op(spec, [a, b], [a, b], tensor_type((total,))))
-            elif rule == tl.BROADCAST:
-                for t in dict.fromkeys(f64_tensors + list(SEED_TYPES)):
-                    out.append(self._op(spec, ["f64"], ["f64"], t))
-            elif rule == tl.COMPARE:
-                predicates = " | ".join(_quote(p) for p in tl.COMPARE_PREDICATES)
-                self.rules["predicate"] = predicates
-                for t in f64_tensors:
-                    attrs = f'" {{predicate = \\"" predicate "\\"}}"'
-                    out.append(self._op(spec, [t, t], [t, t], tensor_type(shape_of(t), "i1"), attrs))
-            elif rule == tl.SELECT:
-                for c in self.s.tensor_types("i1"):
-                    t = tensor_type(shape_of(c))
-                    out.append(self._op(spec, [c, t, t], [c, t, t], t))
-            # ASSERT has no result: a synthesized controller does not add asserts.
+        out = [self._op(semantics.spec, alternative)
+               for semantics in ops.ALL for alternative in semantics.alternatives(self)]
         out += self._scalar_arith()
         return [a for a in out if a]
 

@@ -21,8 +21,7 @@ from ..once import once
 from . import dialect as tl
 from .diagnostics import ERROR, Diagnostic, collect, from_mlir, has_errors
 from .jit import CompiledProgram, FunctionSignature, ValueType
-from .lowering import (ASSERT_STATUS_GLOBAL, LLVM_PIPELINE, Lowering,
-                       add_assert_status_global)
+from .lowering import LLVM_PIPELINE, Lowering, add_assert_status_global
 from .machine_code import QUICK, machine_code
 from .parametric import ParameterTable, lift_parameters
 from .verifier import SemanticVerifier
@@ -73,6 +72,15 @@ class Compiler:
         self._uses = 0
 
     # -- context ------------------------------------------------------------------
+
+    @property
+    def context(self) -> ir.Context | None:
+        """The MLIR context that the modules of the last ``parse`` or ``lower`` live in
+        (None before the first). IR built or parsed to go with such a module, such as
+        the swarm kernel that a lowered controller is linked into, must be made in this
+        context (``with compiler.context:``), and before the next ``parse``: that may
+        replace the context (see ``recycle_after``)."""
+        return self._context
 
     def _fresh_context(self) -> ir.Context:
         if self._context is None or self._uses >= self.recycle_after:
@@ -166,8 +174,8 @@ class Compiler:
         t0 = time.perf_counter()
         with self._context:
             llvm_ir = translate_to_llvm_ir(lowered.module)
-        linked = machine_code().compile(llvm_ir, list(lowered.signatures) + [ASSERT_STATUS_GLOBAL],
-                                        Path(path).stem, self.tier)
+        symbols = list(lowered.signatures) + [tl.ASSERT_STATUS_GLOBAL]
+        linked = machine_code().compile(llvm_ir, symbols, Path(path).stem, self.tier)
         lowered.timings.jit_s = time.perf_counter() - t0
         return CompiledProgram(linked, path, lowered.signatures, lowered.asserts, lowered.timings)
 

@@ -32,7 +32,7 @@ from mlir.dialects import arith, tensor
 
 from . import dialect as tl
 from .diagnostics import location_parts
-from .lowering import elementwise
+from .ops.builders import elementwise
 
 SCALAR, DENSE, CLAMP_LO, CLAMP_HI = "scalar", "dense", "clamp.lo", "clamp.hi"
 

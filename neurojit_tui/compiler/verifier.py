@@ -6,8 +6,9 @@ bounds...), the controller ABI, and the safety rule: a user program may contain 
 ``func``, ``tensorlang`` and scalar ``arith`` operations on statically shaped values,
 so a verified program cannot touch raw memory, call outside code or recurse.
 
-Each problem is reported with ``Location.emit_error`` on the offending op, so it
-carries that op's file:line:col like any MLIR diagnostic.
+Each TensorLang op's own check is its class's ``verify`` (``compiler/ops``), which
+reports through this pass. Each problem is reported with ``Location.emit_error`` on the
+offending op, so it carries that op's file:line:col like any MLIR diagnostic.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 from mlir import ir
 
 from . import dialect as tl
+from . import ops
+from .ops.types import is_bool_tensor, is_f64, is_i1, ranked_tensor, shape
 
 # Scalar arith ops a program may use. Integer division and shifts are left out on
 # purpose: they can trap or be undefined on some inputs.
@@ -25,30 +28,6 @@ ALLOWED_ARITH = frozenset({
     "arith.uitofp",
 })
 ALLOWED_FUNC = frozenset({"func.func", "func.return", "func.call"})
-
-
-def _is_f64(t) -> bool:
-    return isinstance(t, ir.F64Type)
-
-
-def _is_i1(t) -> bool:
-    return isinstance(t, ir.IntegerType) and t.width == 1
-
-
-def _tensor(t):
-    return t if isinstance(t, ir.RankedTensorType) else None
-
-
-def _is_bool_tensor(t) -> bool:
-    return _tensor(t) is not None and _is_i1(_tensor(t).element_type)
-
-
-def _shape(t) -> list[int]:
-    return list(_tensor(t).shape)
-
-
-def _fmt_shape(shape) -> str:
-    return "x".join(str(s) for s in shape) if shape else "scalar"
 
 
 def walk(op):
@@ -99,7 +78,7 @@ class SemanticVerifier:
             self.error(func, f"function @{name} must be a single block (no branches)")
         ftype = ir.FunctionType(ir.TypeAttr(func.attributes["function_type"]).value)
         for t in list(ftype.inputs) + list(ftype.results):
-            if self.check_type(func, t, f"function @{name} signature") and _is_bool_tensor(t):
+            if self.check_type(func, t, f"function @{name} signature") and is_bool_tensor(t):
                 self.error(func, f"function @{name} signature: {t} is not allowed; boolean "
                                  "tensors exist only between tensorlang.cmp and select/assert")
         if name == tl.CONTROL_ENTRY:
@@ -113,17 +92,17 @@ class SemanticVerifier:
 
         def matches(types, want):
             return len(types) == len(want) and all(
-                _tensor(t) is not None and _is_f64(_tensor(t).element_type) and _shape(t) == w
-                for t, w in zip(types, want))
+                ranked_tensor(t) is not None and is_f64(ranked_tensor(t).element_type)
+                and shape(t) == w for t, w in zip(types, want))
 
         if not (matches(list(ftype.inputs), want_in) and matches(list(ftype.results), want_out)):
             self.error(func, f"@control does not match the controller ABI: expected "
                              f"{tl.CONTROL_SIGNATURE}, got {ftype}")
 
     def check_type(self, op, t, what: str) -> bool:
-        if _is_f64(t) or _is_i1(t):
+        if is_f64(t) or is_i1(t):
             return True
-        tensor = _tensor(t)
+        tensor = ranked_tensor(t)
         if tensor is None:
             self.error(op, f"{what}: type {t} is not allowed (use f64, i1 or a static "
                            "tensor of f64/i1)")
@@ -131,7 +110,7 @@ class SemanticVerifier:
         if not tensor.has_static_shape:
             self.error(op, f"{what}: tensor type {t} must have a static shape")
             return False
-        if not (_is_f64(tensor.element_type) or _is_i1(tensor.element_type)):
+        if not (is_f64(tensor.element_type) or is_i1(tensor.element_type)):
             self.error(op, f"{what}: tensor element type must be f64 or i1, got {t}")
             return False
         if tensor.encoding is not None:
@@ -180,12 +159,11 @@ class SemanticVerifier:
             if callee not in functions:
                 self.error(op, f"call to unknown function @{callee}")
         elif dialect == tl.DIALECT_NAME:
-            spec = tl.OPS_BY_NAME[name]
-            getattr(self, "rule_" + spec.shape_rule)(op, spec)
+            ops.BY_NAME[name].verify(op, self)
 
     def check_scalar_arith(self, op) -> None:
         for v in list(op.operands) + list(op.results):
-            if not (_is_f64(v.type) or _is_i1(v.type)):
+            if not (is_f64(v.type) or is_i1(v.type)):
                 self.error(op, f"'{op.name}' works on scalars (f64, i1) only in TensorLang; "
                                f"got {v.type} (use tensorlang ops for tensors)")
                 return
@@ -217,97 +195,26 @@ class SemanticVerifier:
             if state.get(name) is None:
                 visit(name, [name])
 
-    # -- TensorLang shape rules (one method per dialect.shape_rule) ------------------
+    # -- what the op classes (compiler/ops) check with -----------------------------------
 
-    def _elem(self, value):
-        return _tensor(value.type).element_type
-
-    def _require_f64_tensor(self, op, value, what) -> bool:
-        t = _tensor(value.type)
-        if t is None or not _is_f64(t.element_type):
+    def require_f64_tensor(self, op, value, what) -> bool:
+        t = ranked_tensor(value.type)
+        if t is None or not is_f64(t.element_type):
             self.error(op, f"'{op.name}' {what} must be a tensor of f64, got {value.type}")
             return False
         return True
 
-    def rule_elementwise(self, op, spec) -> None:
-        # IRDL already forces every operand and the result to one type.
-        self._require_f64_tensor(op, op.results[0], "operands and result")
-
-    def rule_clamp(self, op, spec) -> None:
-        if not self._require_f64_tensor(op, op.results[0], "operand and result"):
-            return
-        lo = ir.FloatAttr(op.attributes["lo"]).value
-        hi = ir.FloatAttr(op.attributes["hi"]).value
-        if not lo <= hi:
-            self.error(op, f"'{op.name}' needs lo <= hi, got lo = {lo}, hi = {hi}")
-
-    def rule_compare(self, op, spec) -> None:
-        if not self._require_f64_tensor(op, op.operands[0], "operands"):
-            return
-        pred = ir.StringAttr(op.attributes["predicate"]).value
-        if pred not in tl.COMPARE_PREDICATES:
-            self.error(op, f"unknown predicate \"{pred}\"; expected one of "
-                           + ", ".join(tl.COMPARE_PREDICATES))
-        for use in op.results[0].uses:
-            user = use.owner
-            if not (user.name == "tensorlang.assert"
-                    or (user.name == "tensorlang.select" and use.operand_number == 0)):
-                self.error(op, f"the result of '{op.name}' may only be used as the condition "
-                               f"of tensorlang.select or tensorlang.assert (used by '{user.name}')")
-                break
-        result = _tensor(op.results[0].type)
-        if not _is_i1(result.element_type) or list(result.shape) != _shape(op.operands[0].type):
-            self.error(op, f"'{op.name}' result must be tensor<{_fmt_shape(_shape(op.operands[0].type))}xi1>, "
-                           f"got {op.results[0].type}")
-
-    def rule_select(self, op, spec) -> None:
-        cond = _tensor(op.operands[0].type)
-        value_shape = _shape(op.operands[1].type)
-        if op.operands[0].owner.name != "tensorlang.cmp":
-            self.error(op, f"'{op.name}' condition must be the result of tensorlang.cmp")
-            return
-        if not _is_i1(cond.element_type) or list(cond.shape) != value_shape:
-            self.error(op, f"'{op.name}' condition must be tensor<{_fmt_shape(value_shape)}xi1>, "
-                           f"got {op.operands[0].type}")
-        self._require_f64_tensor(op, op.results[0], "values")
-
-    def _ranks(self, op, want) -> bool:
-        for value, rank in zip(list(op.operands) + list(op.results), want):
-            t = _tensor(value.type)
-            if t is None or t.rank != rank or not _is_f64(t.element_type):
+    def require_ranks(self, op, ranks) -> bool:
+        """Operands then results are f64 tensors of these ranks."""
+        for value, rank in zip(list(op.operands) + list(op.results), ranks):
+            t = ranked_tensor(value.type)
+            if t is None or t.rank != rank or not is_f64(t.element_type):
                 self.error(op, f"'{op.name}' expects f64 tensors of rank "
-                               + "/".join(str(r) for r in want) + f"; got {value.type}")
+                               + "/".join(str(r) for r in ranks) + f"; got {value.type}")
                 return False
         return True
 
-    def rule_matmul(self, op, spec) -> None:
-        if not self._ranks(op, (2, 2, 2)):
-            return
-        (m, k), (k2, n) = _shape(op.operands[0].type), _shape(op.operands[1].type)
-        if k != k2:
-            self.error(op, f"'{op.name}' inner dimensions differ: lhs is {m}x{k}, rhs is {k2}x{n}")
-        elif _shape(op.results[0].type) != [m, n]:
-            self.error(op, f"'{op.name}' result must be tensor<{m}x{n}xf64>, "
-                           f"got {op.results[0].type}")
-
-    def rule_matvec(self, op, spec) -> None:
-        if not self._ranks(op, (2, 1, 1)):
-            return
-        (m, k), (k2,) = _shape(op.operands[0].type), _shape(op.operands[1].type)
-        if k != k2:
-            self.error(op, f"'{op.name}' matrix is {m}x{k} but vector has {k2} elements")
-        elif _shape(op.results[0].type) != [m]:
-            self.error(op, f"'{op.name}' result must be tensor<{m}xf64>, got {op.results[0].type}")
-
-    def rule_dot(self, op, spec) -> None:
-        t = _tensor(op.operands[0].type)
-        if t.rank != 1 or not _is_f64(t.element_type):
-            self.error(op, f"'{op.name}' expects two rank-1 f64 tensors, got {op.operands[0].type}")
-
-    def rule_reduce(self, op, spec) -> None:
-        self._require_f64_tensor(op, op.operands[0], "operand")
-
-    def _i64_array(self, op, name) -> list[int] | None:
+    def i64_array(self, op, name) -> list[int] | None:
         """The i64 array attribute ``name``; IRDL only checks that it is some dense array,
         so the element type is checked here."""
         try:
@@ -318,66 +225,3 @@ class SemanticVerifier:
             self.error(op, f"'{op.name}' attribute '{name}' must be array<i64: ...>")
             return None
         return list(attr)
-
-    def rule_slice(self, op, spec) -> None:
-        if not self._require_f64_tensor(op, op.operands[0], "operand"):
-            return
-        shape = _shape(op.operands[0].type)
-        offsets, sizes = self._i64_array(op, "offsets"), self._i64_array(op, "sizes")
-        if offsets is None or sizes is None:
-            return
-        if len(offsets) != len(shape) or len(sizes) != len(shape):
-            self.error(op, f"'{op.name}' needs {len(shape)} offsets and sizes for a rank-"
-                           f"{len(shape)} tensor, got {len(offsets)} and {len(sizes)}")
-            return
-        for d, (o, s, n) in enumerate(zip(offsets, sizes, shape)):
-            if o < 0 or s < 1 or o + s > n:
-                self.error(op, f"slice out of bounds in dimension {d}: offset {o} + size {s} "
-                               f"exceeds {n}")
-                return
-        if _shape(op.results[0].type) != sizes:
-            self.error(op, f"'{op.name}' result must be tensor<{_fmt_shape(sizes)}xf64>, "
-                           f"got {op.results[0].type}")
-
-    def rule_concat(self, op, spec) -> None:
-        total = 0
-        for v in op.operands:
-            t = _tensor(v.type)
-            if t.rank != 1 or not _is_f64(t.element_type):
-                self.error(op, f"'{op.name}' inputs must be rank-1 f64 tensors, got {v.type}")
-                return
-            total += t.shape[0]
-        if _shape(op.results[0].type) != [total]:
-            self.error(op, f"'{op.name}' result must be tensor<{total}xf64>, got {op.results[0].type}")
-
-    def rule_extract(self, op, spec) -> None:
-        if not self._require_f64_tensor(op, op.operands[0], "operand"):
-            return
-        shape = _shape(op.operands[0].type)
-        index = self._i64_array(op, "index")
-        if index is None:
-            return
-        if len(index) != len(shape):
-            self.error(op, f"'{op.name}' needs {len(shape)} indices, got {len(index)}")
-            return
-        for d, (i, n) in enumerate(zip(index, shape)):
-            if not 0 <= i < n:
-                self.error(op, f"index {i} out of bounds for dimension {d} of size {n}")
-                return
-
-    def rule_broadcast(self, op, spec) -> None:
-        self._require_f64_tensor(op, op.results[0], "result")
-
-    def rule_constant(self, op, spec) -> None:
-        value = op.attributes["value"]
-        result = _tensor(op.results[0].type)
-        if value.type != result:
-            self.error(op, f"constant value has type {value.type} but the result is {result}")
-
-    def rule_assert(self, op, spec) -> None:
-        cond = op.operands[0].type
-        t = _tensor(cond)
-        if not (_is_i1(cond) or (t is not None and _is_i1(t.element_type))):
-            self.error(op, f"'{op.name}' condition must be i1 or a tensor of i1, got {cond}")
-        elif t is not None and op.operands[0].owner.name != "tensorlang.cmp":
-            self.error(op, f"'{op.name}' tensor condition must be the result of tensorlang.cmp")

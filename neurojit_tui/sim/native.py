@@ -32,7 +32,7 @@ from mlir import ir, passmanager
 from ..compiler import dialect as tl
 from ..compiler.driver import Compiler, translate_to_llvm_ir
 from ..compiler.machine_code import FULL, machine_code
-from ..compiler.lowering import ASSERT_STATUS_GLOBAL
+from ..compiler.dialect import ASSERT_STATUS_GLOBAL
 from . import model
 from .reference import RunResult, agent_numbers
 
@@ -304,7 +304,7 @@ class NativeSwarm:
         t0 = time.perf_counter()
         lowered = compiler.lower(text, path, require_control=True, parametric=parametric)
         self.parameters = lowered.parameters
-        context = compiler._context
+        context = compiler.context
         with context, ir.Location.unknown():
             kernel = ir.Module.parse(kernel_source(parametric))
             passmanager.PassManager.parse(_KERNEL_PIPELINE).run(kernel.operation)

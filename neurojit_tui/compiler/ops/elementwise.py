@@ -1,0 +1,87 @@
+"""Elementwise ops: every operand and the result share one f64 tensor type (IRDL checks
+that), and each element of the result is a scalar function of the matching elements."""
+
+from __future__ import annotations
+
+import numpy as np
+from mlir.dialects import arith, math
+
+from .base import NUMBER, Alternative, Op
+from .builders import elementwise, f64_constant
+from .types import float_attribute
+
+
+class Elementwise(Op):
+    """An op whose whole meaning is its scalar function: ``scalar`` builds it in MLIR
+    from the operands' elements, ``numpy`` computes it on arrays. The ops of this family
+    are instances (``ADD`` ...), not subclasses: their functions are all that differs."""
+
+    def __init__(self, name: str, scalar, numpy):
+        self.name, self.scalar, self.numpy = name, scalar, numpy
+
+    def verify(self, op, verifier) -> None:
+        verifier.require_f64_tensor(op, op.results[0], "operands and result")
+
+    def lower(self, op, lowering):
+        return elementwise(op.operands, op.results[0].type, self.scalar)
+
+    def reference(self, op, program):
+        return lambda ins, batch: self.numpy(*ins)
+
+    def alternatives(self, values):
+        arity = len(self.spec.operands)
+        for t in values.f64_tensors:
+            yield Alternative((t,) * arity, t)
+
+
+def _relu(x):
+    return arith.maximumf(x, f64_constant(0.0))
+
+
+def _sigmoid(x):
+    return arith.divf(f64_constant(1.0), arith.addf(f64_constant(1.0), math.exp(arith.negf(x))))
+
+
+ADD = Elementwise("add", arith.addf, np.add)
+SUB = Elementwise("sub", arith.subf, np.subtract)
+MUL = Elementwise("mul", arith.mulf, np.multiply)
+DIV = Elementwise("div", arith.divf, np.divide)
+MIN = Elementwise("min", arith.minimumf, np.minimum)  # both propagate NaN
+MAX = Elementwise("max", arith.maximumf, np.maximum)
+NEG = Elementwise("neg", arith.negf, np.negative)
+ABS = Elementwise("abs", math.absf, np.abs)
+TANH = Elementwise("tanh", math.tanh, np.tanh)
+EXP = Elementwise("exp", math.exp, np.exp)
+RELU = Elementwise("relu", _relu, lambda x: np.maximum(x, 0.0))
+SIGMOID = Elementwise("sigmoid", _sigmoid, lambda x: 1.0 / (1.0 + np.exp(-x)))
+
+
+class Clamp(Op):
+    """Elementwise min(max(x, lo), hi), the bounds being attributes."""
+
+    name = "clamp"
+
+    def verify(self, op, verifier) -> None:
+        if not verifier.require_f64_tensor(op, op.results[0], "operand and result"):
+            return
+        lo, hi = float_attribute(op, "lo"), float_attribute(op, "hi")
+        if not lo <= hi:
+            verifier.error(op, f"'{op.name}' needs lo <= hi, got lo = {lo}, hi = {hi}")
+
+    def lower(self, op, lowering):
+        lo, hi = float_attribute(op, "lo"), float_attribute(op, "hi")
+        return elementwise(op.operands, op.results[0].type,
+                           lambda x: arith.minimumf(arith.maximumf(x, f64_constant(lo)),
+                                                    f64_constant(hi)))
+
+    def reference(self, op, program):
+        lo, hi = float_attribute(op, "lo"), float_attribute(op, "hi")
+        return lambda ins, batch: np.minimum(np.maximum(ins[0], lo), hi)
+
+    def alternatives(self, values):
+        bounds = (" {lo = ", NUMBER, " : f64, hi = ", NUMBER, " : f64}")
+        for t in values.f64_tensors:
+            yield Alternative((t,), t, bounds)
+
+
+OPS = (ADD, SUB, MUL, DIV, MIN, MAX, NEG, ABS, TANH, EXP, RELU, SIGMOID, Clamp())

@@ -1,0 +1,198 @@
+"""Ops that make, cut, join and index tensors: constant, slice, concat, extract,
+broadcast."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from mlir import ir
+from mlir.dialects import arith, linalg, tensor
+
+from .. import dialect as tl
+from .base import Alternative, DenseLiteral, Op
+from .builders import elementwise, empty_tensor
+from .types import format_shape, i64_array_attribute, is_f64, ranked_tensor, shape
+
+
+def dense_array(attr) -> np.ndarray:
+    """The elements of a ``dense<...>`` f64 attribute as an array of its shape."""
+    attr = ir.DenseElementsAttr(attr)
+    dims = tuple(ir.ShapedType(attr.type).shape)
+    if attr.is_splat:
+        return np.full(dims, ir.FloatAttr(attr.get_splat_value()).value)
+    return np.array(ir.DenseFPElementsAttr(attr), dtype=np.float64).reshape(dims)
+
+
+class Constant(Op):
+    name = "constant"
+    MAX_GRAMMAR_ELEMENTS = 32  # the largest dense literal the grammar offers
+
+    def verify(self, op, verifier) -> None:
+        value = op.attributes["value"]
+        result = ranked_tensor(op.results[0].type)
+        if value.type != result:
+            verifier.error(op, f"constant value has type {value.type} but the result is {result}")
+
+    def lower(self, op, lowering):
+        return arith.constant(op.results[0].type, op.attributes["value"])
+
+    def reference(self, op, program):
+        array = dense_array(op.attributes["value"])[None]  # batch axis of 1: numpy broadcasts it
+        return lambda ins, batch: array
+
+    def alternatives(self, values):
+        for t in dict.fromkeys(values.f64_tensors + list(values.seed_types)):
+            dims = tl.shape_of(t)
+            if int(np.prod(dims)) <= self.MAX_GRAMMAR_ELEMENTS:
+                yield Alternative((), t, (" {value = dense<", DenseLiteral(dims), f"> : {t}}}"))
+
+
+class Slice(Op):
+    name = "slice"
+    # The grammar enumerates every (offset, size) pair, so it offers only small sources.
+    MAX_GRAMMAR_SOURCE = 8
+
+    def verify(self, op, verifier) -> None:
+        if not verifier.require_f64_tensor(op, op.operands[0], "operand"):
+            return
+        dims = shape(op.operands[0].type)
+        offsets, sizes = verifier.i64_array(op, "offsets"), verifier.i64_array(op, "sizes")
+        if offsets is None or sizes is None:
+            return
+        if len(offsets) != len(dims) or len(sizes) != len(dims):
+            verifier.error(op, f"'{op.name}' needs {len(dims)} offsets and sizes for a rank-"
+                               f"{len(dims)} tensor, got {len(offsets)} and {len(sizes)}")
+            return
+        for d, (o, s, n) in enumerate(zip(offsets, sizes, dims)):
+            if o < 0 or s < 1 or o + s > n:
+                verifier.error(op, f"slice out of bounds in dimension {d}: offset {o} + size "
+                                   f"{s} exceeds {n}")
+                return
+        if shape(op.results[0].type) != sizes:
+            verifier.error(op, f"'{op.name}' result must be tensor<{format_shape(sizes)}xf64>, "
+                               f"got {op.results[0].type}")
+
+    def lower(self, op, lowering):
+        offsets = i64_array_attribute(op, "offsets")
+        sizes = i64_array_attribute(op, "sizes")
+        view = tensor.extract_slice(op.results[0].type, op.operands[0], [], [], [],
+                                    offsets, sizes, [1] * len(sizes))
+        # Copy the strided view into a dense tensor. Left as a view, a slice that is
+        # returned needs memref.copy with a strided layout, which lowers to a call into
+        # MLIR's C runner library; this keeps the compiled code self-contained.
+        return elementwise([view], op.results[0].type, lambda x: x)
+
+    def reference(self, op, program):
+        index = (slice(None),) + tuple(slice(o, o + s) for o, s in
+                                       zip(i64_array_attribute(op, "offsets"),
+                                           i64_array_attribute(op, "sizes")))
+        return lambda ins, batch: ins[0][index]
+
+    def alternatives(self, values):
+        for v in values.vectors:
+            (n,) = tl.shape_of(v)
+            if n > self.MAX_GRAMMAR_SOURCE:
+                continue
+            for offset in range(n):
+                for size in range(1, n - offset + 1):
+                    yield Alternative((v,), tl.tensor_type((size,)), (
+                        f" {{offsets = array<i64: {offset}>, sizes = array<i64: {size}>}}",))
+
+
+class Concat(Op):
+    """Along dimension 0, of two rank-1 tensors."""
+
+    name = "concat"
+    MAX_GRAMMAR_RESULT = 16  # elements
+
+    def verify(self, op, verifier) -> None:
+        total = 0
+        for v in op.operands:
+            t = ranked_tensor(v.type)
+            if t.rank != 1 or not is_f64(t.element_type):
+                verifier.error(op, f"'{op.name}' inputs must be rank-1 f64 tensors, got {v.type}")
+                return
+            total += t.shape[0]
+        if shape(op.results[0].type) != [total]:
+            verifier.error(op, f"'{op.name}' result must be tensor<{total}xf64>, "
+                               f"got {op.results[0].type}")
+
+    def lower(self, op, lowering):
+        result = empty_tensor(op.results[0].type)
+        offset = 0
+        for value in op.operands:
+            size = ir.RankedTensorType(value.type).shape[0]
+            result = tensor.insert_slice(value, result, [], [], [], [offset], [size], [1])
+            offset += size
+        return result
+
+    def reference(self, op, program):
+        def evaluate(ins, batch):
+            # Only the batch axes broadcast (a constant has a batch axis of 1); the
+            # concatenated axes may differ.
+            return np.concatenate([np.broadcast_to(x, (batch,) + x.shape[1:]) for x in ins],
+                                  axis=1)
+
+        return evaluate
+
+    def alternatives(self, values):
+        for a, b in itertools.product(values.vectors, values.vectors):
+            total = tl.shape_of(a)[0] + tl.shape_of(b)[0]
+            if total <= self.MAX_GRAMMAR_RESULT:
+                yield Alternative((a, b), tl.tensor_type((total,)))
+
+
+class Extract(Op):
+    name = "extract"
+
+    def verify(self, op, verifier) -> None:
+        if not verifier.require_f64_tensor(op, op.operands[0], "operand"):
+            return
+        dims = shape(op.operands[0].type)
+        index = verifier.i64_array(op, "index")
+        if index is None:
+            return
+        if len(index) != len(dims):
+            verifier.error(op, f"'{op.name}' needs {len(dims)} indices, got {len(index)}")
+            return
+        for d, (i, n) in enumerate(zip(index, dims)):
+            if not 0 <= i < n:
+                verifier.error(op, f"index {i} out of bounds for dimension {d} of size {n}")
+                return
+
+    def lower(self, op, lowering):
+        index = [arith.constant(ir.IndexType.get(), i)
+                 for i in i64_array_attribute(op, "index")]
+        return tensor.extract(op.operands[0], index)
+
+    def reference(self, op, program):
+        index = (slice(None),) + tuple(i64_array_attribute(op, "index"))
+        return lambda ins, batch: ins[0][index]
+
+    def alternatives(self, values):
+        for v in values.vectors:
+            for i in range(tl.shape_of(v)[0]):
+                yield Alternative((v,), "f64", (f" {{index = array<i64: {i}>}}",))
+
+
+class Broadcast(Op):
+    name = "broadcast"
+
+    def verify(self, op, verifier) -> None:
+        verifier.require_f64_tensor(op, op.results[0], "result")
+
+    def lower(self, op, lowering):
+        return linalg.fill(op.operands[0], outs=[empty_tensor(op.results[0].type)])
+
+    def reference(self, op, program):
+        dims = tuple(ir.RankedTensorType(op.results[0].type).shape)
+        return lambda ins, batch: np.broadcast_to(
+            ins[0].reshape((-1,) + (1,) * len(dims)), (len(ins[0]),) + dims)
+
+    def alternatives(self, values):
+        for t in dict.fromkeys(values.f64_tensors + list(values.seed_types)):
+            yield Alternative(("f64",), t)
+
+
+OPS = (Constant(), Slice(), Concat(), Extract(), Broadcast())
