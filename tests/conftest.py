@@ -21,5 +21,20 @@ def compiler():
     return Compiler()
 
 
-def tensor_type(shape, kind="f64"):
-    return "tensor<" + "x".join(str(s) for s in shape) + f"x{kind}>"
+def body_lines(program: str) -> list[str]:
+    """The lines inside a program's function, each with its newline: what a scripted
+    synthesis backend replies, one line per call."""
+    body = program.split("{\n", 1)[1].rsplit("}", 1)[0]
+    return [line + "\n" for line in body.split("\n") if line.strip()]
+
+
+def scripted_agents(reasoning_replies: list[str], synthesis_lines: list[str], **synthesis_options):
+    """The reasoning and synthesis agents that the pipeline takes, on scripted backends
+    (no model)."""
+    from types import SimpleNamespace
+
+    from neurojit_tui.agents import ReasoningAgent, ScriptedBackend, SynthesisAgent
+
+    return SimpleNamespace(
+        reasoning=ReasoningAgent(ScriptedBackend(list(reasoning_replies))),
+        synthesis=SynthesisAgent(ScriptedBackend(list(synthesis_lines)), **synthesis_options))

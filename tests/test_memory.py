@@ -14,7 +14,7 @@ from neurojit_tui.compiler import ControllerSlot
 from neurojit_tui.memory import Registry, cache_key, rebuild_with, remember
 from neurojit_tui.sim import Environment
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, body_lines, scripted_agents
 
 MODELS = {"reasoning": "smol.gguf:1", "synthesis": "gemma.gguf:2"}
 OBS = np.linspace(-1, 1, 8)
@@ -179,8 +179,7 @@ def test_registry_cli_ls_show_verify_gc(stored):
 
 def test_cross_generation_breeds_from_nearby_entries_and_the_swarm_decides(tmp_path, compiler,
                                                                           monkeypatch):
-    from neurojit_tui.agents import ReasoningAgent, ScriptedBackend, SynthesisAgent
-    from neurojit_tui.agents.pipeline import cross_generation
+    from neurojit_tui.agents import pipeline
     from neurojit_tui.agents.synthesis import renumbered
 
     registry = Registry(tmp_path / "registry")
@@ -197,28 +196,14 @@ def test_cross_generation_breeds_from_nearby_entries_and_the_swarm_decides(tmp_p
     registry.flush()
     assert [e.key_data["condition"]["gravity"] for e in registry.nearby(Environment(), 2)] == [1.5, 1.75]
 
-    body = renumbered((SAMPLES / "heuristic.mlir").read_text()).split("{\n", 1)[1].rsplit("}", 1)[0]
-    child_lines = [line + "\n" for line in body.split("\n") if line.strip()]
-    reasoning = ScriptedBackend(['{"family": "heuristic", "kp": 0.5, "kd": 1.0, "ki": 0.0, '
-                                 '"rationale": "merge"}'])
-
-    class Agents:
-        pass
-
-    agents = Agents()
-    agents.reasoning = ReasoningAgent(reasoning)
-    agents.synthesis = SynthesisAgent(ScriptedBackend(child_lines), max_lines=60)
-    agents.reasoning.backend.config = agents.synthesis.backend.config = None
-    import neurojit_tui.agents.pipeline as pipeline
-
-    original = pipeline.model_identities
-    pipeline.model_identities = lambda agents: MODELS
+    child_lines = body_lines(renumbered((SAMPLES / "heuristic.mlir").read_text()))
+    agents = scripted_agents(['{"family": "heuristic", "kp": 0.5, "kd": 1.0, "ki": 0.0, '
+                              '"rationale": "merge"}'], child_lines, max_lines=60)
+    reasoning = agents.reasoning.backend
+    monkeypatch.setattr(pipeline, "model_identities", lambda agents: MODELS)
     log = []
-    try:
-        run = cross_generation(agents, Environment(), registry, parents=2, agents_in_swarm=64,
-                               out_dir=tmp_path / "out", compiler=compiler, log=log.append)
-    finally:
-        pipeline.model_identities = original
+    run = pipeline.cross_generation(agents, Environment(), registry, parents=2, agents_in_swarm=64,
+                                    out_dir=tmp_path / "out", compiler=compiler, log=log.append)
     # The child is heuristic.mlir renamed: it beats its parents, not the sample itself.
     assert any(line.startswith("not remembered: not better than heuristic.mlir") for line in log)
     registry.flush()
@@ -226,15 +211,10 @@ def test_cross_generation_breeds_from_nearby_entries_and_the_swarm_decides(tmp_p
     # With no sample to beat, the child that beats its parents is remembered.
     import neurojit_tui.memory.admission as admission
     monkeypatch.setattr(admission, "sample_rivals", lambda *args, **kwargs: {})
-    pipeline.model_identities = lambda agents: MODELS
-    agents.synthesis = SynthesisAgent(ScriptedBackend(child_lines), max_lines=60)
-    agents.reasoning = ReasoningAgent(ScriptedBackend(['{"family": "heuristic", "kp": 0.5, '
-                                                       '"kd": 1.0, "ki": 0.0, "rationale": "m"}']))
-    try:
-        run = cross_generation(agents, Environment(), registry, parents=2, agents_in_swarm=64,
-                               out_dir=tmp_path / "out2", compiler=compiler, log=lambda m: None)
-    finally:
-        pipeline.model_identities = original
+    agents = scripted_agents(['{"family": "heuristic", "kp": 0.5, "kd": 1.0, "ki": 0.0, '
+                              '"rationale": "m"}'], child_lines, max_lines=60)
+    run = pipeline.cross_generation(agents, Environment(), registry, parents=2, agents_in_swarm=64,
+                                    out_dir=tmp_path / "out2", compiler=compiler, log=lambda m: None)
     assert reasoning.prompts[0].count("parent ") == 2 and "kp=0.7" in reasoning.prompts[0]
     assert run.best["child_wins"] and run.best["path"].endswith("child.mlir")
     registry.flush()
@@ -247,17 +227,14 @@ def test_cross_generation_breeds_from_nearby_entries_and_the_swarm_decides(tmp_p
 def test_synthesize_answers_known_conditions_from_memory(tmp_path, compiler, monkeypatch):
     """First run: the agents write a controller and it is remembered. Second run: L1.
     A new process (a fresh Registry on the same folder): L2. No model is asked again."""
-    from neurojit_tui.agents import ReasoningAgent, ScriptedBackend, SynthesisAgent
     from neurojit_tui.agents import pipeline
     from neurojit_tui.agents.synthesis import example_program
 
-    body = example_program().split("{\n", 1)[1].rsplit("}", 1)[0]
-    lines = [line + "\n" for line in body.split("\n") if line.strip()]
+    strategy = '{"family": "pd", "kp": 0.5, "kd": 1.0, "ki": 0.0, "rationale": "soft"}'
+    lines = body_lines(example_program())
 
-    class Team:
-        reasoning = ReasoningAgent(ScriptedBackend(['{"family": "pd", "kp": 0.5, "kd": 1.0, '
-                                                    '"ki": 0.0, "rationale": "soft"}']))
-        synthesis = SynthesisAgent(ScriptedBackend(lines))
+    def team():
+        return scripted_agents([strategy], lines)
 
     monkeypatch.setattr(pipeline, "model_identities", lambda agents: MODELS)
     registry = Registry(tmp_path / "registry")
@@ -266,28 +243,25 @@ def test_synthesize_answers_known_conditions_from_memory(tmp_path, compiler, mon
     log = []
     options = dict(candidates=1, agents_in_swarm=32, out_dir=tmp_path / "out", compiler=compiler,
                    log=log.append)
-    refused = pipeline.synthesize(Team(), Environment(), registry=registry, **options)
+    refused = pipeline.synthesize(team(), Environment(), registry=registry, **options)
     assert refused.best["memory"]["stored"] is False and "heuristic.mlir" in refused.best["memory"]["reason"]
     key, key_data = cache_key(Environment(), MODELS)
     text = (SAMPLES / "pd.mlir").read_text()
     remember(registry, key, key_data, text, "pd.mlir",
              compiler.compile(text, "pd.mlir", require_control=True), scores={"success_rate": 1.0})
-    Team.reasoning.backend.replies = ['{"family": "pd", "kp": 0.5, "kd": 1.0, "ki": 0.0, "rationale": "soft"}']
-    Team.synthesis.backend.replies = list(lines)
-    again = pipeline.synthesize(Team(), Environment(), registry=registry, **options)
+    again = pipeline.synthesize(team(), Environment(), registry=registry, **options)
     assert again.cache == "miss" and any("worse than heuristic.mlir" in line for line in log)
     # With no sample to beat, what the agents write is remembered and answers from then on.
     import neurojit_tui.memory.admission as admission
 
     monkeypatch.setattr(admission, "sample_rivals", lambda *args, **kwargs: {})
     registry = Registry(tmp_path / "registry2")
-    Team.reasoning.backend.replies = ['{"family": "pd", "kp": 0.5, "kd": 1.0, "ki": 0.0, "rationale": "soft"}']
-    Team.synthesis.backend.replies = list(lines)
     options["log"] = lambda m: None
-    first = pipeline.synthesize(Team(), Environment(), registry=registry, **options)
+    first = pipeline.synthesize(team(), Environment(), registry=registry, **options)
     assert first.cache == "miss" and first.status == "ok"
-    second = pipeline.synthesize(Team(), Environment(), registry=registry, **options)
+    second = pipeline.synthesize(team(), Environment(), registry=registry, **options)
     assert second.cache == "l1"
     registry.flush()
-    third = pipeline.synthesize(Team(), Environment(), registry=Registry(tmp_path / "registry2"), **options)
+    third = pipeline.synthesize(team(), Environment(), registry=Registry(tmp_path / "registry2"),
+                                **options)
     assert third.cache == "l2" and third.best["source"] == first.best["source"]

@@ -54,6 +54,20 @@ class AssertViolation:
                 "severity": "error", "message": f"assertion failed: {self.message}"}
 
 
+class AssertStatus:
+    """The status word of one piece of linked code: lowered asserts write the number of
+    the first one that failed into it (``dialect.ASSERT_STATUS_GLOBAL``)."""
+
+    def __init__(self, address: int, violations: dict[int, AssertViolation]):
+        self._word = ctypes.c_int32.from_address(address)
+        self._violations = violations  # by assert number
+
+    def take(self) -> AssertViolation | None:
+        """The first assert that failed since the last call to this, then reset."""
+        number, self._word.value = self._word.value, 0
+        return self._violations[number] if number else None
+
+
 class CompiledProgram:
     """Owns its linked machine code, which lives exactly as long as this object."""
 
@@ -65,21 +79,13 @@ class CompiledProgram:
         self.addresses: dict[str, int] = linked.addresses
         self.asserts = {a.number: a for a in asserts}
         self.timings = timings
-        self._status = ctypes.c_int32.from_address(self.addresses[ASSERT_STATUS_GLOBAL])
+        self._assert_status = AssertStatus(self.addresses[ASSERT_STATUS_GLOBAL],
+                                           {a.number: a.violation() for a in asserts})
         self._prototypes: dict[str, object] = {}
-
-    # -- asserts ----------------------------------------------------------------------
-
-    @property
-    def status_address(self) -> int:
-        return self.addresses[ASSERT_STATUS_GLOBAL]
 
     def take_assert_violation(self) -> AssertViolation | None:
         """The first assert that failed since the last call to this, then reset."""
-        number, self._status.value = self._status.value, 0
-        if number == 0:
-            return None
-        return self.asserts[number].violation()
+        return self._assert_status.take()
 
     # -- calling ----------------------------------------------------------------------
 

@@ -13,20 +13,10 @@ This package never imports textual.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 
-from .key import cache_key, canonical_condition, condition_key, toolchain
+from .key import cache_key, canonical_condition, toolchain
 from .registry import Entry, LoadedController, Registry, default_root
-
-
-def object_code(program) -> bytes:
-    """The machine code of a ``CompiledProgram`` as relocatable object bytes."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "code.o"
-        program.dump_object(str(path))
-        return path.read_bytes()
 
 
 def asserts_of(program) -> list[dict]:
@@ -38,7 +28,7 @@ def rebuild_with(compiler):
 
     def rebuild(source: str, file: str):
         program = compiler.compile(source, file or "registry.mlir", require_control=True)
-        return object_code(program), asserts_of(program)
+        return program.object_bytes, asserts_of(program)
 
     return rebuild
 
@@ -50,10 +40,9 @@ def remember(registry: Registry, key: str, key_data: dict, text: str, path: str,
     background (source, scores, provenance and object code)."""
     entry = Entry(key, key_data, text, path, strategy, scores or {}, provenance or {},
                   asserts_of(program))
-    registry.put(entry, object_code(program), loaded=program)
+    registry.put(entry, program.object_bytes, loaded=program)
     return entry
 
 
 __all__ = ["Entry", "LoadedController", "Registry", "asserts_of", "cache_key",
-           "canonical_condition", "condition_key", "default_root", "object_code", "rebuild_with",
-           "remember", "toolchain"]
+           "canonical_condition", "default_root", "rebuild_with", "remember", "toolchain"]

@@ -9,8 +9,8 @@ A key is the SHA-256 of a canonical JSON object with two parts:
   version, the host CPU (name and features: object code is compiled for them) and the
   identities of the two models (file name and size).
 
-``condition_key`` (the condition part alone) finds entries for *nearby* conditions on
-other machines or models, for cross-generation synthesis.
+``Registry.nearby`` compares the condition parts alone, to find entries for *nearby*
+conditions made on other machines or by other models (cross-generation synthesis).
 """
 
 from __future__ import annotations
@@ -69,10 +69,6 @@ def toolchain() -> dict:
 
 def _digest(data: dict) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-def condition_key(env) -> str:
-    return _digest(canonical_condition(env))[:16]
 
 
 def cache_key(env, models: dict[str, str]) -> tuple[str, dict]:

@@ -24,7 +24,6 @@ LLJIT: no MLIR, no LLVM optimization, no code generation.
 from __future__ import annotations
 
 import atexit
-import ctypes
 import hashlib
 import json
 import logging
@@ -37,13 +36,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..compiler import dialect as tl
-from ..compiler.jit import AssertViolation
+from ..compiler.jit import AssertStatus, AssertViolation
 from ..compiler.machine_code import machine_code
 from .key import toolchain
 
 log = logging.getLogger("neurojit.registry")
 
-ASSERT_STATUS_SYMBOL = tl.ASSERT_STATUS_GLOBAL
 ENTRY_FORMAT = 1
 
 
@@ -74,6 +72,11 @@ class Entry:
     def to_json(self) -> dict:
         return asdict(self)
 
+    @property
+    def object_name(self) -> str:
+        """The file name of its object code, next to its versions (content-addressed)."""
+        return f"obj-{self.object_sha256[:16]}.o"
+
     def rank_key(self) -> tuple:
         return (self.scores.get("success_rate") or 0.0, self.scores.get("cvar10_score") or -1e300,
                 self.created)
@@ -93,8 +96,9 @@ class LoadedController:
         self.path = entry.file
         self._linked = linked  # holding it keeps the code mapped
         self._address = linked.addresses[tl.CONTROL_ENTRY]
-        self._status = ctypes.c_int32.from_address(linked.addresses[ASSERT_STATUS_SYMBOL])
-        self._asserts = {a["number"]: a for a in entry.asserts}
+        self._assert_status = AssertStatus(linked.addresses[tl.ASSERT_STATUS_GLOBAL], {
+            a["number"]: AssertViolation(a["message"], a["file"], a["line"], a["col"])
+            for a in entry.asserts})
 
     def address(self, name: str) -> int:
         if name != tl.CONTROL_ENTRY:
@@ -102,11 +106,7 @@ class LoadedController:
         return self._address
 
     def take_assert_violation(self) -> AssertViolation | None:
-        number, self._status.value = self._status.value, 0
-        if number == 0:
-            return None
-        site = self._asserts[number]
-        return AssertViolation(site["message"], site["file"], site["line"], site["col"])
+        return self._assert_status.take()
 
 
 class Registry:
@@ -191,7 +191,7 @@ class Registry:
         return entry
 
     def _load(self, entry: Entry, version: Path) -> LoadedController | None:
-        obj = version.parent / f"obj-{entry.object_sha256[:16]}.o"
+        obj = version.parent / entry.object_name
         try:
             data = obj.read_bytes()
         except OSError as error:
@@ -201,7 +201,7 @@ class Registry:
             self._quarantine(obj, "object code hash mismatch (truncated or corrupt)")
             self._quarantine(version, "its object code is corrupt", rebuild_from=entry)
             return None
-        linked = machine_code().link(obj, [tl.CONTROL_ENTRY, ASSERT_STATUS_SYMBOL], entry.key)
+        linked = machine_code().link(obj, [tl.CONTROL_ENTRY, tl.ASSERT_STATUS_GLOBAL], entry.key)
         return LoadedController(entry, linked)
 
     def _quarantine(self, path: Path, reason: str, rebuild_from: Entry | None = None) -> None:
@@ -221,10 +221,8 @@ class Registry:
             except Exception as error:  # a stored source that no longer compiles
                 self._warn(f"registry: cannot rebuild {rebuild_from.key}: {error}")
                 return
-            from .key import toolchain as current
-
             fresh = Entry(**{**rebuild_from.to_json(), "asserts": asserts,
-                             "key_data": {**rebuild_from.key_data, "toolchain": current()},
+                             "key_data": {**rebuild_from.key_data, "toolchain": toolchain()},
                              "created": time.time()})
             self._write(fresh, object_bytes)
 
@@ -260,7 +258,7 @@ class Registry:
         folder = self._entries() / entry.key
         folder.mkdir(parents=True, exist_ok=True)
         entry.object_sha256 = hashlib.sha256(object_bytes).hexdigest()
-        obj = folder / f"obj-{entry.object_sha256[:16]}.o"
+        obj = folder / entry.object_name
         if not obj.exists():
             self._atomic_write(obj, object_bytes)
         data = entry.to_json()
@@ -323,7 +321,7 @@ class Registry:
         for key in self.keys():
             for entry, path in self._valid_versions(key):
                 checked += 1
-                obj = path.parent / f"obj-{entry.object_sha256[:16]}.o"
+                obj = path.parent / entry.object_name
                 try:
                     ok = hashlib.sha256(obj.read_bytes()).hexdigest() == entry.object_sha256
                 except OSError:
@@ -344,7 +342,7 @@ class Registry:
             for _, path in versions[keep_versions:]:
                 path.unlink(missing_ok=True)
                 removed += 1
-            referenced = {f"obj-{e.object_sha256[:16]}.o" for e, _ in versions[:keep_versions]}
+            referenced = {e.object_name for e, _ in versions[:keep_versions]}
             for obj in (self._entries() / key).glob("obj-*.o"):
                 if obj.name not in referenced:
                     obj.unlink(missing_ok=True)
