@@ -133,6 +133,7 @@ def smollm2():
     return LlamaBackend(ModelConfig(model=SMOLLM2, temperature=0.3, seed=1, max_tokens=64))
 
 
+@pytest.mark.slow
 def test_streaming_delivers_tokens_and_cancel_stops(smollm2):
     pieces = []
     generation = smollm2.generate("The Moon's gravity is", max_tokens=24, on_token=pieces.append)
@@ -148,6 +149,7 @@ def test_streaming_delivers_tokens_and_cancel_stops(smollm2):
     assert cut.cancelled and cut.completion_tokens <= 4
 
 
+@pytest.mark.slow
 def test_grammar_constrained_lines_always_parse(smollm2, compiler):
     """Whatever the model samples, every line it wrote parses and verifies; at most the
     closing return (added when the model ran out of lines) can be wrong."""
@@ -159,6 +161,7 @@ def test_grammar_constrained_lines_always_parse(smollm2, compiler):
     assert all(d.line == closing for d in diagnostics), [d.format() for d in diagnostics]
 
 
+@pytest.mark.slow
 def test_reasoning_agent_returns_a_structured_strategy(smollm2):
     from neurojit_tui.sim import Environment
 

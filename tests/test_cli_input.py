@@ -147,6 +147,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 """
 
 
+@pytest.mark.slow
 def test_the_swarm_memory_estimate_bounds_a_real_run():
     agents = 1_000_000
     result = subprocess.run([sys.executable, "-c", MEASURE, str(agents), SAMPLES / "pd.mlir"],

@@ -112,6 +112,7 @@ def test_client_side_never_loads_native_engines():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_repair_session_in_the_engine_streams_labelled_tokens():
     """The repair stepper's back end: a session in the engine, one attempt by the real
     (small) synthesis model, its tokens streamed to the client as they come."""
