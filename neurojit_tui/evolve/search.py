@@ -73,6 +73,14 @@ class EvolutionResult:
         return asdict(self)
 
 
+class _Deadline:
+    """What the agents poll to stop generating (``is_set``, like a threading.Event):
+    the user's cancel, or the end of the time budget, so a model never overruns it."""
+
+    def __init__(self, out_of_time):
+        self.is_set = out_of_time
+
+
 class Evolution:
     """One evolution run. ``on_event(kind, data)`` hears "generation", "best",
     "failure" and "log" events as they happen (the CLI prints them; the engine
@@ -161,7 +169,7 @@ class Evolution:
             if operator == "llm":
                 text, description = self.llm.propose(parent, self.env,
                                                      seed=int(self.rng.integers(2**31)),
-                                                     cancel=self.cancel)
+                                                     cancel=_Deadline(self._out_of_time))
             else:
                 other = None
                 if operator.name == "crossover":
