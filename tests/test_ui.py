@@ -58,6 +58,27 @@ def test_typing_shows_diagnostics_and_selecting_one_moves_the_cursor(tmp_path):
     asyncio.run(run())
 
 
+def test_a_file_that_is_not_utf8_is_a_message_and_the_workstation_keeps_running(tmp_path):
+    path = tmp_path / "latin1.mlir"
+    original = "// caf\xe9\n".encode("latin-1")
+    path.write_bytes(original)
+
+    async def run():
+        app = NeuroJITApp(str(path))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            messages = [n.message for n in app._notifications]
+            assert any(str(path) in m and "not UTF-8" in m for m in messages), messages
+            editor = app.query_one(TensorLangEditor)
+            editor.insert("// typed\n")
+            await pilot.press("ctrl+s")  # no path any more: nothing is written over the file
+            await pilot.pause()
+            assert app.is_running
+        assert path.read_bytes() == original
+
+    asyncio.run(run())
+
+
 def test_engine_crash_is_reported_and_the_buffer_survives(tmp_path):
     async def run():
         app = NeuroJITApp(None)

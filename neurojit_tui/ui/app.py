@@ -190,7 +190,17 @@ class NeuroJITApp(App):
         self.hard_exit_on_hangup = False  # run_app sets it: never in tests that share a process
         for palette in PALETTES.values():
             self.register_theme(palette)
-        text = self.path.read_text() if self.path and self.path.exists() else SCRATCH
+        self.open_error: str | None = None  # a file that could not be opened, said on mount
+        text = SCRATCH
+        if self.path and self.path.exists():
+            try:
+                text = self.path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                # Keep running on the scratch buffer; with no path, Ctrl+S cannot write
+                # over the file that could not be read.
+                reason = (error.strerror if isinstance(error, OSError) else "not UTF-8 text")
+                self.open_error = f"{self.path}: error: cannot open it: {reason}"
+                self.path = None
         self.saved_text = text  # what is on disk: the buffer is modified when it differs
 
     # -- layout ----------------------------------------------------------------------------
@@ -220,6 +230,8 @@ class NeuroJITApp(App):
         self.check_soon()
         if self.layout_warning:
             self.notify(self.layout_warning, severity="warning")
+        if self.open_error:
+            self.notify(self.open_error, severity="error", timeout=10)
         self._watch_for_dropped_terminal()
         # Python's full garbage collection walks every object: with Textual's (widgets,
         # styles, caches) that paused the UI for 27-91 ms every few seconds under load,
@@ -599,7 +611,10 @@ class NeuroJITApp(App):
         pane = self.query_one(SwarmPane)
         for candidate in run["candidates"]:
             path = Path(candidate["path"])
-            text = path.read_text() if path.exists() else ""
+            try:
+                text = path.read_text(encoding="utf-8") if path.exists() else ""
+            except (OSError, UnicodeDecodeError):
+                text = ""  # the row still shows the candidate's scores
             pane.add_run(path.name, candidate["report"], text)
         reasoning = self.query_one(ReasoningPane)
         reasoning.flush_line()
