@@ -337,8 +337,9 @@ class NativeSwarm:
 
     def run(self, env: model.Environment, agents: int, seed: int,
             max_steps: int = model.MAX_STEPS, threads: int = 1,
-            timeout_s: float | None = None, theta=None) -> RunResult:
-        """Simulate ``agents`` landers on ``threads`` threads.
+            timeout_s: float | None = None, theta=None, first_agent: int = 0) -> RunResult:
+        """Simulate ``agents`` landers on ``threads`` threads: agents ``first_agent``,
+        ``first_agent + 1``... of ``seed`` (a cluster worker flies its slice of a swarm).
 
         Agents go out in chunks of ``CHUNK`` to whichever thread is free; with a
         ``timeout_s`` no chunk starts after the deadline and ``SwarmTimeout`` is raised
@@ -346,7 +347,7 @@ class NativeSwarm:
         """
         start = time.perf_counter()
         deadline = None if timeout_s is None else start + timeout_s
-        params, state = model.start(env, seed, agent_numbers(agents))
+        params, state = model.start(env, seed, agent_numbers(agents, first_agent))
         arrays = [np.ascontiguousarray(state[f], dtype=np.float64) for f in model.STATE_FIELDS]
         arrays += [np.ascontiguousarray(params[f], dtype=np.float64) for f in model.PARAM_FIELDS]
         constants = np.array(list(model.runtime_constants(env, max_steps).values()))
@@ -359,7 +360,8 @@ class NativeSwarm:
                 return 0
             count = min(CHUNK, agents - first)
             pointers = [a.ctypes.data + 8 * first for a in arrays]
-            return self._kernel(*pointers, count, first, seed, constants.ctypes.data, *extra)
+            return self._kernel(*pointers, count, first_agent + first, seed, constants.ctypes.data,
+                                *extra)
 
         if self.parameters is not None:
             theta = np.ascontiguousarray(self.parameters.initial if theta is None else theta,
@@ -387,7 +389,7 @@ class NativeSwarm:
 
     def run_population(self, env: model.Environment, thetas, agents: int, seed: int,
                        max_steps: int = model.MAX_STEPS, threads: int = 1,
-                       timeout_s: float | None = None) -> "PopulationRun":
+                       timeout_s: float | None = None, first_agent: int = 0) -> "PopulationRun":
         """Fly ``agents`` landers for every row of ``thetas`` (P x K parameter vectors)
         with this parametric kernel, in one pass over (candidate, chunk of agents) work
         items shared by ``threads`` threads.
@@ -405,7 +407,7 @@ class NativeSwarm:
                              f"{len(self.parameters)} parameters")
         start = time.perf_counter()
         deadline = None if timeout_s is None else start + timeout_s
-        params, state = _start_state(env, seed, agents)
+        params, state = _start_state(env, seed, agents, first_agent)
         arrays = [np.tile(state[f], candidates) for f in model.STATE_FIELDS]
         param_arrays = [params[f] for f in model.PARAM_FIELDS]
         constants = np.array(list(model.runtime_constants(env, max_steps).values()))
@@ -421,7 +423,7 @@ class NativeSwarm:
             offset = 8 * (c * agents + first)
             pointers = ([a.ctypes.data + offset for a in arrays]
                         + [a.ctypes.data + 8 * first for a in param_arrays])
-            return self._kernel(*pointers, count, first, seed, constants.ctypes.data,
+            return self._kernel(*pointers, count, first_agent + first, seed, constants.ctypes.data,
                                 thetas[c].ctypes.data)
 
         self._status.value = 0
@@ -439,7 +441,8 @@ class NativeSwarm:
             # The assert status word is shared by every thread, and a failure stops the
             # other candidates' blocks too: fly each candidate alone to say whose it was.
             for c in range(candidates):
-                alone = self.run(env, agents, seed, max_steps, threads=threads, theta=thetas[c])
+                alone = self.run(env, agents, seed, max_steps, threads=threads, theta=thetas[c],
+                                 first_agent=first_agent)
                 for f, column in zip(model.STATE_FIELDS, arrays):
                     column[c * agents:(c + 1) * agents] = alone.state[f]
                 if alone.assert_failure is not None:
@@ -464,14 +467,15 @@ class PopulationRun:
 _START_CACHE: dict = {}
 
 
-def _start_state(env: model.Environment, seed: int, agents: int) -> tuple[dict, dict]:
-    """``model.start`` for agents 0..agents-1, kept for the last few (env, seed, agents):
-    a search flies the same training landers many times."""
-    key = (env, seed, agents)
+def _start_state(env: model.Environment, seed: int, agents: int,
+                 first_agent: int = 0) -> tuple[dict, dict]:
+    """``model.start`` for agents first_agent.., kept for the last few (env, seed,
+    agents, first_agent): a search flies the same training landers many times."""
+    key = (env, seed, agents, first_agent)
     if key not in _START_CACHE:
         if len(_START_CACHE) >= 8:
             _START_CACHE.pop(next(iter(_START_CACHE)))
-        params, state = model.start(env, seed, agent_numbers(agents))
+        params, state = model.start(env, seed, agent_numbers(agents, first_agent))
         _START_CACHE[key] = ({f: np.ascontiguousarray(params[f], dtype=np.float64)
                               for f in model.PARAM_FIELDS},
                              {f: np.ascontiguousarray(state[f], dtype=np.float64)
