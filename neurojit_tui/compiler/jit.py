@@ -54,6 +54,22 @@ class AssertViolation:
                 "severity": "error", "message": f"assertion failed: {self.message}"}
 
 
+@dataclass(frozen=True)
+class AssertSite:
+    """Where assert number ``number`` (1-based) is, and what it says. The lowering finds
+    them; a compiled program and a stored one (the registry's entry) keep them to name
+    the assert a run violated."""
+
+    number: int
+    message: str
+    file: str
+    line: int
+    col: int
+
+    def violation(self) -> AssertViolation:
+        return AssertViolation(self.message, self.file, self.line, self.col)
+
+
 class AssertStatus:
     """The status word of one piece of linked code: lowered asserts write the number of
     the first one that failed into it (``dialect.ASSERT_STATUS_GLOBAL``)."""

@@ -11,15 +11,13 @@ without aborting: the JIT wrapper reads and resets the word around each call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mlir import ir, rewrite
 from mlir.dialects import memref
 
 from . import dialect as tl
 from . import ops
 from .diagnostics import location_parts
-from .jit import AssertViolation
+from .jit import AssertSite
 from .ops.base import ERASE, NO_MATCH
 
 # Upstream pipeline from tensors to the LLVM dialect. Results become caller-owned
@@ -43,20 +41,6 @@ LLVM_PIPELINE = (
     "convert-cf-to-llvm",
     "reconcile-unrealized-casts",
 )
-
-
-@dataclass(frozen=True)
-class AssertSite:
-    """Where assert number ``number`` (1-based) is, and what it says."""
-
-    number: int
-    message: str
-    file: str
-    line: int
-    col: int
-
-    def violation(self) -> AssertViolation:
-        return AssertViolation(self.message, self.file, self.line, self.col)
 
 
 class Lowering:

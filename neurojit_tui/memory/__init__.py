@@ -13,14 +13,13 @@ This package never imports textual.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
+from ..compiler.jit import AssertSite
 from .key import cache_key, canonical_condition, toolchain
 from .registry import Entry, LoadedController, Registry, default_root
 
 
-def asserts_of(program) -> list[dict]:
-    return [asdict(site) for site in program.asserts.values()]
+def asserts_of(program) -> list[AssertSite]:
+    return list(program.asserts.values())
 
 
 def rebuild_with(compiler):

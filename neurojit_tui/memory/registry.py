@@ -32,11 +32,11 @@ import queue
 import shutil
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..compiler import dialect as tl
-from ..compiler.jit import AssertStatus, AssertViolation
+from ..compiler.jit import AssertSite, AssertStatus, AssertViolation
 from ..compiler.machine_code import machine_code
 from .key import toolchain
 
@@ -64,13 +64,18 @@ class Entry:
     strategy: dict | None = None
     scores: dict = field(default_factory=dict)  # success_rate, mean_score, cvar10_score, ...
     provenance: dict = field(default_factory=dict)  # models, seeds, repair tiers, parents
-    asserts: list = field(default_factory=list)  # [{number, message, file, line, col}]
+    asserts: list[AssertSite] = field(default_factory=list)  # to name a violated one
     created: float = field(default_factory=time.time)
     object_sha256: str = ""
     format: int = ENTRY_FORMAT
 
     def to_json(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Entry":
+        """The entry ``to_json`` wrote (a TypeError when ``data`` is not one)."""
+        return cls(**{**data, "asserts": [AssertSite(**a) for a in data.get("asserts", [])]})
 
     @property
     def object_name(self) -> str:
@@ -96,9 +101,8 @@ class LoadedController:
         self.path = entry.file
         self._linked = linked  # holding it keeps the code mapped
         self._address = linked.addresses[tl.CONTROL_ENTRY]
-        self._assert_status = AssertStatus(linked.addresses[tl.ASSERT_STATUS_GLOBAL], {
-            a["number"]: AssertViolation(a["message"], a["file"], a["line"], a["col"])
-            for a in entry.asserts})
+        self._assert_status = AssertStatus(linked.addresses[tl.ASSERT_STATUS_GLOBAL],
+                                           {a.number: a.violation() for a in entry.asserts})
 
     def address(self, name: str) -> int:
         if name != tl.CONTROL_ENTRY:
@@ -180,7 +184,7 @@ class Registry:
             return None
         data.pop("entry_sha256")
         try:
-            entry = Entry(**data)
+            entry = Entry.from_json(data)
         except TypeError:
             self._quarantine(path, "not a registry entry of this format")
             return None
@@ -221,9 +225,9 @@ class Registry:
             except Exception as error:  # a stored source that no longer compiles
                 self._warn(f"registry: cannot rebuild {rebuild_from.key}: {error}")
                 return
-            fresh = Entry(**{**rebuild_from.to_json(), "asserts": asserts,
-                             "key_data": {**rebuild_from.key_data, "toolchain": toolchain()},
-                             "created": time.time()})
+            fresh = replace(
+                rebuild_from, asserts=asserts, created=time.time(),
+                key_data={**rebuild_from.key_data, "toolchain": toolchain()})
             self._write(fresh, object_bytes)
 
     # -- storing -------------------------------------------------------------------------
