@@ -214,11 +214,11 @@ def cmd_swarm(args) -> int:
               f"  {report.seconds * 1e3:.1f} ms, {report.agent_steps_per_s / 1e6:.1f} M "
               f"agent-steps/s on {report.threads} thread(s)")
     if not report.ok:
-        from .compiler.diagnostics import Diagnostic
-
         if not args.json:
             print(f"{args.file}: candidate failed: {report.failure}", file=sys.stderr)
-            _print_diagnostics([Diagnostic.from_json(d) for d in report.diagnostics], False)
+            _print_diagnostics(report.diagnostics, False)
+            if report.assert_violation is not None:
+                print(report.assert_violation.format(), file=sys.stderr)
         return EXIT_DIAGNOSTICS if report.failure == "does not compile" else EXIT_RUNTIME
     return EXIT_OK
 

@@ -114,10 +114,11 @@ def test_ranking_puts_failures_last_with_their_reasons(compiler):
     assert [r.file for r in ranked[:2]] == ["heuristic.mlir", "pd.mlir"]
     failures = {r.file: r for r in ranked[2:]}
     assert failures["broken.mlir"].failure == "does not compile"
-    assert failures["broken.mlir"].diagnostics[0]["line"] == 11
+    assert failures["broken.mlir"].diagnostics[0].line == 11
     violation = failures["asserting.mlir"]
     assert "lander must stay above y = 1" in violation.failure
-    assert violation.diagnostics[0]["line"] == 5 and violation.diagnostics[0]["col"] == 3
+    assert (violation.assert_violation.line, violation.assert_violation.col) == (5, 3)
+    assert violation.to_json()["diagnostics"][0]["line"] == 5  # the JSON names it as before
     # the state that set it off: an observation with y <= 1 (normalised)
     assert violation.trigger["obs"][1] <= 1.0 and "obs = [" in violation.failure
     assert all(r.success_rate == 0.0 for r in failures.values())

@@ -16,10 +16,11 @@ imports textual.
 from importlib import import_module
 
 from .model import MAX_STEPS, MOON_GRAVITY, OUTCOME_NAMES, Environment
+from .report import SwarmReport
 
 # Names that need MLIR load it on first use: the UI process draws the lander with
 # ``model`` and must never load MLIR (tests/test_architecture.py checks it).
-_LAZY = {"Frame": "live", "LiveLander": "live", "SwarmReport": "swarm", "evaluate": "swarm",
+_LAZY = {"Frame": "live", "LiveLander": "live", "evaluate": "swarm",
          "evaluate_candidates": "swarm", "rank": "swarm"}
 
 

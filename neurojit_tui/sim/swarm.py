@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -19,53 +19,7 @@ from ..compiler import CompileError, Compiler
 from . import model
 from .native import NativeSwarm, SwarmTimeout
 from .reference import RunResult
-
-
-@dataclass
-class SwarmReport:
-    """What one swarm run says about one controller. JSON keys are fixed (CLI, agents)."""
-
-    file: str
-    agents: int
-    landed: int = 0
-    crashed: int = 0
-    out_of_bounds: int = 0
-    timed_out: int = 0  # still flying when the step limit came
-    solved: int = 0  # episodes scoring >= 200, Gymnasium's "solved"
-    success_rate: float = 0.0  # landed / agents
-    mean_score: float = -math.inf
-    worst_score: float = -math.inf
-    cvar10_score: float = -math.inf  # mean of the worst 10% of scores
-    seconds: float = 0.0
-    agent_steps: int = 0
-    agent_steps_per_s: float = 0.0
-    compile_seconds: float = 0.0
-    seed: int = 0
-    threads: int = 1
-    environment: dict = field(default_factory=dict)
-    failure: str | None = None  # why the candidate failed outright, if it did
-    diagnostics: list = field(default_factory=list)  # Diagnostic.to_json() dicts
-    trigger: dict | None = None  # for an assert failure: {"agent", "step", "obs"} that set it off
-    # the scores' distribution: {"edges": [HISTOGRAM_BINS + 1 floats], "counts": [HISTOGRAM_BINS]}
-    score_histogram: dict | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        for key in ("mean_score", "worst_score", "cvar10_score"):
-            if not math.isfinite(data[key]):
-                data[key] = None  # JSON has no infinities
-        return data
-
-    def rank_key(self) -> tuple:
-        """Sort ascending by this: failures last, then success rate, then CVaR."""
-        return (not self.ok, -self.success_rate, -self.cvar10_score, -self.mean_score)
-
-
-HISTOGRAM_BINS = 12
+from .report import HISTOGRAM_BINS, SwarmReport
 
 
 def cvar(scores: np.ndarray, fraction: float = 0.1) -> float:
@@ -94,7 +48,7 @@ def summarize(run: RunResult, report: SwarmReport) -> SwarmReport:
     if run.assert_failure is not None:
         violation = run.assert_failure
         report.failure = f"assert failed during the swarm run: {violation.message}"
-        report.diagnostics = [violation.to_json()]
+        report.assert_violation = violation
     return report
 
 
@@ -123,7 +77,7 @@ def evaluate(text: str, path: str, env: model.Environment | None = None, agents:
         swarm = NativeSwarm(text, path, compiler)
     except CompileError as error:
         report.failure = "does not compile"
-        report.diagnostics = [d.to_json() for d in error.diagnostics]
+        report.diagnostics = list(error.diagnostics)
         return report
     report.compile_seconds = swarm.compile_seconds
     try:
