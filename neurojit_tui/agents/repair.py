@@ -44,7 +44,7 @@ class Attempt:
     output: str
     text: str  # the candidate program
     diff: str  # unified diff against the program it tried to repair
-    diagnostics: list  # the candidate's, as Diagnostic.to_json() dicts
+    diagnostics: list[Diagnostic]  # the candidate's
     explanation: str = ""
     tokens: int = 0
     seconds: float = 0.0
@@ -52,14 +52,14 @@ class Attempt:
 
     @property
     def errors(self) -> int:
-        return sum(1 for d in self.diagnostics if d["severity"] == "error")
+        return sum(1 for d in self.diagnostics if d.severity == "error")
 
     @property
     def verifies(self) -> bool:
         return self.errors == 0
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "diagnostics": [d.to_json() for d in self.diagnostics]}
 
 
 def unified_diff(before: str, after: str, path: str) -> str:
@@ -174,7 +174,7 @@ class RepairSession:
     def accept(self) -> Attempt:
         attempt = self._decide(ACCEPTED)
         self.text = attempt.text
-        self.diagnostics = [Diagnostic.from_json(d) for d in attempt.diagnostics]
+        self.diagnostics = list(attempt.diagnostics)
         if attempt.tier in (REASONING, MONOLITHIC, USER):
             self.runtime_failure = None  # a new program: its own failures are yet to be seen
         self._finish_if_repaired()
@@ -211,7 +211,7 @@ class RepairSession:
                if d.severity == "error"}
         if attempt.errors != len(now):
             return attempt.errors < len(now)
-        then = {_identity(attempt.text, d["line"], d["message"]) for d in attempt.diagnostics}
+        then = {_identity(attempt.text, d.line, d.message) for d in attempt.diagnostics}
         return not now & then
 
     def _decide(self, decision: str) -> Attempt:
@@ -226,7 +226,7 @@ class RepairSession:
         diagnostics = self._check(text)
         attempt = Attempt(len(self.attempts) + 1, tier, agent, prompt, output, text,
                           unified_diff(self.text, text, self.path),
-                          [d.to_json() for d in diagnostics], explanation, tokens,
+                          list(diagnostics), explanation, tokens,
                           seconds + time.perf_counter() - check_start)
         self.attempts.append(attempt)
         return attempt
