@@ -316,8 +316,8 @@ def cmd_synthesize(args) -> int:
     if args.json:
         print(json.dumps(run.to_json(), indent=2))
     elif run.best:
-        print(f"best: {run.best['path']} (success {run.best['success_rate']:.0%}, mean score "
-              f"{run.best['mean_score']:.1f}) in {run.seconds:.3f} s; cache: {run.cache}")
+        print(f"best: {run.best.path} (success {run.best.success_rate:.0%}, mean score "
+              f"{run.best.mean_score:.1f}) in {run.seconds:.3f} s; cache: {run.cache}")
     else:
         print(f"no candidate flew ({len(run.candidates)} tried, {run.seconds:.1f} s)")
     return EXIT_OK if run.status == "ok" else EXIT_RUNTIME

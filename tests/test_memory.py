@@ -216,7 +216,7 @@ def test_cross_generation_breeds_from_nearby_entries_and_the_swarm_decides(tmp_p
     run = pipeline.cross_generation(agents, Environment(), registry, parents=2, agents_in_swarm=64,
                                     out_dir=tmp_path / "out2", compiler=compiler, log=lambda m: None)
     assert reasoning.prompts[0].count("parent ") == 2 and "kp=0.7" in reasoning.prompts[0]
-    assert run.best["child_wins"] and run.best["path"].endswith("child.mlir")
+    assert run.best.child_wins and run.best.path.endswith("child.mlir")
     registry.flush()
     key, _ = cache_key(Environment(), MODELS)
     child = registry.best(key)
@@ -244,7 +244,7 @@ def test_synthesize_answers_known_conditions_from_memory(tmp_path, compiler, mon
     options = dict(candidates=1, agents_in_swarm=32, out_dir=tmp_path / "out", compiler=compiler,
                    log=log.append)
     refused = pipeline.synthesize(team(), Environment(), registry=registry, **options)
-    assert refused.best["memory"]["stored"] is False and "heuristic.mlir" in refused.best["memory"]["reason"]
+    assert refused.best.memory["stored"] is False and "heuristic.mlir" in refused.best.memory["reason"]
     key, key_data = cache_key(Environment(), MODELS)
     text = (SAMPLES / "pd.mlir").read_text()
     remember(registry, key, key_data, text, "pd.mlir",
@@ -264,4 +264,4 @@ def test_synthesize_answers_known_conditions_from_memory(tmp_path, compiler, mon
     registry.flush()
     third = pipeline.synthesize(team(), Environment(), registry=Registry(tmp_path / "registry2"),
                                 **options)
-    assert third.cache == "l2" and third.best["source"] == first.best["source"]
+    assert third.cache == "l2" and third.best.source == first.best.source

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..compiler import Compiler
 from ..memory import cache_key
 from ..memory.admission import not_worse_than_samples, remember_if_better
-from ..sim import Environment, evaluate, rank
+from ..sim import Environment, SwarmReport, evaluate, rank
 from .reasoning import Strategy
 from .repair import RepairSession
 
@@ -26,33 +26,78 @@ class Candidate:
     strategy: dict | None
     repair_status: str  # "verified" (as written), "repaired", "failed"
     repair_tiers: list
-    report: dict  # SwarmReport.to_json()
+    report: SwarmReport
     seconds: float
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "report": self.report.to_json()}
+
+
+@dataclass(frozen=True)
+class BestController:
+    """The controller a run kept: where it is and how it flew (on the run's landers, or
+    as stored). Each kind of run says more about it, in its subclass's fields."""
+
+    path: str
+    success_rate: float | None
+    mean_score: float | None
+    cvar10_score: float | None
+
+    @classmethod
+    def flown(cls, report: SwarmReport, **more):
+        """The controller ``report`` is about, scored by it."""
+        return cls(report.file, report.success_rate, report.mean_score, report.cvar10_score,
+                   **more)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RememberedController(BestController):
+    """Known conditions: the registry's entry, no model involved."""
+
+    strategy: dict | None
+    key: str
+    source: str
+
+
+@dataclass(frozen=True)
+class SynthesizedController(BestController):
+    """The best candidate the models wrote."""
+
+    strategy: dict | None
+    source: str
+    memory: dict | None  # {"stored", "reason"}: what the registry did with it
+
+
+@dataclass(frozen=True)
+class BredController(BestController):
+    """Cross-generation: the child or, when it lost, the best of its parents."""
+
+    child_wins: bool
+    parents: list
 
 
 @dataclass
 class SynthesisRun:
     status: str  # "ok" when a candidate flew, else "failed"
     seconds: float
-    best: dict | None
+    best: BestController | None
+    # a Candidate per program the models wrote (cross-generation: the SwarmReport of
+    # the child and of each parent flown), best first
     candidates: list = field(default_factory=list)
     cache: str = "miss"
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {"status": self.status, "seconds": self.seconds,
+                "best": self.best.to_json() if self.best else None,
+                "candidates": [c.to_json() for c in self.candidates], "cache": self.cache}
 
 
 def _labelled(on_token, role: str):
     """``on_token(role, piece)`` (as RepairSession takes it) for one agent's stream."""
     return None if on_token is None else (lambda piece: on_token(role, piece))
-
-
-def _best(path: str, scores: dict, **more) -> dict:
-    """What a run reports of the best controller it has: where it is, how it flew (a
-    SwarmReport's fields or a stored entry's scores), and ``more``."""
-    return {"path": path, "success_rate": scores.get("success_rate"),
-            "mean_score": scores.get("mean_score"), "cvar10_score": scores.get("cvar10_score"),
-            **more}
 
 
 def model_identities(agents) -> dict[str, str]:
@@ -90,8 +135,11 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
         if controller is not None:
             log(f"known conditions: controller from {level.upper()} memory (key {key})")
             return SynthesisRun("ok", time.perf_counter() - start,
-                                _best(entry.file, entry.scores, strategy=entry.strategy, key=key,
-                                      source=entry.source), [], level)
+                                RememberedController(
+                                    entry.file, entry.scores.get("success_rate"),
+                                    entry.scores.get("mean_score"),
+                                    entry.scores.get("cvar10_score"), strategy=entry.strategy,
+                                    key=key, source=entry.source), [], level)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results: list[Candidate] = []
@@ -127,7 +175,7 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
                if report.ok else f"failed: {report.failure}"))
         reports[str(path)] = report
         results.append(Candidate(str(path), strategy.to_json() if strategy else None,
-                                 repair_status, session.tiers, report.to_json(),
+                                 repair_status, session.tiers, report,
                                  time.perf_counter() - t0))
         known.append((strategy.describe() if strategy else "no strategy")
                      + (f" -> success {report.success_rate:.0%}, mean score {report.mean_score:.0f}"
@@ -149,12 +197,12 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
             + memory_verdict["reason"])
     return SynthesisRun(
         "ok" if best else "failed", time.perf_counter() - start,
-        _best(best.file, asdict(best), strategy=candidates_by_path[best.file].strategy,
-              source=best_text,
-              memory={k: memory_verdict[k] for k in ("stored", "reason")} if memory_verdict
-              else None)
+        SynthesizedController.flown(
+            best, strategy=candidates_by_path[best.file].strategy, source=best_text,
+            memory={k: memory_verdict[k] for k in ("stored", "reason")} if memory_verdict
+            else None)
         if best else None,
-        [asdict(candidates_by_path[r.file]) for r in ranked])
+        [candidates_by_path[r.file] for r in ranked])
 
 
 def cross_generation(agents, env: Environment, registry, parents: int = 2,
@@ -227,5 +275,6 @@ def cross_generation(agents, env: Environment, registry, parents: int = 2,
     best = ranked[0] if ranked[0].ok else None
     return SynthesisRun(
         "ok" if best else "failed", time.perf_counter() - start,
-        _best(best.file, asdict(best), child_wins=child_wins, parents=lineage) if best else None,
-        [r.to_json() for r in ranked])
+        BredController.flown(best, child_wins=child_wins, parents=lineage)
+        if best else None,
+        ranked)
