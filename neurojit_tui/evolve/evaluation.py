@@ -2,9 +2,11 @@
 
 A ``Structure`` is one program's shape, compiled once into a parametric swarm kernel
 (``sim.native.NativeSwarm(parametric=True)``); ``PopulationEvaluator.fly`` runs many
-parameter vectors of it in one call on the training landers. Validation flies the
-written-back *text* through the ordinary compile path on landers the search never saw,
-so a reported score is the score of the program the user gets.
+parameter vectors of it in one call on the training landers. ``ClusterEvaluator`` does
+the same on a Ray cluster (``population_evaluator(..., cluster=ADDRESS)``), with the
+same outcomes. Validation flies the written-back *text* through the ordinary compile
+path on landers the search never saw, so a reported score is the score of the program
+the user gets.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ def train_seed(seed: int) -> int:
     return seed
 
 
+# The search's finalists are judged again on landers of this seed (never validation's).
+SELECTION_SEED_OFFSET = 0x5E1E_0000
+
+
+def selection_seed(seed: int) -> int:
+    return seed + SELECTION_SEED_OFFSET
+
+
 def fitness(outcomes: Outcomes) -> float:
     """The swarm's robust ranking as one number, for CMA-ES (which uses only the order):
     the percentage landed, then CVaR-10 squeezed into less than one lander's worth, so
@@ -43,17 +53,15 @@ def fitness(outcomes: Outcomes) -> float:
 
 @dataclass
 class Structure:
-    """One program shape with its compiled parametric kernel."""
+    """One program shape with its compiled parametric kernel (on a cluster: the
+    workers hold the kernel, and ``kernel`` is None)."""
 
     key: str
     text: str  # the program as first seen (its numbers are the default parameters)
     path: str
-    kernel: NativeSwarm
-    compile_seconds: float
-
-    @property
-    def parameters(self):
-        return self.kernel.parameters
+    parameters: object  # compiler.parametric.ParameterTable
+    kernel: NativeSwarm | None = None
+    compile_seconds: float = 0.0
 
     def write(self, values) -> str:
         """The program text with ``values`` in place of its tunable numbers."""
@@ -81,18 +89,30 @@ class PopulationEvaluator:
         does not compile)."""
         with self._lock:
             t0 = time.perf_counter()
-            lowered_key = self._key_of(text, path)
-            if lowered_key in self._structures:
-                return self._structures[lowered_key]
-            kernel = NativeSwarm(text, path, self.compiler, parametric=True)
-            seconds = time.perf_counter() - t0
-            self.compile_seconds += seconds
-            structure = Structure(lowered_key, text, path, kernel, seconds)
-            self._structures[lowered_key] = structure
+            table = self.compiler.parameters(text, path)
+            key = table.structure_key(text)
+            if key in self._structures:
+                return self._structures[key]
+            structure = self._build(key, text, path, table)
+            structure.compile_seconds = time.perf_counter() - t0
+            self.compile_seconds += structure.compile_seconds
+            self._structures[key] = structure
             return structure
 
-    def _key_of(self, text: str, path: str) -> str:
-        return self.compiler.parameters(text, path).structure_key(text)
+    def _build(self, key: str, text: str, path: str, table) -> Structure:
+        kernel = NativeSwarm(text, path, self.compiler, parametric=True)
+        return Structure(key, text, path, kernel.parameters, kernel)
+
+    def _run(self, structure: Structure, thetas: np.ndarray):
+        return structure.kernel.run_population(self.env, thetas, self.agents, self.seed,
+                                               self.max_steps, self.threads, self.timeout_s)
+
+    def report(self) -> dict:
+        """Where the evaluations ran (empty on one machine; per node on a cluster)."""
+        return {}
+
+    def close(self) -> None:
+        """Release what the evaluator holds beyond this process (a cluster's workers)."""
 
     def fly(self, structure: Structure, thetas: np.ndarray) -> list[Outcomes]:
         """Training outcomes of each row of ``thetas``; a run past the time budget is a
@@ -100,14 +120,58 @@ class PopulationEvaluator:
         t0 = time.perf_counter()
         thetas = np.atleast_2d(thetas)
         try:
-            run = structure.kernel.run_population(self.env, thetas, self.agents, self.seed,
-                                                  self.max_steps, self.threads, self.timeout_s)
-            outcomes = population_outcomes(run)
+            outcomes = population_outcomes(self._run(structure, thetas))
         except SwarmTimeout as timeout:
             outcomes = [_failed(self.agents, str(timeout))] * len(thetas)
         self.evaluations += len(thetas)
         self.fly_seconds += time.perf_counter() - t0
         return outcomes
+
+
+class ClusterEvaluator(PopulationEvaluator):
+    """``PopulationEvaluator`` on a Ray cluster (``cluster.scheduler.RayCluster``): the
+    driver verifies each program and lifts its parameters; only the verified text goes
+    to the workers, which compile it once per structure and fly batches of (parameter
+    rows, agent range). Every candidate's outcomes equal the local evaluator's."""
+
+    def __init__(self, env: model.Environment, cluster, agents: int = 128, seed: int = 0,
+                 max_steps: int = model.MAX_STEPS, timeout_s: float = 60.0,
+                 compiler: Compiler | None = None):
+        super().__init__(env, agents, seed, cluster.threads, max_steps, timeout_s, compiler)
+        self.cluster = cluster
+
+    def _spec(self, structure: Structure):
+        from ..cluster.actors import WorkSpec
+
+        return WorkSpec(structure.key, structure.text, structure.path, True, self.env,
+                        self.seed, self.max_steps)
+
+    def _build(self, key: str, text: str, path: str, table) -> Structure:
+        structure = Structure(key, text, path, table)
+        self.cluster.compile(self._spec(structure))  # CompileError as on one machine
+        return structure
+
+    def _run(self, structure: Structure, thetas: np.ndarray):
+        return self.cluster.fly_population(self._spec(structure), thetas, self.agents,
+                                           self.timeout_s)
+
+    def report(self) -> dict:
+        return self.cluster.report()
+
+    def close(self) -> None:
+        self.cluster.close()
+
+
+def population_evaluator(env: model.Environment, agents: int = 128, seed: int = 0,
+                         threads: int | None = None, cluster: str | None = None,
+                         granularity: str = "node") -> PopulationEvaluator:
+    """The local evaluator, or with ``cluster`` (an address, or ``auto``) one on that Ray
+    cluster (ClusterError if it cannot be used). Ray is imported only for a cluster."""
+    if cluster in (None, "", "none"):
+        return PopulationEvaluator(env, agents, seed, threads)
+    from ..cluster.scheduler import RayCluster
+
+    return ClusterEvaluator(env, RayCluster(cluster, granularity), agents, seed)
 
 
 def _failed(agents: int, reason: str) -> Outcomes:

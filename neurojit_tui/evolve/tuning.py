@@ -77,6 +77,4 @@ def tune(evaluator: PopulationEvaluator, structure: Structure, start: np.ndarray
             strategy.tell(zs, losses)
         best.generations = generation + 1
         best.history.append(best.fitness)
-        if strategy.stop() and "maxiter" not in strategy.stop():
-            break
     return best
