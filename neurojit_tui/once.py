@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
-def once(factory):
+def once(factory: Callable[[], T]) -> Callable[[], T]:
     """Decorate a no-argument factory; every call returns the one object it made."""
     lock = threading.Lock()
-    made = []
+    made: list[T] = []
 
     @functools.wraps(factory)
-    def get():
+    def get() -> T:
         with lock:
             if not made:
                 made.append(factory())

@@ -195,6 +195,18 @@ def test_the_search_improves_on_its_seed_and_reports_unseen_validation_landers()
     assert set(best["train"]) >= {"success_rate", "mean_score", "cvar10_score"}
 
 
+def test_the_training_set_grows_once_the_best_lands_it_all():
+    """At the Moon heuristic.mlir lands nearly every lander: once the best lands all 8
+    training landers, they are doubled and every living program is flown again."""
+    logs = []
+    result = evolve(seeds("heuristic"), model.Environment(),
+                    small_options(generations=1, islands=1, train_agents=8, max_train_agents=16),
+                    on_event=lambda kind, data: logs.append(data.get("message", "")))
+    assert result.history[0]["best_fitness"] > 100.0  # all 8 landed
+    assert [line for line in logs if "training set grows to 16" in line]
+    assert result.best["train"]["agents"] == 16
+
+
 class BrokenLLM:
     """An LLM mutation whose program does not compile."""
 

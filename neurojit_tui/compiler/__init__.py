@@ -12,11 +12,17 @@ This package never imports textual: the UI talks to it through the engine proces
 """
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic
 from .dialect import (CONTROL_ACTION_SIZE, CONTROL_ENTRY, CONTROL_MEM_SIZE, CONTROL_OBS_SIZE,
                       CONTROL_SIGNATURE, DIALECT_VERSION, OPS)
 from .jit import AssertViolation
+
+if TYPE_CHECKING:  # what mypy reads for the lazy names below
+    from .driver import EMIT_KINDS, CompileError, Compiler
+    from .hotswap import ControllerSlot, NativeLoop
+    from .jit import CompiledProgram
 
 # Names that need MLIR load it on first use, so that code which only runs stored machine
 # code (the registry's warm path) never imports MLIR.
@@ -24,7 +30,7 @@ _LAZY = {"EMIT_KINDS": "driver", "CompileError": "driver", "Compiler": "driver",
          "ControllerSlot": "hotswap", "NativeLoop": "hotswap", "CompiledProgram": "jit"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,13 +8,16 @@ from __future__ import annotations
 import platform
 import statistics
 import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 from ..paths import controller_samples
 from .driver import Compiler
 from .machine_code import FULL
 
 
-def bench_jit(repeats: int = 15, files=None) -> list[dict]:
+def bench_jit(repeats: int = 15, files: Iterable[Path] | None = None) -> list[dict[str, Any]]:
     files = list(files or controller_samples())
     compiler, baseline = Compiler(), Compiler(tier=FULL)
     # One untimed compile per file: the first use of the context, of pass
@@ -25,7 +28,10 @@ def bench_jit(repeats: int = 15, files=None) -> list[dict]:
         baseline.compile(text, path, require_control=True)
     rows = []
     for path, text in sources.items():
-        verify, jit, total, full_total = [], [], [], []
+        verify: list[float] = []
+        jit: list[float] = []
+        total: list[float] = []
+        full_total: list[float] = []
         # Programs stay alive until the file is done: freeing the previous program's
         # code is not part of compiling the next one, and an app defers it.
         alive = []
@@ -54,7 +60,7 @@ def bench_jit(repeats: int = 15, files=None) -> list[dict]:
     return rows
 
 
-def format_jit_table(rows: list[dict]) -> str:
+def format_jit_table(rows: list[dict[str, Any]]) -> str:
     lines = [f"{'file':<24} {'parse+verify':>13} {'lower+JIT':>10} {'total p50':>10} "
              f"{'total p90':>10} {'O3 p50':>10} {'speed-up':>9}"]
     for r in rows:

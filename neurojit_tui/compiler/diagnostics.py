@@ -9,7 +9,11 @@ here, so they can cross the engine-process boundary and be printed or sent as JS
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .ir_types import MlirContext, MlirDiagnostic, MlirLocation
 
 ERROR = "error"
 WARNING = "warning"
@@ -33,24 +37,24 @@ class Diagnostic:
             text += "\n" + note.format()
         return text
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["notes"] = [note.to_json() for note in self.notes]
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "Diagnostic":
+    def from_json(cls, data: dict[str, Any]) -> "Diagnostic":
         notes = tuple(cls.from_json(n) for n in data.get("notes", ()))
         return cls(data["file"], int(data["line"]), int(data["col"]), data["severity"],
                    data["message"], notes)
 
 
-def _severity_name(severity) -> str:
+def _severity_name(severity: object) -> str:
     name = str(severity).rsplit(".", 1)[-1].lower()
     return name if name in (ERROR, WARNING, NOTE, REMARK) else ERROR
 
 
-def location_parts(location, default_file: str) -> tuple[str, int, int]:
+def location_parts(location: MlirLocation, default_file: str) -> tuple[str, int, int]:
     """(file, line, col) of an MLIR location; walks fused/name/callsite locations to
     the first file position. Unknown locations give line 0, col 0."""
     stack = [location]
@@ -67,7 +71,7 @@ def location_parts(location, default_file: str) -> tuple[str, int, int]:
     return default_file, 0, 0
 
 
-def from_mlir(diagnostic, default_file: str, note_ops: bool = False) -> Diagnostic:
+def from_mlir(diagnostic: MlirDiagnostic, default_file: str, note_ops: bool = False) -> Diagnostic:
     """Convert an ``mlir.ir.Diagnostic``.
 
     MLIR's verifier adds a note "see current operation: ..." that prints the op in
@@ -84,11 +88,11 @@ def from_mlir(diagnostic, default_file: str, note_ops: bool = False) -> Diagnost
 
 
 @contextlib.contextmanager
-def collect(context, default_file: str):
+def collect(context: MlirContext, default_file: str) -> Iterator[list[Diagnostic]]:
     """Collect every diagnostic emitted in ``context`` while the block runs."""
     found: list[Diagnostic] = []
 
-    def handler(diagnostic) -> bool:
+    def handler(diagnostic: MlirDiagnostic) -> bool:
         found.append(from_mlir(diagnostic, default_file))
         return True  # handled: do not print to stderr
 
@@ -99,5 +103,5 @@ def collect(context, default_file: str):
         handle.detach()
 
 
-def has_errors(diagnostics) -> bool:
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity == ERROR for d in diagnostics)

@@ -36,7 +36,10 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from .ir_types import MlirContext
 
 DIALECT_NAME = "tensorlang"
 # Bumped whenever the meaning of a program may change (ops, lowering, ABI): it is part
@@ -85,7 +88,7 @@ ASSERT = ShapeRule.ASSERT
 COMPARE_PREDICATES = ("lt", "le", "gt", "ge", "eq", "ne")
 
 
-def tensor_type(shape, element: str = "f64") -> str:
+def tensor_type(shape: Iterable[int], element: str = "f64") -> str:
     """``tensor<2x8xf64>`` for shape (2, 8)."""
     return "tensor<" + "".join(f"{d}x" for d in shape) + element + ">"
 
@@ -239,7 +242,7 @@ def irdl_source() -> str:
 _PYTHON_DIALECTS = "neurojit_tui.compiler.pydialects"
 
 
-def load_tensorlang(context) -> None:
+def load_tensorlang(context: MlirContext) -> None:
     """Register TensorLang in an MLIR context (must be called inside ``with context``)."""
     from mlir import ir
     from mlir._mlir_libs import _mlir

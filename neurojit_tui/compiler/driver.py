@@ -20,7 +20,8 @@ from mlir import ir, passmanager
 from ..once import once
 from . import dialect as tl
 from .diagnostics import ERROR, Diagnostic, collect, from_mlir, has_errors
-from .jit import CompiledProgram, FunctionSignature, ValueType
+from .ir_types import MlirContext, MlirOperation, MlirPassManager, MlirType
+from .jit import AssertSite, CompiledProgram, FunctionSignature, ValueType
 from .lowering import LLVM_PIPELINE, Lowering, add_assert_status_global
 from .machine_code import QUICK, machine_code
 from .parametric import ParameterTable, lift_parameters
@@ -54,9 +55,9 @@ class Timings:
 class Lowered:
     """Result of the MLIR stages before the JIT."""
 
-    module: object
+    module: MlirOperation
     signatures: dict[str, FunctionSignature]
-    asserts: list
+    asserts: list[AssertSite]
     ir_after_tensorlang: str = ""
     timings: Timings = field(default_factory=Timings)
     parameters: ParameterTable | None = None  # set when lowered with parametric=True
@@ -67,14 +68,14 @@ class Compiler:
         """``tier``: how hard LLVM works on the code (see ``machine_code.MachineCode``)."""
         self.tier = tier
         self.recycle_after = recycle_after
-        self._context = None
-        self._pass_manager = None
+        self._context: MlirContext | None = None
+        self._pass_manager: MlirPassManager | None = None
         self._uses = 0
 
     # -- context ------------------------------------------------------------------
 
     @property
-    def context(self) -> ir.Context | None:
+    def context(self) -> MlirContext | None:
         """The MLIR context that the modules of the last ``parse`` or ``lower`` live in
         (None before the first). IR built or parsed to go with such a module, such as
         the swarm kernel that a lowered controller is linked into, must be made in this
@@ -82,7 +83,7 @@ class Compiler:
         replace the context (see ``recycle_after``)."""
         return self._context
 
-    def _fresh_context(self) -> ir.Context:
+    def _fresh_context(self) -> MlirContext:
         if self._context is None or self._uses >= self.recycle_after:
             context = ir.Context()
             context.enable_multithreading(False)  # small modules: threads cost more
@@ -92,7 +93,12 @@ class Compiler:
         self._uses += 1
         return self._context
 
-    def _pipeline(self, print_ir_after_all: bool):
+    def _parsed_context(self) -> MlirContext:
+        """The context of the last ``parse``, which ``lower`` and ``parameters`` have just run."""
+        assert self._context is not None
+        return self._context
+
+    def _pipeline(self, print_ir_after_all: bool) -> MlirPassManager:
         """The upstream pass pipeline; parsed once per context unless IR printing is on."""
         if print_ir_after_all:
             manager = passmanager.PassManager.parse(_PIPELINE_TEXT)
@@ -107,7 +113,8 @@ class Compiler:
 
     # -- front end ----------------------------------------------------------------
 
-    def parse(self, text: str, path: str, require_control: bool = False):
+    def parse(self, text: str, path: str,
+              require_control: bool = False) -> tuple[MlirOperation | None, list[Diagnostic]]:
         """Parse and verify ``text``; returns (module_op or None, diagnostics)."""
         context = self._fresh_context()
         wrapped = not _STARTS_WITH_MODULE.match(text)
@@ -132,7 +139,7 @@ class Compiler:
         module, diagnostics = self.parse(text, path, require_control=True)
         if module is None:
             raise CompileError(diagnostics)
-        with self._context, ir.Location.unknown():
+        with self._parsed_context(), ir.Location.unknown():
             return lift_parameters(module, path, text, _line_one_shift(text))
 
     # -- middle and back end ---------------------------------------------------------
@@ -149,7 +156,8 @@ class Compiler:
             raise CompileError(diagnostics)
         t1 = time.perf_counter()
         parameters = None
-        with self._context, ir.Location.unknown(), collect(self._context, path) as emitted:
+        context = self._parsed_context()
+        with context, ir.Location.unknown(), collect(context, path) as emitted:
             if parametric:
                 parameters = lift_parameters(module, path, text, _line_one_shift(text))
             signatures = _signatures(module)
@@ -172,7 +180,7 @@ class Compiler:
                 print_ir_after_all: bool = False) -> CompiledProgram:
         lowered = self.lower(text, path, require_control, print_ir_after_all=print_ir_after_all)
         t0 = time.perf_counter()
-        with self._context:
+        with self._parsed_context():
             llvm_ir = translate_to_llvm_ir(lowered.module)
         symbols = list(lowered.signatures) + [tl.ASSERT_STATUS_GLOBAL]
         linked = machine_code().compile(llvm_ir, symbols, Path(path).stem, self.tier)
@@ -199,7 +207,7 @@ def _unwrap(diagnostics: list[Diagnostic], path: str, wrapped: bool) -> list[Dia
     return [fix(d) for d in diagnostics]
 
 
-def _value_type(t) -> ValueType:
+def _value_type(t: MlirType) -> ValueType:
     if isinstance(t, ir.RankedTensorType):
         rt = ir.RankedTensorType(t)
         kind = "f64" if isinstance(rt.element_type, ir.F64Type) else "i1"
@@ -207,8 +215,8 @@ def _value_type(t) -> ValueType:
     return ValueType("f64" if isinstance(t, ir.F64Type) else "i1", None)
 
 
-def _signatures(module) -> dict[str, FunctionSignature]:
-    signatures = {}
+def _signatures(module: MlirOperation) -> dict[str, FunctionSignature]:
+    signatures: dict[str, FunctionSignature] = {}
     for op in module.regions[0].blocks[0].operations:
         op = op.operation
         if op.name != "func.func":
@@ -221,7 +229,7 @@ def _signatures(module) -> dict[str, FunctionSignature]:
     return signatures
 
 
-def _reject_external_calls(module, path: str) -> None:
+def _reject_external_calls(module: MlirOperation, path: str) -> None:
     """Compiled TensorLang must be self-contained: a declared-but-undefined function
     (say, a runtime helper some lowering pulled in) would be resolved at run time or not
     at all. Such a module is a compiler bug; refuse it rather than run it."""
@@ -234,7 +242,7 @@ def _reject_external_calls(module, path: str) -> None:
                                    f"the external function @{name}; please report this program")])
 
 
-def translate_to_llvm_ir(module_op) -> str:
+def translate_to_llvm_ir(module_op: MlirOperation) -> str:
     """LLVM IR text of a module that holds only LLVM-dialect operations.
 
     The Python bindings have no call for this, so it goes through MLIR's C API in the
@@ -251,7 +259,7 @@ def translate_to_llvm_ir(module_op) -> str:
 
 
 @once
-def _translation_capi():
+def _translation_capi() -> SimpleNamespace:
     import mlir._mlir_libs as libs
 
     capi = ctypes.CDLL(str(Path(libs.__file__).parent / "libMLIRPythonCAPI.so"))

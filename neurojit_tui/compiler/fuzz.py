@@ -77,7 +77,7 @@ def mutate(text: str, rng: random.Random) -> str:
     return text
 
 
-def run(seed: int, count: int, last: Path | None) -> dict:
+def run(seed: int, count: int, last: Path | None) -> dict[str, int]:
     rng = random.Random(seed)
     sources = [(p.name, p.read_text()) for p in controller_samples()]
     compiler = Compiler()
@@ -106,7 +106,7 @@ def run(seed: int, count: int, last: Path | None) -> dict:
     return outcome
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--count", type=int, default=200)

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 from mlir import ir
+from numpy.typing import ArrayLike, NDArray
 
 from . import dialect as tl
 from ..once import once
 from .driver import translate_to_llvm_ir
+from .jit import AssertViolation
 from .machine_code import FULL, machine_code
 
 # void control(const double *obs, const double *mem, double *action, double *mem_out)
@@ -88,18 +92,33 @@ llvm.func @neurojit_run_loop(%slot: !llvm.ptr, %steps: i64, %obs: !llvm.ptr, %me
 """.replace("MEM_BYTES", str(8 * tl.CONTROL_MEM_SIZE))
 
 
+class Controller(Protocol):
+    """What a slot runs: a compiled program (``jit.CompiledProgram``) or a stored one
+    (``memory.LoadedController``)."""
+
+    def address(self, name: str) -> int: ...
+
+    def take_assert_violation(self) -> AssertViolation | None: ...
+
+
+# run_loop's C signature (see _RUNTIME_IR): ten integers (pointers and counts) -> steps run.
+_RunLoop = Callable[[int, int, int, int, int, int, int, int, int, int], int]
+
+
 class _Runtime:
     """The compiled runtime functions (one per process, created on first use)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         with ir.Context(), ir.Location.unknown():
             llvm_ir = translate_to_llvm_ir(ir.Module.parse(_RUNTIME_IR).operation)
         self._linked = machine_code().compile(llvm_ir, _RUNTIME_SYMBOLS, "hotswap-runtime", FULL)
         addr = self._linked.addresses
         P = ctypes.c_void_p
-        self.slot_store = ctypes.CFUNCTYPE(None, P, P)(addr["neurojit_slot_store"])
-        self.slot_load = ctypes.CFUNCTYPE(P, P)(addr["neurojit_slot_load"])
-        self.run_loop = ctypes.CFUNCTYPE(
+        self.slot_store: Callable[[int, int], None] = ctypes.CFUNCTYPE(None, P, P)(
+            addr["neurojit_slot_store"])
+        self.slot_load: Callable[[int], int | None] = ctypes.CFUNCTYPE(P, P)(
+            addr["neurojit_slot_load"])
+        self.run_loop: _RunLoop = ctypes.CFUNCTYPE(
             ctypes.c_int64, P, ctypes.c_int64, P, P, P, P, P, ctypes.c_int64, P, P,
         )(addr["neurojit_run_loop"])
 
@@ -116,12 +135,12 @@ class ControllerSlot:
     code then would crash. (Programs are small: a few kB each.)
     """
 
-    def __init__(self, program=None, controller_id: str = ""):
+    def __init__(self, program: Controller | None = None, controller_id: str = ""):
         self._runtime = _runtime()
         self._word = (ctypes.c_void_p * 1)()  # aligned, pointer-sized
-        self._installed: list = []
+        self._installed: list[Controller] = []
         self._ids: dict[int, str] = {}
-        self._programs: dict[int, object] = {}
+        self._programs: dict[int, Controller] = {}
         if program is not None:
             self.swap(program, controller_id)
 
@@ -130,7 +149,7 @@ class ControllerSlot:
         """Address of the slot word, for native code that calls through it."""
         return ctypes.addressof(self._word)
 
-    def swap(self, program, controller_id: str = "") -> int:
+    def swap(self, program: Controller, controller_id: str = "") -> int:
         """Publish ``program``'s ``@control`` with one atomic release store; returns the
         entry-point address now in the slot."""
         entry = program.address(tl.CONTROL_ENTRY)
@@ -146,17 +165,20 @@ class ControllerSlot:
 
     @property
     def current_id(self) -> str | None:
-        return self._ids.get(self.current_entry)
+        entry = self.current_entry
+        return None if entry is None else self._ids.get(entry)
 
     def id_of(self, entry: int) -> str | None:
         return self._ids.get(entry)
 
-    def step(self, obs, mem):
+    def step(self, obs: ArrayLike,
+             mem: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """One step through the slot from Python: returns (action, next_mem)."""
         action, mem_out, _, _ = self.step_identified(obs, mem)
         return action, mem_out
 
-    def step_identified(self, obs, mem):
+    def step_identified(self, obs: ArrayLike, mem: ArrayLike) -> tuple[
+            NDArray[np.float64], NDArray[np.float64], str | None, AssertViolation | None]:
         """One step through the slot; returns (action, next_mem, controller id, assert
         violation or None), all from the one controller this step loaded."""
         entry = self.current_entry
@@ -178,7 +200,7 @@ class NativeLoop:
     """Runs the native ``run_loop`` over a slot in a background thread (the GIL is
     released while native code runs), so a test or the UI can swap mid-run."""
 
-    def __init__(self, slot: ControllerSlot, obs, steps: int, max_events: int = 64):
+    def __init__(self, slot: ControllerSlot, obs: ArrayLike, steps: int, max_events: int = 64):
         self.slot = slot
         self.steps = steps
         self.obs = np.ascontiguousarray(obs, dtype=np.float64)

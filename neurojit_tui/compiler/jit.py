@@ -9,14 +9,24 @@ results are returned by value (several as a struct).
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .dialect import ASSERT_STATUS_GLOBAL
 
-_DTYPES = {"f64": np.float64, "i1": np.bool_}
-_CTYPES = {"f64": ctypes.c_double, "i1": ctypes.c_bool}
+if TYPE_CHECKING:
+    from .driver import Timings
+    from .machine_code import LinkedCode
+
+_DTYPES: dict[str, type[np.float64] | type[np.bool_]] = {"f64": np.float64, "i1": np.bool_}
+_CTYPES: dict[str, type[ctypes.c_double] | type[ctypes.c_bool]] = {
+    "f64": ctypes.c_double, "i1": ctypes.c_bool}
+# One result of ``CompiledProgram.call``: an array for a tensor, a float or bool for a scalar.
+ResultValue = NDArray[np.float64 | np.bool_] | float | bool
 
 
 @dataclass(frozen=True)
@@ -49,7 +59,7 @@ class AssertViolation:
     def format(self) -> str:
         return f"{self.file}:{self.line}:{self.col}: error: assertion failed: {self.message}"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "col": self.col,
                 "severity": "error", "message": f"assertion failed: {self.message}"}
 
@@ -87,8 +97,10 @@ class AssertStatus:
 class CompiledProgram:
     """Owns its linked machine code, which lives exactly as long as this object."""
 
-    def __init__(self, linked, path, signatures, asserts, timings):
-        self._linked = linked  # a machine_code.LinkedCode: holding it keeps the code loaded
+    def __init__(self, linked: LinkedCode, path: str, signatures: dict[str, FunctionSignature],
+                 asserts: list[AssertSite], timings: Timings):
+        self._linked = linked  # holding it keeps the code loaded
+        assert linked.object_bytes is not None  # compiled in memory, not linked from a file
         self.object_bytes: bytes = linked.object_bytes
         self.path = path
         self.signatures: dict[str, FunctionSignature] = signatures
@@ -97,7 +109,7 @@ class CompiledProgram:
         self.timings = timings
         self._assert_status = AssertStatus(self.addresses[ASSERT_STATUS_GLOBAL],
                                            {a.number: a.violation() for a in asserts})
-        self._prototypes: dict[str, object] = {}
+        self._prototypes: dict[str, Callable[..., Any]] = {}
 
     def take_assert_violation(self) -> AssertViolation | None:
         """The first assert that failed since the last call to this, then reset."""
@@ -111,39 +123,43 @@ class CompiledProgram:
                            + ", ".join("@" + n for n in self.signatures))
         return self.addresses[name]
 
-    def _prototype(self, sig: FunctionSignature):
+    def _prototype(self, sig: FunctionSignature) -> Callable[..., Any]:
         if sig.name in self._prototypes:
             return self._prototypes[sig.name]
-        argtypes = [ctypes.c_void_p if t.shape is not None else _CTYPES[t.kind] for t in sig.inputs]
+        argtypes: list[type[ctypes.c_void_p] | type[ctypes.c_double] | type[ctypes.c_bool]] = [
+            ctypes.c_void_p if t.shape is not None else _CTYPES[t.kind] for t in sig.inputs]
         argtypes += [ctypes.c_void_p for t in sig.results if t.shape is not None]
         scalars = [t for t in sig.results if t.shape is None]
+        restype: type[ctypes.c_double] | type[ctypes.c_bool] | type[ctypes.Structure] | None
         if not scalars:
             restype = None
         elif len(scalars) == 1:
             restype = _CTYPES[scalars[0].kind]
         else:
-            restype = type("Results", (ctypes.Structure,), {
-                "_fields_": [(f"r{i}", _CTYPES[t.kind]) for i, t in enumerate(scalars)]})
+            restype = cast("type[ctypes.Structure]", type("Results", (ctypes.Structure,), {
+                "_fields_": [(f"r{i}", _CTYPES[t.kind]) for i, t in enumerate(scalars)]}))
         proto = ctypes.CFUNCTYPE(restype, *argtypes)(self.address(sig.name))
         self._prototypes[sig.name] = proto
         return proto
 
-    def call(self, name: str, *args):
+    def call(self, name: str,
+             *args: ArrayLike) -> tuple[list[ResultValue], AssertViolation | None]:
         """Call ``@name`` with numpy-convertible arguments; returns (results, violation).
 
         Arguments are checked against the signature, so a wrong shape is a Python error
         rather than an out-of-bounds read in native code.
         """
-        sig = self.signatures.get(name)
-        if sig is None:
+        if name not in self.signatures:
             self.address(name)  # raises with the list of functions
+        sig = self.signatures[name]
         if len(args) != len(sig.inputs):
             raise ValueError(f"@{name} takes {len(sig.inputs)} arguments "
                              f"({', '.join(map(str, sig.inputs))}), got {len(args)}")
-        keep, native = [], []
+        keep: list[NDArray[Any]] = []
+        native: list[int | ctypes.c_double | ctypes.c_bool] = []
         for i, (value, t) in enumerate(zip(args, sig.inputs)):
             if t.shape is None:
-                native.append(_CTYPES[t.kind](value))
+                native.append(_CTYPES[t.kind](cast(float, value)))  # a scalar argument
                 continue
             array = np.ascontiguousarray(np.asarray(value, dtype=_DTYPES[t.kind]))
             if array.shape != t.shape:
@@ -161,7 +177,7 @@ class CompiledProgram:
             scalar_values = [getattr(returned, f"r{i}") for i in range(len(scalars))]
         else:
             scalar_values = []
-        results = []
+        results: list[ResultValue] = []
         for t in sig.results:
             results.append(outputs.pop(0) if t.shape is not None else scalar_values.pop(0))
         return results, self.take_assert_violation()

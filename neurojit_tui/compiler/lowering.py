@@ -11,14 +11,17 @@ without aborting: the JIT wrapper reads and resets the word around each call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mlir import ir, rewrite
 from mlir.dialects import memref
 
 from . import dialect as tl
 from . import ops
 from .diagnostics import location_parts
+from .ir_types import MlirLocation, MlirOperation, MlirRewriter
 from .jit import AssertSite
-from .ops.base import ERASE, NO_MATCH
+from .ops.base import ERASE, NO_MATCH, Op
 
 # Upstream pipeline from tensors to the LLVM dialect. Results become caller-owned
 # out-parameters and every memref argument a bare pointer, which gives controllers the
@@ -46,7 +49,7 @@ LLVM_PIPELINE = (
 class Lowering:
     """Rewrites one verified module from TensorLang to upstream dialects, in place."""
 
-    def __init__(self, module_op, default_file: str):
+    def __init__(self, module_op: MlirOperation, default_file: str):
         self.module = module_op
         self.default_file = default_file
         self.asserts: list[AssertSite] = []
@@ -58,8 +61,8 @@ class Lowering:
         rewrite.apply_patterns_and_fold_greedily(self.module, patterns.freeze())
         return self.asserts
 
-    def _pattern(self, semantics):
-        def pattern(op, rewriter):
+    def _pattern(self, semantics: Op) -> Callable[[MlirOperation, MlirRewriter], bool | None]:
+        def pattern(op: MlirOperation, rewriter: MlirRewriter) -> bool | None:
             with rewriter.ip, op.location:
                 replacement = semantics.lower(op, self)
             if replacement is NO_MATCH:
@@ -68,10 +71,11 @@ class Lowering:
                 rewriter.erase_op(op.operation)
             else:
                 rewriter.replace_op(op, [replacement])
+            return None
 
         return pattern
 
-    def record_assert(self, message: str, location) -> int:
+    def record_assert(self, message: str, location: MlirLocation) -> int:
         """Note a lowered assert and where it is; returns its number (1-based)."""
         number = len(self.asserts) + 1
         file, line, col = location_parts(location, self.default_file)
@@ -79,7 +83,7 @@ class Lowering:
         return number
 
 
-def add_assert_status_global(module_op) -> None:
+def add_assert_status_global(module_op: MlirOperation) -> None:
     """Declare the mutable status word that lowered asserts write to."""
     with ir.InsertionPoint.at_block_begin(module_op.regions[0].blocks[0]), ir.Location.unknown():
         i32 = ir.IntegerType.get_signless(32)

@@ -24,14 +24,17 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 from mlir import ir
 from mlir.dialects import arith, tensor
+from numpy.typing import ArrayLike, NDArray
 
 from . import dialect as tl
 from .diagnostics import location_parts
+from .ir_types import MlirOperation, MlirType, MlirValue
 from .ops.builders import elementwise
 
 SCALAR, DENSE, CLAMP_LO, CLAMP_HI = "scalar", "dense", "clamp.lo", "clamp.hi"
@@ -45,7 +48,7 @@ class ParameterSite:
     line: int  # of the op that holds it (1-based)
     col: int
     element: int = 0  # row-major index into a dense literal
-    shape: tuple = ()  # the dense literal's shape; () for a splat or a scalar
+    shape: tuple[int, ...] = ()  # the dense literal's shape; () for a splat or a scalar
     splat: bool = False
 
     def describe(self) -> str:
@@ -66,10 +69,10 @@ class ParameterTable:
         return len(self.sites)
 
     @property
-    def initial(self) -> np.ndarray:
+    def initial(self) -> NDArray[np.float64]:
         return np.array(self.values, dtype=np.float64)
 
-    def constrain(self, values) -> np.ndarray:
+    def constrain(self, values: ArrayLike) -> NDArray[np.float64]:
         """``values`` made valid for the program: each clamp's bounds in order (the
         verifier wants lo <= hi). A search flies the constrained values, so what it
         scores is what ``write_back`` writes."""
@@ -79,7 +82,7 @@ class ParameterTable:
                 out[k], out[k + 1] = out[k + 1], out[k]
         return out
 
-    def write_back(self, text: str, values) -> str:
+    def write_back(self, text: str, values: Iterable[float]) -> str:
         """``text`` with parameter k replaced by ``values[k]``, at the same places."""
         values = [float(v) for v in values]
         if len(values) != len(self.sites):
@@ -87,8 +90,8 @@ class ParameterTable:
         if not all(math.isfinite(v) for v in values):
             raise ValueError("parameter values must be finite")
         line_starts = [0]
-        for line in text.splitlines(keepends=True):
-            line_starts.append(line_starts[-1] + len(line))
+        for source_line in text.splitlines(keepends=True):
+            line_starts.append(line_starts[-1] + len(source_line))
         edits: dict[tuple[int, int], str] = {}  # (start, end) in text -> replacement
         by_op: dict[tuple[int, int], list[int]] = {}
         for k, site in enumerate(self.sites):
@@ -98,6 +101,7 @@ class ParameterTable:
             kind = self.sites[ks[0]].kind
             if kind == SCALAR:
                 match = _SCALAR_LITERAL.search(text, offset)
+                assert match is not None  # the op at (line, col) holds the literal
                 edits[match.span(1)] = format_float(values[ks[0]])
             elif kind == DENSE:
                 start = text.index("dense<", offset) + len("dense<")
@@ -111,6 +115,7 @@ class ParameterTable:
                 for k in ks:
                     name = "lo" if self.sites[k].kind == CLAMP_LO else "hi"
                     match = re.compile(rf"\b{name}\s*=\s*({_FLOAT})\s*:\s*f64").search(text, offset)
+                    assert match is not None  # the clamp at (line, col) has both bounds
                     edits[match.span(1)] = format_float(values[k])
         out = text
         for (start, end), replacement in sorted(edits.items(), reverse=True):
@@ -140,7 +145,7 @@ def format_float(value: float) -> str:
     return mantissa + (e + exponent if e else "")
 
 
-def _nested(array: np.ndarray) -> str:
+def _nested(array: NDArray[np.float64]) -> str:
     if array.ndim == 1:
         return "[" + ", ".join(format_float(v) for v in array) + "]"
     return "[" + ", ".join(_nested(row) for row in array) + "]"
@@ -159,7 +164,7 @@ def _matching_angle(text: str, start: int) -> int:
     raise ValueError("unterminated dense<...> literal")
 
 
-def _control_function(module_op):
+def _control_function(module_op: MlirOperation) -> MlirOperation:
     for op in module_op.regions[0].blocks[0].operations:
         op = op.operation
         if op.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == tl.CONTROL_ENTRY:
@@ -167,7 +172,8 @@ def _control_function(module_op):
     raise ValueError(f"no @{tl.CONTROL_ENTRY} to make parametric")
 
 
-def lift_parameters(module_op, path: str, text: str, line_one_shift: int = 0) -> ParameterTable:
+def lift_parameters(module_op: MlirOperation, path: str, text: str,
+                    line_one_shift: int = 0) -> ParameterTable:
     """Rewrite ``@control`` of a verified module in place (see the module docstring).
 
     ``text`` is the source ``module_op`` was parsed from: a dense literal written as one
@@ -186,9 +192,10 @@ def lift_parameters(module_op, path: str, text: str, line_one_shift: int = 0) ->
     function = _control_function(module_op)
     block = function.regions[0].blocks[0]
     table = ParameterTable()
-    holders = []  # (op, [parameter indices]) in program order
+    # (op, [parameter indices]) in program order
+    holders: list[tuple[MlirOperation, list[int]]] = []
 
-    def site_of(op):
+    def site_of(op: MlirOperation) -> tuple[int, int]:
         _, line, col = location_parts(op.location, path)
         return line, (col - line_one_shift if line == 1 and col > line_one_shift else col)
 
@@ -246,5 +253,5 @@ def lift_parameters(module_op, path: str, text: str, line_one_shift: int = 0) ->
     return table
 
 
-def _clamp(x, result_type, lo, hi):
+def _clamp(x: MlirValue, result_type: MlirType, lo: MlirValue, hi: MlirValue) -> MlirValue:
     return elementwise([x], result_type, lambda v: arith.minimumf(arith.maximumf(v, lo), hi))

@@ -11,16 +11,22 @@ compares the native kernel against. It follows MLIR's semantics where numpy's di
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import numpy as np
 from mlir import ir
+from numpy.typing import ArrayLike
 
 from . import ops
+from .ir_types import MlirOperation, MlirValue
+from .ops.base import Batch, Check, Evaluate
 from .ops.comparison import NUMPY_PREDICATES, BatchedAssertFailure
 from .ops.types import float_attribute
 
 # The scalar arith ops that programs may use (TensorLang ops mean what their classes in
 # compiler/ops say).
-_ARITH = {
+_ARITH: dict[str, Callable[..., Batch]] = {
     "arith.addf": np.add, "arith.subf": np.subtract, "arith.mulf": np.multiply,
     "arith.divf": np.divide, "arith.negf": np.negative, "arith.maximumf": np.maximum,
     "arith.minimumf": np.minimum, "arith.maxnumf": np.fmax, "arith.minnumf": np.fmin,
@@ -31,6 +37,10 @@ _CMPF = {1: "eq", 2: "gt", 3: "ge", 4: "lt", 5: "le", 6: "ne"}
 
 __all__ = ["BatchedAssertFailure", "ReferenceProgram"]
 
+# What ReferenceProgram._prepare makes of a function (see there).
+Step = tuple[str, "Evaluate | Check | str", list[int], list[int]]
+Prepared = tuple[list[int], list[Step], list[int]]
+
 
 class ReferenceProgram:
     """A verified TensorLang module, evaluated with numpy over a batch axis.
@@ -39,16 +49,17 @@ class ReferenceProgram:
     no MLIR work: this is the numpy baseline, and it should be a fair one.
     """
 
-    def __init__(self, module_op, path: str):
+    def __init__(self, module_op: MlirOperation, path: str):
         self.path = path
-        funcs = {}
+        funcs: dict[str, MlirOperation] = {}
         for op in module_op.regions[0].blocks[0].operations:
             op = op.operation
             if op.name == "func.func":
                 funcs[ir.StringAttr(op.attributes["sym_name"]).value] = op
         self.functions = {name: self._prepare(func) for name, func in funcs.items()}
 
-    def call(self, name: str, *args: np.ndarray):
+    def call(self, name: str,
+             *args: ArrayLike) -> tuple[list[Batch], BatchedAssertFailure | None]:
         """Evaluate ``@name`` for a batch; returns (results, first assert failure or None)."""
         failures: list[BatchedAssertFailure] = []
         results = self._run(name, [np.asarray(a, dtype=np.float64) for a in args], failures)
@@ -59,15 +70,16 @@ class ReferenceProgram:
     # the inputs), "check" (an op without results, an assert: a function of the inputs
     # that returns a BatchedAssertFailure or None) or "call".
 
-    def _prepare(self, func):
+    def _prepare(self, func: MlirOperation) -> Prepared:
         block = func.regions[0].blocks[0]
-        slots: dict = {}
+        slots: dict[MlirValue, int] = {}
 
-        def slot(value) -> int:
+        def slot(value: MlirValue) -> int:
             return slots.setdefault(value, len(slots))
 
         arguments = [slot(a) for a in block.arguments]
-        steps, returned = [], []
+        steps: list[Step] = []
+        returned: list[int] = []
         for op in block.operations:
             op = op.operation
             ins = [slot(v) for v in op.operands]
@@ -81,30 +93,31 @@ class ReferenceProgram:
                 steps.append(("op" if outs else "check", self._semantics(op), ins, outs))
         return arguments, steps, returned
 
-    def _run(self, name: str, args, failures):
+    def _run(self, name: str, args: list[Batch],
+             failures: list[BatchedAssertFailure]) -> list[Batch]:
         arguments, steps, returned = self.functions[name]
         values = dict(zip(arguments, args))
         batch = args[0].shape[0] if args else 1
         for kind, payload, ins, outs in steps:
             inputs = [values[i] for i in ins]
             if kind == "op":
-                values[outs[0]] = payload(inputs, batch)
+                values[outs[0]] = cast("Evaluate", payload)(inputs, batch)
             elif kind == "call":
-                values.update(zip(outs, self._run(payload, inputs, failures)))
+                values.update(zip(outs, self._run(cast(str, payload), inputs, failures)))
             else:
-                failure = payload(inputs, batch)
+                failure = cast("Check", payload)(inputs, batch)
                 if failure is not None and not failures:
                     failures.append(failure)
         return [np.broadcast_to(values[i], (batch,) + np.shape(values[i])[1:]) for i in returned]
 
-    def _semantics(self, op):
+    def _semantics(self, op: MlirOperation) -> Evaluate | Check:
         """A function (inputs, batch size) -> result that evaluates ``op`` with numpy."""
         if op.name in ops.BY_NAME:
             return ops.BY_NAME[op.name].reference(op, self)
         return _arith_semantics(op)
 
 
-def _arith_semantics(op):
+def _arith_semantics(op: MlirOperation) -> Evaluate:
     if op.name in _ARITH:
         fn = _ARITH[op.name]
         return lambda ins, batch: fn(*ins)

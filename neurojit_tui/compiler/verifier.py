@@ -13,10 +13,13 @@ offending op, so it carries that op's file:line:col like any MLIR diagnostic.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 from mlir import ir
 
 from . import dialect as tl
 from . import ops
+from .ir_types import MlirOperation, MlirType, MlirValue
 from .ops.types import is_bool_tensor, is_f64, is_i1, ranked_tensor, shape
 
 # Scalar arith ops a program may use. Integer division and shifts are left out on
@@ -30,7 +33,7 @@ ALLOWED_ARITH = frozenset({
 ALLOWED_FUNC = frozenset({"func.func", "func.return", "func.call"})
 
 
-def walk(op):
+def walk(op: MlirOperation) -> Iterator[MlirOperation]:
     """Every operation nested in ``op`` (pre-order), ``op`` included."""
     op = op.operation
     yield op
@@ -43,16 +46,16 @@ def walk(op):
 class SemanticVerifier:
     """Checks one parsed module; problems are emitted as MLIR error diagnostics."""
 
-    def __init__(self, module_op):
+    def __init__(self, module_op: MlirOperation):
         self.module = module_op.operation
         self.errors = 0
 
-    def error(self, op, message: str) -> None:
+    def error(self, op: MlirOperation, message: str) -> None:
         self.errors += 1
         op.location.emit_error(message)
 
     def run(self, require_control: bool = False) -> int:
-        functions = {}
+        functions: dict[str, MlirOperation] = {}
         for op in self.module.regions[0].blocks[0].operations:
             op = op.operation
             if op.name != "func.func":
@@ -69,7 +72,8 @@ class SemanticVerifier:
 
     # -- functions and types -------------------------------------------------------
 
-    def check_function(self, name, func, functions) -> None:
+    def check_function(self, name: str, func: MlirOperation,
+                       functions: dict[str, MlirOperation]) -> None:
         if len(func.regions[0].blocks) == 0:
             self.error(func, f"function @{name} has no body: external functions are not "
                              "allowed in TensorLang")
@@ -86,20 +90,20 @@ class SemanticVerifier:
         for op in list(walk(func))[1:]:  # [0] is the function itself
             self.check_op(op, functions)
 
-    def check_control_abi(self, func, ftype) -> None:
+    def check_control_abi(self, func: MlirOperation, ftype: MlirType) -> None:
         want_in = [[tl.CONTROL_OBS_SIZE], [tl.CONTROL_MEM_SIZE]]
         want_out = [[tl.CONTROL_ACTION_SIZE], [tl.CONTROL_MEM_SIZE]]
 
-        def matches(types, want):
+        def matches(types: list[MlirType], want: list[list[int]]) -> bool:
             return len(types) == len(want) and all(
-                ranked_tensor(t) is not None and is_f64(ranked_tensor(t).element_type)
+                (tensor := ranked_tensor(t)) is not None and is_f64(tensor.element_type)
                 and shape(t) == w for t, w in zip(types, want))
 
         if not (matches(list(ftype.inputs), want_in) and matches(list(ftype.results), want_out)):
             self.error(func, f"@control does not match the controller ABI: expected "
                              f"{tl.CONTROL_SIGNATURE}, got {ftype}")
 
-    def check_type(self, op, t, what: str) -> bool:
+    def check_type(self, op: MlirOperation, t: MlirType, what: str) -> bool:
         if is_f64(t) or is_i1(t):
             return True
         tensor = ranked_tensor(t)
@@ -130,7 +134,7 @@ class SemanticVerifier:
 
     # -- operations -----------------------------------------------------------------
 
-    def check_op(self, op, functions) -> None:
+    def check_op(self, op: MlirOperation, functions: dict[str, MlirOperation]) -> None:
         name = op.name
         dialect = name.split(".", 1)[0]
         if dialect == tl.DIALECT_NAME:
@@ -161,16 +165,16 @@ class SemanticVerifier:
         elif dialect == tl.DIALECT_NAME:
             ops.BY_NAME[name].verify(op, self)
 
-    def check_scalar_arith(self, op) -> None:
+    def check_scalar_arith(self, op: MlirOperation) -> None:
         for v in list(op.operands) + list(op.results):
             if not (is_f64(v.type) or is_i1(v.type)):
                 self.error(op, f"'{op.name}' works on scalars (f64, i1) only in TensorLang; "
                                f"got {v.type} (use tensorlang ops for tensors)")
                 return
 
-    def check_recursion(self, functions) -> None:
-        calls = {name: set() for name in functions}
-        sites = {}
+    def check_recursion(self, functions: dict[str, MlirOperation]) -> None:
+        calls: dict[str, set[str]] = {name: set() for name in functions}
+        sites: dict[tuple[str, str], MlirOperation] = {}
         for name, func in functions.items():
             for op in walk(func):
                 if op.name == "func.call":
@@ -180,7 +184,7 @@ class SemanticVerifier:
         # Depth-first search for a cycle; report it at the call that closes it.
         state: dict[str, int] = {}
 
-        def visit(name, path):
+        def visit(name: str, path: list[str]) -> None:
             state[name] = 1
             for callee in sorted(calls.get(name, ())):
                 if state.get(callee) == 1:
@@ -197,14 +201,14 @@ class SemanticVerifier:
 
     # -- what the op classes (compiler/ops) check with -----------------------------------
 
-    def require_f64_tensor(self, op, value, what) -> bool:
+    def require_f64_tensor(self, op: MlirOperation, value: MlirValue, what: str) -> bool:
         t = ranked_tensor(value.type)
         if t is None or not is_f64(t.element_type):
             self.error(op, f"'{op.name}' {what} must be a tensor of f64, got {value.type}")
             return False
         return True
 
-    def require_ranks(self, op, ranks) -> bool:
+    def require_ranks(self, op: MlirOperation, ranks: Sequence[int]) -> bool:
         """Operands then results are f64 tensors of these ranks."""
         for value, rank in zip(list(op.operands) + list(op.results), ranks):
             t = ranked_tensor(value.type)
@@ -214,7 +218,7 @@ class SemanticVerifier:
                 return False
         return True
 
-    def i64_array(self, op, name) -> list[int] | None:
+    def i64_array(self, op: MlirOperation, name: str) -> list[int] | None:
         """The i64 array attribute ``name``; IRDL only checks that it is some dense array,
         so the element type is checked here."""
         try:

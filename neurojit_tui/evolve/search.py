@@ -46,7 +46,8 @@ class EvolveOptions:
     seed: int = 0
     use_llm: bool = True
     llm_rate: float = 0.25  # chance that a child is an LLM proposal (when agents are given)
-    train_agents: int = 128
+    train_agents: int = 128  # to start with: doubled whenever the best lands them all
+    max_train_agents: int = 1024
     finalists: int = 8  # the training landers' best few, judged again on the selection set
     selection_agents: int = 1000  # landers of another seed that choose among the finalists
     validation_agents: int = 1000
@@ -195,6 +196,31 @@ class Evolution:
 
     # -- the loop ---------------------------------------------------------------------------
 
+    def _grow_training_set_if_solved(self, generation: int) -> None:
+        """Once the best lands every training lander, the training set can no longer
+        tell good from better (and the search starts to fit those few landers): double
+        it, up to ``max_train_agents``, and fly every living program again on it."""
+        best = self._best
+        if (best is None or best.train["success_rate"] < 1.0
+                or self.evaluator.agents * 2 > self.options.max_train_agents):
+            return
+        self.evaluator.agents *= 2
+        living = {id(m): m for m in self.database.members()}
+        living.update({id(m): m for m in self.database.archive.values()})
+        by_structure: dict[str, list[Individual]] = {}
+        for member in living.values():
+            by_structure.setdefault(member.structure_key, []).append(member)
+        for key, members in by_structure.items():
+            structure = self.evaluator.structure(members[0].text, f"{members[0].id}.mlir")
+            outcomes = self.evaluator.fly(structure, np.array([m.values for m in members]))
+            for member, outcome in zip(members, outcomes):
+                member.fitness, member.train = fitness(outcome), outcome.to_json()
+        self._best = None
+        for member in sorted(living.values(), key=lambda m: m.id):
+            self._consider_best(member)
+        self._log(f"generation {generation}: the best landed every training lander; the "
+                  f"training set grows to {self.evaluator.agents} landers")
+
     def _record_generation(self, generation: int) -> None:
         members = self.database.members()
         fitnesses = [m.fitness for m in members] or [float("-inf")]
@@ -267,6 +293,7 @@ class Evolution:
                 self._consider_best(child)
             if generation % o.migrate_every == 0:
                 self.database.migrate()
+            self._grow_training_set_if_solved(generation)
             self._record_generation(generation)
         return self._result(generation)
 
@@ -276,7 +303,9 @@ class Evolution:
         training landers cannot tell 99% from 99.5%, and the search's favourite on them is
         partly lucky (the winner's curse); the validation landers stay unseen."""
         ranked, seen = [], set()
-        for individual in sorted(self.database.all.values(), key=lambda i: -i.fitness):
+        living = {id(m): m for m in self.database.members()}
+        living.update({id(m): m for m in self.database.archive.values()})
+        for individual in sorted(living.values(), key=lambda i: (-i.fitness, i.id)):
             if individual.text not in seen and individual.fitness > -np.inf:
                 seen.add(individual.text)
                 ranked.append(individual)

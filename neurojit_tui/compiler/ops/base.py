@@ -13,9 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
+import numpy as np
+from numpy.typing import NDArray
 
 from .. import dialect as tl
+from ..ir_types import MlirOperation, MlirValue
+
+if TYPE_CHECKING:
+    from ..lowering import Lowering
+    from ..reference import ReferenceProgram
+    from ..verifier import SemanticVerifier
+    from .comparison import BatchedAssertFailure
 
 # What a lowering returns when the op is not ready to be rewritten yet; MLIR then tries
 # it again later (a cmp waits until its select or assert has taken it in).
@@ -62,6 +72,13 @@ class Alternative:
     attributes: tuple[TextPiece, ...] = ()
 
 
+def tensor_shape(type_: str) -> tuple[int, ...]:
+    """The shape of a tensor type written as text (``tl.shape_of`` of a non-scalar)."""
+    dims = tl.shape_of(type_)
+    assert dims is not None, f"{type_} is not a tensor type"
+    return dims
+
+
 class ValueTypes(Protocol):
     """The types of the values defined so far (as text), which ``alternatives`` reads."""
 
@@ -70,6 +87,17 @@ class ValueTypes(Protocol):
     matrices: list[str]  # the rank-2 ones
     bool_tensors: list[str]
     seed_types: tuple[str, ...]  # types a new constant or broadcast may have anyway
+
+
+# -- what ``reference`` returns -------------------------------------------------------------
+
+# One value for a whole batch: an array whose leading axis is the batch (f64, or bool
+# for a comparison).
+Batch: TypeAlias = NDArray[np.float64 | np.bool_]
+# An op with results: (its inputs, the batch size) -> its result.
+Evaluate: TypeAlias = Callable[[list[Batch], int], Batch]
+# An op without results (an assert): (its inputs, the batch size) -> the failure or None.
+Check: TypeAlias = Callable[[list[Batch], int], "BatchedAssertFailure | None"]
 
 
 # -- the op class ----------------------------------------------------------------------------
@@ -84,15 +112,15 @@ class Op:
     def spec(self) -> tl.OpSpec:
         return tl.OPS_BY_NAME[f"{tl.DIALECT_NAME}.{self.name}"]
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         """Check what IRDL cannot; report with ``verifier.error(op, message)``."""
         raise NotImplementedError
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         """The value that replaces ``op``'s result, ERASE or NO_MATCH."""
         raise NotImplementedError
 
-    def reference(self, op, program) -> Callable:
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate | Check:
         """A function (inputs, batch size) -> result that evaluates ``op`` with numpy,
         every value carrying a leading batch axis."""
         raise NotImplementedError

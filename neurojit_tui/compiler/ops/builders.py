@@ -3,28 +3,33 @@ builds at the current insertion point and location."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from mlir import ir
 from mlir.dialects import arith, linalg, tensor
 
+from ..ir_types import MlirType, MlirValue
 
-def f64_constant(value: float) -> ir.Value:
+
+def f64_constant(value: float) -> MlirValue:
     return arith.constant(ir.F64Type.get(), value)
 
 
-def empty_tensor(result_type) -> ir.Value:
+def empty_tensor(result_type: MlirType) -> MlirValue:
     t = ir.RankedTensorType(result_type)
     return tensor.empty(t.shape, t.element_type)
 
 
-def zero_filled(result_type) -> ir.Value:
+def zero_filled(result_type: MlirType) -> MlirValue:
     return linalg.fill(f64_constant(0.0), outs=[empty_tensor(result_type)])
 
 
-def with_element(tensor_type, element_type) -> ir.Type:
+def with_element(tensor_type: MlirType, element_type: MlirType) -> MlirType:
     return ir.RankedTensorType.get(list(tensor_type.shape), element_type)
 
 
-def elementwise(inputs, result_type, scalar_fn) -> ir.Value:
+def elementwise(inputs: Sequence[MlirValue], result_type: MlirType,
+                scalar_fn: Callable[..., MlirValue]) -> MlirValue:
     """One linalg.generic applying ``scalar_fn`` to matching elements of ``inputs``."""
     rank = ir.RankedTensorType(result_type).rank
     identity = ir.AffineMap.get_identity(rank)
@@ -37,7 +42,8 @@ def elementwise(inputs, result_type, scalar_fn) -> ir.Value:
     return generic.result
 
 
-def full_reduction(x, init_value: float, combine) -> ir.Value:
+def full_reduction(x: MlirValue, init_value: float,
+                   combine: Callable[[MlirValue, MlirValue], MlirValue]) -> MlirValue:
     """Reduce every element of tensor ``x`` to a scalar with ``combine``."""
     t = ir.RankedTensorType(x.type)
     init = linalg.fill(arith.constant(t.element_type, init_value),

@@ -8,17 +8,27 @@ they are lowered; the cmp op itself then has no users and is erased.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from mlir import ir
 from mlir.dialects import arith, memref
+from numpy.typing import NDArray
 
 from .. import dialect as tl
 from ..diagnostics import location_parts
-from .base import ERASE, NO_MATCH, Alternative, OneOf, Op
+from ..ir_types import MlirOperation, MlirValue
+from .base import (ERASE, NO_MATCH, Alternative, Batch, Check, Evaluate, OneOf, Op, ValueTypes,
+                   tensor_shape)
 from .builders import elementwise, full_reduction, with_element
 from .types import format_shape, is_i1, ranked_tensor, shape, string_attribute
+
+if TYPE_CHECKING:
+    from ..lowering import Lowering
+    from ..reference import ReferenceProgram
+    from ..verifier import SemanticVerifier
 
 MLIR_PREDICATES = {
     "lt": arith.CmpFPredicate.OLT, "le": arith.CmpFPredicate.OLE,
@@ -27,19 +37,25 @@ MLIR_PREDICATES = {
 }
 
 
-def _ordered(fn):
+# A numpy comparison of two batches, elementwise.
+Compare = Callable[[Batch, Batch], NDArray[np.bool_]]
+# An MLIR comparison of two scalar values, built at the insertion point.
+ScalarCompare = Callable[[MlirValue, MlirValue], MlirValue]
+
+
+def _ordered(fn: Compare) -> Compare:
     """An MLIR ordered comparison: false whenever an operand is NaN."""
     return lambda a, b: fn(a, b) & ~(np.isnan(a) | np.isnan(b))
 
 
 # numpy's comparisons are false on NaN already, except "ne".
-NUMPY_PREDICATES = {
+NUMPY_PREDICATES: dict[str, Compare] = {
     "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
     "eq": np.equal, "ne": _ordered(np.not_equal),
 }
 
 
-def comparison(cmp_op):
+def comparison(cmp_op: MlirOperation) -> tuple[list[MlirValue], ScalarCompare]:
     """(the cmp's operands, a function building the comparison of two elements)."""
     predicate = MLIR_PREDICATES[string_attribute(cmp_op, "predicate")]
     return list(cmp_op.operands), lambda a, b: arith.cmpf(predicate, a, b)
@@ -48,7 +64,7 @@ def comparison(cmp_op):
 class Cmp(Op):
     name = "cmp"
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         if not verifier.require_f64_tensor(op, op.operands[0], "operands"):
             return
         predicate = string_attribute(op, "predicate")
@@ -64,51 +80,53 @@ class Cmp(Op):
                                    f"(used by '{user.name}')")
                 break
         result = ranked_tensor(op.results[0].type)
+        assert result is not None  # IRDL: a tensor
         operand_shape = shape(op.operands[0].type)
         if not is_i1(result.element_type) or list(result.shape) != operand_shape:
             verifier.error(op, f"'{op.name}' result must be "
                                f"tensor<{format_shape(operand_shape)}xi1>, "
                                f"got {op.results[0].type}")
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         return NO_MATCH if list(op.results[0].uses) else ERASE
 
-    def reference(self, op, program):
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         compare = NUMPY_PREDICATES[string_attribute(op, "predicate")]
         return lambda ins, batch: compare(ins[0], ins[1])
 
-    def alternatives(self, values):
+    def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         predicate = (' {predicate = "', OneOf("predicate", tl.COMPARE_PREDICATES), '"}')
         for t in values.f64_tensors:
-            yield Alternative((t, t), tl.tensor_type(tl.shape_of(t), "i1"), predicate)
+            yield Alternative((t, t), tl.tensor_type(tensor_shape(t), "i1"), predicate)
 
 
 class Select(Op):
     name = "select"
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         cond = ranked_tensor(op.operands[0].type)
         value_shape = shape(op.operands[1].type)
         if op.operands[0].owner.name != "tensorlang.cmp":
             verifier.error(op, f"'{op.name}' condition must be the result of tensorlang.cmp")
             return
+        assert cond is not None  # IRDL: a cmp's result is a tensor
         if not is_i1(cond.element_type) or list(cond.shape) != value_shape:
             verifier.error(op, f"'{op.name}' condition must be "
                                f"tensor<{format_shape(value_shape)}xi1>, "
                                f"got {op.operands[0].type}")
         verifier.require_f64_tensor(op, op.results[0], "values")
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         (lhs, rhs), compare = comparison(op.operands[0].owner)
         return elementwise([lhs, rhs, op.operands[1], op.operands[2]], op.results[0].type,
                            lambda a, b, t, f: arith.select(compare(a, b), t, f))
 
-    def reference(self, op, program):
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         return lambda ins, batch: np.where(ins[0], ins[1], ins[2])
 
-    def alternatives(self, values):
+    def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for c in values.bool_tensors:
-            t = tl.tensor_type(tl.shape_of(c))
+            t = tl.tensor_type(tensor_shape(c))
             yield Alternative((c, t, t), t)
 
 
@@ -120,7 +138,7 @@ class BatchedAssertFailure:
     file: str
     line: int
     col: int
-    rows: np.ndarray  # bool mask over the batch
+    rows: NDArray[np.bool_]  # bool mask over the batch
 
 
 class Assert(Op):
@@ -131,7 +149,7 @@ class Assert(Op):
 
     name = "assert"
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         cond = op.operands[0].type
         t = ranked_tensor(cond)
         if not (is_i1(cond) or (t is not None and is_i1(t.element_type))):
@@ -140,7 +158,7 @@ class Assert(Op):
             verifier.error(op, f"'{op.name}' tensor condition must be the result of "
                                "tensorlang.cmp")
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         number = lowering.record_assert(string_attribute(op, "message"), op.location)
         cond = op.operands[0]
         i32 = ir.IntegerType.get_signless(32)
@@ -160,19 +178,19 @@ class Assert(Op):
         memref.store(arith.select(record, arith.constant(i32, number), previous), status, [])
         return ERASE
 
-    def reference(self, op, program):
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Check:
         """A function (inputs, batch size) -> the failure, or None if every row holds."""
         file, line, col = location_parts(op.location, program.path)
         message = string_attribute(op, "message")
 
-        def check(ins, batch):
+        def check(ins: list[Batch], batch: int) -> BatchedAssertFailure | None:
             holds = np.broadcast_to(ins[0], (batch,) + np.shape(ins[0])[1:])
-            rows = ~holds.reshape(batch, -1).all(axis=1)
+            rows = cast("NDArray[np.bool_]", ~holds.reshape(batch, -1).all(axis=1))  # 2-d: an array
             return BatchedAssertFailure(message, file, line, col, rows) if rows.any() else None
 
         return check
 
-    def alternatives(self, values):
+    def alternatives(self, values: ValueTypes) -> Iterable[Alternative]:
         return ()  # a synthesized controller does not add asserts
 
 

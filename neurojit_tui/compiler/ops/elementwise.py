@@ -3,12 +3,21 @@ that), and each element of the result is a scalar function of the matching eleme
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
 import numpy as np
 from mlir.dialects import arith, math
 
-from .base import NUMBER, Alternative, Op
+from ..ir_types import MlirOperation, MlirValue
+from .base import NUMBER, Alternative, Batch, Evaluate, Op, ValueTypes
 from .builders import elementwise, f64_constant
 from .types import float_attribute
+
+if TYPE_CHECKING:
+    from ..lowering import Lowering
+    from ..reference import ReferenceProgram
+    from ..verifier import SemanticVerifier
 
 
 class Elementwise(Op):
@@ -16,29 +25,29 @@ class Elementwise(Op):
     from the operands' elements, ``numpy`` computes it on arrays. The ops of this family
     are instances (``ADD`` ...), not subclasses: their functions are all that differs."""
 
-    def __init__(self, name: str, scalar, numpy):
+    def __init__(self, name: str, scalar: Callable[..., MlirValue], numpy: Callable[..., Batch]):
         self.name, self.scalar, self.numpy = name, scalar, numpy
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         verifier.require_f64_tensor(op, op.results[0], "operands and result")
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         return elementwise(op.operands, op.results[0].type, self.scalar)
 
-    def reference(self, op, program):
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         return lambda ins, batch: self.numpy(*ins)
 
-    def alternatives(self, values):
+    def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         arity = len(self.spec.operands)
         for t in values.f64_tensors:
             yield Alternative((t,) * arity, t)
 
 
-def _relu(x):
+def _relu(x: MlirValue) -> MlirValue:
     return arith.maximumf(x, f64_constant(0.0))
 
 
-def _sigmoid(x):
+def _sigmoid(x: MlirValue) -> MlirValue:
     return arith.divf(f64_constant(1.0), arith.addf(f64_constant(1.0), math.exp(arith.negf(x))))
 
 
@@ -61,24 +70,24 @@ class Clamp(Op):
 
     name = "clamp"
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         if not verifier.require_f64_tensor(op, op.results[0], "operand and result"):
             return
         lo, hi = float_attribute(op, "lo"), float_attribute(op, "hi")
         if not lo <= hi:
             verifier.error(op, f"'{op.name}' needs lo <= hi, got lo = {lo}, hi = {hi}")
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         lo, hi = float_attribute(op, "lo"), float_attribute(op, "hi")
         return elementwise(op.operands, op.results[0].type,
                            lambda x: arith.minimumf(arith.maximumf(x, f64_constant(lo)),
                                                     f64_constant(hi)))
 
-    def reference(self, op, program):
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         lo, hi = float_attribute(op, "lo"), float_attribute(op, "hi")
         return lambda ins, batch: np.minimum(np.maximum(ins[0], lo), hi)
 
-    def alternatives(self, values):
+    def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         bounds = (" {lo = ", NUMBER, " : f64, hi = ", NUMBER, " : f64}")
         for t in values.f64_tensors:
             yield Alternative((t,), t, bounds)

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 from mlir import ir
 from mlir.dialects import arith, linalg
 
 from .. import dialect as tl
-from .base import Alternative, Op
+from ..ir_types import MlirOperation, MlirValue
+from .base import Alternative, Batch, Evaluate, Op, ValueTypes, tensor_shape
 from .builders import elementwise, f64_constant, full_reduction, zero_filled
 from .types import element_count, is_f64, ranked_tensor, shape
+
+if TYPE_CHECKING:
+    from ..lowering import Lowering
+    from ..reference import ReferenceProgram
+    from ..verifier import SemanticVerifier
 
 
 class Matmul(Op):
     name = "matmul"
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         if not verifier.require_ranks(op, (2, 2, 2)):
             return
         (m, k), (k2, n) = shape(op.operands[0].type), shape(op.operands[1].type)
@@ -28,16 +36,16 @@ class Matmul(Op):
             verifier.error(op, f"'{op.name}' result must be tensor<{m}x{n}xf64>, "
                                f"got {op.results[0].type}")
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         init = zero_filled(op.results[0].type)
         return linalg.matmul(op.operands[0], op.operands[1], outs=[init])
 
-    def reference(self, op, program):
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         return lambda ins, batch: np.matmul(ins[0], ins[1])
 
-    def alternatives(self, values):
+    def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for a, b in itertools.product(values.matrices, values.matrices):
-            (rows, inner), (inner2, cols) = tl.shape_of(a), tl.shape_of(b)
+            (rows, inner), (inner2, cols) = tensor_shape(a), tensor_shape(b)
             if inner == inner2:
                 yield Alternative((a, b), tl.tensor_type((rows, cols)))
 
@@ -45,7 +53,7 @@ class Matmul(Op):
 class Matvec(Op):
     name = "matvec"
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         if not verifier.require_ranks(op, (2, 1, 1)):
             return
         (m, k), (k2,) = shape(op.operands[0].type), shape(op.operands[1].type)
@@ -55,36 +63,37 @@ class Matvec(Op):
             verifier.error(op, f"'{op.name}' result must be tensor<{m}xf64>, "
                                f"got {op.results[0].type}")
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         init = zero_filled(op.results[0].type)
         return linalg.matvec(op.operands[0], op.operands[1], outs=[init])
 
-    def reference(self, op, program):
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         return lambda ins, batch: np.einsum("...ij,...j->...i", ins[0], ins[1])
 
-    def alternatives(self, values):
+    def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for m in values.matrices:
-            rows, cols = tl.shape_of(m)
+            rows, cols = tensor_shape(m)
             yield Alternative((m, tl.tensor_type((cols,))), tl.tensor_type((rows,)))
 
 
 class Dot(Op):
     name = "dot"
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         t = ranked_tensor(op.operands[0].type)
+        assert t is not None  # IRDL: a tensor
         if t.rank != 1 or not is_f64(t.element_type):
             verifier.error(op, f"'{op.name}' expects two rank-1 f64 tensors, "
                                f"got {op.operands[0].type}")
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         product = elementwise(op.operands, op.operands[0].type, arith.mulf)
         return full_reduction(product, 0.0, arith.addf)
 
-    def reference(self, op, program):
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         return lambda ins, batch: np.einsum("...i,...i->...", ins[0], ins[1])
 
-    def alternatives(self, values):
+    def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for v in values.vectors:
             yield Alternative((v, v), "f64")
 
@@ -92,22 +101,22 @@ class Dot(Op):
 class Reduction(Op):
     """A full reduction of an f64 tensor to one f64; ``numpy`` reduces over axes."""
 
-    numpy = None  # np.sum or np.mean
+    numpy: Callable[..., Batch]  # np.sum or np.mean, set by each reduction
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         verifier.require_f64_tensor(op, op.operands[0], "operand")
 
-    def reference(self, op, program):
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         rank = ir.RankedTensorType(op.operands[0].type).rank
         reduce = self.numpy
 
-        def evaluate(ins, batch):
+        def evaluate(ins: list[Batch], batch: int) -> Batch:
             x = ins[0]
             return reduce(x, axis=tuple(range(x.ndim - rank, x.ndim)))  # all but the batch
 
         return evaluate
 
-    def alternatives(self, values):
+    def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for t in values.f64_tensors:
             yield Alternative((t,), "f64")
 
@@ -116,15 +125,16 @@ class Sum(Reduction):
     name = "sum"
     numpy = staticmethod(np.sum)
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         return full_reduction(op.operands[0], 0.0, arith.addf)
 
 
 class Mean(Reduction):
     name = "mean"
-    numpy = staticmethod(np.mean)
+    # numpy's stubs pick np.mean's overload without axis (a scalar); with one, an array.
+    numpy = staticmethod(np.mean)  # type: ignore[assignment]
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         total = full_reduction(op.operands[0], 0.0, arith.addf)
         return arith.divf(total, f64_constant(float(element_count(op.operands[0].type))))
 

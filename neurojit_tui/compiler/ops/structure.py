@@ -4,18 +4,27 @@ broadcast."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 from mlir import ir
 from mlir.dialects import arith, linalg, tensor
+from numpy.typing import NDArray
 
 from .. import dialect as tl
-from .base import Alternative, DenseLiteral, Op
+from ..ir_types import MlirAttribute, MlirOperation, MlirValue
+from .base import Alternative, Batch, DenseLiteral, Evaluate, Op, ValueTypes, tensor_shape
 from .builders import elementwise, empty_tensor
 from .types import format_shape, i64_array_attribute, is_f64, ranked_tensor, shape
 
+if TYPE_CHECKING:
+    from ..lowering import Lowering
+    from ..reference import ReferenceProgram
+    from ..verifier import SemanticVerifier
 
-def dense_array(attr) -> np.ndarray:
+
+def dense_array(attr: MlirAttribute) -> NDArray[np.float64]:
     """The elements of a ``dense<...>`` f64 attribute as an array of its shape."""
     attr = ir.DenseElementsAttr(attr)
     dims = tuple(ir.ShapedType(attr.type).shape)
@@ -28,22 +37,22 @@ class Constant(Op):
     name = "constant"
     MAX_GRAMMAR_ELEMENTS = 32  # the largest dense literal the grammar offers
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         value = op.attributes["value"]
         result = ranked_tensor(op.results[0].type)
         if value.type != result:
             verifier.error(op, f"constant value has type {value.type} but the result is {result}")
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         return arith.constant(op.results[0].type, op.attributes["value"])
 
-    def reference(self, op, program):
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         array = dense_array(op.attributes["value"])[None]  # batch axis of 1: numpy broadcasts it
         return lambda ins, batch: array
 
-    def alternatives(self, values):
+    def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for t in dict.fromkeys(values.f64_tensors + list(values.seed_types)):
-            dims = tl.shape_of(t)
+            dims = tensor_shape(t)
             if int(np.prod(dims)) <= self.MAX_GRAMMAR_ELEMENTS:
                 yield Alternative((), t, (" {value = dense<", DenseLiteral(dims), f"> : {t}}}"))
 
@@ -53,7 +62,7 @@ class Slice(Op):
     # The grammar enumerates every (offset, size) pair, so it offers only small sources.
     MAX_GRAMMAR_SOURCE = 8
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         if not verifier.require_f64_tensor(op, op.operands[0], "operand"):
             return
         dims = shape(op.operands[0].type)
@@ -73,7 +82,7 @@ class Slice(Op):
             verifier.error(op, f"'{op.name}' result must be tensor<{format_shape(sizes)}xf64>, "
                                f"got {op.results[0].type}")
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         offsets = i64_array_attribute(op, "offsets")
         sizes = i64_array_attribute(op, "sizes")
         view = tensor.extract_slice(op.results[0].type, op.operands[0], [], [], [],
@@ -83,15 +92,15 @@ class Slice(Op):
         # MLIR's C runner library; this keeps the compiled code self-contained.
         return elementwise([view], op.results[0].type, lambda x: x)
 
-    def reference(self, op, program):
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         index = (slice(None),) + tuple(slice(o, o + s) for o, s in
                                        zip(i64_array_attribute(op, "offsets"),
                                            i64_array_attribute(op, "sizes")))
         return lambda ins, batch: ins[0][index]
 
-    def alternatives(self, values):
+    def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for v in values.vectors:
-            (n,) = tl.shape_of(v)
+            (n,) = tensor_shape(v)
             if n > self.MAX_GRAMMAR_SOURCE:
                 continue
             for offset in range(n):
@@ -106,10 +115,11 @@ class Concat(Op):
     name = "concat"
     MAX_GRAMMAR_RESULT = 16  # elements
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         total = 0
         for v in op.operands:
             t = ranked_tensor(v.type)
+            assert t is not None  # IRDL: a tensor
             if t.rank != 1 or not is_f64(t.element_type):
                 verifier.error(op, f"'{op.name}' inputs must be rank-1 f64 tensors, got {v.type}")
                 return
@@ -118,7 +128,7 @@ class Concat(Op):
             verifier.error(op, f"'{op.name}' result must be tensor<{total}xf64>, "
                                f"got {op.results[0].type}")
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         result = empty_tensor(op.results[0].type)
         offset = 0
         for value in op.operands:
@@ -127,8 +137,8 @@ class Concat(Op):
             offset += size
         return result
 
-    def reference(self, op, program):
-        def evaluate(ins, batch):
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
+        def evaluate(ins: list[Batch], batch: int) -> Batch:
             # Only the batch axes broadcast (a constant has a batch axis of 1); the
             # concatenated axes may differ.
             return np.concatenate([np.broadcast_to(x, (batch,) + x.shape[1:]) for x in ins],
@@ -136,9 +146,9 @@ class Concat(Op):
 
         return evaluate
 
-    def alternatives(self, values):
+    def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for a, b in itertools.product(values.vectors, values.vectors):
-            total = tl.shape_of(a)[0] + tl.shape_of(b)[0]
+            total = tensor_shape(a)[0] + tensor_shape(b)[0]
             if total <= self.MAX_GRAMMAR_RESULT:
                 yield Alternative((a, b), tl.tensor_type((total,)))
 
@@ -146,7 +156,7 @@ class Concat(Op):
 class Extract(Op):
     name = "extract"
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         if not verifier.require_f64_tensor(op, op.operands[0], "operand"):
             return
         dims = shape(op.operands[0].type)
@@ -161,36 +171,36 @@ class Extract(Op):
                 verifier.error(op, f"index {i} out of bounds for dimension {d} of size {n}")
                 return
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         index = [arith.constant(ir.IndexType.get(), i)
                  for i in i64_array_attribute(op, "index")]
         return tensor.extract(op.operands[0], index)
 
-    def reference(self, op, program):
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         index = (slice(None),) + tuple(i64_array_attribute(op, "index"))
         return lambda ins, batch: ins[0][index]
 
-    def alternatives(self, values):
+    def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for v in values.vectors:
-            for i in range(tl.shape_of(v)[0]):
+            for i in range(tensor_shape(v)[0]):
                 yield Alternative((v,), "f64", (f" {{index = array<i64: {i}>}}",))
 
 
 class Broadcast(Op):
     name = "broadcast"
 
-    def verify(self, op, verifier) -> None:
+    def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         verifier.require_f64_tensor(op, op.results[0], "result")
 
-    def lower(self, op, lowering):
+    def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         return linalg.fill(op.operands[0], outs=[empty_tensor(op.results[0].type)])
 
-    def reference(self, op, program):
+    def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         dims = tuple(ir.RankedTensorType(op.results[0].type).shape)
         return lambda ins, batch: np.broadcast_to(
             ins[0].reshape((-1,) + (1,) * len(dims)), (len(ins[0]),) + dims)
 
-    def alternatives(self, values):
+    def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for t in dict.fromkeys(values.f64_tensors + list(values.seed_types)):
             yield Alternative(("f64",), t)
 
