@@ -16,7 +16,8 @@ LAYERS = (
     ("base",),
     ("compiler",),  # TensorLang: dialect, verifier, lowering, JIT, hot-swap
     ("sim",),  # the lander, swarms of it (native kernels from the compiler)
-    ("gym", "memory"),  # Gymnasium environments; the registry (flies rivals with sim)
+    ("gym", "memory", "cluster"),  # Gymnasium environments; the registry (flies rivals with
+    # sim); Ray clusters flying sim's kernels (Ray imported only when one is asked for)
     ("agents",),  # the LLM agents and the synthesis pipeline (answers from memory)
     ("evolve",),  # the evolutionary search (compiler, sim, memory, agents)
     ("engine",),  # the engine process: everything above the UI runs in it

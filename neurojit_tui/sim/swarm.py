@@ -88,12 +88,18 @@ def evaluate(text: str, path: str, env: model.Environment | None = None, agents:
         return report
     summarize(run, report)
     if run.assert_failure is not None:
-        report.trigger = find_trigger(text, path, env, agents, seed, max_steps, compiler)
-        if report.trigger:
-            t = report.trigger
-            report.failure += (f" (agent {t['agent']} at step {t['step']}, obs = "
-                               + "[" + ", ".join(f"{v:.3f}" for v in t["obs"]) + "])")
+        add_trigger(report, text, path, env, agents, seed, max_steps, compiler)
     return report
+
+
+def add_trigger(report: SwarmReport, text, path, env, agents, seed, max_steps,
+                compiler=None) -> None:
+    """Name, in the report of a run that failed an assert, the agent that set it off."""
+    report.trigger = find_trigger(text, path, env, agents, seed, max_steps, compiler)
+    if report.trigger:
+        t = report.trigger
+        report.failure += (f" (agent {t['agent']} at step {t['step']}, obs = "
+                           + "[" + ", ".join(f"{v:.3f}" for v in t["obs"]) + "])")
 
 
 def find_trigger(text, path, env, agents, seed, max_steps, compiler=None) -> dict | None:
