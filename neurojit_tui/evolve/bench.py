@@ -24,7 +24,7 @@ import numpy as np
 from ..compiler import Compiler
 from ..sim import model
 from ..sim.swarm import evaluate
-from .evaluation import PopulationEvaluator, fitness, validate
+from .evaluation import PopulationEvaluator, fitness, population_evaluator, validate
 from .runner import samples
 from .search import EvolveOptions, evolve
 from .tuning import tune
@@ -97,7 +97,10 @@ def _synthesize_arm(agents, env, budget: float, seed: int) -> tuple[str | None, 
 
 
 def bench_evolve(conditions: list[tuple[float, float]], budget: float = 60.0, seed: int = 0,
-                 agents=None, validation_agents: int = 1000, log=print) -> dict:
+                 agents=None, validation_agents: int = 1000, log=print,
+                 cluster: str | None = None) -> dict:
+    """``cluster``: the arms' training flights go to that Ray cluster (validation and
+    the throughput comparison stay on this machine)."""
     heuristic = next(t for p, t in samples() if p.endswith("heuristic.mlir"))
     rows = []
     for gravity, turbulence in conditions:
@@ -110,11 +113,14 @@ def bench_evolve(conditions: list[tuple[float, float]], budget: float = 60.0, se
             arms.append(_validation_row("synthesize", text, env, seed, validation_agents,
                                         time.perf_counter() - t0, tried, note))
         t0 = time.perf_counter()
-        evaluator = PopulationEvaluator(env, 128, seed)
-        structure = evaluator.structure(heuristic, "heuristic.mlir")
-        deadline = t0 + budget
-        tuned = tune(evaluator, structure, structure.parameters.initial, 10**6, seed,
-                     should_stop=lambda: time.perf_counter() > deadline)
+        evaluator = population_evaluator(env, 128, seed, cluster=cluster)
+        try:
+            structure = evaluator.structure(heuristic, "heuristic.mlir")
+            deadline = t0 + budget
+            tuned = tune(evaluator, structure, structure.parameters.initial, 10**6, seed,
+                         should_stop=lambda: time.perf_counter() > deadline)
+        finally:
+            evaluator.close()
         arms.append(_validation_row("cma-heuristic", structure.write(tuned.values), env, seed,
                                     validation_agents, time.perf_counter() - t0,
                                     evaluator.evaluations,
@@ -128,7 +134,7 @@ def bench_evolve(conditions: list[tuple[float, float]], budget: float = 60.0, se
 
                 llm = LLMMutation(agents)
             options = EvolveOptions(budget_s=budget, seed=seed, use_llm=use_llm,
-                                    validation_agents=validation_agents)
+                                    validation_agents=validation_agents, cluster=cluster)
             result = evolve(samples(), env, options, llm=llm)
             best = result.best
             note = ", ".join(f"{name} {c['kept']}/{c['tried']} kept"

@@ -107,6 +107,12 @@ class PopulationEvaluator:
         return structure.kernel.run_population(self.env, thetas, self.agents, self.seed,
                                                self.max_steps, self.threads, self.timeout_s)
 
+    def on_landers(self, agents: int, seed: int) -> "PopulationEvaluator":
+        """An evaluator like this one (the same machine or cluster, conditions and
+        compiler) for other landers: the search's selection set."""
+        return PopulationEvaluator(self.env, agents, seed, self.threads, self.max_steps,
+                                   self.timeout_s, self.compiler)
+
     def report(self) -> dict:
         """Where the evaluations ran (empty on one machine; per node on a cluster)."""
         return {}
@@ -154,6 +160,10 @@ class ClusterEvaluator(PopulationEvaluator):
     def _run(self, structure: Structure, thetas: np.ndarray):
         return self.cluster.fly_population(self._spec(structure), thetas, self.agents,
                                            self.timeout_s)
+
+    def on_landers(self, agents: int, seed: int) -> "ClusterEvaluator":
+        return ClusterEvaluator(self.env, self.cluster, agents, seed, self.max_steps,
+                                self.timeout_s, self.compiler)
 
     def report(self) -> dict:
         return self.cluster.report()

@@ -17,11 +17,26 @@ def _scores(label: str, scores: dict) -> str:
             f"CVaR-10 {cvar if cvar is None else round(cvar, 1)}")
 
 
+def cluster_lines(cluster: dict) -> list[str]:
+    """Where the evaluations ran, per node of a cluster (nothing on one machine)."""
+    if not cluster:
+        return []
+    lines = [f"cluster {cluster['address']}: {cluster['workers']} worker(s) per "
+             f"{cluster['granularity']}, {cluster['threads']} thread(s); "
+             f"{cluster['retried_batches']} batch(es) flown again after a lost worker"]
+    for node in cluster["nodes"]:
+        lines.append(f"  node {node['address']} {node['node'][:8]}: {node['evaluations']:.0f} "
+                     f"evaluations in {node['batches']} batches, busy {node['busy_seconds']:.1f} s"
+                     + (f", {node['retried']} lost" if node["retried"] else ""))
+    return lines
+
+
 def summary(result: dict) -> str:
     lines = [f"{result['status']}: {result['generations']} generation(s), "
              f"{result['evaluations']} evaluations in {result['seconds']:.1f} s "
              f"({result['evaluations_per_s']:.0f}/s), {result['structures']} structures, "
              f"{len(result['failures'])} failed candidates"]
+    lines += cluster_lines(result.get("cluster") or {})
     best = result.get("best")
     if not best:
         return "\n".join(lines + ["no candidate flew"])

@@ -4,11 +4,19 @@ Seeds are the user's files if given, else the built-in samples and the stored
 controllers for the nearest conditions (the registry's memory of earlier runs). With a
 registry, the winner is stored only if it beats, on the validation landers, both what
 is stored for these conditions and every built-in sample (``memory.admission``), with
-its lineage and its training and validation scores.
+its lineage and its training and validation scores. A run that stops on an error (a
+cluster that lost every worker) stores nothing.
+
+The training flights go to a Ray cluster when ``options.cluster`` names one, else when
+``~/.neurojit/config.toml`` does (``[cluster] address``; ``"none"`` in the options
+keeps a run local).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from ..cluster import resolve_address
 from ..compiler import Compiler
 from ..paths import controller_samples
 from ..sim import model
@@ -33,6 +41,7 @@ def run_evolution(env: model.Environment, options: EvolveOptions,
     """Evolve controllers for ``env``. ``agents`` (``agents.Agents``) enables LLM
     mutations unless ``options.use_llm`` is off; ``on_token(role, piece)`` hears them."""
     seeds = seeds or default_seeds(env, registry)
+    options = replace(options, cluster=resolve_address(options.cluster))
     llm = None
     if agents is not None and options.use_llm:
         from .llm import LLMMutation

@@ -28,8 +28,8 @@ import numpy as np
 from ..compiler import CompileError
 from ..sim import model
 from .database import Failure, Individual, ProgramDatabase
-from .evaluation import (PopulationEvaluator, fitness, population_evaluator, selection_seed,
-                         validate, validation_seed)
+from .evaluation import (fitness, population_evaluator, selection_seed, validate,
+                         validation_seed)
 from .mutations import SYMBOLIC_OPERATORS, NotApplicable, mutate
 from .program import features
 from .tuning import tune
@@ -313,9 +313,8 @@ class Evolution:
                 break
         if len(ranked) <= 1 or self.options.selection_agents <= 0:
             return (ranked[0] if ranked else None), None
-        judge = PopulationEvaluator(self.env, self.options.selection_agents,
-                                    selection_seed(self.options.seed), self.options.threads,
-                                    compiler=self.evaluator.compiler)
+        judge = self.evaluator.on_landers(self.options.selection_agents,
+                                          selection_seed(self.options.seed))
         scored = []
         for individual in ranked:
             structure = judge.structure(individual.text, f"{individual.id}.mlir")
