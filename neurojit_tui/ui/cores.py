@@ -2,6 +2,9 @@
 
 ``CoreMeters`` keeps a short history per logical core and lays the cores out in a grid
 that fits the pane: 2 cores or 256, each gets a bar and a sparkline of its history.
+With a Ray cluster configured (``[cluster] address`` in ``~/.neurojit/config.toml``),
+each node's CPU load follows, one line per node, read by ``cluster.monitor`` in a child
+process (this process never imports Ray).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ class CoreMeters:
     total: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
     # per-process load: [(name, percent of one core, what it is doing)]
     processes: list[tuple[str, float, str]] = field(default_factory=list)
+    # per cluster node: {"node", "address", "cpus", "percent"} (cluster.monitor's reading)
+    nodes: list[dict] = field(default_factory=list)
+    cluster_note: str = ""  # what the cluster's monitor says when it has no reading
 
     def update(self, per_core_percent: list[float]) -> None:
         if len(self.cores) != len(per_core_percent):
@@ -70,7 +76,17 @@ class CoreMeters:
                 row = []
         if row:
             lines.append("  ".join(row))
-        return "\n".join(lines)
+        return "\n".join(lines + self._node_lines(bar_width))
+
+    def _node_lines(self, bar_width: int) -> list[str]:
+        if self.cluster_note and not self.nodes:
+            return [f"cluster: {self.cluster_note}"]
+        lines = [f"cluster: {len(self.nodes)} node(s)"] if self.nodes else []
+        for node in self.nodes:
+            lines.append(f"node {node['address']} {node['node'][:8]} "
+                         f"{self.bar(node['percent'], bar_width)} {node['percent']:3.0f}% "
+                         f"of {node['cpus']} cores")
+        return lines
 
 
 class CoresPane(Static):
@@ -86,12 +102,28 @@ class CoresPane(Static):
         self.interval = interval
         self.processes = processes
         self._watched: dict[int, object] = {}  # pid -> psutil.Process (keeps its last sample)
+        self._node_loads = None  # cluster.monitor.NodeLoadFeed, with a cluster configured
 
     def on_mount(self) -> None:
         import psutil
 
+        from ..cluster import ClusterError, configured_address
+
         psutil.cpu_percent(percpu=True)
+        try:
+            address = configured_address()
+        except ClusterError as error:
+            address, self.meters.cluster_note = None, str(error)
+        if address is not None:
+            from ..cluster.monitor import NodeLoadFeed
+
+            self.meters.cluster_note = f"connecting to {address}..."
+            self._node_loads = NodeLoadFeed(address, interval=max(1.0, self.interval))
         self._timer = self.set_interval(self.interval, self.sample)
+
+    def on_unmount(self) -> None:
+        if self._node_loads is not None:
+            self._node_loads.close()
 
     def pause(self) -> None:
         """Stop sampling (snapshot tests feed fixed readings with ``show``)."""
@@ -101,6 +133,9 @@ class CoresPane(Static):
         import psutil
 
         self.meters.processes = self._process_loads() if self.processes else []
+        if self._node_loads is not None:
+            self.meters.nodes = self._node_loads.nodes
+            self.meters.cluster_note = self._node_loads.error or self.meters.cluster_note
         self.show(psutil.cpu_percent(percpu=True))
 
     def _process_loads(self) -> list[tuple[str, float, str]]:
