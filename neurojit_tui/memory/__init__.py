@@ -13,28 +13,34 @@ This package never imports textual.
 
 from __future__ import annotations
 
-from ..compiler.jit import AssertSite
+from typing import TYPE_CHECKING, Any
+
+from ..compiler.jit import AssertSite, CompiledProgram
 from .key import cache_key, canonical_condition, toolchain
-from .registry import Entry, LoadedController, Registry, default_root
+from .registry import Entry, LoadedController, Rebuild, Registry, default_root
+
+if TYPE_CHECKING:
+    from ..compiler.driver import Compiler
 
 
-def asserts_of(program) -> list[AssertSite]:
+def asserts_of(program: CompiledProgram) -> list[AssertSite]:
     return list(program.asserts.values())
 
 
-def rebuild_with(compiler):
+def rebuild_with(compiler: Compiler) -> Rebuild:
     """The ``rebuild`` function a Registry uses to recompile a stored source."""
 
-    def rebuild(source: str, file: str):
+    def rebuild(source: str, file: str) -> tuple[bytes, list[AssertSite]]:
         program = compiler.compile(source, file or "registry.mlir", require_control=True)
         return program.object_bytes, asserts_of(program)
 
     return rebuild
 
 
-def remember(registry: Registry, key: str, key_data: dict, text: str, path: str, program,
-             scores: dict | None = None, strategy: dict | None = None,
-             provenance: dict | None = None) -> Entry:
+def remember(registry: Registry, key: str, key_data: dict[str, Any], text: str, path: str,
+             program: CompiledProgram, scores: dict[str, Any] | None = None,
+             strategy: dict[str, Any] | None = None,
+             provenance: dict[str, Any] | None = None) -> Entry:
     """Store a compiled controller: in L1 at once (the live program), in L2 in the
     background (source, scores, provenance and object code)."""
     entry = Entry(key, key_data, text, path, strategy, scores or {}, provenance or {},

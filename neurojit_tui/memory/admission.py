@@ -11,10 +11,20 @@ mean score. Ties go to what is already there.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..compiler.driver import Compiler
+    from ..sim.model import Environment
+    from .registry import Registry
+
+# Validation scores as ``validation_scores`` makes them (JSON: success_rate, mean_score,
+# cvar10_score, failure, agents, seed); a caller's own may hold a subset.
+Scores = dict[str, Any]
 
 
-def _rank(scores: dict) -> tuple:
-    def number(key):
+def _rank(scores: Scores) -> tuple[float, float, float]:
+    def number(key: str) -> float:
         value = scores.get(key)
         return value if value is not None and math.isfinite(value) else -math.inf
 
@@ -23,7 +33,7 @@ def _rank(scores: dict) -> tuple:
     return (number("success_rate"), number("cvar10_score"), number("mean_score"))
 
 
-def admit(candidate: dict, rivals: dict[str, dict]) -> tuple[bool, str]:
+def admit(candidate: Scores, rivals: dict[str, Scores]) -> tuple[bool, str]:
     """(admitted, why). ``candidate`` and each rival: validation scores
     (``success_rate``, ``cvar10_score``, ``mean_score``, optional ``failure``) on the
     same landers; ``rivals`` names them (the stored entry, each sample)."""
@@ -43,8 +53,9 @@ def admit(candidate: dict, rivals: dict[str, dict]) -> tuple[bool, str]:
 VALIDATION_AGENTS = 1000
 
 
-def validation_scores(text: str, path: str, env, seed: int, agents: int = VALIDATION_AGENTS,
-                      compiler=None, threads: int | None = None) -> dict:
+def validation_scores(text: str, path: str, env: Environment, seed: int,
+                      agents: int = VALIDATION_AGENTS, compiler: Compiler | None = None,
+                      threads: int | None = None) -> Scores:
     """``text`` flown on the validation landers of ``seed`` (never a search's own)."""
     from ..sim.swarm import evaluate, validation_seed
 
@@ -55,8 +66,9 @@ def validation_scores(text: str, path: str, env, seed: int, agents: int = VALIDA
             "agents": agents, "seed": validation_seed(seed)}
 
 
-def sample_rivals(env, seed: int, agents: int = VALIDATION_AGENTS, compiler=None,
-                  threads: int | None = None) -> dict[str, dict]:
+def sample_rivals(env: Environment, seed: int, agents: int = VALIDATION_AGENTS,
+                  compiler: Compiler | None = None,
+                  threads: int | None = None) -> dict[str, Scores]:
     """Every built-in controller sample's validation scores, by file name."""
     from ..paths import controller_samples
 
@@ -64,11 +76,13 @@ def sample_rivals(env, seed: int, agents: int = VALIDATION_AGENTS, compiler=None
                                          compiler, threads) for path in controller_samples()}
 
 
-def remember_if_better(registry, env, key: str, key_data: dict, text: str, path: str,
-                       compiler, seed: int = 0, agents: int = VALIDATION_AGENTS,
-                       candidate: dict | None = None, scores: dict | None = None,
-                       strategy: dict | None = None, provenance: dict | None = None,
-                       threads: int | None = None) -> dict:
+def remember_if_better(registry: Registry, env: Environment, key: str, key_data: dict[str, Any],
+                       text: str, path: str, compiler: Compiler, seed: int = 0,
+                       agents: int = VALIDATION_AGENTS, candidate: Scores | None = None,
+                       scores: dict[str, Any] | None = None,
+                       strategy: dict[str, Any] | None = None,
+                       provenance: dict[str, Any] | None = None,
+                       threads: int | None = None) -> dict[str, Any]:
     """Store ``text`` for ``key`` only if, on the same validation landers, it beats
     what is stored there and every sample. ``candidate``: its validation scores if the
     caller has them. Returns {"stored", "key", "reason", "validation", "rivals"}."""
@@ -92,8 +106,8 @@ def remember_if_better(registry, env, key: str, key_data: dict, text: str, path:
             "rivals": rivals}
 
 
-def not_worse_than_samples(text: str, path: str, env, compiler, seed: int = 0,
-                           agents: int = VALIDATION_AGENTS) -> tuple[bool, str]:
+def not_worse_than_samples(text: str, path: str, env: Environment, compiler: Compiler,
+                           seed: int = 0, agents: int = VALIDATION_AGENTS) -> tuple[bool, str]:
     """For answering a known condition from memory: the stored controller must be at
     least as good as the best sample on the validation landers."""
     mine = validation_scores(text, path, env, seed, agents, compiler)

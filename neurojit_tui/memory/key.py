@@ -19,8 +19,12 @@ import hashlib
 import json
 import platform
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from ..compiler import dialect as tl
+
+if TYPE_CHECKING:
+    from ..sim.model import Environment
 
 GRAVITY_BUCKET = 0.05
 TURBULENCE_BUCKET = 0.1
@@ -34,8 +38,8 @@ def _sig3(value: float) -> float:
     return float(f"{value:.3g}")
 
 
-def canonical_condition(env) -> dict:
-    data = env.to_json()
+def canonical_condition(env: Environment) -> dict[str, float]:
+    data: dict[str, float] = env.to_json()
     return {
         "gravity": _bucket(data.pop("gravity"), GRAVITY_BUCKET),
         "turbulence": _bucket(data.pop("turbulence"), TURBULENCE_BUCKET),
@@ -44,7 +48,7 @@ def canonical_condition(env) -> dict:
 
 
 @lru_cache(maxsize=1)
-def toolchain() -> dict:
+def toolchain() -> dict[str, str]:
     """What the compiled code depends on besides the program: versions and the CPU."""
     import llvmlite.binding as llvm
 
@@ -67,11 +71,11 @@ def toolchain() -> dict:
     }
 
 
-def _digest(data: dict) -> str:
+def _digest(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def cache_key(env, models: dict[str, str]) -> tuple[str, dict]:
+def cache_key(env: Environment, models: dict[str, str]) -> tuple[str, dict[str, Any]]:
     """(key, the data it hashes): the data is stored in the entry and checked on load."""
     data = {"condition": canonical_condition(env), "toolchain": toolchain(),
             "models": dict(sorted(models.items()))}

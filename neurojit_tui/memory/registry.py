@@ -32,17 +32,25 @@ import queue
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..compiler import dialect as tl
-from ..compiler.jit import AssertSite, AssertStatus, AssertViolation
-from ..compiler.machine_code import machine_code
+from ..compiler.jit import AssertSite, AssertStatus, AssertViolation, CompiledProgram
+from ..compiler.machine_code import LinkedCode, machine_code
 from .key import toolchain
+
+if TYPE_CHECKING:
+    from ..sim.model import Environment
 
 log = logging.getLogger("neurojit.registry")
 
 ENTRY_FORMAT = 1
+
+# ``Registry.rebuild``: (source, file) -> (object bytes, the program's asserts).
+Rebuild = Callable[[str, str], tuple[bytes, list[AssertSite]]]
 
 
 def default_root() -> Path:
@@ -58,22 +66,22 @@ class Entry:
     """One stored controller. ``key_data`` is what the key hashes (see key.py)."""
 
     key: str
-    key_data: dict
+    key_data: dict[str, Any]
     source: str
     file: str = ""  # where the source came from, for messages
-    strategy: dict | None = None
-    scores: dict = field(default_factory=dict)  # success_rate, mean_score, cvar10_score, ...
-    provenance: dict = field(default_factory=dict)  # models, seeds, repair tiers, parents
+    strategy: dict[str, Any] | None = None
+    scores: dict[str, Any] = field(default_factory=dict)  # success_rate, cvar10_score, ...
+    provenance: dict[str, Any] = field(default_factory=dict)  # models, seeds, repair tiers, parents
     asserts: list[AssertSite] = field(default_factory=list)  # to name a violated one
     created: float = field(default_factory=time.time)
     object_sha256: str = ""
     format: int = ENTRY_FORMAT
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "Entry":
+    def from_json(cls, data: dict[str, Any]) -> "Entry":
         """The entry ``to_json`` wrote (a TypeError when ``data`` is not one)."""
         return cls(**{**data, "asserts": [AssertSite(**a) for a in data.get("asserts", [])]})
 
@@ -82,12 +90,12 @@ class Entry:
         """The file name of its object code, next to its versions (content-addressed)."""
         return f"obj-{self.object_sha256[:16]}.o"
 
-    def rank_key(self) -> tuple:
+    def rank_key(self) -> tuple[float, float, float]:
         return (self.scores.get("success_rate") or 0.0, self.scores.get("cvar10_score") or -1e300,
                 self.created)
 
 
-def _content_hash(data: dict) -> str:
+def _content_hash(data: dict[str, Any]) -> str:
     body = {k: v for k, v in data.items() if k != "entry_sha256"}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -96,7 +104,7 @@ class LoadedController:
     """A controller linked from stored object code. Duck-types ``CompiledProgram`` for
     ``ControllerSlot``: ``address(name)`` and ``take_assert_violation()``."""
 
-    def __init__(self, entry: Entry, linked):
+    def __init__(self, entry: Entry, linked: LinkedCode):
         self.entry = entry
         self.path = entry.file
         self._linked = linked  # holding it keeps the code mapped
@@ -114,14 +122,16 @@ class LoadedController:
 
 
 class Registry:
-    def __init__(self, root: str | Path | None = None, rebuild=None, prewarm: bool = True):
+    def __init__(self, root: str | Path | None = None, rebuild: Rebuild | None = None,
+                 prewarm: bool = True):
         """``rebuild(source, file) -> (object bytes, asserts)`` recompiles a stored
         source whose object can no longer be used (the engine passes the compiler)."""
         self.root = Path(root) if root else default_root()
         self.rebuild = rebuild
-        self.l1: dict[str, LoadedController] = {}
+        # a live program: stored (LoadedController) or just compiled and remembered
+        self.l1: dict[str, LoadedController | CompiledProgram] = {}
         self.warnings: list[str] = []
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue[tuple[Entry, bytes]] = queue.Queue()
         self._writer = threading.Thread(target=self._drain, name="neurojit-registry-writer",
                                         daemon=True)
         self._writer.start()
@@ -141,7 +151,7 @@ class Registry:
 
     # -- lookup --------------------------------------------------------------------------
 
-    def lookup(self, key: str) -> tuple[LoadedController | None, str]:
+    def lookup(self, key: str) -> tuple[LoadedController | CompiledProgram | None, str]:
         """(controller, "l1" | "l2" | "miss")."""
         hit = self.l1.get(key)
         if hit is not None:
@@ -232,7 +242,8 @@ class Registry:
 
     # -- storing -------------------------------------------------------------------------
 
-    def put(self, entry: Entry, object_bytes: bytes, loaded: LoadedController | None = None) -> None:
+    def put(self, entry: Entry, object_bytes: bytes,
+            loaded: LoadedController | CompiledProgram | None = None) -> None:
         """Store ``entry`` (L1 now if ``loaded`` is given; L2 in the background)."""
         entry.object_sha256 = hashlib.sha256(object_bytes).hexdigest()
         if loaded is not None:
@@ -302,7 +313,7 @@ class Registry:
     def entries(self) -> list[Entry]:
         return [e for e in (self.best(k) for k in self.keys()) if e is not None]
 
-    def nearby(self, env, count: int = 3, with_strategy: bool = True) -> list[Entry]:
+    def nearby(self, env: Environment, count: int = 3, with_strategy: bool = True) -> list[Entry]:
         """The stored entries (best version per key) whose conditions are closest to
         ``env``'s, whatever toolchain or models made them: parents for cross-generation
         synthesis (which needs their strategies) and seeds for evolution (which does not)."""
@@ -311,14 +322,14 @@ class Registry:
         here = canonical_condition(env)
 
         def distance(entry: Entry) -> float:
-            there = entry.key_data.get("condition", {})
+            there: dict[str, float] = entry.key_data.get("condition", {})
             return (abs(there.get("gravity", 0.0) - here["gravity"]) / max(here["gravity"], 0.1)
                     + abs(there.get("turbulence", 0.0) - here["turbulence"]))
 
         return sorted((e for e in self.entries() if e.strategy or not with_strategy),
                       key=distance)[:count]
 
-    def verify(self) -> dict:
+    def verify(self) -> dict[str, Any]:
         """Check every version and object; bad ones go to quarantine. Returns counts."""
         before = len(self.warnings)
         checked = 0
@@ -337,7 +348,7 @@ class Registry:
         problems = self.warnings[before:]
         return {"checked": checked, "problems": problems}
 
-    def gc(self, keep_versions: int = 3, tmp_age_s: float = 60.0) -> dict:
+    def gc(self, keep_versions: int = 3, tmp_age_s: float = 60.0) -> dict[str, int]:
         """Keep the best ``keep_versions`` versions per key, drop unreferenced objects and
         stale temporary files. Quarantine is left for the user to inspect."""
         removed = 0
