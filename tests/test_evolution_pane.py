@@ -7,6 +7,8 @@ import math
 
 import pytest
 
+from neurojit_tui.engine.protocol import (CancelRequest, EvolutionProgress, EvolveRequest,
+                                          to_wire)
 from neurojit_tui.ui.evolution import (EvolutionPane, EvolutionRun, diff_against_parent,
                                        fitness_series, format_lineage, format_outcome,
                                        format_progress, format_state, number, parent_name)
@@ -97,11 +99,12 @@ def test_outcome_compares_training_with_validation_and_says_what_the_registry_di
 def test_a_run_is_built_from_its_events_and_the_result_wins_at_the_end():
     run = EvolutionRun()
     assert run.best_text is None and "lineage" in run.detail()
-    run.record({"kind": "generation", "generation": 0, "best_fitness": 90.0, "median_fitness": 80.0})
-    run.record({"kind": "failure", "reason": "does not compile"})
-    run.record({"kind": "best", "id": "c-7", "text": CHILD, "parent_text": PARENT,
-                "lineage": LINEAGE, "fitness": 100.71})
-    run.record({"kind": "log", "message": "seed pd.mlir: ..."})
+    run.record(EvolutionProgress("generation", {"generation": 0, "best_fitness": 90.0,
+                                                "median_fitness": 80.0}))
+    run.record(EvolutionProgress("failure", {"reason": "does not compile"}))
+    run.record(EvolutionProgress("best", {"id": "c-7", "text": CHILD, "parent_text": PARENT,
+                                          "lineage": LINEAGE, "fitness": 100.71}))
+    run.record(EvolutionProgress("log", {"message": "seed pd.mlir: ..."}))
     assert len(run.history) == 1 and run.failures == 1 and run.best_text == CHILD
     detail = run.detail()
     assert "lineage (newest first):" in detail and "+++ c-7" in detail and "a / Enter" in detail
@@ -125,21 +128,21 @@ def test_engine_evolve_seeds_with_the_editor_then_the_samples_and_streams_plain_
     from neurojit_tui.engine import server
 
     events = []
-    handlers = server.Handlers(lambda request_id, kind, data: events.append((kind, data)))
-    server._local.request_id = 7
     text = "// edited in the editor\n" + (SAMPLES / "pd.mlir").read_text()
-    result = handlers.evolve(text=text, path="mine.mlir", budget_s=3.0, generations=1,
-                             population=2, islands=1, use_llm=False)
+    result = server.Handlers().evolve(
+        EvolveRequest(text=text, path="mine.mlir", budget_s=3.0, generations=1, population=2,
+                      islands=1, use_llm=False), events.append).result
     assert result["seeds"][0] == "mine.mlir"  # the editor's program first
     assert {"heuristic.mlir", "pid.mlir"} <= {s.rsplit("/", 1)[-1] for s in result["seeds"]}
-    assert {kind for kind, _ in events} == {"evolution"}
-    kinds = [data["kind"] for _, data in events]
+    assert {type(event) for event in events} == {EvolutionProgress}
+    kinds = [event.kind for event in events]
     assert "generation" in kinds and "best" in kinds and "log" in kinds
-    assert all(_plain_data(data) for _, data in events) and _plain_data(result)
-    first_best = next(data for _, data in events if data["kind"] == "best")
+    # what crosses the pipe is plain data
+    assert all(_plain_data(to_wire(event)) for event in events) and _plain_data(to_wire(result))
+    first_best = next(event.data for event in events if event.kind == "best")
     # a tuned seed's diff is against the seed as it was written
     assert first_best["lineage"][0]["source"] == "mine.mlir" and first_best["parent_text"] == text
-    json.dumps(result)
+    json.dumps(to_wire(result))
     assert result["best"]["validation"]["agents"] == 1000 and "registry" in result["best"]
 
 
@@ -149,19 +152,19 @@ def test_engine_evolve_stops_on_cancel_with_the_best_so_far_and_offers_it_to_no_
     from neurojit_tui.engine import server
 
     best_seen = threading.Event()
-    handlers = server.Handlers(lambda request_id, kind, data: data["kind"] == "best"
-                               and best_seen.set())
+    handlers = server.Handlers()
     answer = {}
 
     def run():
-        server._local.request_id = 8
-        answer.update(handlers.evolve(text=(SAMPLES / "pd.mlir").read_text(), path="pd.mlir",
-                                      budget_s=120.0, population=2, islands=1, use_llm=False))
+        request = EvolveRequest(text=(SAMPLES / "pd.mlir").read_text(), path="pd.mlir",
+                                budget_s=120.0, population=2, islands=1, use_llm=False)
+        answer.update(handlers.evolve(request, lambda event: event.kind == "best"
+                                      and best_seen.set()).result)
 
     worker = threading.Thread(target=run)
     worker.start()
     assert best_seen.wait(120)
-    assert handlers.cancel()["cancelled"] == 1
+    assert handlers.cancel(CancelRequest(), lambda event: None).cancelled == 1
     worker.join(120)
     assert answer["status"] == "cancelled" and answer["best"] is not None
     assert "registry" not in answer["best"]  # a stopped run stores nothing
@@ -207,7 +210,7 @@ def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(tmp_pat
             assert f"+++ {pane.run.best['id']}" in detail  # the diff against its parent
             # each best flew: hot-swapped into the flight F7 started
             best_id = result["best"]["id"]
-            await _wait_for(pilot, lambda: view.frame["controller"].startswith(
+            await _wait_for(pilot, lambda: view.frame.controller.startswith(
                 f"evolved-{best_id}.mlir#"), 30)
             assert view.controllers[0] == f"{path}#1" and len(view.controllers) >= 2
             assert "hot-swaps:" in str(view.render())

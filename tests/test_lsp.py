@@ -14,6 +14,7 @@ import pytest
 from lsprotocol import types as lsp
 from pygls.lsp.client import LanguageClient
 
+from neurojit_tui.engine.protocol import CheckRequest, DebugSegfaultRequest
 from neurojit_tui.lsp import analysis
 from neurojit_tui.lsp.analysis import Analysis
 from neurojit_tui.lsp.checker import EngineChecker
@@ -115,11 +116,12 @@ def test_columns_between_mlir_code_points_and_utf16():
 def test_a_crashing_compiler_becomes_a_diagnostic_and_the_checker_recovers(private_home):
     checker = EngineChecker()
     try:
-        checker.request = "debug_segfault"  # the engine's test hook: dies of SIGSEGV
+        # the engine's test hook in place of the check: it dies of SIGSEGV
+        checker.request = lambda text, path, controller: DebugSegfaultRequest()
         (crash,) = checker.check(PID, "pid.mlir")
         assert (crash.line, crash.col, crash.severity) == (1, 1, "error")
         assert "crashed" in crash.message and "SIGSEGV" in crash.message
-        checker.request = "check"
+        checker.request = CheckRequest
         assert checker.check(PID, "pid.mlir") == []
         (error,) = checker.check((SAMPLES / "broken" / "slice_bounds.mlir").read_text(), "s.mlir")
         assert (error.line, error.col) == (5, 11)

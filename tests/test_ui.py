@@ -1,12 +1,15 @@
 """The workstation, driven by Textual's pilot against a real engine process."""
 
 import asyncio
+import dataclasses
 import os
 import signal
 
 import pytest
 from textual.widgets import OptionList
 
+from neurojit_tui.compiler.diagnostics import Diagnostic
+from neurojit_tui.engine.protocol import LanderFrame
 from neurojit_tui.ui.app import NeuroJITApp
 from neurojit_tui.ui.cores import CoreMeters, CoresPane
 from neurojit_tui.ui.editor import TensorLangEditor
@@ -173,10 +176,9 @@ def test_real_app_under_tmux_start_type_see_a_diagnostic_quit(tmp_path):
 
 
 # one lander frame, as the engine's fly request streams them
-FRAME = {"x": 0.0, "y": 5.6, "vx": 0.1, "vy": -1.0, "angle": 0.0, "omega": 0.0,
-         "leg_left": 0.0, "leg_right": 0.0, "fuel": 0.9, "score": 12.0, "step": 40,
-         "agent": 0, "action": [0.8, 0.0], "controller": "b.mlir#2", "wind": -0.1,
-         "outcome": "flying", "done": False}
+FRAME = LanderFrame(x=0.0, y=5.6, vx=0.1, vy=-1.0, angle=0.0, omega=0.0, leg_left=0.0,
+                    leg_right=0.0, fuel=0.9, score=12.0, step=40, agent=0, action=(0.8, 0.0),
+                    controller="b.mlir#2", wind=-0.1, outcome="flying", done=False)
 
 
 def test_lander_view_draws_a_frame_and_a_hot_swap():
@@ -201,12 +203,12 @@ def test_flying_lander_hot_swaps_to_the_edited_controller(tmp_path):
         async with app.run_test(size=(160, 50)) as pilot:
             view = app.query_one(LanderView)
             await pilot.press("f7")
-            await _wait_for(pilot, lambda: view.frame is not None and view.frame["step"] > 5)
-            assert view.frame["controller"] == f"{path}#1"
+            await _wait_for(pilot, lambda: view.frame is not None and view.frame.step > 5)
+            assert view.frame.controller == f"{path}#1"
             editor = app.query_one(TensorLangEditor)
             editor.text = (SAMPLES / "heuristic.mlir").read_text()
             await pilot.press("f8")
-            await _wait_for(pilot, lambda: view.frame["controller"] == f"{path}#2")
+            await _wait_for(pilot, lambda: view.frame.controller == f"{path}#2")
             assert view.controllers == [f"{path}#1", f"{path}#2"]
             assert "hot-swaps:" in str(view.render())
 
@@ -228,14 +230,14 @@ def test_repair_stepper_steps_a_session_by_hand(tmp_path):
             await _wait_for(pilot, lambda: any("unregistered" in o for o in _options(app)))
             await pilot.press("ctrl+r")
             await _wait_for(pilot, lambda: pane.state is not None)
-            assert pane.state["status"] == "in_progress" and not pane.state["attempts"]
+            assert pane.state.status == "in_progress" and not pane.state.attempts
             await pilot.press("n")
-            await _wait_for(pilot, lambda: len(pane.state["attempts"]) == 1)
-            attempt = pane.state["attempts"][0]
-            assert attempt["tier"] == "symbolic" and attempt["decision"] == "pending"
-            assert "matvek" in attempt["diff"]
+            await _wait_for(pilot, lambda: len(pane.state.attempts) == 1)
+            attempt = pane.state.attempts[0]
+            assert attempt.tier == "symbolic" and attempt.decision == "pending"
+            assert "matvek" in attempt.diff and attempt.errors == 0
             await pilot.press("a")
-            await _wait_for(pilot, lambda: pane.state["status"] == "repaired")
+            await _wait_for(pilot, lambda: pane.state.status == "repaired")
             await _wait_for(pilot, lambda: "tensorlang.matvec" in app.query_one(TensorLangEditor).text)
             await _wait_for(pilot, lambda: any("verifies" in o for o in _options(app)))
 
@@ -311,7 +313,7 @@ def test_typing_redraws_only_the_edited_line_and_every_line_stays_right():
             steps = [("shift+down", "shift+down", "shift+right"), ("down",),
                      lambda: editor.move_cursor((bracket, editor.text.split("\n")[bracket].index("("))),
                      ("right", "right"), ("ctrl+end",), ("ctrl+home", "enter", "y"),
-                     lambda: editor.mark_diagnostics([{"line": 3, "col": 2, "severity": "error"}]),
+                     lambda: editor.mark_diagnostics([Diagnostic("h.mlir", 3, 2, "error", "bad")]),
                      ("down", "down", "z"), lambda: editor.mark_diagnostics([])]
             for step in steps:
                 if callable(step):
@@ -349,7 +351,7 @@ def test_lander_frames_repaint_the_changed_rows_and_follow_a_theme_switch():
             repainted = []
             refresh = view.refresh
             view.refresh = lambda *regions, **kw: (repainted.extend(regions), refresh(*regions, **kw))
-            view.show(dict(FRAME, y=5.2, step=41))
+            view.show(dataclasses.replace(FRAME, y=5.2, step=41))
             await pilot.pause()
             assert repainted and all(r.height == 1 for r in repainted)
             assert len(repainted) < view.size.height // 2  # the sky and the ground stay
@@ -357,7 +359,7 @@ def test_lander_frames_repaint_the_changed_rows_and_follow_a_theme_switch():
             before = drawn(view)
             app.set_workstation_theme("light", save=False)
             await pilot.pause()
-            view.show(dict(FRAME, y=5.0, step=42))
+            view.show(dataclasses.replace(FRAME, y=5.0, step=42))
             await pilot.pause()
             after = drawn(view)
             assert after == from_scratch(view)
@@ -373,32 +375,35 @@ def test_swarm_results_wait_for_the_next_keystroke_while_the_user_types(tmp_path
     """A new swarm row lays the screen out again (every pane repaints): while the user
     types it waits until the next keystroke is drawn, or typing pauses; otherwise it
     shows at once."""
+    from neurojit_tui.sim.report import SwarmReport
     from neurojit_tui.ui import app as app_module
     from neurojit_tui.ui.app import SwarmReady
     from neurojit_tui.ui.results import SwarmPane
 
     # a long pause, so that on a slow machine the timer cannot stand in for the keystroke
     monkeypatch.setattr(app_module, "TYPING_PAUSE_S", 3.0)
-    report = {"failure": "no controller"}
+
+    def flown(name):
+        return SwarmReady(SwarmReport(name, 100, failure="no controller"), name, "")
 
     def last(pane):
-        return pane.runs[-1]["name"] if pane.runs else None
+        return pane.runs[-1].name if pane.runs else None
 
     async def run():
         app = NeuroJITApp(str(_sample_copy(tmp_path)), remember_layout=False)
         async with app.run_test(size=(120, 40)) as pilot:
             pane = app.query_one(SwarmPane)
-            app.post_message(SwarmReady(report, "idle.mlir", ""))
+            app.post_message(flown("idle.mlir"))
             await pilot.pause()
             assert last(pane) == "idle.mlir"  # not typing: at once
             await pilot.press("x")
-            app.post_message(SwarmReady(report, "typing.mlir", ""))
+            app.post_message(flown("typing.mlir"))
             await pilot.pause()
             assert len(pane.runs) == 1  # held: the user is typing
             await pilot.press("y")
             await _wait_for(pilot, lambda: last(pane) == "typing.mlir", timeout=2.0)
             await pilot.press("z")
-            app.post_message(SwarmReady(report, "pause.mlir", ""))
+            app.post_message(flown("pause.mlir"))
             await pilot.pause()
             assert len(pane.runs) == 2
             await _wait_for(pilot, lambda: last(pane) == "pause.mlir", timeout=10.0)

@@ -182,10 +182,9 @@ def test_gutter_marks_the_error_line_and_swarm_rows_open_in_the_editor(tmp_path)
             await pilot.press("f6")
             pane = app.query_one(SwarmPane)
             await _wait_for(pilot, lambda: len(pane.runs) == 1)
-            report = pane.runs[0]["report"]
-            assert report["landed"] + report["crashed"] + report["out_of_bounds"] \
-                + report["timed_out"] == 100
-            assert sum(report["score_histogram"]["counts"]) == 100
+            report = pane.runs[0].report
+            assert report.landed + report.crashed + report.out_of_bounds + report.timed_out == 100
+            assert sum(report.score_histogram["counts"]) == 100
             detail = str(pane.query_one("#swarm-histogram").render())
             assert "success" in detail and any(bar in detail for bar in "▁▂▃▄▅▆▇█")
             original = editor.text
@@ -233,7 +232,7 @@ def test_synthesize_streams_both_agents_then_memory_answers_and_registry_lists_i
             text = "\n".join(str(line.text) for line in reasoning.lines)
             assert "[reasoning]" in text and "[synthesis]" in text and "[pipeline]" in text
             assert len(swarm.runs) == 1 and "@control" in app.editor.text
-            assert app.editor.text == swarm.runs[0]["text"]
+            assert app.editor.text == swarm.runs[0].text
             lines = [str(line.text) for line in reasoning.lines]
             remembered = any(line.startswith("remembered: ") for line in lines)
             assert remembered or any(line.startswith("not remembered: ") for line in lines)

@@ -1,8 +1,9 @@
 """The UI side of the engine: start it, talk to it, survive it.
 
-``EngineClient.call(op, **args)`` sends a request and waits for its reply (call it from
-a worker thread, never from the UI's event loop). A reader thread matches replies to
-callers. When the engine process dies (segfault, abort, kill), every call in flight
+``EngineClient.call(request)`` sends a request (a ``protocol`` dataclass) and waits for
+its reply, typed by the request (``call(CheckRequest(...))`` is a ``CheckReply``); call
+it from a worker thread, never from the UI's event loop. A reader thread matches replies
+to callers and hands streamed events to ``on_event``. When the engine process dies (segfault, abort, kill), every call in flight
 fails with ``EngineCrashed`` naming the signal, and the next call starts a fresh engine;
 a call that outlives its ``timeout`` kills the (hung) engine and fails with
 ``EngineTimeout``. The client imports neither MLIR nor llama.cpp.
@@ -17,8 +18,14 @@ import signal
 import sys
 import threading
 from concurrent.futures import Future
-from multiprocessing.connection import wait as wait_ready
 from concurrent.futures import TimeoutError as FutureTimeout
+from multiprocessing.connection import wait as wait_ready
+from typing import TypeVar
+
+from . import protocol
+from .protocol import Request, ShutdownRequest
+
+ReplyT = TypeVar("ReplyT")
 
 
 SHUTDOWN_S = 35.0  # the registry's flush may take up to 30 s
@@ -76,7 +83,8 @@ def _real_stderr():
 class EngineClient:
     def __init__(self, on_event=None, on_restart=None, stderr_path: str | None = None,
                  niceness: int = 0, idle_priority: bool = False):
-        """``on_event(request_id, kind, data)`` gets streamed events (tokens...);
+        """``on_event(request_id, event)`` gets streamed events (frames, tokens...), on
+        the reader thread;
         ``on_restart(reason)`` is told whenever a crashed engine is replaced;
         ``stderr_path``: where the engine's native libraries write (default: inherited);
         ``niceness``: how much lower the engine's CPU priority is than this process's;
@@ -89,7 +97,7 @@ class EngineClient:
         self.on_restart = on_restart
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._pending: dict[int, Future] = {}
+        self._pending: dict[int, tuple[Future, type]] = {}  # id -> (future, reply type)
         self._process = None
         self._connection = None
         self._reader: threading.Thread | None = None
@@ -135,14 +143,14 @@ class EngineClient:
                 break
             if "event" in message:
                 if self.on_event:
-                    self.on_event(message["id"], message["event"], message["data"])
+                    self.on_event(message["id"], protocol.read_event(message))
                 continue
             with self._lock:
-                future = self._pending.pop(message["id"], None)
+                future, reply_type = self._pending.pop(message["id"], (None, None))
             if future is None:
                 continue
             if message["ok"]:
-                future.set_result(message["result"])
+                future.set_result(protocol.from_wire(reply_type, message["result"]))
             else:
                 future.set_exception(EngineError(message["error"]))
         process.join(timeout=5)  # only this thread reaps the engine
@@ -160,7 +168,7 @@ class EngineClient:
         self.last_crash = reason
         failed, self._pending = self._pending, {}
         self._process = self._connection = None
-        return [(future, reason) for future in failed.values()]
+        return [(future, reason) for future, _ in failed.values()]
 
     @staticmethod
     def _fail(failed: list[tuple[Future, str]]) -> None:
@@ -179,7 +187,7 @@ class EngineClient:
         if process is None:
             return
         try:
-            connection.send({"id": 0, "op": "shutdown"})
+            connection.send(protocol.request_message(0, ShutdownRequest()))
         except (OSError, BrokenPipeError):
             pass
         process.join(timeout=SHUTDOWN_S)  # the engine flushes the registry first
@@ -189,8 +197,9 @@ class EngineClient:
 
     # -- requests --------------------------------------------------------------------------
 
-    def submit(self, op: str, **args) -> tuple[int, Future]:
-        future: Future = Future()
+    def submit(self, request: Request[ReplyT]) -> tuple[int, Future[ReplyT]]:
+        """Send ``request``; its id (events name it) and the future of its reply."""
+        future: Future[ReplyT] = Future()
         reader = self._reader
         if self._process is not None and not _running(self._process) and reader is not None:
             reader.join(timeout=5)  # let it retire the dead engine, naming how it died
@@ -204,18 +213,18 @@ class EngineClient:
                         self.on_restart(self.last_crash)
                 self._start_locked()
             request_id = next(self._ids)
-            self._pending[request_id] = future
+            self._pending[request_id] = (future, request.reply_type)
             connection = self._connection
         self._fail(failed)
         try:
-            connection.send({"id": request_id, "op": op, "args": args})
+            connection.send(protocol.request_message(request_id, request))
         except (OSError, BrokenPipeError):
             pass  # the reader thread fails the future when it sees the engine gone
         return request_id, future
 
-    def call(self, op: str, timeout: float | None = None, **args):
-        """Run ``op`` in the engine and return its result (blocking)."""
-        _, future = self.submit(op, **args)
+    def call(self, request: Request[ReplyT], timeout: float | None = None) -> ReplyT:
+        """Run ``request`` in the engine and return its reply (blocking)."""
+        _, future = self.submit(request)
         try:
             return future.result(timeout=timeout)
         except FutureTimeout:
@@ -226,7 +235,8 @@ class EngineClient:
                 # Retired here, not later by the reader thread, so that the next call
                 # starts a fresh engine instead of going to this dead one.
                 with self._lock:
-                    failed = self._retire_locked(process, f"was stopped after {op} timed out")
+                    failed = self._retire_locked(process,
+                                                 f"was stopped after {request.op} timed out")
                 self._fail(failed)
-            raise EngineTimeout(f"{op} took longer than {timeout:g} s; the engine was "
+            raise EngineTimeout(f"{request.op} took longer than {timeout:g} s; the engine was "
                                 f"stopped and will be restarted") from None

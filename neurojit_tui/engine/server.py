@@ -1,15 +1,15 @@
 """The engine process: the only process that loads MLIR, the JIT and llama.cpp.
 
-It answers requests from ``EngineClient`` over a pipe. Native code fed untrusted input
-(user IR, model output, generated controllers) runs here, so a segfault, an abort or a
-hang kills or stalls this process only; the client notices, reports it and starts a new
-one. Requests run on worker threads (one MLIR compiler per thread: a ``Compiler`` is not
-thread-safe), so a quick request is answered while a long one runs.
+It answers requests from ``EngineClient`` over a pipe (``protocol.py`` has every
+request, reply and event). Native code fed untrusted input (user IR, model output,
+generated controllers) runs here, so a segfault, an abort or a hang kills or stalls
+this process only; the client notices, reports it and starts a new one. Requests run
+on worker threads (one MLIR compiler per thread: a ``Compiler`` is not thread-safe), so
+a quick request is answered while a long one runs.
 
-Messages (plain dicts, pickled by multiprocessing):
-    request  {"id": n, "op": name, "args": {...}}
-    event    {"id": n, "event": kind, "data": ...}     (tokens, progress)
-    reply    {"id": n, "ok": true, "result": ...} | {"id": n, "ok": false, "error": text}
+Each request type has one handler, in the table ``Handlers.table`` builds; a request the
+table does not name is refused, so no other method of the engine can be called from
+outside.
 """
 
 from __future__ import annotations
@@ -17,26 +17,22 @@ from __future__ import annotations
 import os
 import threading
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-from ..sim.model import MOON_GRAVITY
+from . import protocol as p
+from .protocol import Event, Request
 
 _local = threading.local()
 LOG_LIMIT_BYTES = 5 * 2**20
-FRAME_FIELDS = ("x", "y", "vx", "vy", "angle", "omega", "leg_left", "leg_right", "fuel", "score")
+
+Emit = Callable[[Event], None]  # streams an event to the client that made the request
 
 
-def _plain(value):
-    """``value`` with numpy scalars and arrays turned into Python numbers and lists:
-    messages to the UI carry plain data only, whatever a search put in its events."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return value.tolist()  # a numpy scalar gives a Python number, an array a list
-    return value
+def _no_events(event: Event) -> None:
+    """``emit`` for a request the engine makes of itself: nobody to stream to."""
 
 
 def _compiler():
@@ -48,10 +44,10 @@ def _compiler():
 
 
 class Handlers:
-    """One method per request op. Results must be plain data (dicts, lists, numbers)."""
+    """One handler per request type: ``handler(request, emit) -> reply``, where ``emit``
+    streams events to the client that made the request."""
 
-    def __init__(self, send_event):
-        self.send_event = send_event
+    def __init__(self):
         self._flight = None  # the live lander: {"slot", "stop", "versions"}
         self._flight_lock = threading.Lock()
         self._agents = None
@@ -62,94 +58,110 @@ class Handlers:
         # ends the jobs running now and not the next one)
         self._cancels: set[threading.Event] = set()
 
-    def ping(self, **_):
-        return {"pid": os.getpid()}
+    def table(self) -> dict[type[Request[Any]], Callable[[Any, Emit], Any]]:
+        """What the engine answers: the request types and their handlers."""
+        return {
+            p.PingRequest: self.ping,
+            p.CheckRequest: self.check,
+            p.CompileRequest: self.compile,
+            p.SwarmRequest: self.swarm,
+            p.FlyRequest: self.fly,
+            p.SwapRequest: self.swap,
+            p.StopFlightRequest: self.stop_flight,
+            p.RepairStartRequest: self.repair_start,
+            p.RepairStepRequest: self.repair_step,
+            p.SynthesizeRequest: self.synthesize,
+            p.EvolveRequest: self.evolve,
+            p.RegistryListRequest: self.list_registry,
+            p.FlushRequest: self.flush,
+            p.CancelRequest: self.cancel,
+            p.DebugSegfaultRequest: self.debug_segfault,
+            p.DebugHangRequest: self.debug_hang,
+        }
 
-    def check(self, text: str, path: str, controller: bool = True):
-        return [d.to_json() for d in _compiler().check(text, path, require_control=controller)]
+    def ping(self, request: p.PingRequest, emit: Emit) -> p.PingReply:
+        return p.PingReply(os.getpid())
 
-    def compile(self, text: str, path: str):
+    def check(self, request: p.CheckRequest, emit: Emit) -> p.CheckReply:
+        return p.CheckReply(tuple(_compiler().check(request.text, request.path,
+                                                    require_control=request.controller)))
+
+    def compile(self, request: p.CompileRequest, emit: Emit) -> p.CompileReply:
         from ..compiler import CompileError
 
         try:
-            program = _compiler().compile(text, path, require_control=True)
+            program = _compiler().compile(request.text, request.path, require_control=True)
         except CompileError as error:
-            return {"ok": False, "diagnostics": [d.to_json() for d in error.diagnostics]}
+            return p.CompileReply(tuple(error.diagnostics))
         t = program.timings
-        return {"ok": True, "diagnostics": [], "timings": {
-            "parse_verify_s": t.parse_verify_s, "lower_s": t.lower_s, "jit_s": t.jit_s}}
+        return p.CompileReply((), p.CompileTimings(t.parse_verify_s, t.lower_s, t.jit_s))
 
-    def swarm(self, text: str, path: str, agents: int = 100, seed: int = 0,
-              gravity: float = MOON_GRAVITY, turbulence: float = 1.0,
-              timeout_s: float | None = None):
+    def swarm(self, request: p.SwarmRequest, emit: Emit) -> p.SwarmReply:
         from ..sim import Environment, evaluate
 
-        env = Environment(gravity=gravity, turbulence=turbulence)
-        return evaluate(text, path, env, agents=agents, seed=seed, timeout_s=timeout_s,
-                        compiler=_compiler()).to_json()
+        env = Environment(gravity=request.gravity, turbulence=request.turbulence)
+        return p.SwarmReply(evaluate(request.text, request.path, env, agents=request.agents,
+                                     seed=request.seed, timeout_s=request.timeout_s,
+                                     compiler=_compiler()))
 
     # -- the live lander ----------------------------------------------------------------
 
-    def fly(self, text: str, path: str, seed: int = 0, gravity: float = MOON_GRAVITY,
-            turbulence: float = 1.0, fps: float = 25.0, episodes: int = 0):
-        """Fly landers one after another (agent 0, 1, ...) with ``text``'s controller,
-        streaming a "frame" event per step at ``fps``, until ``stop_flight`` or a new
-        ``fly`` (or ``episodes`` episodes, if not 0). ``swap`` hot-swaps mid-flight."""
+    def fly(self, request: p.FlyRequest, emit: Emit) -> p.FlyReply:
+        """Replaces the flight in the air, if any (see FlyRequest)."""
         import time
 
         from ..compiler import ControllerSlot
         from ..sim import Environment, LiveLander
 
-        program = _compiler().compile(text, path, require_control=True)
+        path = request.path
+        program = _compiler().compile(request.text, path, require_control=True)
         slot = ControllerSlot(program, f"{path}#1")
         stop = threading.Event()
         with self._flight_lock:
             if self._flight is not None:
                 self._flight["stop"].set()
             self._flight = {"slot": slot, "stop": stop, "versions": 1, "path": path}
-        env = Environment(gravity=gravity, turbulence=turbulence)
-        request_id = _local.request_id
+        env = Environment(gravity=request.gravity, turbulence=request.turbulence)
         agent, flown = 0, 0
         while not stop.is_set():
-            lander = LiveLander(slot, env, seed=seed, agent=agent)
+            lander = LiveLander(slot, env, seed=request.seed, agent=agent)
             for frame in lander.frames():
                 if stop.is_set():
                     break
-                data = {name: frame.state[name] for name in FRAME_FIELDS}
-                data.update(step=frame.step, agent=agent, action=list(frame.action),
-                            controller=frame.controller_id, wind=frame.wind,
-                            outcome=frame.outcome, done=frame.done,
-                            violation=frame.violation.format() if frame.violation else None)
-                self.send_event(request_id, "frame", data)
-                time.sleep(1.0 / fps)
+                state = frame.state
+                emit(p.LanderFrame(
+                    state["x"], state["y"], state["vx"], state["vy"], state["angle"],
+                    state["omega"], state["leg_left"], state["leg_right"], state["fuel"],
+                    state["score"], frame.step, agent, tuple(frame.action),
+                    frame.controller_id, frame.wind, frame.outcome, frame.done,
+                    frame.violation.format() if frame.violation else None))
+                time.sleep(1.0 / request.fps)
             flown += 1
-            if episodes and flown >= episodes:
+            if request.episodes and flown >= request.episodes:
                 break
             stop.wait(1.0)  # show the outcome for a moment
             agent += 1
-        return {"episodes": flown}
+        return p.FlyReply(flown)
 
-    def swap(self, text: str, path: str, only_if_flying: bool = False):
-        """Compile ``text`` and hot-swap it into the flying lander. With no lander
-        flying this fails, or with ``only_if_flying`` answers {"controller": None}."""
+    def swap(self, request: p.SwapRequest, emit: Emit) -> p.SwapReply:
         with self._flight_lock:
             flight = self._flight
         if flight is None or flight["stop"].is_set():
-            if only_if_flying:
-                return {"controller": None}
+            if request.only_if_flying:
+                return p.SwapReply(None)
             raise RuntimeError("no lander is flying (start one first)")
-        program = _compiler().compile(text, path, require_control=True)
+        program = _compiler().compile(request.text, request.path, require_control=True)
         flight["versions"] += 1
-        controller_id = f"{path}#{flight['versions']}"
+        controller_id = f"{request.path}#{flight['versions']}"
         flight["slot"].swap(program, controller_id)
-        return {"controller": controller_id}
+        return p.SwapReply(controller_id)
 
-    def stop_flight(self, **_):
+    def stop_flight(self, request: p.StopFlightRequest, emit: Emit) -> p.Done:
         with self._flight_lock:
             if self._flight is not None:
                 self._flight["stop"].set()
                 self._flight = None
-        return None
+        return p.Done()
 
     # -- repair sessions (the UI's repair stepper) -------------------------------------------
 
@@ -160,61 +172,53 @@ class Handlers:
             self._agents = Agents.from_config(overrides)
         return self._agents
 
-    def _stream(self):
-        request_id = _local.request_id
-        return lambda role, piece: self.send_event(request_id, "token",
-                                                   {"agent": role, "text": piece})
+    @staticmethod
+    def _token_stream(emit: Emit):
+        """``on_token(role, piece)`` (as the agents call it) that streams ``AgentToken``."""
+        return lambda role, piece: emit(p.AgentToken(role, piece))
 
     def _cancel_event(self) -> threading.Event:
         event = threading.Event()
         self._cancels.add(event)
         return event
 
-    def cancel(self, **_):
-        """Stop every agent job now running (generation stops at the next token)."""
+    def cancel(self, request: p.CancelRequest, emit: Emit) -> p.CancelReply:
         cancelled = len(self._cancels)
         for event in list(self._cancels):
             event.set()
-        return {"cancelled": cancelled}
+        return p.CancelReply(cancelled)
 
-    def repair_start(self, text: str, path: str, mode: str = "dual", max_attempts: int = 6,
-                     agents: dict | None = None):
+    def repair_start(self, request: p.RepairStartRequest, emit: Emit) -> p.RepairState:
         from ..agents import RepairSession
 
-        team = self._agents_for(agents)
-        session = RepairSession(text, path, team.synthesis, team.reasoning, mode=mode,
-                                max_attempts=max_attempts, compiler=_compiler(),
-                                cancel=self._cancel_event())
+        team = self._agents_for(request.agents)
+        session = RepairSession(request.text, request.path, team.synthesis, team.reasoning,
+                                mode=request.mode, max_attempts=request.max_attempts,
+                                compiler=_compiler(), cancel=self._cancel_event())
         number = len(self._sessions) + 1
         self._sessions[number] = session
-        return {"session": number, **self._session_state(session)}
+        return self._session_state(number, session)
 
     @staticmethod
-    def _session_state(session) -> dict:
-        return {"status": session.status, "text": session.text,
-                "diagnostics": [d.to_json() for d in session.diagnostics],
-                "attempts": [a.to_json() for a in session.attempts]}
+    def _session_state(number: int, session) -> p.RepairState:
+        return p.RepairState(
+            number, session.status, session.text, tuple(session.diagnostics),
+            tuple(p.RepairAttempt(a.number, a.tier, a.agent, a.seconds, a.decision,
+                                  a.explanation, a.diff, tuple(a.diagnostics))
+                  for a in session.attempts))
 
-    def repair_step(self, session: int, action: str, text: str | None = None):
-        """``action``: propose | accept | reject | edit | auto."""
-        repair = self._sessions[session]
-        repair.on_token = self._stream()
+    def repair_step(self, request: p.RepairStepRequest, emit: Emit) -> p.RepairState:
+        repair = self._sessions[request.session]
+        repair.on_token = self._token_stream(emit)
         if repair.cancel.is_set():  # a cancel ends the step it hit, not the session
             self._cancels.discard(repair.cancel)
             repair.cancel = self._cancel_event()
-        if action == "propose":
-            repair.propose()
-        elif action == "accept":
-            repair.accept()
-        elif action == "reject":
-            repair.reject()
-        elif action == "edit":
-            repair.edit_and_retry(text or "")
-        elif action == "auto":
-            repair.auto()
-        else:
-            raise ValueError(f"unknown repair action {action!r}")
-        return self._session_state(repair)
+        steps = {"propose": repair.propose, "accept": repair.accept, "reject": repair.reject,
+                 "edit": lambda: repair.edit_and_retry(request.text or ""), "auto": repair.auto}
+        if request.action not in steps:
+            raise ValueError(f"unknown repair action {request.action!r}")
+        steps[request.action]()
+        return self._session_state(request.session, repair)
 
     # -- synthesis and the registry (the Reasoning, Swarm and Registry panes) ----------------
 
@@ -229,55 +233,45 @@ class Handlers:
                     _compiler())(source, file))
             return self._registry
 
-    def synthesize(self, gravity: float = MOON_GRAVITY, turbulence: float = 1.0,
-                   candidates: int = 2, agents_in_swarm: int = 100, seed: int = 0,
-                   use_registry: bool = True, agents: dict | None = None):
-        """reasoning -> synthesis -> repair -> swarm for ``candidates`` programs, streaming
-        both agents' tokens and a "log" event per step; known conditions come from the
-        registry without any model. The result is ``SynthesisRun.to_json()``."""
+    def synthesize(self, request: p.SynthesizeRequest, emit: Emit) -> p.SynthesizeReply:
         import time
 
         from ..agents.pipeline import synthesize
         from ..paths import neurojit_home
         from ..sim import Environment
 
-        request_id = _local.request_id
         cancel = self._cancel_event()
         out_dir = neurojit_home() / "candidates" / time.strftime("%Y%m%d-%H%M%S")
+        env = Environment(gravity=request.gravity, turbulence=request.turbulence)
         try:
-            run = synthesize(self._agents_for(agents), Environment(gravity=gravity,
-                                                                   turbulence=turbulence),
-                             candidates=candidates, agents_in_swarm=agents_in_swarm, seed=seed,
-                             out_dir=out_dir, on_token=self._stream(), compiler=_compiler(),
-                             log=lambda line: self.send_event(request_id, "log", line),
-                             registry=self.registry() if use_registry else None, cancel=cancel)
+            run = synthesize(self._agents_for(request.agents), env,
+                             candidates=request.candidates,
+                             agents_in_swarm=request.agents_in_swarm, seed=request.seed,
+                             out_dir=out_dir, on_token=self._token_stream(emit),
+                             compiler=_compiler(), log=lambda line: emit(p.LogLine(line)),
+                             registry=self.registry() if request.use_registry else None,
+                             cancel=cancel)
         finally:
             self._cancels.discard(cancel)
-        return {**run.to_json(), "cancelled": cancel.is_set()}
+        return p.SynthesizeReply(
+            run.status, run.seconds, run.cache, run.best.source if run.best else None,
+            tuple(p.SynthesizedCandidate(c.path, c.report) for c in run.candidates),
+            cancel.is_set())
 
-    def evolve(self, text: str | None = None, path: str | None = None,
-               gravity: float = MOON_GRAVITY, turbulence: float = 1.0,
-               budget_s: float | None = 60.0, generations: int | None = None,
-               population: int = 4, islands: int = 2, seed: int = 0, use_llm: bool = True,
-               agents: dict | None = None, with_default_seeds: bool = True):
-        """Evolve controllers from the editor's program (``text``, if not empty), the
-        samples and the registry's controllers for nearby conditions (those two unless
-        ``with_default_seeds`` is off), forwarding each of the search's events as an
-        "evolution" event ({"kind": "generation" | "best" | "failure" | "log", ...})
-        and, with ``use_llm``, the agents' tokens. ``cancel`` stops it with the best so
-        far. The result is ``EvolutionResult.to_json()``; the registry keeps the winner
-        only if it beats what is stored and every sample."""
+    def evolve(self, request: p.EvolveRequest, emit: Emit) -> p.EvolveReply:
+        """The registry keeps the winner only if it beats what is stored and every sample."""
         from ..evolve.runner import default_seeds, run_evolution
         from ..evolve.search import EvolveOptions
         from ..sim import Environment
 
-        request_id = _local.request_id
-        env = Environment(gravity=gravity, turbulence=turbulence)
+        env = Environment(gravity=request.gravity, turbulence=request.turbulence)
         registry = self.registry()
-        seeds = default_seeds(env, registry) if with_default_seeds else []
+        seeds = default_seeds(env, registry) if request.with_default_seeds else []
+        text = request.text
         if text and text.strip():
-            path = path or "editor.mlir"
-            seeds = [(path, text)] + [(p, t) for p, t in seeds if t != text]
+            path = request.path or "editor.mlir"
+            seeds = [(path, text)] + [(other_path, other_text) for other_path, other_text
+                                      in seeds if other_text != text]
         as_written: dict[str, str] = {}
         for seed_path, seed_text in seeds:
             as_written.setdefault(seed_path, seed_text)
@@ -286,43 +280,47 @@ class Handlers:
             if kind == "best" and not data.get("parent_text") and data.get("lineage"):
                 # a tuned seed has no parent: its diff is against the seed as written
                 data = {**data, "parent_text": as_written.get(data["lineage"][0].get("source"), "")}
-            self.send_event(request_id, "evolution", _plain({"kind": kind, **data}))
+            emit(p.EvolutionProgress(kind, data))
 
-        options = EvolveOptions(budget_s=budget_s, generations=generations,
-                                population=population, islands=islands, seed=seed,
-                                use_llm=use_llm)
+        options = EvolveOptions(budget_s=request.budget_s, generations=request.generations,
+                                population=request.population, islands=request.islands,
+                                seed=request.seed, use_llm=request.use_llm)
         cancel = self._cancel_event()
         try:
             result = run_evolution(env, options, seeds=seeds or None, registry=registry,
-                                   agents=self._agents_for(agents) if use_llm else None,
-                                   on_event=forward, on_token=self._stream(), cancel=cancel)
+                                   agents=self._agents_for(request.agents)
+                                   if request.use_llm else None,
+                                   on_event=forward, on_token=self._token_stream(emit),
+                                   cancel=cancel)
         finally:
             self._cancels.discard(cancel)
-        return _plain(result.to_json())
+        return p.EvolveReply(result.to_json())
 
-    def registry_ls(self, **_):
+    def list_registry(self, request: p.RegistryListRequest, emit: Emit) -> p.RegistryListing:
         """Every key's best entry, best first: the Registry pane's table."""
         registry = self.registry()
         registry.flush()  # entries still being written back are part of the answer
         entries = sorted(registry.entries(), key=lambda e: e.rank_key(), reverse=True)
-        return [{"key": e.key, "file": e.file, "scores": e.scores, "strategy": e.strategy,
-                 "condition": e.key_data.get("condition", {}), "created": e.created,
-                 "source": e.source} for e in entries]
+        return p.RegistryListing(tuple(
+            p.RegistryRow(e.key, e.file, e.scores, e.strategy,
+                          e.key_data.get("condition", {}), e.created, e.source)
+            for e in entries))
 
-    def flush(self, **_):
-        """Wait for the registry's write-back queue to reach the disk."""
-        return {"flushed": self._registry.flush() if self._registry is not None else True}
+    def flush(self, request: p.FlushRequest, emit: Emit) -> p.FlushReply:
+        return p.FlushReply(self._registry.flush() if self._registry is not None else True)
 
     # Test hooks: the crash-survival tests need a request that kills or stalls native code.
-    def debug_segfault(self, **_):
+    def debug_segfault(self, request: p.DebugSegfaultRequest, emit: Emit) -> p.Done:
         import ctypes
 
         ctypes.string_at(0)  # reads address 0: SIGSEGV
+        return p.Done()
 
-    def debug_hang(self, seconds: float = 3600.0, **_):
+    def debug_hang(self, request: p.DebugHangRequest, emit: Emit) -> p.Done:
         import time
 
-        time.sleep(seconds)
+        time.sleep(request.seconds)
+        return p.Done()
 
 
 def _redirect_stderr(path: str) -> None:
@@ -375,36 +373,48 @@ def serve(connection, stderr_path: str | None = None, niceness: int = 0,
         with send_lock:
             connection.send(message)
 
-    handlers = Handlers(lambda request_id, kind, data: send(
-        {"id": request_id, "event": kind, "data": data}))
+    handlers = Handlers()
+    table = handlers.table()
 
-    def run(request: dict) -> None:
-        _local.request_id = request["id"]
+    def run(request_id: int, request: Request[Any]) -> None:
+        def emit(event: Event) -> None:
+            send(p.event_message(request_id, event))
+
         try:
-            method = getattr(handlers, request["op"], None)
-            if method is None or request["op"].startswith("_"):
-                raise ValueError(f"unknown engine request {request['op']!r}")
-            result = method(**request.get("args", {}))
-            send({"id": request["id"], "ok": True, "result": result})
+            reply = table[type(request)](request, emit)
+            send({"id": request_id, "ok": True, "result": p.to_wire(reply)})
         except Exception as error:  # reported to the client; the engine keeps serving
-            send({"id": request["id"], "ok": False,
-                  "error": f"{type(error).__name__}: {error}",
+            send({"id": request_id, "ok": False, "error": f"{type(error).__name__}: {error}",
                   "traceback": traceback.format_exc()})
+
+    def refuse(request_id: int, error: Exception) -> None:
+        send({"id": request_id, "ok": False, "error": f"{type(error).__name__}: {error}",
+              "traceback": ""})
+
+    def stop_and_flush() -> p.FlushReply:
+        handlers.cancel(p.CancelRequest(), _no_events)  # agents stop at their next token
+        return handlers.flush(p.FlushRequest(), _no_events)
 
     # Not a ``with`` block: leaving one waits for every running job, and a swarm or a
     # generation must not hold up the exit once the registry is safe on disk.
     pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="engine-job")
     while True:
         try:
-            request = connection.recv()
+            message = connection.recv()
         except (EOFError, OSError):
-            handlers.cancel()
-            handlers.flush()  # the client went away (the UI died): keep what was learned
+            stop_and_flush()  # the client went away (the UI died): keep what was learned
             os._exit(0)
-        if request.get("op") == "shutdown":
-            handlers.cancel()  # agents stop at their next token
-            flushed = handlers.flush()  # the registry's pending writes reach the disk
-            send({"id": request["id"], "ok": True, "result": flushed})
+        try:
+            request = p.read_request(message)
+        except p.UnknownRequest as error:
+            refuse(message.get("id", 0), error)
+            continue
+        if isinstance(request, p.ShutdownRequest):
+            flushed = stop_and_flush()  # the registry's pending writes reach the disk
+            send({"id": message["id"], "ok": True, "result": p.to_wire(flushed)})
             connection.close()
             os._exit(0)
-        pool.submit(run, request)
+        if type(request) not in table:
+            refuse(message["id"], p.UnknownRequest(f"unknown engine request {request.op!r}"))
+            continue
+        pool.submit(run, message["id"], request)

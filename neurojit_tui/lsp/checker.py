@@ -13,6 +13,7 @@ import threading
 
 from ..compiler.diagnostics import ERROR, Diagnostic
 from ..engine import EngineClient, EngineCrashed, EngineError, EngineTimeout
+from ..engine.protocol import CheckRequest
 
 CHECK_TIMEOUT_S = 30.0  # a check takes milliseconds; past this the engine is hung
 
@@ -21,7 +22,9 @@ class EngineChecker:
     """``check(text, path)`` -> the compiler's diagnostics, as ``neurojit check`` gives them
     (``controller=True``: as ``neurojit check --controller``)."""
 
-    request = "check"  # the engine request that checks (tests point it at a crashing one)
+    # makes the engine request that checks (text, path, controller): CheckRequest; tests
+    # put a crashing one in its place
+    request = CheckRequest
 
     def __init__(self, controller: bool = False, log=None):
         self.controller = controller
@@ -53,11 +56,12 @@ class EngineChecker:
             return [_whole_file_error(path, str(timeout))]
         except EngineError as error:
             return [_whole_file_error(path, f"internal error in the checker: {error}")]
-        return [Diagnostic.from_json(d) for d in found or []]
+        return list(found)
 
-    def _call(self, text: str, path: str) -> list[dict]:
-        return self._client().call(self.request, timeout=CHECK_TIMEOUT_S, text=text, path=path,
-                                   controller=self.controller)
+    def _call(self, text: str, path: str) -> tuple[Diagnostic, ...]:
+        reply = self._client().call(self.request(text, path, self.controller),
+                                    timeout=CHECK_TIMEOUT_S)
+        return reply.diagnostics
 
     def close(self) -> None:
         with self._lock:

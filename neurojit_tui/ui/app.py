@@ -32,6 +32,12 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from ..engine import EngineClient, EngineCrashed, EngineError, EngineTimeout
+from ..engine.protocol import (AgentToken, CancelRequest, CheckRequest, EvolutionProgress,
+                               EvolveRequest, FlyRequest, LanderFrame, LogLine,
+                               RegistryListRequest, RepairStartRequest, RepairState,
+                               RepairStepRequest, StopFlightRequest, SwapRequest, SwarmRequest,
+                               SynthesizeReply, SynthesizeRequest)
+from ..sim.report import SwarmReport
 from ..paths import neurojit_home
 from ..sim.model import MOON_GRAVITY
 from . import session
@@ -43,7 +49,7 @@ from .keymap import APP_BINDINGS
 from .lander import LanderView
 from .reasoning import ReasoningPane
 from .repair import RepairPane
-from .results import OpenProgram, RegistryPane, SwarmPane
+from .results import OpenProgram, RegistryPane, SwarmPane, SwarmRun
 from .themes import DEFAULT_THEME, LAYOUT_CSS, PALETTES, discover
 
 CHECK_DELAY_S = 0.3  # debounce: check once typing pauses
@@ -74,7 +80,7 @@ def over_ssh() -> bool:
 @dataclass
 class DiagnosticsReady(Message):
     version: int
-    diagnostics: list  # Diagnostic.to_json() dicts
+    diagnostics: tuple
 
 
 @dataclass
@@ -84,7 +90,7 @@ class EngineTrouble(Message):
 
 @dataclass
 class SwarmReady(Message):
-    report: dict
+    report: SwarmReport
     name: str
     text: str
 
@@ -102,27 +108,27 @@ class TokenReady(Message):
 
 @dataclass
 class SynthesisDone(Message):
-    run: dict
+    run: SynthesizeReply
 
 
 @dataclass
 class RegistryListed(Message):
-    entries: list
+    entries: tuple
 
 
 @dataclass
 class RepairUpdated(Message):
-    state: dict
+    state: RepairState
     action: str
 
 
 @dataclass
-class EvolutionProgress(Message):
+class EvolutionNotice(Message):
     """Evolution events are waiting in ``app.evolution_events``. The search can report
     faster than the screen needs: queued notices collapse into one, which takes them all."""
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, EvolutionProgress)
+        return isinstance(message, EvolutionNotice)
 
 
 @dataclass
@@ -157,7 +163,7 @@ class NeuroJITApp(App):
                                              niceness=ENGINE_NICENESS,
                                              idle_priority=ENGINE_IDLE_PRIORITY)
         self.version = 0  # edits so far: stale check results are dropped
-        self.diagnostics: list[dict] | None = None  # what the Diagnostics pane shows
+        self.diagnostics: tuple | None = None  # what the Diagnostics pane shows
         self.remote = over_ssh()
         # over SSH every frame is bytes on the wire: fly slower, sample the cores less often
         self.fps = fps or (10.0 if self.remote else 25.0)
@@ -171,7 +177,7 @@ class NeuroJITApp(App):
         self.themes = THEMES
         self.jobs: Counter = Counter()  # engine jobs in flight, for the Cores pane's note
         self._jobs_lock = threading.Lock()
-        self.latest_frame: dict | None = None
+        self.latest_frame: LanderFrame | None = None
         self._frame_posted = threading.Event()
         self.repair_session: int | None = None
         self.synthesis_candidates = 2  # programs the models write per synthesis
@@ -364,7 +370,7 @@ class NeuroJITApp(App):
 
     def on_unmount(self) -> None:
         if self.engine.alive:
-            self.engine.submit("stop_flight")  # lets the engine's flight job end
+            self.engine.submit(StopFlightRequest())  # lets the engine's flight job end
         self.engine.close()  # the engine flushes the registry's write-back queue first
 
     def _watch_for_dropped_terminal(self) -> None:
@@ -401,19 +407,19 @@ class NeuroJITApp(App):
 
     # -- the engine ---------------------------------------------------------------------------
 
-    def _engine_call(self, op: str, timeout: float | None = None, **args):
+    def _engine_call(self, request, timeout: float | None = None):
         """``engine.call`` for worker threads: a failure (crash, time-out, error) goes to
         the Diagnostics pane and returns None."""
         with self._jobs_lock:
-            self.jobs[op] += 1
+            self.jobs[request.op] += 1
         try:
-            return self.engine.call(op, timeout=timeout, **args)
+            return self.engine.call(request, timeout=timeout)
         except (EngineCrashed, EngineTimeout, EngineError) as error:
             self.post_message(EngineTrouble(str(error)))
             return None
         finally:
             with self._jobs_lock:
-                self.jobs[op] -= 1
+                self.jobs[request.op] -= 1
 
     def _processes(self) -> dict:
         """For the Cores pane: this process and the engine, with the engine's jobs."""
@@ -424,23 +430,23 @@ class NeuroJITApp(App):
         return {"ui": (os.getpid(), ""),
                 "engine": (self.engine.pid, ", ".join(labels.get(j, j) for j in jobs))}
 
-    def _engine_event(self, request_id: int, kind: str, data) -> None:
+    def _engine_event(self, request_id: int, event) -> None:
         """Called on the engine client's reader thread."""
         if self.terminal_gone:
             return
-        if kind == "frame":
+        if isinstance(event, LanderFrame):
             # keep only the newest frame: a slow terminal (SSH) skips frames, never queues them
-            self.latest_frame = data
+            self.latest_frame = event
             if not self._frame_posted.is_set():
                 self._frame_posted.set()
                 self.post_message(FrameReady())
-        elif kind == "token":
-            self.post_message(TokenReady(data["agent"], data["text"]))
-        elif kind == "log":
-            self.post_message(TokenReady("pipeline", data + "\n"))
-        elif kind == "evolution":
-            self.evolution_events.append(data)
-            self.post_message(EvolutionProgress())
+        elif isinstance(event, AgentToken):
+            self.post_message(TokenReady(event.agent, event.text))
+        elif isinstance(event, LogLine):
+            self.post_message(TokenReady("pipeline", event.line + "\n"))
+        elif isinstance(event, EvolutionProgress):
+            self.evolution_events.append(event)
+            self.post_message(EvolutionNotice())
 
     @on(EngineTrouble)
     def show_engine_trouble(self, message: EngineTrouble) -> None:
@@ -502,9 +508,9 @@ class NeuroJITApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="check")
     def check(self, text: str, version: int) -> None:
-        diagnostics = self._engine_call("check", timeout=60, text=text, path=self.file_name)
-        if diagnostics is not None:
-            self.post_message(DiagnosticsReady(version, diagnostics))
+        reply = self._engine_call(CheckRequest(text, self.file_name), timeout=60)
+        if reply is not None:
+            self.post_message(DiagnosticsReady(version, reply.diagnostics))
 
     @on(DiagnosticsReady)
     def show_diagnostics(self, message: DiagnosticsReady) -> None:
@@ -516,10 +522,10 @@ class NeuroJITApp(App):
         pane = self.query_one("#diagnostics", OptionList)
         pane.clear_options()
         for i, d in enumerate(message.diagnostics):
-            pane.add_option(Option(f"{d['line']}:{d['col']} {d['severity']} {d['message']}", id=str(i)))
+            pane.add_option(Option(f"{d.line}:{d.col} {d.severity} {d.message}", id=str(i)))
         if not message.diagnostics:
             pane.add_option(Option("no problems: the controller verifies", id="ok", disabled=True))
-        pane.border_subtitle = (f"{sum(d['severity'] == 'error' for d in message.diagnostics)} "
+        pane.border_subtitle = (f"{sum(d.severity == 'error' for d in message.diagnostics)} "
                                 f"error(s)" if message.diagnostics else "ok")
         self.editor.mark_diagnostics(message.diagnostics)
 
@@ -528,7 +534,7 @@ class NeuroJITApp(App):
         if event.option.id is None or not event.option.id.isdigit():
             return
         d = self.diagnostics[int(event.option.id)]
-        self.editor.cursor_location = (max(0, d["line"] - 1), max(0, d["col"] - 1))
+        self.editor.cursor_location = (max(0, d.line - 1), max(0, d.col - 1))
         self.editor.focus()
 
     def action_focus_diagnostics(self) -> None:
@@ -546,14 +552,14 @@ class NeuroJITApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="swarm")
     def swarm(self, text: str, name: str) -> None:
-        report = self._engine_call("swarm", timeout=300, text=text, path=self.file_name)
-        if report is not None:
-            self.post_message(SwarmReady(report, name, text))
+        reply = self._engine_call(SwarmRequest(text, self.file_name), timeout=300)
+        if reply is not None:
+            self.post_message(SwarmReady(reply.report, name, text))
 
     @on(SwarmReady)
     def show_swarm(self, message: SwarmReady) -> None:
         self.between_keystrokes(lambda: self.query_one(SwarmPane).add_run(
-            message.name, message.report, message.text))
+            SwarmRun(message.name, message.report, message.text)))
 
     # -- the live lander -------------------------------------------------------------------------
 
@@ -574,16 +580,16 @@ class NeuroJITApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="fly")
     def fly(self, text: str, path: str) -> None:
-        self._engine_call("fly", text=text, path=path, fps=self.fps)
+        self._engine_call(FlyRequest(text, path, fps=self.fps))
 
     def action_hot_swap(self) -> None:
         self.hot_swap(self.editor.text)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="swap")
     def hot_swap(self, text: str) -> None:
-        result = self._engine_call("swap", timeout=60, text=text, path=self.file_name)
+        result = self._engine_call(SwapRequest(text, self.file_name), timeout=60)
         if result is not None:
-            self.call_from_thread(self.notify, f"hot-swapped to {result['controller']}")
+            self.call_from_thread(self.notify, f"hot-swapped to {result.controller}")
 
     # -- agents: synthesis, the reasoning stream, the registry -----------------------------------
 
@@ -598,8 +604,8 @@ class NeuroJITApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="synthesize")
     def synthesize(self) -> None:
-        run = self._engine_call("synthesize", gravity=MOON_GRAVITY, turbulence=1.0,
-                                candidates=self.synthesis_candidates)
+        run = self._engine_call(SynthesizeRequest(MOON_GRAVITY, 1.0,
+                                                  candidates=self.synthesis_candidates))
         if run is not None:
             self.post_message(SynthesisDone(run))
 
@@ -607,25 +613,24 @@ class NeuroJITApp(App):
     def show_synthesis(self, message: SynthesisDone) -> None:
         self.between_keystrokes(lambda: self._show_synthesis(message.run))
 
-    def _show_synthesis(self, run: dict) -> None:
+    def _show_synthesis(self, run: SynthesizeReply) -> None:
         pane = self.query_one(SwarmPane)
-        for candidate in run["candidates"]:
-            path = Path(candidate["path"])
+        for candidate in run.candidates:
+            path = Path(candidate.path)
             try:
                 text = path.read_text(encoding="utf-8") if path.exists() else ""
             except (OSError, UnicodeDecodeError):
                 text = ""  # the row still shows the candidate's scores
-            pane.add_run(path.name, candidate["report"], text)
+            pane.add_run(SwarmRun(path.name, candidate.report, text))
         reasoning = self.query_one(ReasoningPane)
         reasoning.flush_line()
-        best = run["best"]
-        if best is None:
-            reasoning.border_subtitle = "cancelled" if run.get("cancelled") else "no candidate flew"
+        if run.best_source is None:
+            reasoning.border_subtitle = "cancelled" if run.cancelled else "no candidate flew"
             self.notify(reasoning.border_subtitle, severity="warning")
             return
-        source = "memory (" + run["cache"].upper() + ")" if run["cache"] != "miss" else "the models"
-        reasoning.border_subtitle = f"best from {source} in {run['seconds']:.1f} s"
-        self.open_program(best["source"], f"the best controller from {source}")
+        source = "memory (" + run.cache.upper() + ")" if run.cache != "miss" else "the models"
+        reasoning.border_subtitle = f"best from {source} in {run.seconds:.1f} s"
+        self.open_program(run.best_source, f"the best controller from {source}")
         self.list_registry()
 
     # -- evolution: the search, the Evolution pane, the lander flying each new best ----------
@@ -652,11 +657,12 @@ class NeuroJITApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="evolve")
     def evolve(self, text: str) -> None:
-        result = self._engine_call("evolve", text=text, path=self.file_name,
-                                   gravity=MOON_GRAVITY, turbulence=1.0, **self.evolution_options)
-        self.post_message(EvolutionDone(result))
+        reply = self._engine_call(EvolveRequest(text=text, path=self.file_name,
+                                                gravity=MOON_GRAVITY, turbulence=1.0,
+                                                **self.evolution_options))
+        self.post_message(EvolutionDone(reply.result if reply is not None else None))
 
-    @on(EvolutionProgress)
+    @on(EvolutionNotice)
     def show_evolution_progress(self) -> None:
         events = []
         while self.evolution_events:
@@ -667,12 +673,12 @@ class NeuroJITApp(App):
         pane.record(events)
         reasoning = self.query_one(ReasoningPane)
         for event in events:
-            if event["kind"] == "log":
-                reasoning.note("evolution", event["message"])
-        best = next((e for e in reversed(events) if e["kind"] == "best"), None)
-        if best is not None or any(e["kind"] in ("generation", "failure") for e in events):
+            if event.kind == "log":
+                reasoning.note("evolution", event.data["message"])
+        best = next((e.data for e in reversed(events) if e.kind == "best"), None)
+        if best is not None or any(e.kind in ("generation", "failure") for e in events):
             pane.show_status(time.monotonic())  # a fixed size: in place, no layout pass
-        if any(e["kind"] == "generation" for e in events):
+        if any(e.kind == "generation" for e in events):
             # plotext draws the whole plot anew: too slow to share a keystroke's frame
             self._between_keystrokes_once(pane.draw_plot)
         if best is not None:
@@ -694,9 +700,8 @@ class NeuroJITApp(App):
             if get_current_worker().is_cancelled:
                 return
             path = f"evolved-{name}.mlir"
-            result = self._engine_call("swap", timeout=60, text=text, path=path,
-                                       only_if_flying=True)
-            if result is not None and result["controller"] is None:
+            result = self._engine_call(SwapRequest(text, path, only_if_flying=True), timeout=60)
+            if result is not None and result.controller is None:
                 self.call_from_thread(self.start_flight, text, path)
 
     @on(EvolutionDone)
@@ -732,9 +737,9 @@ class NeuroJITApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="cancel")
     def cancel_agents(self) -> None:
-        result = self._engine_call("cancel", timeout=30)
+        result = self._engine_call(CancelRequest(), timeout=30)
         if result is not None:
-            self.call_from_thread(self.notify, f"stopping {result['cancelled']} agent job(s)")
+            self.call_from_thread(self.notify, f"stopping {result.cancelled} agent job(s)")
 
     def action_focus_registry(self) -> None:
         self.show_side_pane("registry", focus=True)
@@ -746,9 +751,9 @@ class NeuroJITApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="registry")
     def list_registry(self) -> None:
-        entries = self._engine_call("registry_ls", timeout=120)
-        if entries is not None:
-            self.post_message(RegistryListed(entries))
+        listing = self._engine_call(RegistryListRequest(), timeout=120)
+        if listing is not None:
+            self.post_message(RegistryListed(listing.entries))
 
     @on(RegistryListed)
     def show_registry(self, message: RegistryListed) -> None:
@@ -775,20 +780,19 @@ class NeuroJITApp(App):
     @work(thread=True, exclusive=True, exit_on_error=False, group="repair")
     def repair_step(self, action: str, text: str) -> None:
         if action == "start":
-            state = self._engine_call("repair_start", text=text, path=self.file_name)
-            self.repair_session = state["session"] if state else None
+            state = self._engine_call(RepairStartRequest(text, self.file_name))
+            self.repair_session = state.session if state else None
         else:
-            state = self._engine_call("repair_step", session=self.repair_session,
-                                      action=action, text=text)
+            state = self._engine_call(RepairStepRequest(self.repair_session, action, text))
         if state is not None:
             self.post_message(RepairUpdated(state, action))
 
     @on(RepairUpdated)
     def show_repair(self, message: RepairUpdated) -> None:
         self.query_one(RepairPane).show(message.state)
-        if message.action in ("accept", "auto") and message.state["text"] != self.editor.text:
-            self.open_program(message.state["text"], "the accepted repair")
-        if message.state["status"] == "repaired" and message.action != "start":
+        if message.action in ("accept", "auto") and message.state.text != self.editor.text:
+            self.open_program(message.state.text, "the accepted repair")
+        if message.state.status == "repaired" and message.action != "start":
             self.notify("repaired: the program verifies and compiles")
 
 

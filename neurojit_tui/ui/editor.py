@@ -10,6 +10,7 @@ diagnostic's column on.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 from rich.segment import Segment
 from rich.style import Style
@@ -18,6 +19,7 @@ from textual.strip import Strip
 from textual.widgets import TextArea
 from textual.widgets.text_area import Selection, TextAreaTheme
 
+from ..compiler.diagnostics import Diagnostic
 from .lexer import line_highlights
 
 ERROR_HIGHLIGHT = "diagnostic.error"
@@ -56,15 +58,15 @@ class TensorLangEditor(TextArea):
                                                 syntax_styles=styles))
         self.theme = f"tensorlang-{base.name}"
 
-    def mark_diagnostics(self, diagnostics: list[dict]) -> None:
-        """Mark the lines of these diagnostics (``Diagnostic.to_json()`` dicts)."""
+    def mark_diagnostics(self, diagnostics: Iterable[Diagnostic]) -> None:
+        """Mark the lines of these diagnostics."""
         marks: dict[int, tuple[str, int]] = {}
         for d in diagnostics:
-            row = d["line"] - 1
-            if row < 0 or d["severity"] not in GUTTER_MARKS:
+            row = d.line - 1
+            if row < 0 or d.severity not in GUTTER_MARKS:
                 continue
-            if row not in marks or (d["severity"] == "error" and marks[row][0] != "error"):
-                marks[row] = (d["severity"], max(0, d["col"] - 1))
+            if row not in marks or (d.severity == "error" and marks[row][0] != "error"):
+                marks[row] = (d.severity, max(0, d.col - 1))
         if marks == self.marks:
             return  # typing in a comment re-checks to the same result: nothing to redraw
         self.marks = marks

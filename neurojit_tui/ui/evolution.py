@@ -26,6 +26,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from ..engine.protocol import EvolutionProgress
 from .results import OpenProgram
 
 IDLE_HINT = "F9 evolves the editor's program with the samples and stored controllers."
@@ -158,20 +159,19 @@ def format_outcome(result: dict) -> list[str]:
 class EvolutionRun:
     """What the pane knows about one run, built from its events (no widgets)."""
 
-    history: list = field(default_factory=list)  # "generation" events (the result's, at the end)
-    latest: dict | None = None  # the newest "generation" event
-    best: dict | None = None  # the newest "best" event
+    history: list = field(default_factory=list)  # "generation" data (the result's, at the end)
+    latest: dict | None = None  # the newest "generation" event's data
+    best: dict | None = None  # the newest "best" event's data
     failures: int = 0
     result: dict | None = None  # the engine's answer, once the run is over
 
-    def record(self, event: dict) -> None:
-        kind = event["kind"]
-        if kind == "generation":
-            self.latest = event
-            self.history.append(event)
-        elif kind == "best":
-            self.best = event
-        elif kind == "failure":
+    def record(self, event: EvolutionProgress) -> None:
+        if event.kind == "generation":
+            self.latest = event.data
+            self.history.append(event.data)
+        elif event.kind == "best":
+            self.best = event.data
+        elif event.kind == "failure":
             self.failures += 1
 
     def finish(self, result: dict) -> None:
@@ -260,7 +260,7 @@ class EvolutionPane(Vertical):
         self.draw_plot()
         self.show_detail()
 
-    def record(self, events: list[dict]) -> None:
+    def record(self, events: list[EvolutionProgress]) -> None:
         """Keep what ``events`` say; the app then redraws what changed."""
         for event in events:
             self.run.record(event)

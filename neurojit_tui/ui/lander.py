@@ -1,8 +1,8 @@
 """The lander view: the live lander drawn in text, with telemetry and hot-swaps.
 
-``draw`` is pure (frame dict in, text out) so it is tested without a terminal. Frames
-come from the engine's ``fly`` request: state in metres (see sim/model.py), the action,
-the id of the controller that flew this step, the wind.
+``draw`` is pure (a frame in, text out) so it is tested without a terminal. Frames come
+from the engine's ``FlyRequest`` as ``LanderFrame`` events: state in metres (see
+sim/model.py), the action, the id of the controller that flew this step, the wind.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from ..engine.protocol import LanderFrame
 from ..sim import model
 
 def pack(items: list[str], width: int) -> list[str]:
@@ -27,14 +28,13 @@ def pack(items: list[str], width: int) -> list[str]:
     return lines
 
 
-def telemetry(frame: dict, width: int, swaps: list[str] | None) -> list[str]:
-    tilt = frame["angle"]
-    lines = pack([f"alt {frame['y'] - model.LEG_DOWN:6.2f} m", f"vx {frame['vx']:+5.2f}",
-                  f"vy {frame['vy']:+5.2f} m/s", f"angle {tilt:+5.2f}",
-                  f"fuel {frame['fuel']:4.0%}", f"step {frame['step']:4}",
-                  f"agent {frame['agent']}", f"score {frame['score']:7.1f}", frame["outcome"]],
+def telemetry(frame: LanderFrame, width: int, swaps: list[str] | None) -> list[str]:
+    lines = pack([f"alt {frame.y - model.LEG_DOWN:6.2f} m", f"vx {frame.vx:+5.2f}",
+                  f"vy {frame.vy:+5.2f} m/s", f"angle {frame.angle:+5.2f}",
+                  f"fuel {frame.fuel:4.0%}", f"step {frame.step:4}",
+                  f"agent {frame.agent}", f"score {frame.score:7.1f}", frame.outcome],
                  width)
-    lines.append(f"controller {short_id(frame['controller'])}"[:width])
+    lines.append(f"controller {short_id(frame.controller)}"[:width])
     if swaps and len(swaps) > 1:  # the hot-swap history gets its own line: it must show
         names = [short_id(s) for s in swaps]
         text = "hot-swaps: " + " -> ".join(names)
@@ -50,7 +50,8 @@ def short_id(controller_id: str) -> str:
     return controller_id.rsplit("/", 1)[-1]
 
 
-def draw(frame: dict | None, width: int, height: int, swaps: list[str] | None = None) -> str:
+def draw(frame: LanderFrame | None, width: int, height: int,
+         swaps: list[str] | None = None) -> str:
     """The scene (sky, lander, flame, ground with the pad) and telemetry below it."""
     if frame is None:
         return "F7 flies a lander with the editor's controller; F8 hot-swaps it mid-flight."
@@ -68,12 +69,12 @@ def draw(frame: dict | None, width: int, height: int, swaps: list[str] | None = 
 
     for c in range(width):
         grid[ground][c] = "▔" if abs((c / (width - 1) - 0.5) * model.WORLD_W) <= model.PAD_HALF_WIDTH else "░"
-    r, c = row(frame["y"] - model.LEG_DOWN + 0.6), column(frame["x"])
-    tilt = frame["angle"]
+    r, c = row(frame.y - model.LEG_DOWN + 0.6), column(frame.x)
+    tilt = frame.angle
     body = "◢█◣" if abs(tilt) < 0.15 else ("◤█◢" if tilt > 0 else "◣█◥")
-    if frame["outcome"] == "crashed":
+    if frame.outcome == "crashed":
         body = "✶✶✶"
-    legs = ("/" if frame["leg_left"] < 0.5 else "┘") + " " + ("\\" if frame["leg_right"] < 0.5 else "└")
+    legs = ("/" if frame.leg_left < 0.5 else "┘") + " " + ("\\" if frame.leg_right < 0.5 else "└")
 
     def put(rr: int, cc: int, text: str) -> None:
         for i, ch in enumerate(text):
@@ -83,12 +84,12 @@ def draw(frame: dict | None, width: int, height: int, swaps: list[str] | None = 
     r = max(0, min(ground - 2, r - 1))
     put(r, c - 1, body)
     put(r + 1, c - 1, legs)
-    main, lateral = frame["action"][0], frame["action"][1]
-    if main > 0 and frame["fuel"] > 0 and frame["outcome"] == "flying":
+    main, lateral = frame.action[0], frame.action[1]
+    if main > 0 and frame.fuel > 0 and frame.outcome == "flying":
         put(r + 2, c, "▼" if main > 0.5 else "▾")
-    if abs(lateral) > 0.5 and frame["outcome"] == "flying":
+    if abs(lateral) > 0.5 and frame.outcome == "flying":
         put(r, c - 2 if lateral > 0 else c + 2, "◂" if lateral < 0 else "▸")
-    wind = frame["wind"]
+    wind = frame.wind
     arrow = ("→" if wind > 0 else "←") * min(5, int(abs(wind) / 0.05) + 1)
     put(0, 0, f"wind {arrow}")
     lines = ["".join(cells) for cells in grid] + below
@@ -101,15 +102,15 @@ class LanderView(Widget):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.frame: dict | None = None
+        self.frame: LanderFrame | None = None
         self.controllers: list[str] = []  # controller ids in the order they flew
         self.lines: list[str] = draw(None, 0, 0).split("\n")
         self._style = None  # rich_style walks the DOM: once per frame, not once per line
 
-    def show(self, frame: dict) -> None:
+    def show(self, frame: LanderFrame) -> None:
         self.frame = frame
-        if not self.controllers or self.controllers[-1] != frame["controller"]:
-            self.controllers.append(frame["controller"])
+        if not self.controllers or self.controllers[-1] != frame.controller:
+            self.controllers.append(frame.controller)
         lines = draw(frame, self.size.width, self.size.height, self.controllers).split("\n")
         previous, self.lines = self.lines, lines
         # a whole repaint when the style changed since the last drawing (``_style`` is

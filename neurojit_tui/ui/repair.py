@@ -15,6 +15,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from ..engine.protocol import RepairState
+
 
 class RepairPane(Vertical):
     BINDINGS = [
@@ -33,7 +35,7 @@ class RepairPane(Vertical):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.state: dict | None = None
+        self.state: RepairState | None = None
 
     def compose(self) -> ComposeResult:
         table = DataTable(id="attempts", cursor_type="row")
@@ -44,32 +46,31 @@ class RepairPane(Vertical):
     def action_step(self, action: str) -> None:
         self.post_message(self.Step(action))
 
-    def show(self, state: dict) -> None:
+    def show(self, state: RepairState) -> None:
         self.state = state
         table = self.query_one(DataTable)
         table.clear()
-        for a in state["attempts"]:
-            errors = sum(1 for d in a["diagnostics"] if d["severity"] == "error")
-            table.add_row(str(a["number"]), a["tier"], a["agent"][:24], f"{a['seconds']:.2f}",
-                          str(errors), a["decision"], key=str(a["number"]))
-        if state["attempts"]:
-            table.move_cursor(row=len(state["attempts"]) - 1)
-        self.show_attempt(len(state["attempts"]) - 1)
-        self.border_subtitle = state["status"]
+        for a in state.attempts:
+            table.add_row(str(a.number), a.tier, a.agent[:24], f"{a.seconds:.2f}",
+                          str(a.errors), a.decision, key=str(a.number))
+        if state.attempts:
+            table.move_cursor(row=len(state.attempts) - 1)
+        self.show_attempt(len(state.attempts) - 1)
+        self.border_subtitle = state.status
 
     def show_attempt(self, index: int) -> None:
         detail = self.query_one("#attempt-detail", Static)
         if self.state is None:
             return
         if index < 0:
-            errors = "\n".join(f"{d['line']}:{d['col']} {d['message']}" for d in self.state["diagnostics"])
-            detail.update(f"status: {self.state['status']}\n{errors}\nn: make the first attempt")
+            errors = "\n".join(f"{d.line}:{d.col} {d.message}" for d in self.state.diagnostics)
+            detail.update(f"status: {self.state.status}\n{errors}\nn: make the first attempt")
             return
-        a = self.state["attempts"][index]
-        errors = "\n".join(f"{d['line']}:{d['col']} {d['severity']} {d['message']}"
-                           for d in a["diagnostics"]) or "verifies"
-        detail.update(f"attempt {a['number']} ({a['tier']}): {a['explanation']}\n{errors}\n"
-                      f"{a['diff'] or '(no change)'}")
+        a = self.state.attempts[index]
+        errors = "\n".join(f"{d.line}:{d.col} {d.severity} {d.message}"
+                           for d in a.diagnostics) or "verifies"
+        detail.update(f"attempt {a.number} ({a.tier}): {a.explanation}\n{errors}\n"
+                      f"{a.diff or '(no change)'}")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key is not None and event.row_key.value is not None:

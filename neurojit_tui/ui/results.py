@@ -18,6 +18,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from ..engine.protocol import RegistryRow
+from ..sim.report import SwarmReport
+
 BARS = " ▁▂▃▄▅▆▇█"
 
 
@@ -49,11 +52,20 @@ class OpenProgram(Message):
     origin: str
 
 
+@dataclass(frozen=True)
+class SwarmRun:
+    """One row of the Swarm pane: a controller, its program, and how its swarm flew."""
+
+    name: str
+    report: SwarmReport
+    text: str
+
+
 class SwarmPane(Vertical):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.runs: list[dict] = []  # {"name", "report", "text"} in the table's order
+        self.runs: list[SwarmRun] = []  # in the table's order
 
     def compose(self) -> ComposeResult:
         table = DataTable(id="swarm-table", cursor_type="row", zebra_stripes=True)
@@ -62,29 +74,29 @@ class SwarmPane(Vertical):
         yield Static("F6 flies 100 landers with the editor's controller; Shift+F9 synthesizes.",
                      id="swarm-histogram")
 
-    def add_run(self, name: str, report: dict, text: str) -> None:
-        self.runs.append({"name": name, "report": report, "text": text})
+    def add_run(self, run: SwarmRun) -> None:
+        self.runs.append(run)
         table = self.query_one(DataTable)
-        r = report
-        if r.get("failure"):
-            row = (str(len(self.runs)), name, "failed", "-", "-", "-")
+        r = run.report
+        if r.failure:
+            row = (str(len(self.runs)), run.name, "failed", "-", "-", "-")
         else:
-            row = (str(len(self.runs)), name, f"{r['landed']}/{r['agents']}",
-                   f"{r['mean_score']:.1f}", f"{r['cvar10_score']:.1f}",
-                   f"{r['agent_steps_per_s'] / 1e6:.1f}")
+            row = (str(len(self.runs)), run.name, f"{r.landed}/{r.agents}",
+                   f"{r.mean_score:.1f}", f"{r.cvar10_score:.1f}",
+                   f"{r.agent_steps_per_s / 1e6:.1f}")
         table.add_row(*row, key=str(len(self.runs) - 1))
         table.move_cursor(row=len(self.runs) - 1)
         self.show_run(len(self.runs) - 1)
 
     def show_run(self, index: int) -> None:
         run = self.runs[index]
-        r = run["report"]
-        if r.get("failure"):
-            detail = f"{run['name']}: {r['failure']}"
+        r = run.report
+        if r.failure:
+            detail = f"{run.name}: {r.failure}"
         else:
-            h = r.get("score_histogram") or {}
-            detail = (f"{run['name']}: success {r['success_rate']:.0%}, crashed {r['crashed']}, "
-                      f"out {r['out_of_bounds']}, flying {r['timed_out']}\n"
+            h = r.score_histogram or {}
+            detail = (f"{run.name}: success {r.success_rate:.0%}, crashed {r.crashed}, "
+                      f"out {r.out_of_bounds}, flying {r.timed_out}\n"
                       + draw_histogram(h.get("counts", []), h.get("edges", [0, 0])))
         # its height is fixed (layout.tcss): no layout pass needed
         self.query_one("#swarm-histogram", Static).update(detail, layout=False)
@@ -101,7 +113,7 @@ class SwarmPane(Vertical):
         table = self.query_one(DataTable)
         if self.runs and table.cursor_row is not None:
             run = self.runs[table.cursor_row]
-            self.post_message(OpenProgram(run["text"], run["name"]))
+            self.post_message(OpenProgram(run.text, run.name))
 
 
 class RegistryPane(Vertical):
@@ -113,7 +125,7 @@ class RegistryPane(Vertical):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.entries: list[dict] = []
+        self.entries: tuple[RegistryRow, ...] = ()
 
     def compose(self) -> ComposeResult:
         table = DataTable(id="registry-table", cursor_type="row", zebra_stripes=True)
@@ -121,17 +133,17 @@ class RegistryPane(Vertical):
         yield table
         yield Static("F10 lists the stored controllers (r reloads).", id="registry-detail")
 
-    def show(self, entries: list[dict]) -> None:
+    def show(self, entries: tuple[RegistryRow, ...]) -> None:
         self.entries = entries
         table = self.query_one(DataTable)
         table.clear()
         for index, e in enumerate(entries):
-            c, s = e["condition"], e["scores"]
+            c, s = e.condition, e.scores
             success = s.get("success_rate")
             mean = s.get("mean_score")
-            table.add_row(e["key"][:10], str(c.get("gravity", "?")), str(c.get("turbulence", "?")),
+            table.add_row(e.key[:10], str(c.get("gravity", "?")), str(c.get("turbulence", "?")),
                           "-" if success is None else f"{success:.0%}",
-                          "-" if mean is None else f"{mean:.1f}", Path(e["file"]).name,
+                          "-" if mean is None else f"{mean:.1f}", Path(e.file).name,
                           key=str(index))
         self.border_subtitle = f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
         if entries:
@@ -143,11 +155,11 @@ class RegistryPane(Vertical):
 
     def show_entry(self, index: int) -> None:
         e = self.entries[index]
-        strategy = e.get("strategy") or {}
+        strategy = e.strategy or {}
         gains = ", ".join(f"{k}={v}" for k, v in strategy.items() if k != "family")
         self.query_one("#registry-detail", Static).update(
-            f"{e['key']}  {strategy.get('family', '?')} {gains}\n"
-            f"stored {time.strftime('%Y-%m-%d %H:%M', time.localtime(e['created']))}  {e['file']}")
+            f"{e.key}  {strategy.get('family', '?')} {gains}\n"
+            f"stored {time.strftime('%Y-%m-%d %H:%M', time.localtime(e.created))}  {e.file}")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key is not None and event.row_key.value is not None:
@@ -160,7 +172,7 @@ class RegistryPane(Vertical):
         table = self.query_one(DataTable)
         if self.entries and table.cursor_row is not None:
             entry = self.entries[table.cursor_row]
-            self.post_message(OpenProgram(entry["source"], f"registry {entry['key'][:10]}"))
+            self.post_message(OpenProgram(entry.source, f"registry {entry.key[:10]}"))
 
     def action_reload(self) -> None:
         self.post_message(self.Reload())
