@@ -266,29 +266,37 @@ class RayCluster:
         self._specs.move_to_end(spec)
         return ref
 
-    def compile(self, spec: WorkSpec) -> float:
-        """Every worker builds the spec's kernel (in parallel, in the background); the
-        first answer says whether it compiles: its seconds, or CompileError with the
-        worker's diagnostics."""
-        from ..compiler import CompileError
-        from ..compiler.diagnostics import Diagnostic
-
+    def _compile_answers(self, spec: WorkSpec):
+        """Every live worker builds the spec's kernel, in parallel; their answers
+        ({"seconds", "diagnostics"}) as they come."""
         ray = self._ray
         spec_ref = self._spec_ref(spec)
         pending = [w.actor.compile.remote(spec_ref) for w in self._workers if not w.dead]
         deadline = time.perf_counter() + START_TIMEOUT_S
         while pending and time.perf_counter() < deadline:
             ready, pending = ray.wait(pending, num_returns=1, timeout=WAIT_TICK_S)
-            if not ready:
-                continue
-            try:
-                answer = ray.get(ready[0])
-            except _lost_errors(ray):
-                continue
+            for ref in ready:
+                try:
+                    yield ray.get(ref)
+                except _lost_errors(ray):
+                    continue
+
+    def compile(self, spec: WorkSpec) -> float:
+        """The first worker's answer says whether the spec compiles: its seconds, or
+        CompileError with the worker's diagnostics; the others go on building it in the
+        background, ready for their first batch."""
+        from ..compiler import CompileError
+        from ..compiler.diagnostics import Diagnostic
+
+        for answer in self._compile_answers(spec):
             if answer["diagnostics"] is not None:
                 raise CompileError([Diagnostic.from_json(d) for d in answer["diagnostics"]])
             return answer["seconds"]
         raise ClusterError(f"every worker of the Ray cluster at {self.address} was lost")
+
+    def compile_everywhere(self, spec: WorkSpec) -> list[float]:
+        """Every worker's seconds to build the spec's kernel (what a granularity costs)."""
+        return [answer["seconds"] for answer in self._compile_answers(spec)]
 
     def fly_population(self, spec: WorkSpec, thetas, agents: int,
                        timeout_s: float | None = None) -> PopulationRun:
