@@ -194,13 +194,56 @@ def _check_swarm_memory(agents: int) -> None:
                          f"available; at most {fit:,} landers fit")
 
 
+def _cluster_address(args) -> str | None:
+    """The Ray cluster a command flies on: ``--cluster``, else ``[cluster] address`` of
+    the config file; None: this machine. One that does not answer is refused here,
+    before the command does anything (this does not import Ray)."""
+    from .cluster import ClusterError, resolve_address
+    from .cluster.config import concrete_address, probe
+
+    try:
+        address = resolve_address(args.cluster)
+        if address is not None:
+            probe(concrete_address(address))
+        return address
+    except ClusterError as error:
+        raise SystemExit(f"neurojit: error: {error}") from None
+
+
+def _on_cluster(work):
+    """``work()``, with a cluster that cannot be used (unreachable, every worker lost) as
+    one line naming its address: exit 1, no traceback, nothing kept from the run."""
+    from .cluster import ClusterError
+
+    try:
+        return work()
+    except ClusterError as error:
+        raise SystemExit(f"neurojit: error: {error}") from None
+
+
 def cmd_swarm(args) -> int:
     from .sim import Environment, evaluate
 
     _check_swarm_memory(args.agents)
     env = Environment(gravity=args.gravity, turbulence=args.turbulence)
-    report = evaluate(_read(args.file), args.file, env, agents=args.agents, seed=args.seed,
-                      threads=args.threads, max_steps=args.max_steps, timeout_s=args.timeout)
+    text = _read(args.file)
+    address = _cluster_address(args)
+    if address is None:
+        report = evaluate(text, args.file, env, agents=args.agents, seed=args.seed,
+                          threads=args.threads, max_steps=args.max_steps, timeout_s=args.timeout)
+    else:
+        from .cluster.scheduler import RayCluster
+        from .cluster.swarm import evaluate_on_cluster
+
+        def fly():
+            cluster = RayCluster(address)
+            try:
+                return evaluate_on_cluster(cluster, text, args.file, env, args.agents, args.seed,
+                                           args.max_steps, args.timeout)
+            finally:
+                cluster.close()
+
+        report = _on_cluster(fly)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     elif report.ok:
@@ -334,7 +377,8 @@ def cmd_evolve(args) -> int:
         args.budget = 120.0
     options = EvolveOptions(generations=args.generations, budget_s=args.budget,
                             population=args.population, islands=args.islands, seed=args.seed,
-                            use_llm=not args.no_llm, threads=args.threads_swarm)
+                            use_llm=not args.no_llm, threads=args.threads_swarm,
+                            cluster=_cluster_address(args) or "none")
     registry = None if args.no_cache else _registry(args)
     agents = None if args.no_llm else _agents(args)
 
@@ -350,8 +394,9 @@ def cmd_evolve(args) -> int:
     from .agents import ModelError
 
     try:
-        result = run_evolution(env, options, seeds=seeds or None, registry=registry,
-                               agents=agents, on_event=show)
+        result = _on_cluster(lambda: run_evolution(env, options, seeds=seeds or None,
+                                                   registry=registry, agents=agents,
+                                                   on_event=show))
     except ModelError as error:
         raise SystemExit(f"neurojit: {error}")
     if registry is not None:
@@ -456,9 +501,19 @@ def cmd_bench(args) -> int:
         from .evolve.bench import bench_evolve, format_evolve_table
 
         log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
-        result = bench_evolve(_conditions(args.conditions), budget=args.budget, seed=args.seed,
-                              agents=None if args.no_llm else _agents(args), log=log)
+        conditions, address = _conditions(args.conditions), _cluster_address(args)
+        agents = None if args.no_llm else _agents(args)
+        result = _on_cluster(lambda: bench_evolve(conditions, budget=args.budget, seed=args.seed,
+                                                  agents=agents, log=log, cluster=address))
         print(json.dumps(result, indent=2) if args.json else format_evolve_table(result))
+        return EXIT_OK
+    if args.what == "cluster":
+        from .cluster.bench import bench_cluster, format_cluster_table
+
+        log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
+        address = None if args.cluster in (None, "none") else _cluster_address(args)
+        result = _on_cluster(lambda: bench_cluster(address, log=log))
+        print(json.dumps(result, indent=2) if args.json else format_cluster_table(result))
         return EXIT_OK
     raise SystemExit(f"neurojit: unknown benchmark {args.what!r}")
 
@@ -584,6 +639,13 @@ class _EmitKinds:
         return iter(self._kinds())
 
 
+def _add_cluster_flag(p) -> None:
+    p.add_argument("--cluster", metavar="auto|ADDRESS", default=None,
+                   help="fly on a Ray cluster: auto (the one started on this machine) or the "
+                        "head's HOST:PORT; none: this machine, whatever ~/.neurojit/config.toml "
+                        "says ([cluster] address)")
+
+
 def _add_model_flags(p) -> None:
     p.add_argument("--reasoning-model", help="embedded model name or GGUF path")
     p.add_argument("--synthesis-model", help="embedded model name or GGUF path")
@@ -638,6 +700,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=STEPS, default=MAX_STEPS)
     p.add_argument("--timeout", type=SECONDS, default=None, metavar="SECONDS")
     p.add_argument("--json", action="store_true")
+    _add_cluster_flag(p)
     p.set_defaults(handler=cmd_swarm)
 
     p = sub.add_parser("repair", help="repair a broken TensorLang controller (symbolic tier, "
@@ -696,6 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--registry", help="registry folder (default ~/.neurojit/registry)")
     p.add_argument("--no-cache", action="store_true",
                    help="neither seed from nor store into the registry")
+    _add_cluster_flag(p)
     _add_model_flags(p)
     p.set_defaults(handler=cmd_evolve)
 
@@ -708,7 +772,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
     p.add_argument("what", choices=["jit", "swarm", "inference", "repair", "cache", "ui",
-                                    "evolve"])
+                                    "evolve", "cluster"])
     p.add_argument("--json", action="store_true")
     p.add_argument("--repeats", type=COUNT, default=None, help="default: 15 (jit), 5 (swarm)")
     p.add_argument("--file", default=None, help="controller for bench swarm (default: heuristic)")
@@ -720,6 +784,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bench evolve: seconds per arm (default 60)")
     p.add_argument("--no-llm", action="store_true",
                    help="bench evolve: skip the arms that need the models")
+    _add_cluster_flag(p)  # bench evolve: its arms fly there; bench cluster: measure that one
     _add_model_flags(p)
     p.set_defaults(handler=cmd_bench)
 
