@@ -3,10 +3,11 @@
 ``EngineClient.call(request)`` sends a request (a ``protocol`` dataclass) and waits for
 its reply, typed by the request (``call(CheckRequest(...))`` is a ``CheckReply``); call
 it from a worker thread, never from the UI's event loop. A reader thread matches replies
-to callers and hands streamed events to ``on_event``. When the engine process dies (segfault, abort, kill), every call in flight
-fails with ``EngineCrashed`` naming the signal, and the next call starts a fresh engine;
-a call that outlives its ``timeout`` kills the (hung) engine and fails with
-``EngineTimeout``. The client imports neither MLIR nor llama.cpp.
+to callers and hands streamed events to ``on_event``. When the engine process dies
+(segfault, abort, kill), every call in flight fails with ``EngineCrashed`` naming the
+signal, and the next call starts a fresh engine; a call that outlives its ``timeout``
+kills the (hung) engine and fails with ``EngineTimeout``. The client imports neither
+MLIR nor llama.cpp.
 """
 
 from __future__ import annotations
