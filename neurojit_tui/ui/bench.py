@@ -37,8 +37,8 @@ def _tmux(*args: str) -> str:
 class TerminalSession:
     """The installed ``neurojit`` in a detached tmux session, driven through one tmux
     control-mode client: a key or a screen read is a line on its pipe, not a new tmux
-    process. Spawning one per read cost ~4 ms and, polled back to back, took CPU from
-    the very app being measured."""
+    process. Spawning one per read was slow and, polled back to back, took CPU from the
+    very app being measured."""
 
     def __init__(self, command: str, size=(200, 60), env: dict | None = None):
         self.name = f"neurojit-bench-{os.getpid()}"

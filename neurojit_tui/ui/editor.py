@@ -30,7 +30,7 @@ GUTTER_MARKS = {"error": ("●", Style(color="#ff5f5f", bold=True)),
 
 class TensorLangEditor(TextArea):
     # TextArea's selection repaints the whole editor whenever the cursor moves, which is
-    # every keystroke: ~11 ms at 200x60 spent redrawing unchanged lines. Here it repaints
+    # every keystroke: most of that redraws unchanged lines. Here it repaints
     # nothing itself; ``_watch_selection`` and ``_build_highlight_map`` repaint the rows
     # that can have changed.
     selection: Reactive[Selection] = reactive(Selection(), init=False, always_update=True,
@@ -108,8 +108,8 @@ class TensorLangEditor(TextArea):
         underlines; then drop the rendered lines this made stale.
 
         TextArea calls this after every edit and, with tree-sitter, clears its whole
-        line cache here, so each keystroke re-rendered every visible line (~0.5 ms each,
-        most of a keystroke's time). Its cache keys name the document row (not the
+        line cache here, so each keystroke re-rendered every visible line (most of a
+        keystroke's time). Its cache keys name the document row (not the
         text), so when the rows keep their places (an edit within a line, new
         diagnostics) only the rows whose text, highlights or marker changed are dropped."""
         rows = [(line, line_highlights(line), self.marks.get(row))
