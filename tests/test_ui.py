@@ -121,6 +121,7 @@ def test_core_pane_shows_a_64_core_reading():
         app = NeuroJITApp(None)
         async with app.run_test(size=(200, 60)) as pilot:
             pane = app.query_one(CoresPane)
+            pane.pause()  # no reading of this machine's cores comes after the fixed one
             pane.show([float(i) for i in range(64)])
             await pilot.pause()
             assert "64 cores" in str(pane.render())
@@ -376,15 +377,15 @@ def test_swarm_results_wait_for_the_next_keystroke_while_the_user_types(tmp_path
     types it waits until the next keystroke is drawn, or typing pauses; otherwise it
     shows at once."""
     from neurojit_tui.sim.report import SwarmReport
-    from neurojit_tui.ui import app as app_module
-    from neurojit_tui.ui.app import SwarmReady
-    from neurojit_tui.ui.results import SwarmPane
+    from neurojit_tui.ui import keystrokes
+    from neurojit_tui.ui.results import SwarmPane, SwarmRun
 
     # a long pause, so that on a slow machine the timer cannot stand in for the keystroke
-    monkeypatch.setattr(app_module, "TYPING_PAUSE_S", 3.0)
+    monkeypatch.setattr(keystrokes, "TYPING_PAUSE_S", 3.0)
 
     def flown(name):
-        return SwarmReady(SwarmReport(name, 100, failure="no controller"), name, "")
+        report = SwarmReport(name, 100, failure="no controller")
+        return SwarmPane.Flown(SwarmRun(name, report, ""))
 
     def last(pane):
         return pane.runs[-1].name if pane.runs else None
@@ -393,17 +394,17 @@ def test_swarm_results_wait_for_the_next_keystroke_while_the_user_types(tmp_path
         app = NeuroJITApp(str(_sample_copy(tmp_path)), remember_layout=False)
         async with app.run_test(size=(120, 40)) as pilot:
             pane = app.query_one(SwarmPane)
-            app.post_message(flown("idle.mlir"))
+            pane.post_message(flown("idle.mlir"))
             await pilot.pause()
             assert last(pane) == "idle.mlir"  # not typing: at once
             await pilot.press("x")
-            app.post_message(flown("typing.mlir"))
+            pane.post_message(flown("typing.mlir"))
             await pilot.pause()
             assert len(pane.runs) == 1  # held: the user is typing
             await pilot.press("y")
             await _wait_for(pilot, lambda: last(pane) == "typing.mlir", timeout=2.0)
             await pilot.press("z")
-            app.post_message(flown("pause.mlir"))
+            pane.post_message(flown("pause.mlir"))
             await pilot.pause()
             assert len(pane.runs) == 2
             await _wait_for(pilot, lambda: last(pane) == "pause.mlir", timeout=10.0)

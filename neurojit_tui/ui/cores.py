@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from textual import on
+from textual.message import Message
 from textual.widgets import Static
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -94,7 +96,16 @@ class CoresPane(Static):
 
     ``processes()`` names the processes to show on their own line, as
     {name: (pid, what it is doing)}: the app passes the UI and the engine (whose note
-    says which jobs run there: inference, swarm...). 100% is one core's worth."""
+    says which jobs run there: inference, swarm...). 100% is one core's worth. psutil
+    reads /proc: a worker thread takes the reading and posts it (``Sampled``)."""
+
+    @dataclass
+    class Sampled(Message, bubble=False):
+        per_core_percent: list[float]
+        processes: list[tuple[str, float, str]]
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, CoresPane.Sampled)  # only the newest reading counts
 
     def __init__(self, interval: float = 1.0, processes=None, **kwargs):
         super().__init__("sampling...", **kwargs)
@@ -103,6 +114,7 @@ class CoresPane(Static):
         self.processes = processes
         self._watched: dict[int, object] = {}  # pid -> psutil.Process (keeps its last sample)
         self._node_loads = None  # cluster.monitor.NodeLoadFeed, with a cluster configured
+        self._paused = False
 
     def on_mount(self) -> None:
         import psutil
@@ -127,16 +139,28 @@ class CoresPane(Static):
 
     def pause(self) -> None:
         """Stop sampling (snapshot tests feed fixed readings with ``show``)."""
+        self._paused = True
         self._timer.stop()
 
     def sample(self) -> None:
+        self.app.run_worker(self._read_load, name="cores", group="cores", thread=True,
+                            exclusive=True, exit_on_error=False)
+
+    def _read_load(self) -> None:  # on a worker thread
         import psutil
 
-        self.meters.processes = self._process_loads() if self.processes else []
+        processes = self._process_loads() if self.processes else []
+        self.post_message(self.Sampled(psutil.cpu_percent(percpu=True), processes))
+
+    @on(Sampled)
+    def show_sampled(self, message: Sampled) -> None:
+        if self._paused:
+            return  # read before the pause
+        self.meters.processes = message.processes
         if self._node_loads is not None:
             self.meters.nodes = self._node_loads.nodes
             self.meters.cluster_note = self._node_loads.error or self.meters.cluster_note
-        self.show(psutil.cpu_percent(percpu=True))
+        self.show(message.per_core_percent)
 
     def _process_loads(self) -> list[tuple[str, float, str]]:
         import psutil

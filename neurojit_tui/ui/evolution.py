@@ -1,33 +1,46 @@
 """The Evolution pane: an evolution run (F9) as it goes, and its result.
 
-The engine's ``evolve`` request streams "generation", "best", "failure" and "log"
-events; this pane keeps what they say and shows the generation, evaluations per second,
-best and median fitness (percent landed on the training landers, plus a tie-break worth
-less than one lander); a plot of both over the generations; the best's chain of
-mutations back to a seed and its diff against its parent; and at the end its training
-and validation scores and whether the registry stored it. ``a`` or Enter puts the best
-into the editor as one undoable edit: the editor changes only then.
+The engine's ``EvolveRequest`` streams "generation", "best", "failure" and "log"
+``EvolutionProgress`` events; this pane keeps what they say and shows the generation,
+evaluations per second, best and median fitness (percent landed on the training
+landers, plus a tie-break worth less than one lander); a plot of both over the
+generations; the best's chain of mutations back to a seed and its diff against its
+parent; and at the end its training and validation scores and whether the registry
+stored it. ``a`` or Enter puts the best into the editor as one undoable edit: the
+editor changes only then.
 
 The text comes from pure functions (tested without a terminal). The status lines and
 the plot have fixed sizes, so a generation repaints them without a layout pass; the
-lineage and diff text changes height, and the app shows it between keystrokes.
+plot (plotext draws it anew each time) and the lineage and diff text (its height
+changes) are drawn between keystrokes.
+
+Each new best is announced (``NewBest``: the app flies it on the live lander), the
+search's log lines go to the Reasoning pane (``Narrated``), and a winner the registry
+stored has the Registry pane list again (``RegistryUpdated``).
 """
 
 from __future__ import annotations
 
 import difflib
 import math
+import time
+from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from ..engine.protocol import EvolutionProgress
-from .results import OpenProgram
+from ..engine.protocol import EvolutionProgress, EvolveRequest
+from ..sim.model import MOON_GRAVITY
+from .engine_jobs import EngineJobs
+from .results import OpenProgram, RegistryUpdated
 
 IDLE_HINT = "F9 evolves the editor's program with the samples and stored controllers."
 ACCEPT_HINT = "a / Enter here (Ctrl+G comes here): the best into the editor, Ctrl+Z undoes"
@@ -222,12 +235,42 @@ class EvolutionPane(Vertical):
         Binding("enter", "accept", "Accept best", show=False, id="evolution-accept-enter"),
     ]
 
-    def __init__(self, **kwargs):
+    @dataclass
+    class Progressed(Message, bubble=False):
+        """Events wait in the pane's queue. The search can report faster than the screen
+        needs: a notice still waiting is replaced by the next, which takes them all."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, EvolutionPane.Progressed)
+
+    @dataclass
+    class Evolved(Message, bubble=False):
+        result: dict | None  # EvolutionResult.to_json(), or None when the engine failed
+
+    @dataclass
+    class NewBest(Message):
+        """A better controller than any before: the app flies it."""
+
+        text: str
+        name: str
+
+    @dataclass
+    class Narrated(Message):
+        """The search's log lines, for the Reasoning pane; ``ended``: the run is over."""
+
+        lines: tuple[str, ...]
+        ended: bool = False
+
+    def __init__(self, jobs: EngineJobs, **kwargs):
         super().__init__(**kwargs)
+        self.jobs = jobs
         self.run = EvolutionRun()
         self.state = "idle"  # idle | running | done | error
         self.started = 0.0  # time.monotonic() when the run started
         self.plot_fits = False  # whether the pane has room for a readable plot
+        self.events: deque[EvolutionProgress] = deque()  # from the engine's reader thread
+        self.announced: str | None = None  # the id of the best last announced
+        self._clock = None  # ticks the elapsed time while a run is on
 
     def compose(self) -> ComposeResult:
         yield Static(f"generation -\n{IDLE_HINT}", id="evolution-status")
@@ -252,6 +295,80 @@ class EvolutionPane(Vertical):
         if plot.display != useful:
             plot.display = useful
 
+    # -- a run --------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def evolve(self, text: str, path: str, options: dict) -> None:
+        """Evolve from ``text`` (and the samples and stored controllers, unless
+        ``options`` says otherwise: ``EvolveRequest``'s fields)."""
+        self.events.clear()
+        self.announced = None
+        self.start(time.monotonic())
+        self._clock = self.set_interval(1.0, self.tick)
+        request = EvolveRequest(text=text, path=path, gravity=MOON_GRAVITY, turbulence=1.0,
+                                **options)
+        self.jobs.start(partial(self._evolve, request), "evolve")
+
+    def _evolve(self, request: EvolveRequest) -> None:  # a worker thread
+        reply = self.jobs.call(request)
+        self.post_message(self.Evolved(reply.result if reply is not None else None))
+
+    def receive(self, event: EvolutionProgress) -> None:
+        """From the engine client's reader thread."""
+        self.events.append(event)
+        self.post_message(self.Progressed())
+
+    def tick(self) -> None:
+        self.show_status(time.monotonic())
+
+    @on(Progressed)
+    def show_progress(self) -> None:
+        events = []
+        while self.events:
+            events.append(self.events.popleft())
+        if not events:
+            return  # a notice whose events an earlier one took
+        for event in events:
+            self.run.record(event)
+        lines = tuple(e.data["message"] for e in events if e.kind == "log")
+        if lines:
+            self.post_message(self.Narrated(lines))
+        best = next((e.data for e in reversed(events) if e.kind == "best"), None)
+        if best is not None or any(e.kind in ("generation", "failure") for e in events):
+            self.show_status(time.monotonic())  # a fixed size: in place, no layout pass
+        if any(e.kind == "generation" for e in events):
+            self.app.between_keystrokes(self.draw_plot, once=True)
+        if best is not None:
+            self.announce(best["text"], best["id"])
+            self.app.between_keystrokes(self.show_detail, once=True)
+
+    def announce(self, text: str, name: str) -> None:
+        self.announced = name
+        self.post_message(self.NewBest(text, name))
+
+    @on(Evolved)
+    def show_result(self, message: Evolved) -> None:
+        if self._clock is not None:
+            self._clock.stop()
+        self.show_progress()  # events not yet shown come first
+        self.app.between_keystrokes(partial(self._show_result, message.result))
+
+    def _show_result(self, result: dict | None) -> None:
+        self.finish(result, time.monotonic())
+        self.post_message(self.Narrated((), ended=True))
+        best = (result or {}).get("best")
+        if best is None:
+            return
+        if best["id"] != self.announced:  # the winner was not announced as a best
+            self.announce(best["source"], best["id"])
+        if (best.get("registry") or {}).get("stored"):
+            self.post_message(RegistryUpdated())
+        self.notify(f"evolved {best['id']}: a (or Enter) in the Evolution pane puts it in "
+                    f"the editor")
+
     def start(self, started: float) -> None:
         self.run = EvolutionRun()
         self.state = "running"
@@ -259,11 +376,6 @@ class EvolutionPane(Vertical):
         self.show_status(started)
         self.draw_plot()
         self.show_detail()
-
-    def record(self, events: list[EvolutionProgress]) -> None:
-        """Keep what ``events`` say; the app then redraws what changed."""
-        for event in events:
-            self.run.record(event)
 
     def finish(self, result: dict | None, now: float) -> None:
         if result is None:

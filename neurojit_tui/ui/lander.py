@@ -1,21 +1,34 @@
-"""The lander view: the live lander drawn in text, with telemetry and hot-swaps.
+"""The Lander pane: the live lander drawn in text, with telemetry and hot-swaps, and
+the flight behind it.
 
 ``draw`` is pure (a frame in, text out) so it is tested without a terminal. Frames come
 from the engine's ``FlyRequest`` as ``LanderFrame`` events: state in metres (see
-sim/model.py), the action, the id of the controller that flew this step, the wind.
+sim/model.py), the action, the id of the controller that flew this step, the wind. The
+pane starts flights (F7), hot-swaps the editor's program into one (F8), and flies each
+new best of an evolution: hot-swapped into the flight, or in a new one.
 """
 
 from __future__ import annotations
 
 import textwrap
+import threading
+from dataclasses import dataclass
+from functools import partial
 
 from rich.segment import Segment
+from textual import on
 from textual.geometry import Region
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
+from textual.worker import get_current_worker
 
-from ..engine.protocol import LanderFrame
+from ..engine.protocol import FlyRequest, LanderFrame, SwapRequest
 from ..sim import model
+from .engine_jobs import EngineJobs
+
+SWAP_TIMEOUT_S = 60.0
+
 
 def pack(items: list[str], width: int) -> list[str]:
     """Telemetry items on as few lines of ``width`` as they fit (two spaces apart)."""
@@ -100,12 +113,82 @@ class LanderView(Widget):
     """Draws ``draw``'s lines with Textual's line API: at 25 frames/s this is several
     times cheaper than a Static, which would turn every frame into rich content."""
 
-    def __init__(self, **kwargs):
+    @dataclass
+    class FrameArrived(Message, bubble=False):
+        frame: LanderFrame
+
+        def can_replace(self, message: Message) -> bool:
+            # a newer frame replaces one still waiting: a slow terminal (SSH) skips
+            # frames instead of queueing them
+            return isinstance(message, LanderView.FrameArrived)
+
+    @dataclass
+    class Swapped(Message, bubble=False):
+        controller: str
+
+    @dataclass
+    class NothingFlying(Message, bubble=False):
+        """A program meant for the flight found none: it flies a new one."""
+
+        text: str
+        path: str
+
+    def __init__(self, jobs: EngineJobs, fps: float, **kwargs):
         super().__init__(**kwargs)
+        self.jobs = jobs
+        self.fps = fps
         self.frame: LanderFrame | None = None
         self.controllers: list[str] = []  # controller ids in the order they flew
         self.lines: list[str] = draw(None, 0, 0).split("\n")
         self._style = None  # rich_style walks the DOM: once per frame, not once per line
+        self._fly_or_swap_lock = threading.Lock()
+
+    # -- the flight -----------------------------------------------------------------------
+
+    def receive(self, frame: LanderFrame) -> None:
+        """From the engine client's reader thread."""
+        self.post_message(self.FrameArrived(frame))
+
+    @on(FrameArrived)
+    def show_frame(self, message: FrameArrived) -> None:
+        self.show(message.frame)
+
+    def fly(self, text: str, path: str) -> None:
+        """A new flight with ``text``'s controller (the one in the air lands for good)."""
+        self.controllers.clear()
+        self.jobs.start(partial(self.jobs.call, FlyRequest(text, path, fps=self.fps)), "fly")
+
+    def hot_swap(self, text: str, path: str) -> None:
+        self.jobs.start(partial(self._hot_swap, text, path), "swap")
+
+    def _hot_swap(self, text: str, path: str) -> None:  # a worker thread
+        reply = self.jobs.call(SwapRequest(text, path), timeout=SWAP_TIMEOUT_S)
+        if reply is not None:
+            self.post_message(self.Swapped(reply.controller))
+
+    @on(Swapped)
+    def say_swapped(self, message: Swapped) -> None:
+        self.notify(f"hot-swapped to {message.controller}")
+
+    def fly_or_swap(self, text: str, path: str) -> None:
+        """Hot-swap ``text`` into the flight, or fly it when nothing is flying. One at a
+        time: a newer program makes an older one that is still waiting moot."""
+        self.jobs.start(partial(self._fly_or_swap, text, path), "fly-or-swap")
+
+    def _fly_or_swap(self, text: str, path: str) -> None:  # a worker thread
+        with self._fly_or_swap_lock:
+            if get_current_worker().is_cancelled:
+                return
+            reply = self.jobs.call(SwapRequest(text, path, only_if_flying=True),
+                                   timeout=SWAP_TIMEOUT_S)
+            if reply is not None and reply.controller is None:
+                self.post_message(self.NothingFlying(text, path))
+
+    @on(NothingFlying)
+    def fly_it(self, message: NothingFlying) -> None:
+        self.fly(message.text, message.path)
+
+    # -- drawing --------------------------------------------------------------------------
 
     def show(self, frame: LanderFrame) -> None:
         self.frame = frame
@@ -117,7 +200,7 @@ class LanderView(Widget):
         # None then) or the pane's size did (a different number of rows)
         if self._style is not None and len(lines) == len(previous) and self.is_mounted:
             # repaint only the rows that changed (the lander, its flame, the telemetry):
-            # a frame then costs about a third of a whole-pane repaint, 25 times a second
+            # a frame then costs a fraction of a whole-pane repaint, many times a second
             for y, (old, new) in enumerate(zip(previous, lines)):
                 if old != new:
                     self.refresh(Region(0, y, self.size.width, 1))

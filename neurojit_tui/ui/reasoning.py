@@ -1,25 +1,68 @@
-"""The agent reasoning stream: tokens from both agents as they arrive, with tokens/s.
+"""The Reasoning pane: tokens from both agents as they arrive, with tokens/s, and the
+synthesis (Shift+F9) that makes them.
 
 Escape here (F4 anywhere) stops the agents: generation ends at the next token.
 
 Finished lines are written to the log at most every ``WRITE_EVERY_S``: each write
-scrolls the log and repaints the pane (~12 ms at 200x60 under load), and a keystroke
-arriving meanwhile waits for it."""
+scrolls the log and repaints the pane, and a keystroke arriving meanwhile waits for it.
+
+A synthesis runs reasoning -> synthesis -> repair -> swarm in the engine (memory
+first); when it ends, ``Synthesized`` carries its candidates (their programs read on
+the worker thread) to the app, which puts them in the Swarm pane and the best in the
+editor.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
+from textual import on
+from textual.message import Message
 from textual.widgets import RichLog
 
+from ..engine.protocol import (AgentToken, CancelRequest, LogLine, SynthesizeReply,
+                               SynthesizeRequest)
+from ..sim.model import MOON_GRAVITY
+from .engine_jobs import EngineJobs
+from .results import SwarmRun
+
 WRITE_EVERY_S = 0.25
+
+
+def read_candidate(path: str) -> str:
+    """A candidate program the engine wrote; "" if it cannot be read (its row still
+    shows its scores)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 class ReasoningPane(RichLog):
     BINDINGS = [("escape", "app.cancel_agents", "Stop agents")]
 
-    def __init__(self, **kwargs):
+    @dataclass
+    class TokenArrived(Message, bubble=False):
+        agent: str  # reasoning | synthesis | pipeline
+        text: str
+
+    @dataclass
+    class Synthesized(Message):
+        """A synthesis ended; its candidates, flown, best first."""
+
+        reply: SynthesizeReply
+        runs: tuple[SwarmRun, ...]
+
+    @dataclass
+    class Stopping(Message, bubble=False):
+        jobs: int  # agent jobs told to stop
+
+    def __init__(self, jobs: EngineJobs, **kwargs):
         super().__init__(wrap=True, markup=False, **kwargs)
+        self.jobs = jobs
         self.current: str | None = None
         self.started = 0.0
         self.count = 0
@@ -34,6 +77,19 @@ class ReasoningPane(RichLog):
         if self.pending:
             self.write("\n".join(self.pending))
             self.pending = []
+
+    # -- the stream -------------------------------------------------------------------------
+
+    def receive(self, event: AgentToken | LogLine) -> None:
+        """From the engine client's reader thread: every token is shown (none replaced)."""
+        if isinstance(event, LogLine):
+            self.post_message(self.TokenArrived("pipeline", event.line + "\n"))
+        else:
+            self.post_message(self.TokenArrived(event.agent, event.text))
+
+    @on(TokenArrived)
+    def show_token(self, message: TokenArrived) -> None:
+        self.token(message.agent, message.text)
 
     def token(self, agent: str, text: str) -> None:
         if agent != self.current:
@@ -67,3 +123,45 @@ class ReasoningPane(RichLog):
             self.pending.append(self.line)
             self.line = ""
         self.write_pending()
+
+    # -- the synthesis and stopping the agents ----------------------------------------------
+
+    def synthesize(self, candidates: int) -> None:
+        self.border_subtitle = "synthesizing (F4 stops)"
+        self.jobs.start(partial(self._synthesize, candidates), "synthesize")
+
+    def _synthesize(self, candidates: int) -> None:  # a worker thread
+        reply = self.jobs.call(SynthesizeRequest(MOON_GRAVITY, 1.0, candidates=candidates))
+        if reply is not None:
+            runs = tuple(SwarmRun(Path(c.path).name, c.report, read_candidate(c.path))
+                         for c in reply.candidates)
+            self.post_message(self.Synthesized(reply, runs))
+
+    @on(Synthesized)
+    def show_synthesis_outcome(self, message: Synthesized) -> None:
+        self.app.between_keystrokes(partial(self._show_outcome, message.reply))
+
+    def _show_outcome(self, reply: SynthesizeReply) -> None:
+        self.flush_line()
+        if reply.best_source is None:
+            self.border_subtitle = "cancelled" if reply.cancelled else "no candidate flew"
+            self.notify(self.border_subtitle, severity="warning")
+        else:
+            self.border_subtitle = f"best from {synthesis_source(reply)} in {reply.seconds:.1f} s"
+
+    def stop_agents(self) -> None:
+        self.jobs.start(self._stop_agents, "cancel")
+
+    def _stop_agents(self) -> None:  # a worker thread
+        reply = self.jobs.call(CancelRequest(), timeout=30)
+        if reply is not None:
+            self.post_message(self.Stopping(reply.cancelled))
+
+    @on(Stopping)
+    def say_stopping(self, message: Stopping) -> None:
+        self.notify(f"stopping {message.jobs} agent job(s)")
+
+
+def synthesis_source(reply: SynthesizeReply) -> str:
+    """Where a synthesis's best came from, for people."""
+    return "the models" if reply.cache == "miss" else f"memory ({reply.cache.upper()})"

@@ -3,19 +3,26 @@
 The session lives in the engine (it needs the compiler and the models); this pane shows
 its state and sends the user's decisions: n = next attempt, a = accept, x = reject,
 e = edit-and-retry (the editor's text becomes the next attempt), g = run to completion.
+A key asks the app for a step (``Step``: it needs the editor's text); each answer
+(``Stepped``) updates the pane, and the app puts an accepted repair in the editor.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from ..engine.protocol import RepairState
+from ..engine.protocol import RepairStartRequest, RepairState, RepairStepRequest
+from .engine_jobs import EngineJobs
+
+START = "start"
 
 
 class RepairPane(Vertical):
@@ -33,9 +40,17 @@ class RepairPane(Vertical):
 
         action: str
 
-    def __init__(self, **kwargs):
+    @dataclass
+    class Stepped(Message):
+        """The session's state after ``action`` (START: a new session)."""
+
+        state: RepairState
+        action: str
+
+    def __init__(self, jobs: EngineJobs, **kwargs):
         super().__init__(**kwargs)
-        self.state: RepairState | None = None
+        self.jobs = jobs
+        self.state: RepairState | None = None  # None: no session yet
 
     def compose(self) -> ComposeResult:
         table = DataTable(id="attempts", cursor_type="row")
@@ -44,7 +59,30 @@ class RepairPane(Vertical):
         yield Static("Ctrl+R starts a repair session on the editor's program.", id="attempt-detail")
 
     def action_step(self, action: str) -> None:
+        if self.state is None:
+            self.notify("Ctrl+R starts a repair session first", severity="warning")
+            return
         self.post_message(self.Step(action))
+
+    def start(self, text: str, path: str) -> None:
+        """A new session on ``text`` (the one before is left)."""
+        self.state = None
+        self.jobs.start(partial(self._step, START, RepairStartRequest(text, path)), "repair")
+
+    def step(self, action: str, text: str) -> None:
+        """``action`` on the session; ``text`` is the editor's (edit-and-retry takes it)."""
+        request = RepairStepRequest(self.state.session, action, text)
+        self.jobs.start(partial(self._step, action, request), "repair")
+
+    def _step(self, action: str,
+              request: RepairStartRequest | RepairStepRequest) -> None:  # a worker thread
+        state = self.jobs.call(request)
+        if state is not None:
+            self.post_message(self.Stepped(state, action))
+
+    @on(Stepped)
+    def show_stepped(self, message: Stepped) -> None:
+        self.show(message.state)
 
     def show(self, state: RepairState) -> None:
         self.state = state

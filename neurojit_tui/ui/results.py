@@ -4,22 +4,29 @@ Swarm: one row per controller flown (the editor's program with F6, each candidat
 synthesis run wrote, Shift+F9), the selected row's score distribution under the table.
 Registry: the best stored controller per condition (L2, ``~/.neurojit/registry``).
 In both, Enter opens the row's program in the editor (an undoable edit: Ctrl+Z brings
-the previous buffer back).
+the previous buffer back). A new row lays the screen out again, so rows are added
+between keystrokes (``keystrokes.py``).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from ..engine.protocol import RegistryRow
+from ..engine.protocol import RegistryListRequest, RegistryRow, SwarmRequest
 from ..sim.report import SwarmReport
+from .engine_jobs import EngineJobs
+
+SWARM_TIMEOUT_S = 300.0
+LISTING_TIMEOUT_S = 120.0
 
 BARS = " ▁▂▃▄▅▆▇█"
 
@@ -52,6 +59,11 @@ class OpenProgram(Message):
     origin: str
 
 
+@dataclass
+class RegistryUpdated(Message):
+    """A run may have stored a controller: the Registry pane lists it again."""
+
+
 @dataclass(frozen=True)
 class SwarmRun:
     """One row of the Swarm pane: a controller, its program, and how its swarm flew."""
@@ -62,9 +74,13 @@ class SwarmRun:
 
 
 class SwarmPane(Vertical):
+    @dataclass
+    class Flown(Message, bubble=False):
+        run: SwarmRun
 
-    def __init__(self, **kwargs):
+    def __init__(self, jobs: EngineJobs, **kwargs):
         super().__init__(**kwargs)
+        self.jobs = jobs
         self.runs: list[SwarmRun] = []  # in the table's order
 
     def compose(self) -> ComposeResult:
@@ -73,6 +89,20 @@ class SwarmPane(Vertical):
         yield table
         yield Static("F6 flies 100 landers with the editor's controller; Shift+F9 synthesizes.",
                      id="swarm-histogram")
+
+    def fly_swarm(self, text: str, path: str) -> None:
+        """Fly 100 landers with ``text``'s controller; a row when they have landed."""
+        self.border_subtitle = "flying 100 landers..."
+        self.jobs.start(partial(self._fly_swarm, text, path), "swarm")
+
+    def _fly_swarm(self, text: str, path: str) -> None:  # a worker thread
+        reply = self.jobs.call(SwarmRequest(text, path), timeout=SWARM_TIMEOUT_S)
+        if reply is not None:
+            self.post_message(self.Flown(SwarmRun(Path(path).name, reply.report, text)))
+
+    @on(Flown)
+    def show_flown(self, message: Flown) -> None:
+        self.app.between_keystrokes(partial(self.add_run, message.run))
 
     def add_run(self, run: SwarmRun) -> None:
         self.runs.append(run)
@@ -120,11 +150,12 @@ class RegistryPane(Vertical):
     BINDINGS = [("r", "reload", "Reload")]
 
     @dataclass
-    class Reload(Message):
-        """The user asked for a fresh listing."""
+    class Listed(Message, bubble=False):
+        entries: tuple[RegistryRow, ...]
 
-    def __init__(self, **kwargs):
+    def __init__(self, jobs: EngineJobs, **kwargs):
         super().__init__(**kwargs)
+        self.jobs = jobs
         self.entries: tuple[RegistryRow, ...] = ()
 
     def compose(self) -> ComposeResult:
@@ -132,6 +163,18 @@ class RegistryPane(Vertical):
         table.add_columns("key", "gravity", "turb.", "success", "mean", "from")
         yield table
         yield Static("F10 lists the stored controllers (r reloads).", id="registry-detail")
+
+    def list_entries(self) -> None:
+        self.jobs.start(self._list_entries, "registry")
+
+    def _list_entries(self) -> None:  # a worker thread
+        reply = self.jobs.call(RegistryListRequest(), timeout=LISTING_TIMEOUT_S)
+        if reply is not None:
+            self.post_message(self.Listed(reply.entries))
+
+    @on(Listed)
+    def show_listed(self, message: Listed) -> None:
+        self.app.between_keystrokes(partial(self.show, message.entries))
 
     def show(self, entries: tuple[RegistryRow, ...]) -> None:
         self.entries = entries
@@ -175,4 +218,4 @@ class RegistryPane(Vertical):
             self.post_message(OpenProgram(entry.source, f"registry {entry.key[:10]}"))
 
     def action_reload(self) -> None:
-        self.post_message(self.Reload())
+        self.list_entries()
