@@ -34,7 +34,7 @@ def bench_jit(repeats: int = 15, files: Iterable[Path] | None = None) -> list[di
         full_total: list[float] = []
         # Programs stay alive until the file is done: freeing the previous program's
         # code is not part of compiling the next one, and an app defers it.
-        alive = []
+        alive: list[object] = []
         for _ in range(repeats):  # the tiers alternate, so drift on the machine hits both
             t0 = time.perf_counter()
             program = compiler.compile(text, path, require_control=True)
