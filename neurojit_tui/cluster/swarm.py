@@ -11,9 +11,8 @@ from __future__ import annotations
 from ..compiler import CompileError, Compiler
 from ..compiler.diagnostics import has_errors
 from ..sim import model
-from ..sim.native import SwarmTimeout
 from ..sim.report import SwarmReport
-from ..sim.swarm import add_trigger, summarize
+from ..sim.swarm import report_flight
 from .actors import WorkSpec
 
 
@@ -38,12 +37,5 @@ def evaluate_on_cluster(cluster, text: str, path: str, env: model.Environment | 
         report.failure = "does not compile"
         report.diagnostics = list(error.diagnostics)
         return report
-    try:
-        run = cluster.fly_swarm(spec, agents, timeout_s)
-    except SwarmTimeout as timeout:
-        report.failure = str(timeout)
-        return report
-    summarize(run, report)
-    if run.assert_failure is not None:
-        add_trigger(report, text, path, env, agents, seed, max_steps, compiler)
-    return report
+    return report_flight(report, lambda: cluster.fly_swarm(spec, agents, timeout_s), text, path,
+                         env, agents, seed, max_steps, compiler)

@@ -21,7 +21,7 @@ def cluster_lines(cluster: dict) -> list[str]:
     """Where the evaluations ran, per node of a cluster (nothing on one machine)."""
     if not cluster:
         return []
-    lines = [f"cluster {cluster['address']}: {cluster['workers']} worker(s) per "
+    lines = [f"cluster {cluster['address']}: {cluster['workers']} worker(s), one per "
              f"{cluster['granularity']}, {cluster['threads']} thread(s); "
              f"{cluster['retried_batches']} batch(es) flown again after a lost worker"]
     for node in cluster["nodes"]:

@@ -80,26 +80,29 @@ def evaluate(text: str, path: str, env: model.Environment | None = None, agents:
         report.diagnostics = list(error.diagnostics)
         return report
     report.compile_seconds = swarm.compile_seconds
+    return report_flight(report, lambda: swarm.run(env, agents, seed, max_steps=max_steps,
+                                                   threads=threads, timeout_s=timeout_s),
+                         text, path, env, agents, seed, max_steps, compiler)
+
+
+def report_flight(report: SwarmReport, fly, text, path, env, agents, seed, max_steps,
+                  compiler=None) -> SwarmReport:
+    """Fill ``report`` from ``fly()`` (a RunResult, here or on a cluster): a time-out is
+    the failure; else the statistics, and for an assert that failed, the agent that set
+    it off."""
     try:
-        run = swarm.run(env, agents, seed, max_steps=max_steps, threads=threads,
-                        timeout_s=timeout_s)
+        run = fly()
     except SwarmTimeout as timeout:
         report.failure = str(timeout)
         return report
     summarize(run, report)
     if run.assert_failure is not None:
-        add_trigger(report, text, path, env, agents, seed, max_steps, compiler)
+        report.trigger = find_trigger(text, path, env, agents, seed, max_steps, compiler)
+        if report.trigger:
+            t = report.trigger
+            report.failure += (f" (agent {t['agent']} at step {t['step']}, obs = "
+                               + "[" + ", ".join(f"{v:.3f}" for v in t["obs"]) + "])")
     return report
-
-
-def add_trigger(report: SwarmReport, text, path, env, agents, seed, max_steps,
-                compiler=None) -> None:
-    """Name, in the report of a run that failed an assert, the agent that set it off."""
-    report.trigger = find_trigger(text, path, env, agents, seed, max_steps, compiler)
-    if report.trigger:
-        t = report.trigger
-        report.failure += (f" (agent {t['agent']} at step {t['step']}, obs = "
-                           + "[" + ", ".join(f"{v:.3f}" for v in t["obs"]) + "])")
 
 
 def find_trigger(text, path, env, agents, seed, max_steps, compiler=None) -> dict | None:
