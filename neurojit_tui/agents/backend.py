@@ -4,6 +4,15 @@ A backend turns (prompt, grammar) into text, streaming each piece to a callback 
 stopping early when a cancel event is set. ``LlamaBackend`` loads its GGUF model once
 and keeps it; the two embedded default models come from PyPI packages, so nothing is
 downloaded at run time.
+
+Grammars arrive as GBNF text (``grammar.py`` writes GBNF) and are applied by llguidance:
+the GBNF is converted to llguidance's Lark form, and a ``GrammarMask`` logits processor
+sets every token the grammar does not allow at that point to -inf before llama.cpp
+samples. llama.cpp's own grammar sampler checked the grammar against every candidate of
+the vocabulary at every token (Gemma 3 has 262,144), which cost more than the model's
+forward pass; llguidance computes the same set from its token trie and lexer in a small
+fraction of that (README, Benchmarks). A grammar llguidance cannot take falls back to
+llama.cpp's sampler, so behaviour never depends on the converter.
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ TokenCallback = Callable[[str], None]
 
 SMOLLM2 = "smollm2-135m"
 GEMMA3 = "gemma3-270m"
+LLGUIDANCE, LLAMA_CPP = "llguidance", "llama.cpp"
+GRAMMAR_ENGINE = LLGUIDANCE  # what applies a grammar during sampling (the bench also runs llama.cpp's)
 
 
 class ModelError(Exception):
@@ -134,16 +145,44 @@ class LlamaBackend:
         self.path = path
         self.identity = model_identity(config)
         self._grammars: dict[str, object] = {}
+        self._tokenizer = None  # llguidance's view of the vocabulary, made on first use
+        self.grammar_engine = GRAMMAR_ENGINE
+        self.last_grammar_mask: GrammarMask | None = None
         self._lock = threading.Lock()  # one llama context: one generation at a time
 
-    def _grammar(self, text: str):
-        from llama_cpp import LlamaGrammar
+    def grammar_tokenizer(self):
+        """llguidance's tokenizer for this model's vocabulary (built once: it reads every
+        token's bytes, a second or two for a large vocabulary)."""
+        if self._tokenizer is None:
+            import warnings
 
-        if text not in self._grammars:
+            import llama_cpp
+            from llguidance.llamacpp import lltokenizer_from_vocab
+
+            vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
+            with warnings.catch_warnings():
+                # llguidance reads each token's attributes through a function that
+                # llama-cpp-python marks deprecated: one warning per token, which a
+                # warning-recording test runner turns into minutes.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._tokenizer = lltokenizer_from_vocab(vocab)
+        return self._tokenizer
+
+    def _grammar(self, text: str):
+        """The compiled form of a GBNF grammar: an llguidance grammar (str) or, for one
+        llguidance cannot convert, a ``LlamaGrammar``. Kept per text: the synthesis
+        agent asks for the same line grammars again and again."""
+        key = (self.grammar_engine, text)
+        if key not in self._grammars:
             if len(self._grammars) > 256:
                 self._grammars.clear()
-            self._grammars[text] = LlamaGrammar.from_string(text, verbose=False)
-        return self._grammars[text]
+            if self.grammar_engine == LLAMA_CPP:
+                from llama_cpp import LlamaGrammar
+
+                self._grammars[key] = LlamaGrammar.from_string(text, verbose=False)
+            else:
+                self._grammars[key] = compile_grammar(text)
+        return self._grammars[key]
 
     def tokenize(self, text: str) -> list[int]:
         return self.llm.tokenize(text.encode(), add_bos=False, special=False)
@@ -153,11 +192,21 @@ class LlamaBackend:
         with self._lock:
             start = time.perf_counter()
             pieces, completion, cancelled = [], 0, False
+            compiled = self._grammar(grammar) if grammar else None
+            constraint = {}
+            if isinstance(compiled, str):
+                from llama_cpp import LogitsProcessorList
+
+                self.last_grammar_mask = GrammarMask(self.grammar_tokenizer(), compiled,
+                                                     self.llm.n_vocab())
+                constraint["logits_processor"] = LogitsProcessorList([self.last_grammar_mask])
+            elif compiled is not None:
+                constraint["grammar"] = compiled
             stream = self.llm.create_completion(
                 prompt, max_tokens=max_tokens or self.config.max_tokens,
                 temperature=self.config.temperature,
                 seed=self.config.seed if seed is None else seed, stream=True,
-                grammar=self._grammar(grammar) if grammar else None, stop=stop or [])
+                stop=stop or [], **constraint)
             for chunk in stream:
                 if cancel is not None and cancel.is_set():
                     cancelled = True
@@ -171,6 +220,98 @@ class LlamaBackend:
             prompt_tokens = len(self.llm.tokenize(prompt.encode()))
             return Generation("".join(pieces), prompt_tokens, completion,
                               time.perf_counter() - start, cancelled)
+
+
+LEXEME_LIMIT = 200  # characters of a rule's Lark text; a larger rule is parsed, not lexed
+
+
+def gbnf_to_lark(gbnf: str) -> str:
+    """GBNF -> llguidance's Lark, with llguidance's own converter, except for one choice.
+
+    Its converter makes every rule that refers only to terminals a lexeme (an uppercase
+    Lark rule, matched by a regular expression). The line grammar's ``op`` rule, every
+    op of the dialect in one alternation, then becomes one huge lexeme whose automaton
+    the mask computation builds state by state: seconds for some tokens. Kept as a
+    parsed rule, its literals are small lexemes of their own and every mask is quick."""
+    from llguidance import gbnf_to_lark as convert
+
+    rules = convert.GrammarParser().parse(gbnf)
+    convert.resolve(rules)
+
+    def references(node):
+        for child in node.children():
+            if isinstance(child, convert.RuleRefNode) and child.target is not None:
+                yield child.target
+            yield from references(child)
+
+    changed = True
+    while changed:
+        changed = False
+        for rule in rules.values():
+            if rule.rule_is_terminal and (
+                    len(str(rule.alternatives)) > LEXEME_LIMIT
+                    or any(not r.rule_is_terminal for r in references(rule))):
+                rule.rule_is_terminal, rule.name = False, rule.name.lower()
+                changed = True
+    ordered = sorted(rules.values(), key=lambda r: r.order)
+    return "%llguidance {}\n\n" + "\n\n".join(str(r) for r in ordered) + "\n"
+
+
+def compile_grammar(gbnf: str):
+    """GBNF text -> an llguidance grammar (its JSON form, a str); a ``LlamaGrammar`` when
+    llguidance cannot take the grammar (conversion or validation fails)."""
+    import llguidance
+
+    try:
+        grammar = llguidance.LLMatcher.grammar_from_lark(gbnf_to_lark(gbnf))
+        failed, _warnings = llguidance.LLMatcher.validate_grammar_with_warnings(grammar)
+    except Exception:  # the converter's errors are of no one type
+        failed = True
+    if not failed:
+        return grammar
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(gbnf, verbose=False)
+
+
+class GrammarMask:
+    """A llama-cpp-python logits processor that applies one llguidance grammar to one
+    generation: before each sampled token, every token the grammar forbids gets -inf.
+
+    It is called with all tokens so far (prompt, then what was sampled); the tokens
+    added since the last call are fed to the matcher first. Once the grammar is complete
+    only end-of-sequence is allowed, which ends the generation."""
+
+    def __init__(self, tokenizer, grammar: str, n_vocab: int):
+        import llguidance
+        import numpy as np
+
+        self._np = np
+        self.matcher = llguidance.LLMatcher(tokenizer, grammar)
+        if self.matcher.is_error():
+            raise ValueError(f"grammar rejected by llguidance: {self.matcher.get_error()}")
+        words = (max(n_vocab, tokenizer.vocab_size) + 31) // 32
+        self._bits = np.zeros(words, dtype=np.int32)
+        self._n_vocab = n_vocab
+        self._seen: int | None = None  # tokens of input_ids already accounted for
+        self.seconds: list[float] = []  # time spent in each call, for the benchmark
+
+    def __call__(self, input_ids, logits):
+        start = time.perf_counter()
+        np = self._np
+        if self._seen is None:
+            self._seen = len(input_ids)  # the prompt: the grammar starts after it
+        for token in input_ids[self._seen:]:
+            if not self.matcher.consume_token(int(token)):
+                raise RuntimeError(f"llguidance refused a sampled token: {self.matcher.get_error()}")
+        self._seen = len(input_ids)
+        self.matcher.unsafe_compute_mask_ptr(self._bits.ctypes.data, self._bits.nbytes)
+        if self.matcher.is_error():
+            raise RuntimeError(f"llguidance: {self.matcher.get_error()}")
+        allowed = np.unpackbits(self._bits.view(np.uint8), bitorder="little")[:self._n_vocab]
+        masked = np.where(allowed.view(bool), logits, np.float32(-np.inf))
+        self.seconds.append(time.perf_counter() - start)
+        return masked
 
 
 class ScriptedBackend:
