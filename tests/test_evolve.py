@@ -253,6 +253,30 @@ def test_population_evaluator_compiles_a_structure_once(compiler):
     assert len(outcomes) == 2 and evaluator.evaluations == 2
 
 
+def test_bench_evolve_runs_its_arms_on_one_budget_and_measures_throughput():
+    from neurojit_tui.evolve.bench import bench_evolve, format_evolve_table
+
+    result = bench_evolve([(3.0, 0.8)], budget=1.0, validation_agents=64, log=lambda m: None,
+                          throughput_seconds=0.3)
+    arms = [row["arm"] for row in result["conditions"][0]["arms"]]
+    assert arms == ["heuristic", "cma-heuristic", "evolve-symbolic"]  # no models given
+    assert all(row["success_rate"] is not None for row in result["conditions"][0]["arms"])
+    t = result["throughput"]
+    assert t["parametric_evaluations_per_s"] > 0 and t["recompile_evaluations_per_s"] > 0
+    assert "evolve-symbolic" in format_evolve_table(result)
+
+
+def test_bench_evolve_synthesize_arm_keeps_the_best_program_the_models_wrote(tmp_path):
+    from neurojit_tui.evolve.bench import _synthesize_arm
+
+    from .conftest import body_lines, scripted_agents
+
+    agents = scripted_agents(['{"family": "pd", "kp": 0.5, "kd": 1.0, "ki": 0.0, '
+                              '"rationale": "soft"}'], body_lines(sample("pd")), max_lines=60)
+    text, tried, note = _synthesize_arm(agents, HARSH, budget=0.0, seed=0)
+    assert tried == 1 and "tensorlang" in text
+
+
 # -- memory ---------------------------------------------------------------------------------------
 
 def test_admission_compares_success_then_cvar():

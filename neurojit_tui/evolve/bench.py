@@ -83,22 +83,21 @@ def _synthesize_arm(agents, env, budget: float, seed: int) -> tuple[str | None, 
     deadline = time.perf_counter() + budget
     best, best_key, tried = None, None, 0
     with tempfile.TemporaryDirectory() as folder:
-        while time.perf_counter() < deadline:
+        while tried == 0 or time.perf_counter() < deadline:  # at least one program
             run = synthesize(agents, env, candidates=1, seed=seed + tried, out_dir=folder,
                              log=lambda message: None)
             tried += 1
             for candidate in run.candidates:
-                report = candidate["report"]
-                key = (report["failure"] is None, report["success_rate"],
-                       report["cvar10_score"] or -1e300)
-                if report["failure"] is None and (best_key is None or key > best_key):
-                    best, best_key = open(candidate["path"]).read(), key
+                report = candidate.report
+                key = (report.ok, report.success_rate, report.cvar10_score)
+                if report.ok and (best_key is None or key > best_key):
+                    best, best_key = open(candidate.path).read(), key
     return best, tried, f"{tried} program(s) written"
 
 
 def bench_evolve(conditions: list[tuple[float, float]], budget: float = 60.0, seed: int = 0,
                  agents=None, validation_agents: int = 1000, log=print,
-                 cluster: str | None = None) -> dict:
+                 cluster: str | None = None, throughput_seconds: float = 5.0) -> dict:
     """``cluster``: the arms' training flights go to that Ray cluster (validation and
     the throughput comparison stay on this machine)."""
     heuristic = next(t for p, t in samples() if p.endswith("heuristic.mlir"))
@@ -147,7 +146,7 @@ def bench_evolve(conditions: list[tuple[float, float]], budget: float = 60.0, se
         rows.append({"gravity": gravity, "turbulence": turbulence, "arms": arms})
     log("throughput: parametric vs recompile-per-candidate")
     return {"budget_s": budget, "seed": seed, "validation_agents": validation_agents,
-            "conditions": rows, "throughput": throughput(seed=seed)}
+            "conditions": rows, "throughput": throughput(throughput_seconds, seed)}
 
 
 def _format_scores(row: dict) -> str:
