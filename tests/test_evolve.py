@@ -271,8 +271,10 @@ def test_bench_evolve_synthesize_arm_keeps_the_best_program_the_models_wrote(tmp
 
     from .conftest import body_lines, scripted_agents
 
+    from neurojit_tui.agents.synthesis import example_program
+
     agents = scripted_agents(['{"family": "pd", "kp": 0.5, "kd": 1.0, "ki": 0.0, '
-                              '"rationale": "soft"}'], body_lines(sample("pd")), max_lines=60)
+                              '"rationale": "soft"}'], body_lines(example_program()))
     text, tried, note = _synthesize_arm(agents, HARSH, budget=0.0, seed=0)
     assert tried == 1 and "tensorlang" in text
 
