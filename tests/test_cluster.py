@@ -364,3 +364,35 @@ def test_bench_cluster_measures_local_threads_and_the_cluster_in_one_run(ray_clu
     assert result["local"]["all_threads"]["evaluations_per_s_256"] > 0
     assert {row["nodes"] for row in result["estimate"]["rows"]} >= {1, 64}
     assert "paper estimate" in format_cluster_table(result)
+
+
+def test_the_cores_pane_reads_the_configured_cluster_s_nodes(ray_cluster, tmp_path, monkeypatch):
+    """With [cluster] address in the config file, the pane starts the node monitor and
+    shows both nodes under the local cores; the monitor ends with the pane."""
+    import asyncio
+
+    from textual.app import App
+
+    from neurojit_tui.ui.cores import CoresPane
+
+    monkeypatch.setenv("NEUROJIT_HOME", str(tmp_path))
+    (tmp_path / "config.toml").write_text(f'[cluster]\naddress = "{ray_cluster.address}"\n')
+
+    class OnlyCores(App):
+        def compose(self):
+            yield CoresPane(interval=0.5)
+
+    async def run():
+        app = OnlyCores()
+        async with app.run_test(size=(120, 30)) as pilot:
+            pane = app.query_one(CoresPane)
+            for _ in range(240):
+                if len(pane.meters.nodes) == 2:
+                    break
+                await pilot.pause(0.1)
+            text = str(pane.render())
+            assert text.count("node 127.0.0.1 ") == 2 and "cluster: 2 node(s)" in text
+            return pane._node_loads._process
+
+    monitor = asyncio.run(run())
+    assert monitor.wait(timeout=10) is not None
