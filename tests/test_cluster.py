@@ -396,3 +396,19 @@ def test_the_cores_pane_reads_the_configured_cluster_s_nodes(ray_cluster, tmp_pa
 
     monitor = asyncio.run(run())
     assert monitor.wait(timeout=10) is not None
+
+
+def test_the_workstation_s_evolution_flies_on_the_configured_cluster(ray_cluster, tmp_path,
+                                                                      monkeypatch):
+    """F9's engine request takes [cluster] address from the config file."""
+    from neurojit_tui.engine import server
+    from neurojit_tui.engine.protocol import EvolveRequest
+
+    monkeypatch.setenv("NEUROJIT_HOME", str(tmp_path))
+    (tmp_path / "config.toml").write_text(f'[cluster]\naddress = "{ray_cluster.address}"\n')
+    result = server.Handlers().evolve(
+        EvolveRequest(text=sample("pd"), path="mine.mlir", budget_s=None, generations=1,
+                      population=2, islands=1, use_llm=False, with_default_seeds=False),
+        lambda event: None).result
+    assert result["status"] == "ok" and result["cluster"]["address"] == ray_cluster.address
+    assert [n["evaluations"] > 0 for n in result["cluster"]["nodes"]] == [True, True]
