@@ -65,3 +65,48 @@ def test_an_assert_in_the_c_controller_reports_its_line(compiler, tmp_path):
     assert c_run.assert_failure.message == "stays above half the screen"
     assert (c_run.assert_failure.line, c_run.assert_failure.col) == (
         native_run.assert_failure.line, native_run.assert_failure.col) == (5, 3)
+
+
+def _ieee(kind: str, a: float, b: float) -> float:
+    if a != a or b != b:
+        return float("nan")
+    if a == b == 0.0:  # -0 < +0
+        negative = (np.signbit(a) or np.signbit(b)) if kind == "minimum" else (
+            np.signbit(a) and np.signbit(b))
+        return -0.0 if negative else 0.0
+    return min(a, b) if kind == "minimum" else max(a, b)
+
+
+def test_minimum_and_maximum_keep_mlir_semantics_against_known_bounds(tmp_path):
+    """The one-comparison form against a known bound propagates NaN and orders -0 below
+    +0, as arith.minimumf/maximumf (IEEE 754-2019 minimum/maximum) do."""
+    import ctypes
+    import subprocess
+
+    from neurojit_tui.sim.c_reference import _PRELUDE, CTracer
+    from neurojit_tui.sim.native import Value
+
+    cases, functions = [], []
+    for kind in ("minimum", "maximum"):
+        for bound in (0.0, -0.0, 1.5, -2.0):
+            for bound_first in (False, True):
+                tracer = CTracer()
+                x, k = Value(tracer, "x", "f64"), tracer.lift(bound, "f64")
+                result = tracer.extremum(kind, k, x) if bound_first else tracer.extremum(kind, x, k)
+                name = f"f{len(cases)}"
+                functions.append(f"double {name}(double x) {{\n" + "\n".join(tracer.lines)
+                                 + f"\nreturn {result.name};\n}}\n")
+                cases.append((name, kind, bound))
+    source = tmp_path / "extremum.c"
+    source.write_text(_PRELUDE + "\n".join(functions))
+    library = tmp_path / "extremum.so"
+    subprocess.run(["gcc", "-O2", "-std=c11", "-fno-trapping-math", "-shared", "-fPIC",
+                    str(source), "-o", str(library)], check=True)
+    compiled = ctypes.CDLL(str(library))
+    for name, kind, bound in cases:
+        function = getattr(compiled, name)
+        function.restype, function.argtypes = ctypes.c_double, [ctypes.c_double]
+        for x in (float("nan"), -0.0, 0.0, 1.5, -1.5, -2.0, 3.0, -7.0):
+            got, want = function(x), _ieee(kind, x, bound)
+            assert (np.isnan(got) and np.isnan(want)) or (
+                got == want and np.signbit(got) == np.signbit(want)), (kind, bound, x, got)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import math
 import shutil
 import subprocess
 import tempfile
@@ -65,7 +66,8 @@ _C_MATH = {"absf": "__builtin_fabs", "sqrt": "__builtin_sqrt", "roundeven": "__b
 
 # MLIR's arith.minimumf/maximumf (IEEE 754-2019 minimum/maximum): NaN propagates and
 # -0 < +0. C's fmin/fmax and a plain a < b ? a : b mean something else on those inputs,
-# so the C computes what the native kernel computes, at the same cost of selects. Every
+# so the C computes what the native kernel computes (``CTracer.extremum`` writes the
+# cheaper exact form when one side is a known number). Every
 # arm is computed unconditionally and then selected, and | is used for "or": gcc
 # (trapping math, as without fast-math) does not if-convert a conditionally evaluated
 # floating-point operation, and control flow keeps the agent loop from vectorizing.
@@ -97,6 +99,10 @@ int32_t neurojit_c_assert_status = 0;
 class CTracer(ScalarTracer):
     """``model.py``'s namespace writing C statements (one ``const`` local per value)."""
 
+    def __init__(self):
+        super().__init__()
+        self._known: dict[str, float] = {}  # the f64 literals, by name
+
     def fresh(self) -> str:
         self._count += 1
         return f"v{self._count}"
@@ -108,7 +114,9 @@ class CTracer(ScalarTracer):
 
     def literal(self, value, type_: str) -> Value:
         if type_ == "f64":
-            return self.emit(float(value).hex(), "f64")  # exact: C99 hexadecimal floats
+            literal = self.emit(float(value).hex(), "f64")  # exact: C99 hexadecimal floats
+            self._known[literal.name] = float(value)
+            return literal
         return self.emit(f"UINT64_C({value % (1 << 64)})", type_)
 
     def binary(self, kind, lhs, rhs):
@@ -126,7 +134,21 @@ class CTracer(ScalarTracer):
         return self.emit(f"{condition.name} ? {a.name} : {b.name}", a.type)
 
     def extremum(self, kind, a, b):
-        return self.emit(f"nj_{kind}({a.name}, {b.name})", "f64")
+        """minimum/maximum, exactly; against a known number, as one comparison and one
+        select (what LLVM makes of llvm.minimum with a constant: the general form
+        costs several selects, and the clamps of the model and the controllers are
+        all against constants)."""
+        if a.name in self._known and b.name not in self._known:
+            a, b = b, a
+        bound = self._known.get(b.name)
+        if bound is None or bound != bound:
+            return self.emit(f"nj_{kind}({a.name}, {b.name})", "f64")
+        # Take the bound when x is beyond it; an ordered comparison is false for a NaN x,
+        # which is kept. Against a zero the comparison also orders -0 below +0.
+        zero = "" if bound != 0.0 else "-0" if math.copysign(1.0, bound) < 0 else "+0"
+        beyond = {("minimum", ""): ">", ("minimum", "+0"): ">", ("minimum", "-0"): ">=",
+                  ("maximum", ""): "<", ("maximum", "+0"): "<=", ("maximum", "-0"): "<"}
+        return self.emit(f"{a.name} {beyond[kind, zero]} {b.name} ? {b.name} : {a.name}", "f64")
 
     def math(self, op, a):
         return self.emit(f"{_C_MATH[op]}({a.name})", "f64")
