@@ -40,6 +40,7 @@ from ..compiler.driver import Compiler, translate_to_llvm_ir
 from ..compiler.machine_code import (BLOCK, CONTROL_BLOCK, CONTROL_BUFFERS, FULL, QUICK,
                                      compile_control_block, lower_control_block, machine_code)
 from ..compiler.dialect import ASSERT_STATUS_GLOBAL
+from ..once import once
 from . import model
 from .reference import RunResult, agent_numbers
 
@@ -384,8 +385,7 @@ class PhysicsKernel:
         self.compile_seconds = time.perf_counter() - t0
 
 
-_physics_lock = threading.Lock()
-_physics: PhysicsKernel | None = None
+_compile_thread_lock = threading.Lock()
 
 # The -O3 tier of every NativeSwarm is compiled on one daemon thread, in order; a swarm
 # dropped before its turn is skipped (the queue holds it weakly).
@@ -395,7 +395,7 @@ _compile_thread: threading.Thread | None = None
 
 def _background_compile(swarm: "NativeSwarm", block_ir: str) -> None:
     global _compile_thread
-    with _physics_lock:
+    with _compile_thread_lock:
         if _compile_thread is None:
             _compile_thread = threading.Thread(target=_compile_worker, daemon=True,
                                                name="neurojit-kernel-O3")
@@ -415,12 +415,7 @@ def _compile_worker() -> None:
             del swarm
 
 
-def physics_kernel() -> PhysicsKernel:
-    global _physics
-    with _physics_lock:
-        if _physics is None:
-            _physics = PhysicsKernel()
-        return _physics
+physics_kernel = once(PhysicsKernel)
 
 
 # -- compiling and running ------------------------------------------------------------------
@@ -453,7 +448,7 @@ class NativeSwarm:
         parameter vector (``parameters`` says which); ``run_population`` then flies many
         candidates of this structure in one call. ``compile_seconds`` is the time until
         this controller can fly; the physics kernel is compiled on a process's first
-        swarm (``physics_compile_seconds`` then says how long it took, else 0)."""
+        swarm (``physics_compile_seconds`` says how long that took)."""
         compiler = compiler or Compiler()
         t0 = time.perf_counter()
         block_ir, lowered = lower_control_block(compiler, text, path, parametric)
@@ -469,10 +464,8 @@ class NativeSwarm:
             self._full_tier.set()
         else:
             _background_compile(self, block_ir)
-        t1 = time.perf_counter()
-        fresh = _physics is None
         self._physics = physics_kernel()
-        self.physics_compile_seconds = time.perf_counter() - t1 if fresh else 0.0
+        self.physics_compile_seconds = self._physics.compile_seconds
 
     def _install_full_tier(self, block_ir: str) -> None:
         """The background half of the compile (runs on the compile thread)."""
