@@ -12,7 +12,8 @@ its rectangle of the grid.
 
 Faults. A batch whose worker died (a killed process, a lost node, an object lost with
 it) goes back to the carver and flies on another worker; the dead worker is probed
-(Ray restarts a killed actor in place) and used again only once it answers. A batch
+(Ray restarts a killed actor in place) and used again only once it answers, or given
+up after ``PROBE_ATTEMPTS`` failed probes (its node is gone). A batch
 that fails on ``MAX_ATTEMPTS`` workers, or a run with no worker left, raises
 ``ClusterError``: the caller stops without a result, so nothing partial is kept.
 """
@@ -37,6 +38,10 @@ GRANULARITIES = ("node", "cpu")
 IN_FLIGHT_PER_WORKER = 2
 MAX_ATTEMPTS = 3  # a batch that kills this many workers is a fault of the batch
 ACTOR_RESTARTS = 3  # Ray restarts a killed worker in place this often
+# A call to a worker that has just died fails until Ray knows it is restarting it: a
+# worker is given up after this many failed probes, a second apart.
+PROBE_ATTEMPTS = 5
+PROBE_AGAIN_S = 1.0
 START_TIMEOUT_S = 120.0  # for the first worker; also: no live worker this long is an error
 WAIT_TICK_S = 0.5
 REFRESH_EVERY_S = 5.0  # how often the node list is read for joined or lost nodes
@@ -96,12 +101,19 @@ class _Worker:
     node: str | None  # where it was placed (per node), or learnt from its identity
     identity: dict | None = None
     probe: object | None = None  # identity() in flight: starting, or after a fault
+    probe_again_at: float | None = None  # after a failed probe: Ray may be restarting it
+    failed_probes: int = 0
     in_flight: int = 0
     dead: bool = False
 
     @property
     def ready(self) -> bool:
-        return not self.dead and self.probe is None
+        return not self.dead and self.probe is None and self.probe_again_at is None
+
+    @property
+    def coming(self) -> bool:
+        """Starting, or being probed after a fault: it may answer yet."""
+        return not self.dead and not self.ready
 
 
 @dataclass
@@ -191,49 +203,65 @@ class RayCluster:
             for _ in range(int(sum(n["Resources"]["CPU"] for n in nodes)) - len(live)):
                 self._start_worker(1, None)
 
+    def _probe(self, worker: _Worker) -> None:
+        worker.probe, worker.probe_again_at = worker.actor.identity.remote(), None
+
+    def _probes(self) -> dict:
+        """The probes in flight, by reference (sending those due again first)."""
+        now = time.perf_counter()
+        for worker in self._workers:
+            if worker.probe_again_at is not None and now >= worker.probe_again_at:
+                self._probe(worker)
+        return {w.probe: w for w in self._workers if w.probe is not None}
+
     def _probe_answered(self, worker: _Worker) -> None:
         ray = self._ray
         try:
             identity = ray.get(worker.probe)
         except _lost_errors(ray):
-            worker.dead = True
-            self.lost += 1
+            worker.failed_probes += 1
+            if worker.failed_probes >= PROBE_ATTEMPTS:
+                worker.dead = True
+                self.lost += 1
+            else:
+                worker.probe_again_at = time.perf_counter() + PROBE_AGAIN_S
         else:
             if worker.identity is not None and identity["pid"] != worker.identity["pid"]:
                 self.restarted += 1
-            worker.identity = identity
+            worker.identity, worker.failed_probes = identity, 0
             worker.node = worker.node or identity["node"]
         worker.probe = None
 
+    def _answer_probes(self, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` for probes, and take in those that answered."""
+        probes = self._probes()
+        if not probes:
+            time.sleep(min(timeout_s, WAIT_TICK_S / 5))
+            return
+        ready, _ = self._ray.wait(list(probes), num_returns=1, timeout=timeout_s)
+        for ref in ready:
+            self._probe_answered(probes[ref])
+
     def wait_for_workers(self, timeout_s: float = START_TIMEOUT_S) -> None:
-        """Until every worker started so far answers, for at most ``timeout_s`` (a
-        benchmark measures the whole cluster, not the first worker up)."""
-        ray = self._ray
+        """Until every worker started or probed so far answers or is given up, for at
+        most ``timeout_s`` (a benchmark measures the whole cluster, not the first
+        worker up)."""
         deadline = time.perf_counter() + timeout_s
-        while time.perf_counter() < deadline:
-            probes = {w.probe: w for w in self._workers if w.probe is not None}
-            if not probes:
-                return
-            ready, _ = ray.wait(list(probes), num_returns=1, timeout=WAIT_TICK_S)
-            for ref in ready:
-                self._probe_answered(probes[ref])
+        while any(w.coming for w in self._workers) and time.perf_counter() < deadline:
+            self._answer_probes(WAIT_TICK_S)
 
     def _wait_for_workers(self, timeout_s: float) -> None:
         """Until a worker answers (ClusterError after ``timeout_s``)."""
-        ray = self._ray
         deadline = time.perf_counter() + timeout_s
         while not any(w.ready for w in self._workers):
-            probes = {w.probe: w for w in self._workers if w.probe is not None}
+            coming = sum(w.coming for w in self._workers)
             left = deadline - time.perf_counter()
-            if not probes or left <= 0:
-                starting = len(probes)
+            if not coming or left <= 0:
                 raise ClusterError(
                     f"no worker is alive on the Ray cluster at {self.address} ("
-                    + (f"{starting} not started within {timeout_s:g} s: are its CPUs taken "
-                       f"by other jobs?" if starting else f"{self.lost} lost") + ")")
-            ready, _ = ray.wait(list(probes), num_returns=1, timeout=min(left, WAIT_TICK_S))
-            for ref in ready:
-                self._probe_answered(probes[ref])
+                    + (f"{coming} not started within {timeout_s:g} s: are its CPUs taken "
+                       f"by other jobs?" if coming else f"{self.lost} lost") + ")")
+            self._answer_probes(min(left, WAIT_TICK_S))
 
     @property
     def threads(self) -> int:
@@ -333,14 +361,16 @@ class RayCluster:
                 self._refresh()
             if not flight.timeout:
                 self._dispatch(carver, in_flight, spec_ref, thetas_ref, deadline, timeout_s, flight)
-            probes = {w.probe: w for w in self._workers if w.probe is not None}
+            probes = self._probes()
             if not in_flight and not probes:
                 if carver.done() or flight.timeout:
                     break
                 self._refresh()
-                if not any(w.probe is not None or w.ready for w in self._workers):
+                if not any(w.ready or w.coming for w in self._workers):
                     raise ClusterError(f"every worker of the Ray cluster at {self.address} "
                                        f"was lost ({self.lost} lost)")
+                if not any(w.ready for w in self._workers):
+                    time.sleep(WAIT_TICK_S / 5)  # a probe is due again soon
                 continue
             ready, _ = ray.wait(list(in_flight) + list(probes), num_returns=1,
                                 timeout=WAIT_TICK_S)
@@ -390,8 +420,8 @@ class RayCluster:
             raise ClusterError(f"a batch (rows {batch.rows}, agents {batch.agents}) was lost "
                                f"with {tries} workers of the Ray cluster at {self.address}: "
                                f"{type(error).__name__}")
-        if worker.probe is None and not worker.dead:
-            worker.probe = worker.actor.identity.remote()  # back once Ray restarts it
+        if worker.ready:
+            self._probe(worker)  # used again once it answers: Ray restarts a killed worker
         self.retried += 1
         if worker.identity is not None:
             self._tally(worker.identity).retried += 1
