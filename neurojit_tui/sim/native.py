@@ -22,6 +22,7 @@ Threads call the kernel on disjoint chunks of agents; ctypes releases the GIL.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import queue
 import struct
@@ -400,19 +401,35 @@ def _background_compile(swarm: "NativeSwarm", block_ir: str) -> None:
             _compile_thread = threading.Thread(target=_compile_worker, daemon=True,
                                                name="neurojit-kernel-O3")
             _compile_thread.start()
+            atexit.register(_stop_compile_worker)
     _compile_queue.put((weakref.ref(swarm), block_ir))
 
 
 def _compile_worker() -> None:
     while True:
-        reference, block_ir = _compile_queue.get()
-        swarm = reference()
+        job = _compile_queue.get()
+        if job is None:
+            return
+        swarm = job[0]()
         if swarm is not None:
             try:
-                swarm._install_full_tier(block_ir)
+                swarm._install_full_tier(job[1])
             except Exception as error:  # a compiler bug: the quick tier keeps flying
                 swarm.full_tier_error = error
             del swarm
+
+
+def _stop_compile_worker() -> None:
+    """At exit: drop the compiles not started and let the one under way finish, so LLVM
+    is not in the middle of one while the process tears down."""
+    while True:
+        try:
+            _compile_queue.get_nowait()
+        except queue.Empty:
+            break
+    _compile_queue.put(None)
+    if _compile_thread is not None:
+        _compile_thread.join(timeout=10)
 
 
 physics_kernel = once(PhysicsKernel)
