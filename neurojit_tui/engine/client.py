@@ -20,11 +20,14 @@ import sys
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_ready
-from typing import TypeVar
+from multiprocessing.process import BaseProcess
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from . import protocol
-from .protocol import Request, ShutdownRequest
+from .protocol import Event, Request, ShutdownRequest
 
 ReplyT = TypeVar("ReplyT")
 
@@ -44,7 +47,7 @@ class EngineTimeout(Exception):
     """The request took longer than its time-out; the engine was restarted."""
 
 
-def _running(process) -> bool:
+def _running(process: BaseProcess | None) -> bool:
     """Whether the process is still running, asked through its sentinel (a pipe the child's
     exit closes), which never reaps it. ``Process.is_alive()`` reaps, and when another thread
     reaps the same child at that moment it says True for a dead process."""
@@ -63,7 +66,7 @@ def describe_exit(code: int | None) -> str:
 
 
 @contextlib.contextmanager
-def _real_stderr():
+def _real_stderr() -> Iterator[None]:
     """multiprocessing hands ``sys.stderr``'s file descriptor to its helper process; a
     Textual app replaces ``sys.stderr`` with an object without one, which makes starting
     a process fail. Use the real stderr for that moment."""
@@ -82,8 +85,10 @@ def _real_stderr():
 
 
 class EngineClient:
-    def __init__(self, on_event=None, on_restart=None, stderr_path: str | None = None,
-                 niceness: int = 0, idle_priority: bool = False):
+    def __init__(self, on_event: Callable[[int, Event], None] | None = None,
+                 on_restart: Callable[[str], None] | None = None,
+                 stderr_path: str | None = None, niceness: int = 0,
+                 idle_priority: bool = False) -> None:
         """``on_event(request_id, event)`` gets streamed events (frames, tokens...), on
         the reader thread;
         ``on_restart(reason)`` is told whenever a crashed engine is replaced;
@@ -98,9 +103,9 @@ class EngineClient:
         self.on_restart = on_restart
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._pending: dict[int, tuple[Future, type]] = {}  # id -> (future, reply type)
-        self._process = None
-        self._connection = None
+        self._pending: dict[int, tuple[Future[Any], type]] = {}  # id -> (future, reply type)
+        self._process: BaseProcess | None = None
+        self._connection: Connection | None = None
         self._reader: threading.Thread | None = None
         self.restarts = 0
         self.last_crash: str | None = None
@@ -136,7 +141,7 @@ class EngineClient:
     def alive(self) -> bool:
         return _running(self._process)
 
-    def _read(self, process, connection) -> None:
+    def _read(self, process: BaseProcess, connection: Connection) -> None:
         while True:
             try:
                 message = connection.recv()
@@ -159,7 +164,7 @@ class EngineClient:
             failed = self._retire_locked(process, describe_exit(process.exitcode))
         self._fail(failed)
 
-    def _retire_locked(self, process, reason: str) -> list[tuple[Future, str]]:
+    def _retire_locked(self, process: BaseProcess | None, reason: str) -> list[tuple[Future[Any], str]]:
         """Forget a dead engine and hand back the calls that were waiting on it, to fail
         once the lock is released. Whoever sees the death first (the reader thread, a
         time-out, or a call that finds the engine gone) retires it; the others find it
@@ -172,20 +177,20 @@ class EngineClient:
         return [(future, reason) for future, _ in failed.values()]
 
     @staticmethod
-    def _fail(failed: list[tuple[Future, str]]) -> None:
+    def _fail(failed: list[tuple[Future[Any], str]]) -> None:
         for future, reason in failed:
             if not future.done():
                 future.set_exception(EngineCrashed(f"the engine {reason}; it will be restarted"))
 
     def kill(self) -> None:
         process = self._process
-        if _running(process):
+        if process is not None and _running(process):
             process.kill()
 
     def close(self) -> None:
         with self._lock:
             process, connection = self._process, self._connection
-        if process is None:
+        if process is None or connection is None:
             return
         try:
             connection.send(protocol.request_message(0, ShutdownRequest()))
@@ -217,6 +222,7 @@ class EngineClient:
             self._pending[request_id] = (future, request.reply_type)
             connection = self._connection
         self._fail(failed)
+        assert connection is not None  # _start_locked made one
         try:
             connection.send(protocol.request_message(request_id, request))
         except (OSError, BrokenPipeError):

@@ -64,7 +64,7 @@ def from_wire(kind: Any, data: Any) -> Any:
     ``tuple[X, ...]``, ``list[X]``, or plain data (``dict``, numbers, strings) as it is."""
     if data is None:
         return None
-    if is_dataclass(kind):
+    if isinstance(kind, type) and is_dataclass(kind):
         types_of = _field_types(kind)
         return kind(**{name: from_wire(types_of[name], value) for name, value in data.items()})
     origin, args = typing.get_origin(kind), typing.get_args(kind)
@@ -201,7 +201,7 @@ class SynthesizeReply:
 class EvolveReply:
     # the search's EvolutionResult.to_json(): its best is the evolve package's plain
     # data (id, source, train, validation, lineage, registry)
-    result: dict
+    result: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -210,9 +210,9 @@ class RegistryRow:
 
     key: str
     file: str
-    scores: dict  # success_rate, mean_score, cvar10_score, ...
-    strategy: dict | None
-    condition: dict  # gravity, turbulence, ...
+    scores: dict[str, Any]  # success_rate, mean_score, cvar10_score, ...
+    strategy: dict[str, Any] | None
+    condition: dict[str, Any]  # gravity, turbulence, ...
     created: float  # time.time() when it was stored
     source: str
 
@@ -299,7 +299,7 @@ class RepairStartRequest(Request[RepairState], op="repair_start"):
     path: str
     mode: str = "dual"  # dual | monolithic
     max_attempts: int = 6
-    agents: dict | None = None  # per-agent config overrides, as Agents.from_config takes
+    agents: dict[str, Any] | None = None  # per-agent config overrides, as Agents.from_config takes
 
 
 @dataclass(frozen=True)
@@ -323,7 +323,7 @@ class SynthesizeRequest(Request[SynthesizeReply], op="synthesize"):
     agents_in_swarm: int = 100
     seed: int = 0
     use_registry: bool = True
-    agents: dict | None = None
+    agents: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -343,7 +343,7 @@ class EvolveRequest(Request[EvolveReply], op="evolve"):
     islands: int = 2
     seed: int = 0
     use_llm: bool = True
-    agents: dict | None = None
+    agents: dict[str, Any] | None = None
     with_default_seeds: bool = True
 
 
@@ -424,7 +424,7 @@ class EvolutionProgress(Event, topic="evolution"):
     tuned seed's "best" carries the seed as written in ``parent_text``)."""
 
     kind: str  # generation | best | failure | log
-    data: dict
+    data: dict[str, Any]
 
 
 REQUESTS: dict[str, type[Request[Any]]] = {request.op: request for request in (
@@ -438,24 +438,26 @@ EVENTS: dict[str, type[Event]] = {event.topic: event for event in (
 
 # -- messages on the pipe ------------------------------------------------------------------
 
-def request_message(request_id: int, request: Request[Any]) -> dict:
+def request_message(request_id: int, request: Request[Any]) -> dict[str, Any]:
     return {"id": request_id, "op": request.op, "args": to_wire(request)}
 
 
-def read_request(message: dict) -> Request[Any]:
+def read_request(message: dict[str, Any]) -> Request[Any]:
     """The request in ``message``; ``UnknownRequest`` if the engine does not answer it."""
-    kind = REQUESTS.get(message.get("op"))
+    kind = REQUESTS.get(str(message.get("op")))
     if kind is None:
         raise UnknownRequest(f"unknown engine request {message.get('op')!r}")
     try:
-        return from_wire(kind, message.get("args") or {})
+        request: Request[Any] = from_wire(kind, message.get("args") or {})
+        return request
     except TypeError as error:
         raise UnknownRequest(f"bad arguments for {kind.op}: {error}") from None
 
 
-def event_message(request_id: int, event: Event) -> dict:
+def event_message(request_id: int, event: Event) -> dict[str, Any]:
     return {"id": request_id, "event": event.topic, "data": to_wire(event)}
 
 
-def read_event(message: dict) -> Event:
-    return from_wire(EVENTS[message["event"]], message["data"])
+def read_event(message: dict[str, Any]) -> Event:
+    event: Event = from_wire(EVENTS[message["event"]], message["data"])
+    return event

@@ -20,10 +20,18 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import protocol as p
 from .protocol import Event, Request
+
+if TYPE_CHECKING:  # the engine loads the agents (and MLIR) only when a request needs them
+    from multiprocessing.connection import Connection
+
+    from ..agents import Agents
+    from ..agents.repair import RepairSession
+    from ..compiler import Compiler
+    from ..memory import Registry
 
 _local = threading.local()
 LOG_LIMIT_BYTES = 5 * 2**20
@@ -35,24 +43,25 @@ def _no_events(event: Event) -> None:
     """``emit`` for a request the engine makes of itself: nobody to stream to."""
 
 
-def _compiler():
+def _compiler() -> Compiler:
     if getattr(_local, "compiler", None) is None:
         from ..compiler import Compiler
 
         _local.compiler = Compiler()
-    return _local.compiler
+    compiler: Compiler = _local.compiler
+    return compiler
 
 
 class Handlers:
     """One handler per request type: ``handler(request, emit) -> reply``, where ``emit``
     streams events to the client that made the request."""
 
-    def __init__(self):
-        self._flight = None  # the live lander: {"slot", "stop", "versions"}
+    def __init__(self) -> None:
+        self._flight: dict[str, Any] | None = None  # the live lander: slot, stop, versions
         self._flight_lock = threading.Lock()
-        self._agents = None
-        self._sessions: dict[int, object] = {}  # repair sessions by number
-        self._registry = None
+        self._agents: Agents | None = None
+        self._sessions: dict[int, RepairSession] = {}  # repair sessions by number
+        self._registry: Registry | None = None
         self._registry_lock = threading.Lock()
         # set by ``cancel``: agents stop generating (one event per agent job, so a cancel
         # ends the jobs running now and not the next one)
@@ -165,7 +174,7 @@ class Handlers:
 
     # -- repair sessions (the UI's repair stepper) -------------------------------------------
 
-    def _agents_for(self, overrides: dict | None):
+    def _agents_for(self, overrides: dict[str, Any] | None) -> Agents:
         if self._agents is None or overrides:
             from ..agents import Agents
 
@@ -173,7 +182,7 @@ class Handlers:
         return self._agents
 
     @staticmethod
-    def _token_stream(emit: Emit):
+    def _token_stream(emit: Emit) -> Callable[[str, str], None]:
         """``on_token(role, piece)`` (as the agents call it) that streams ``AgentToken``."""
         return lambda role, piece: emit(p.AgentToken(role, piece))
 
@@ -200,7 +209,7 @@ class Handlers:
         return self._session_state(number, session)
 
     @staticmethod
-    def _session_state(number: int, session) -> p.RepairState:
+    def _session_state(number: int, session: RepairSession) -> p.RepairState:
         return p.RepairState(
             number, session.status, session.text, tuple(session.diagnostics),
             tuple(p.RepairAttempt(a.number, a.tier, a.agent, a.seconds, a.decision,
@@ -210,7 +219,7 @@ class Handlers:
     def repair_step(self, request: p.RepairStepRequest, emit: Emit) -> p.RepairState:
         repair = self._sessions[request.session]
         repair.on_token = self._token_stream(emit)
-        if repair.cancel.is_set():  # a cancel ends the step it hit, not the session
+        if repair.cancel is not None and repair.cancel.is_set():  # a cancel ends the step it hit, not the session
             self._cancels.discard(repair.cancel)
             repair.cancel = self._cancel_event()
         steps = {"propose": repair.propose, "accept": repair.accept, "reject": repair.reject,
@@ -222,7 +231,7 @@ class Handlers:
 
     # -- synthesis and the registry (the Reasoning, Swarm and Registry panes) ----------------
 
-    def registry(self):
+    def registry(self) -> Registry:
         """The L1/L2 registry (``~/.neurojit/registry`` or $NEUROJIT_REGISTRY), opened once.
         A stored object that no longer loads is recompiled with this thread's compiler."""
         with self._registry_lock:
@@ -253,8 +262,10 @@ class Handlers:
                              cancel=cancel)
         finally:
             self._cancels.discard(cancel)
+        # synthesize's best is remembered or written by the models: both carry a source
+        source = getattr(run.best, "source", None) if run.best else None
         return p.SynthesizeReply(
-            run.status, run.seconds, run.cache, run.best.source if run.best else None,
+            run.status, run.seconds, run.cache, source,
             tuple(p.SynthesizedCandidate(c.path, c.report) for c in run.candidates),
             cancel.is_set())
 
@@ -276,7 +287,7 @@ class Handlers:
         for seed_path, seed_text in seeds:
             as_written.setdefault(seed_path, seed_text)
 
-        def forward(kind: str, data: dict) -> None:
+        def forward(kind: str, data: dict[str, Any]) -> None:
             if kind == "best" and not data.get("parent_text") and data.get("lineage"):
                 # a tuned seed has no parent: its diff is against the seed as written
                 data = {**data, "parent_text": as_written.get(data["lineage"][0].get("source"), "")}
@@ -358,7 +369,7 @@ def _lower_priority(niceness: int, idle: bool) -> None:
             pass  # the thread has ended since
 
 
-def serve(connection, stderr_path: str | None = None, niceness: int = 0,
+def serve(connection: Connection, stderr_path: str | None = None, niceness: int = 0,
           idle_priority: bool = False) -> None:
     """The engine's main loop (runs in the child process). ``niceness`` lowers its CPU
     priority (and that of every thread it starts: llama.cpp's, the swarm's) so the UI
@@ -369,7 +380,7 @@ def serve(connection, stderr_path: str | None = None, niceness: int = 0,
     _lower_priority(niceness, idle_priority)
     send_lock = threading.Lock()
 
-    def send(message: dict) -> None:
+    def send(message: dict[str, Any]) -> None:
         with send_lock:
             connection.send(message)
 
