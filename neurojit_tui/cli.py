@@ -30,17 +30,22 @@ def _read(path: str) -> str:
     except OSError as error:
         raise SystemExit(f"{path}: error: cannot read it: {error.strerror or error}") from None
     if len(data) > MAX_PROGRAM_BYTES:
-        raise SystemExit(f"{path}: error: larger than {MAX_PROGRAM_BYTES // 2**20} MiB, "
-                         f"so not a TensorLang program")
+        raise SystemExit(
+            f"{path}: error: larger than {MAX_PROGRAM_BYTES // 2**20} MiB, "
+            f"so not a TensorLang program"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise SystemExit(f"{path}: error: not UTF-8 text (byte 0x{data[error.start]:02x} on "
-                         f"line {line}, offset {error.start}); TensorLang files are UTF-8") from None
+        raise SystemExit(
+            f"{path}: error: not UTF-8 text (byte 0x{data[error.start]:02x} on "
+            f"line {line}, offset {error.start}); TensorLang files are UTF-8"
+        ) from None
 
 
 # -- numbers on the command line: argparse refuses what is out of range, saying the range --
+
 
 def _int_in(low: int, high: int):
     def integer(text: str) -> int:
@@ -49,8 +54,9 @@ def _int_in(low: int, high: int):
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is out of range: give an integer from "
-                                             f"{low:,} to {high:,}")
+            raise argparse.ArgumentTypeError(
+                f"{value} is out of range: give an integer from {low:,} to {high:,}"
+            )
         return value
 
     return integer
@@ -64,8 +70,7 @@ def _float_in(low: float, high: float, low_open: bool = False):
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        allowed = (f"above {low:g} and at most {high:g}" if low_open
-                   else f"from {low:g} to {high:g}")
+        allowed = f"above {low:g} and at most {high:g}" if low_open else f"from {low:g} to {high:g}"
         if not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"{text} is not a finite number: give one {allowed}")
         if value > high or value < low or (low_open and value == low):
@@ -115,11 +120,18 @@ def cmd_compile(args) -> int:
     text = _read(args.file)
     try:
         if args.emit == "mlir-lowered":
-            print(compiler.lower(text, args.file, stop_after_tensorlang=True,
-                                 print_ir_after_all=args.print_ir_after_all).ir_after_tensorlang)
+            print(
+                compiler.lower(
+                    text,
+                    args.file,
+                    stop_after_tensorlang=True,
+                    print_ir_after_all=args.print_ir_after_all,
+                ).ir_after_tensorlang
+            )
         elif args.emit == "llvm-dialect":
-            print(compiler.lower(text, args.file,
-                                 print_ir_after_all=args.print_ir_after_all).module)
+            print(
+                compiler.lower(text, args.file, print_ir_after_all=args.print_ir_after_all).module
+            )
         else:
             program = compiler.compile(text, args.file, print_ir_after_all=args.print_ir_after_all)
             if args.emit == "obj":
@@ -127,9 +139,12 @@ def cmd_compile(args) -> int:
                 program.dump_object(out)
                 print(f"wrote {out}", file=sys.stderr)
             t = program.timings
-            print(f"{args.file}: compiled {', '.join('@' + n for n in program.signatures)} "
-                  f"(parse+verify {t.parse_verify_s * 1e3:.1f} ms, lower {t.lower_s * 1e3:.1f} ms, "
-                  f"JIT {t.jit_s * 1e3:.1f} ms)", file=sys.stderr)
+            print(
+                f"{args.file}: compiled {', '.join('@' + n for n in program.signatures)} "
+                f"(parse+verify {t.parse_verify_s * 1e3:.1f} ms, lower {t.lower_s * 1e3:.1f} ms, "
+                f"JIT {t.jit_s * 1e3:.1f} ms)",
+                file=sys.stderr,
+            )
     except CompileError as error:
         _print_diagnostics(error.diagnostics, False)
         return EXIT_DIAGNOSTICS
@@ -152,7 +167,7 @@ def cmd_run(args) -> int:
     try:
         values = [json.loads(a) for a in args.arg]
     except json.JSONDecodeError as error:
-        raise SystemExit(f"neurojit: --arg is not valid JSON: {error}")
+        raise SystemExit(f"neurojit: --arg is not valid JSON: {error}") from None
     try:
         program = Compiler().compile(_read(args.file), args.file)
     except CompileError as error:
@@ -161,12 +176,16 @@ def cmd_run(args) -> int:
     try:
         results, violation = program.call(args.entry, *values)
     except (KeyError, ValueError, TypeError, OverflowError) as error:  # arguments that do not fit
-        raise SystemExit(f"neurojit: {error.args[0]}")
-    print(json.dumps({
-        "entry": args.entry,
-        "results": [_to_json(r) for r in results],
-        "assert_violation": violation.to_json() if violation else None,
-    }))
+        raise SystemExit(f"neurojit: {error.args[0]}") from None
+    print(
+        json.dumps(
+            {
+                "entry": args.entry,
+                "results": [_to_json(r) for r in results],
+                "assert_violation": violation.to_json() if violation else None,
+            }
+        )
+    )
     if violation:
         print(violation.format(), file=sys.stderr)
         return EXIT_RUNTIME
@@ -189,9 +208,11 @@ def _check_swarm_memory(agents: int) -> None:
     available = psutil.virtual_memory().available
     if need > available:
         fit = max(0, (available - SWARM_BASE_BYTES) // SWARM_BYTES_PER_AGENT)
-        raise SystemExit(f"neurojit: error: a swarm of {agents:,} landers needs about "
-                         f"{need / 2**30:.1f} GiB of memory and {available / 2**30:.1f} GiB is "
-                         f"available; at most {fit:,} landers fit")
+        raise SystemExit(
+            f"neurojit: error: a swarm of {agents:,} landers needs about "
+            f"{need / 2**30:.1f} GiB of memory and {available / 2**30:.1f} GiB is "
+            f"available; at most {fit:,} landers fit"
+        )
 
 
 def _cluster_address(args) -> str | None:
@@ -229,8 +250,16 @@ def cmd_swarm(args) -> int:
     text = _read(args.file)
     address = _cluster_address(args)
     if address is None:
-        report = evaluate(text, args.file, env, agents=args.agents, seed=args.seed,
-                          threads=args.threads, max_steps=args.max_steps, timeout_s=args.timeout)
+        report = evaluate(
+            text,
+            args.file,
+            env,
+            agents=args.agents,
+            seed=args.seed,
+            threads=args.threads,
+            max_steps=args.max_steps,
+            timeout_s=args.timeout,
+        )
     else:
         from .cluster.scheduler import RayCluster
         from .cluster.swarm import evaluate_on_cluster
@@ -238,8 +267,16 @@ def cmd_swarm(args) -> int:
         def fly():
             cluster = RayCluster(address)
             try:
-                return evaluate_on_cluster(cluster, text, args.file, env, args.agents, args.seed,
-                                           args.max_steps, args.timeout)
+                return evaluate_on_cluster(
+                    cluster,
+                    text,
+                    args.file,
+                    env,
+                    args.agents,
+                    args.seed,
+                    args.max_steps,
+                    args.timeout,
+                )
             finally:
                 cluster.close()
 
@@ -247,15 +284,17 @@ def cmd_swarm(args) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     elif report.ok:
-        print(f"{args.file}: {report.agents} landers, seed {report.seed}, gravity "
-              f"{env.gravity:g} m/s^2, turbulence {env.turbulence:g}\n"
-              f"  landed {report.landed}  crashed {report.crashed}  out of bounds "
-              f"{report.out_of_bounds}  still flying {report.timed_out}\n"
-              f"  success rate {report.success_rate:.0%}  mean score {report.mean_score:.1f}  "
-              f"worst {report.worst_score:.1f}  CVaR-10 {report.cvar10_score:.1f}  "
-              f"solved (>= 200) {report.solved}\n"
-              f"  {report.seconds * 1e3:.1f} ms, {report.agent_steps_per_s / 1e6:.1f} M "
-              f"agent-steps/s on {report.threads} thread(s)")
+        print(
+            f"{args.file}: {report.agents} landers, seed {report.seed}, gravity "
+            f"{env.gravity:g} m/s^2, turbulence {env.turbulence:g}\n"
+            f"  landed {report.landed}  crashed {report.crashed}  out of bounds "
+            f"{report.out_of_bounds}  still flying {report.timed_out}\n"
+            f"  success rate {report.success_rate:.0%}  mean score {report.mean_score:.1f}  "
+            f"worst {report.worst_score:.1f}  CVaR-10 {report.cvar10_score:.1f}  "
+            f"solved (>= 200) {report.solved}\n"
+            f"  {report.seconds * 1e3:.1f} ms, {report.agent_steps_per_s / 1e6:.1f} M "
+            f"agent-steps/s on {report.threads} thread(s)"
+        )
     if not report.ok:
         if not args.json:
             print(f"{args.file}: candidate failed: {report.failure}", file=sys.stderr)
@@ -269,14 +308,18 @@ def cmd_swarm(args) -> int:
 def _agent_overrides(args) -> dict:
     """CLI flags that override the config file, per agent role."""
     shared = {"n_threads": args.threads, "n_threads_batch": args.threads, "seed": args.model_seed}
-    overrides = {"reasoning": {"model": args.reasoning_model, **shared},
-                 "synthesis": {"model": args.synthesis_model, **shared}}
+    overrides = {
+        "reasoning": {"model": args.reasoning_model, **shared},
+        "synthesis": {"model": args.synthesis_model, **shared},
+    }
     for setting in args.agent_set or []:
         name, _, value = setting.partition("=")
         role, _, key = name.partition(".")
         if role not in overrides or not key or not value:
-            raise SystemExit(f"neurojit: --agent-set wants ROLE.KEY=VALUE with ROLE reasoning "
-                             f"or synthesis, got {setting!r}")
+            raise SystemExit(
+                f"neurojit: --agent-set wants ROLE.KEY=VALUE with ROLE reasoning "
+                f"or synthesis, got {setting!r}"
+            )
         try:
             overrides[role][key] = json.loads(value)
         except json.JSONDecodeError:
@@ -290,7 +333,7 @@ def _agents(args):
     try:
         return Agents.from_config(_agent_overrides(args))
     except ModelError as error:
-        raise SystemExit(f"neurojit: {error}")
+        raise SystemExit(f"neurojit: {error}") from None
 
 
 def cmd_repair(args) -> int:
@@ -301,28 +344,44 @@ def cmd_repair(args) -> int:
     agents = _agents(args)
     start = time.perf_counter()
     text = _read(args.file)
-    session = RepairSession(text, args.file, agents.synthesis, agents.reasoning, mode=args.mode,
-                            max_attempts=args.max_attempts, time_budget_s=args.time_budget)
+    session = RepairSession(
+        text,
+        args.file,
+        agents.synthesis,
+        agents.reasoning,
+        mode=args.mode,
+        max_attempts=args.max_attempts,
+        time_budget_s=args.time_budget,
+    )
     try:
         status = session.auto()
     except ModelError as error:
-        raise SystemExit(f"neurojit: {error}")
+        raise SystemExit(f"neurojit: {error}") from None
     output = args.output or str(Path(args.file).with_suffix(".repaired.mlir"))
     if status == "repaired":
         Path(output).write_text(session.text)
     if args.log:
         session.save(args.log)
-    result = {"status": status, "attempts": len(session.attempts), "tiers": session.tiers,
-              "seconds": time.perf_counter() - start,
-              "output": output if status == "repaired" else None}
+    result = {
+        "status": status,
+        "attempts": len(session.attempts),
+        "tiers": session.tiers,
+        "seconds": time.perf_counter() - start,
+        "output": output if status == "repaired" else None,
+    }
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         for a in session.attempts:
-            print(f"attempt {a.number}: {a.tier:<20} {a.agent:<28} {a.seconds:6.2f} s  "
-                  f"{a.errors} error(s)  {a.decision}  {a.explanation}", file=sys.stderr)
-        print(f"{args.file}: {status} after {len(session.attempts)} attempt(s) in "
-              f"{result['seconds']:.2f} s" + (f"; wrote {output}" if status == "repaired" else ""))
+            print(
+                f"attempt {a.number}: {a.tier:<20} {a.agent:<28} {a.seconds:6.2f} s  "
+                f"{a.errors} error(s)  {a.decision}  {a.explanation}",
+                file=sys.stderr,
+            )
+        print(
+            f"{args.file}: {status} after {len(session.attempts)} attempt(s) in "
+            f"{result['seconds']:.2f} s" + (f"; wrote {output}" if status == "repaired" else "")
+        )
         if status != "repaired":
             _print_diagnostics(session.diagnostics, False)
     return EXIT_OK if status == "repaired" else EXIT_DIAGNOSTICS
@@ -330,8 +389,8 @@ def cmd_repair(args) -> int:
 
 def cmd_synthesize(args) -> int:
     from .agents import ModelError
-    from .paths import neurojit_home
     from .agents.pipeline import synthesize
+    from .paths import neurojit_home
     from .sim import Environment
 
     _check_swarm_memory(args.agents)
@@ -346,21 +405,38 @@ def cmd_synthesize(args) -> int:
 
             if registry is None:
                 raise SystemExit("neurojit: --from-nearby needs the registry (drop --no-cache)")
-            run = cross_generation(agents, env, registry, parents=args.from_nearby,
-                                   agents_in_swarm=args.agents, seed=args.seed, out_dir=out_dir,
-                                   log=log)
+            run = cross_generation(
+                agents,
+                env,
+                registry,
+                parents=args.from_nearby,
+                agents_in_swarm=args.agents,
+                seed=args.seed,
+                out_dir=out_dir,
+                log=log,
+            )
         else:
-            run = synthesize(agents, env, candidates=args.candidates, agents_in_swarm=args.agents,
-                             seed=args.seed, out_dir=out_dir, log=log, registry=registry)
+            run = synthesize(
+                agents,
+                env,
+                candidates=args.candidates,
+                agents_in_swarm=args.agents,
+                seed=args.seed,
+                out_dir=out_dir,
+                log=log,
+                registry=registry,
+            )
     except ModelError as error:
-        raise SystemExit(f"neurojit: {error}")
+        raise SystemExit(f"neurojit: {error}") from None
     if registry is not None:
         registry.flush()
     if args.json:
         print(json.dumps(run.to_json(), indent=2))
     elif run.best:
-        print(f"best: {run.best.path} (success {run.best.success_rate:.0%}, mean score "
-              f"{run.best.mean_score:.1f}) in {run.seconds:.3f} s; cache: {run.cache}")
+        print(
+            f"best: {run.best.path} (success {run.best.success_rate:.0%}, mean score "
+            f"{run.best.mean_score:.1f}) in {run.seconds:.3f} s; cache: {run.cache}"
+        )
     else:
         print(f"no candidate flew ({len(run.candidates)} tried, {run.seconds:.1f} s)")
     return EXIT_OK if run.status == "ok" else EXIT_RUNTIME
@@ -375,10 +451,16 @@ def cmd_evolve(args) -> int:
     env = Environment(gravity=args.gravity, turbulence=args.turbulence)
     if args.generations is None and args.budget is None:
         args.budget = 120.0
-    options = EvolveOptions(generations=args.generations, budget_s=args.budget,
-                            population=args.population, islands=args.islands, seed=args.seed,
-                            use_llm=not args.no_llm, threads=args.threads_swarm,
-                            cluster=_cluster_address(args) or "none")
+    options = EvolveOptions(
+        generations=args.generations,
+        budget_s=args.budget,
+        population=args.population,
+        islands=args.islands,
+        seed=args.seed,
+        use_llm=not args.no_llm,
+        threads=args.threads_swarm,
+        cluster=_cluster_address(args) or "none",
+    )
     registry = None if args.no_cache else _registry(args)
     agents = None if args.no_llm else _agents(args)
 
@@ -388,17 +470,22 @@ def cmd_evolve(args) -> int:
         if kind == "generation":
             print(progress_line(data), file=sys.stderr, flush=True)
         elif kind == "best" and data["generation"] > 0:
-            print(f"  new best {data['id']}: {data['description']} "
-                  f"(fitness {data['fitness']:.2f})", file=sys.stderr, flush=True)
+            print(
+                f"  new best {data['id']}: {data['description']} (fitness {data['fitness']:.2f})",
+                file=sys.stderr,
+                flush=True,
+            )
 
     from .agents import ModelError
 
     try:
-        result = _on_cluster(lambda: run_evolution(env, options, seeds=seeds or None,
-                                                   registry=registry, agents=agents,
-                                                   on_event=show))
+        result = _on_cluster(
+            lambda: run_evolution(
+                env, options, seeds=seeds or None, registry=registry, agents=agents, on_event=show
+            )
+        )
     except ModelError as error:
-        raise SystemExit(f"neurojit: {error}")
+        raise SystemExit(f"neurojit: {error}") from None
     if registry is not None:
         registry.flush()
     data = result.to_json()
@@ -421,13 +508,27 @@ def cmd_registry(args) -> int:
     if args.action == "ls":
         entries = registry.entries()
         if args.json:
-            print(json.dumps([{"key": e.key, "file": e.file, "scores": e.scores,
-                               "condition": e.key_data.get("condition"), "created": e.created}
-                              for e in entries], indent=2))
+            print(
+                json.dumps(
+                    [
+                        {
+                            "key": e.key,
+                            "file": e.file,
+                            "scores": e.scores,
+                            "condition": e.key_data.get("condition"),
+                            "created": e.created,
+                        }
+                        for e in entries
+                    ],
+                    indent=2,
+                )
+            )
         for e in entries if not args.json else []:
             c = e.key_data.get("condition", {})
-            print(f"{e.key}  gravity {c.get('gravity')}  turbulence {c.get('turbulence')}  "
-                  f"success {e.scores.get('success_rate')}  {e.file}")
+            print(
+                f"{e.key}  gravity {c.get('gravity')}  turbulence {c.get('turbulence')}  "
+                f"success {e.scores.get('success_rate')}  {e.file}"
+            )
     elif args.action == "show":
         if not args.key:
             raise SystemExit("neurojit: registry show needs a KEY")
@@ -438,8 +539,11 @@ def cmd_registry(args) -> int:
         print(json.dumps(entry.to_json(), indent=2) if args.json else entry.source)
     elif args.action == "verify":
         result = registry.verify()
-        print(json.dumps(result, indent=2) if args.json else
-              f"checked {result['checked']} version(s); problems: {len(result['problems'])}")
+        print(
+            json.dumps(result, indent=2)
+            if args.json
+            else f"checked {result['checked']} version(s); problems: {len(result['problems'])}"
+        )
         for problem in result["problems"] if not args.json else []:
             print("  " + problem)
         return EXIT_OK if not result["problems"] else EXIT_DIAGNOSTICS
@@ -503,8 +607,16 @@ def cmd_bench(args) -> int:
         log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
         conditions, address = _conditions(args.conditions), _cluster_address(args)
         agents = None if args.no_llm else _agents(args)
-        result = _on_cluster(lambda: bench_evolve(conditions, budget=args.budget, seed=args.seed,
-                                                  agents=agents, log=log, cluster=address))
+        result = _on_cluster(
+            lambda: bench_evolve(
+                conditions,
+                budget=args.budget,
+                seed=args.seed,
+                agents=agents,
+                log=log,
+                cluster=address,
+            )
+        )
         print(json.dumps(result, indent=2) if args.json else format_evolve_table(result))
         return EXIT_OK
     if args.what == "cluster":
@@ -562,22 +674,31 @@ def cmd_samples(args) -> int:
             shutil.copyfile(path, destination)
             copied.append(destination)
         if args.json:
-            print(json.dumps({"copied": [str(p) for p in copied], "kept": [str(p) for p in kept]},
-                             indent=2))
+            print(
+                json.dumps(
+                    {"copied": [str(p) for p in copied], "kept": [str(p) for p in kept]}, indent=2
+                )
+            )
         else:
-            print(f"copied {len(copied)} sample(s) to {target}"
-                  + (f"; kept {len(kept)} file(s) already there" if kept else ""))
+            print(
+                f"copied {len(copied)} sample(s) to {target}"
+                + (f"; kept {len(kept)} file(s) already there" if kept else "")
+            )
         return EXIT_OK
-    rows = [{"name": str(path.relative_to(folder)), "path": str(path),
-             "summary": _first_comment(path)} for path in samples]
+    rows = [
+        {"name": str(path.relative_to(folder)), "path": str(path), "summary": _first_comment(path)}
+        for path in samples
+    ]
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
     width = max((len(r["name"]) for r in rows), default=0)
     for r in rows:
         print(f"{r['name']:<{width}}  {r['summary']}")
-    print(f"\n{len(rows)} samples in {folder} (broken/: programs that fail verification, each "
-          f"with its expected diagnostic); `neurojit samples --copy DIR` copies them")
+    print(
+        f"\n{len(rows)} samples in {folder} (broken/: programs that fail verification, each "
+        f"with its expected diagnostic); `neurojit samples --copy DIR` copies them"
+    )
     return EXIT_OK
 
 
@@ -598,17 +719,20 @@ def cmd_gym(args) -> int:
         _print_diagnostics(error.diagnostics, False)
         return EXIT_DIAGNOSTICS
     try:
-        report, violation = fly(program, args.env, episodes=args.episodes, seed=args.seed,
-                                max_steps=args.max_steps)
+        report, violation = fly(
+            program, args.env, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps
+        )
     except FlightError as error:
         raise SystemExit(f"neurojit: error: {error}") from None
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
         returns = report.returns
-        print(f"{args.file} in {report.env}: {report.episodes} episode(s), seed {args.seed}, "
-              f"mean return {report.mean_return:.1f} (min {min(returns):.1f}, max "
-              f"{max(returns):.1f}), {report.seconds:.2f} s")
+        print(
+            f"{args.file} in {report.env}: {report.episodes} episode(s), seed {args.seed}, "
+            f"mean return {report.mean_return:.1f} (min {min(returns):.1f}, max "
+            f"{max(returns):.1f}), {report.seconds:.2f} s"
+        )
     if violation is not None:
         print(violation.format(), file=sys.stderr)
         return EXIT_RUNTIME
@@ -640,54 +764,80 @@ class _EmitKinds:
 
 
 def _add_cluster_flag(p) -> None:
-    p.add_argument("--cluster", metavar="auto|ADDRESS", default=None,
-                   help="fly on a Ray cluster: auto (the one started on this machine) or the "
-                        "head's HOST:PORT; none: this machine, whatever ~/.neurojit/config.toml "
-                        "says ([cluster] address)")
+    p.add_argument(
+        "--cluster",
+        metavar="auto|ADDRESS",
+        default=None,
+        help="fly on a Ray cluster: auto (the one started on this machine) or the "
+        "head's HOST:PORT; none: this machine, whatever ~/.neurojit/config.toml "
+        "says ([cluster] address)",
+    )
 
 
 def _add_model_flags(p) -> None:
     p.add_argument("--reasoning-model", help="embedded model name or GGUF path")
     p.add_argument("--synthesis-model", help="embedded model name or GGUF path")
-    p.add_argument("--threads", type=THREADS, default=None,
-                   help="llama.cpp threads (default: physical cores)")
+    p.add_argument(
+        "--threads", type=THREADS, default=None, help="llama.cpp threads (default: physical cores)"
+    )
     p.add_argument("--model-seed", type=MODEL_SEED, default=None)
-    p.add_argument("--agent-set", action="append", metavar="ROLE.KEY=VALUE",
-                   help="any agent setting, e.g. synthesis.temperature=0.2 or "
-                        "reasoning.n_ctx=4096 (repeatable)")
+    p.add_argument(
+        "--agent-set",
+        action="append",
+        metavar="ROLE.KEY=VALUE",
+        help="any agent setting, e.g. synthesis.temperature=0.2 or "
+        "reasoning.n_ctx=4096 (repeatable)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     from .sim.model import MAX_STEPS, MOON_GRAVITY
 
     parser = argparse.ArgumentParser(
-        prog="neurojit", description="NeuroJIT Workstation: TensorLang JIT compiler tools.")
+        prog="neurojit", description="NeuroJIT Workstation: TensorLang JIT compiler tools."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("check", help="parse and verify TensorLang files")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="print diagnostics as a JSON list")
-    p.add_argument("--controller", action="store_true",
-                   help="also require @control with the controller ABI")
+    p.add_argument(
+        "--controller", action="store_true", help="also require @control with the controller ABI"
+    )
     p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser("compile", help="lower and JIT-compile a TensorLang file")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--emit", choices=_EmitKinds(), metavar="KIND",
-                   help="print lowered IR or write an object file (%(choices)s)")
+    p.add_argument(
+        "--emit",
+        choices=_EmitKinds(),
+        metavar="KIND",
+        help="print lowered IR or write an object file (%(choices)s)",
+    )
     p.add_argument("-o", "--output", help="object file path for --emit obj")
-    p.add_argument("--print-ir-after-all", action="store_true",
-                   help="print the IR after every pass (to stderr)")
-    p.add_argument("--tier", default="quick", choices=("quick", "full"),
-                   help="quick: a short LLVM pipeline and fast code generation (default); "
-                        "full: LLVM -O3")
+    p.add_argument(
+        "--print-ir-after-all",
+        action="store_true",
+        help="print the IR after every pass (to stderr)",
+    )
+    p.add_argument(
+        "--tier",
+        default="quick",
+        choices=("quick", "full"),
+        help="quick: a short LLVM pipeline and fast code generation (default); full: LLVM -O3",
+    )
     p.set_defaults(handler=cmd_compile)
 
     p = sub.add_parser("run", help="JIT-compile a file and call a function")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--entry", required=True, metavar="NAME", help="function to call (without @)")
-    p.add_argument("--arg", action="append", default=[], metavar="JSON",
-                   help="one argument as JSON (a number or nested list); repeat per argument")
+    p.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="one argument as JSON (a number or nested list); repeat per argument",
+    )
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("swarm", help="fly a swarm of landers with a controller and score it")
@@ -703,21 +853,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cluster_flag(p)
     p.set_defaults(handler=cmd_swarm)
 
-    p = sub.add_parser("repair", help="repair a broken TensorLang controller (symbolic tier, "
-                                      "then the local LLM agents)")
+    p = sub.add_parser(
+        "repair",
+        help="repair a broken TensorLang controller (symbolic tier, then the local LLM agents)",
+    )
     p.add_argument("file", metavar="FILE")
     p.add_argument("--max-attempts", type=COUNT, default=6)
     p.add_argument("--time-budget", type=SECONDS, default=300.0, metavar="SECONDS")
     p.add_argument("--mode", choices=["dual", "monolithic"], default="dual")
-    p.add_argument("--output", "-o", help="where the repaired program goes "
-                                          "(default FILE with suffix .repaired.mlir)")
+    p.add_argument(
+        "--output",
+        "-o",
+        help="where the repaired program goes (default FILE with suffix .repaired.mlir)",
+    )
     p.add_argument("--log", metavar="PATH", help="write every attempt as a JSON log")
     p.add_argument("--json", action="store_true")
     _add_model_flags(p)
     p.set_defaults(handler=cmd_repair)
 
-    p = sub.add_parser("synthesize", help="reasoning -> synthesis -> compile -> swarm; keep the "
-                                          "most robust candidate")
+    p = sub.add_parser(
+        "synthesize",
+        help="reasoning -> synthesis -> compile -> swarm; keep the most robust candidate",
+    )
     p.add_argument("--gravity", type=GRAVITY, default=MOON_GRAVITY)
     p.add_argument("--turbulence", type=TURBULENCE, default=1.0)
     p.add_argument("--candidates", type=COUNT, default=3)
@@ -725,40 +882,68 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--out-dir", help="where candidates go (default ~/.neurojit/candidates/TIME)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--registry", help="registry folder (default ~/.neurojit/registry or "
-                                      "$NEUROJIT_REGISTRY)")
+    p.add_argument(
+        "--registry", help="registry folder (default ~/.neurojit/registry or $NEUROJIT_REGISTRY)"
+    )
     p.add_argument("--no-cache", action="store_true", help="neither consult nor fill the registry")
-    p.add_argument("--from-nearby", type=_int_in(0, 1000), default=0, metavar="K",
-                   help="cross-generation: breed a child from K stored controllers for the "
-                        "nearest conditions; the swarm decides if it beats them")
+    p.add_argument(
+        "--from-nearby",
+        type=_int_in(0, 1000),
+        default=0,
+        metavar="K",
+        help="cross-generation: breed a child from K stored controllers for the "
+        "nearest conditions; the swarm decides if it beats them",
+    )
     _add_model_flags(p)
     p.set_defaults(handler=cmd_synthesize)
 
-    p = sub.add_parser("evolve", help="evolve controllers: CMA-ES on the constants, symbolic "
-                                      "and LLM mutations of the structure, validated on unseen "
-                                      "landers")
-    p.add_argument("files", nargs="*", metavar="FILE",
-                   help="seed programs (default: the samples and stored controllers for the "
-                        "nearest conditions)")
+    p = sub.add_parser(
+        "evolve",
+        help="evolve controllers: CMA-ES on the constants, symbolic "
+        "and LLM mutations of the structure, validated on unseen "
+        "landers",
+    )
+    p.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="seed programs (default: the samples and stored controllers for the "
+        "nearest conditions)",
+    )
     p.add_argument("--gravity", type=GRAVITY, default=MOON_GRAVITY)
     p.add_argument("--turbulence", type=TURBULENCE, default=1.0)
-    p.add_argument("--budget", type=SECONDS, default=None, metavar="SECONDS",
-                   help="stop after this long (default 120 s unless --generations is given)")
-    p.add_argument("--generations", type=COUNT, default=None,
-                   help="stop after this many generations (same --seed and --generations: "
-                        "the same result)")
+    p.add_argument(
+        "--budget",
+        type=SECONDS,
+        default=None,
+        metavar="SECONDS",
+        help="stop after this long (default 120 s unless --generations is given)",
+    )
+    p.add_argument(
+        "--generations",
+        type=COUNT,
+        default=None,
+        help="stop after this many generations (same --seed and --generations: the same result)",
+    )
     p.add_argument("--population", type=COUNT, default=4, help="programs kept per island")
     p.add_argument("--islands", type=_int_in(1, 64), default=2)
     p.add_argument("--seed", type=SEED, default=0)
-    p.add_argument("--no-llm", action="store_true",
-                   help="symbolic mutations only (no model is loaded)")
-    p.add_argument("--swarm-threads", dest="threads_swarm", type=THREADS, default=None,
-                   help="threads flying the landers (default: every core)")
+    p.add_argument(
+        "--no-llm", action="store_true", help="symbolic mutations only (no model is loaded)"
+    )
+    p.add_argument(
+        "--swarm-threads",
+        dest="threads_swarm",
+        type=THREADS,
+        default=None,
+        help="threads flying the landers (default: every core)",
+    )
     p.add_argument("-o", "--output", help="write the best program here")
     p.add_argument("--json", action="store_true")
     p.add_argument("--registry", help="registry folder (default ~/.neurojit/registry)")
-    p.add_argument("--no-cache", action="store_true",
-                   help="neither seed from nor store into the registry")
+    p.add_argument(
+        "--no-cache", action="store_true", help="neither seed from nor store into the registry"
+    )
     _add_cluster_flag(p)
     _add_model_flags(p)
     p.set_defaults(handler=cmd_evolve)
@@ -771,27 +956,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_registry)
 
     p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
-    p.add_argument("what", choices=["jit", "swarm", "inference", "repair", "cache", "ui",
-                                    "evolve", "cluster"])
+    p.add_argument(
+        "what", choices=["jit", "swarm", "inference", "repair", "cache", "ui", "evolve", "cluster"]
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument("--repeats", type=COUNT, default=None, help="default: 15 (jit), 5 (swarm)")
     p.add_argument("--file", default=None, help="controller for bench swarm (default: heuristic)")
     p.add_argument("--seed", type=SEED, default=0, help="corpus seed for bench repair")
     p.add_argument("--per-class", type=COUNT, default=1, help="broken programs per error class")
-    p.add_argument("--conditions", default="3.0:0.8,1.62:1.0", metavar="G:T,...",
-                   help="bench evolve: gravity:turbulence pairs (default 3.0:0.8,1.62:1.0)")
-    p.add_argument("--budget", type=SECONDS, default=60.0, metavar="SECONDS",
-                   help="bench evolve: seconds per arm (default 60)")
-    p.add_argument("--no-llm", action="store_true",
-                   help="bench evolve: skip the arms that need the models")
+    p.add_argument(
+        "--conditions",
+        default="3.0:0.8,1.62:1.0",
+        metavar="G:T,...",
+        help="bench evolve: gravity:turbulence pairs (default 3.0:0.8,1.62:1.0)",
+    )
+    p.add_argument(
+        "--budget",
+        type=SECONDS,
+        default=60.0,
+        metavar="SECONDS",
+        help="bench evolve: seconds per arm (default 60)",
+    )
+    p.add_argument(
+        "--no-llm", action="store_true", help="bench evolve: skip the arms that need the models"
+    )
     _add_cluster_flag(p)  # bench evolve: its arms fly there; bench cluster: measure that one
     _add_model_flags(p)
     p.set_defaults(handler=cmd_bench)
 
     p = sub.add_parser("ui", help="the workstation (the same as `neurojit [FILE]`), with options")
     p.add_argument("file", nargs="?", default=None, help="TensorLang file to edit")
-    p.add_argument("--fps", type=FPS, default=None,
-                   help="lander frames per second (default 25, or 10 over SSH)")
+    p.add_argument(
+        "--fps",
+        type=FPS,
+        default=None,
+        help="lander frames per second (default 25, or 10 over SSH)",
+    )
     p.add_argument("--theme", default=None, help="dark, light or high-contrast (themes/*.tcss)")
     p.add_argument("--layout", default=None, choices=["auto", "wide", "medium", "compact"])
     p.set_defaults(handler=cmd_ui)
@@ -801,21 +1001,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_demo)
 
     p = sub.add_parser("lsp", help="language server for TensorLang on stdin/stdout (for editors)")
-    p.add_argument("--controller", action="store_true",
-                   help="hold every file to the controller ABI (as check --controller)")
-    p.add_argument("--stdio", action="store_true",
-                   help="accepted for editors that pass it: stdio is the only transport")
+    p.add_argument(
+        "--controller",
+        action="store_true",
+        help="hold every file to the controller ABI (as check --controller)",
+    )
+    p.add_argument(
+        "--stdio",
+        action="store_true",
+        help="accepted for editors that pass it: stdio is the only transport",
+    )
     p.set_defaults(handler=cmd_lsp)
 
     p = sub.add_parser("gym", help="fly a TensorLang controller in a Gymnasium environment")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--env", required=True, metavar="ID",
-                   help="a Gymnasium environment id whose spaces fit (Box(8) observation, "
-                        "Box(2) action), e.g. NeuroJIT/LunarLander-v0 or LunarLanderContinuous-v3")
+    p.add_argument(
+        "--env",
+        required=True,
+        metavar="ID",
+        help="a Gymnasium environment id whose spaces fit (Box(8) observation, "
+        "Box(2) action), e.g. NeuroJIT/LunarLander-v0 or LunarLanderContinuous-v3",
+    )
     p.add_argument("--episodes", type=COUNT, default=1)
     p.add_argument("--seed", type=SEED, default=0, help="seed of the first reset")
-    p.add_argument("--max-steps", type=STEPS, default=10_000,
-                   help="per episode, for an environment without a time limit (default 10000)")
+    p.add_argument(
+        "--max-steps",
+        type=STEPS,
+        default=10_000,
+        help="per episode, for an environment without a time limit (default 10000)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_gym)
 
@@ -846,9 +1060,11 @@ def _check_workstation_start(path: str | None) -> None:
     except (AttributeError, ValueError):  # a stream closed or replaced
         terminal = False
     if not terminal:
-        raise SystemExit("neurojit: error: the workstation needs a terminal (standard input "
-                         "and output are not one); without one, try `neurojit demo` or "
-                         "`neurojit --help`")
+        raise SystemExit(
+            "neurojit: error: the workstation needs a terminal (standard input "
+            "and output are not one); without one, try `neurojit demo` or "
+            "`neurojit --help`"
+        )
 
 
 def _unknown_command(word: str, commands) -> str:
@@ -856,8 +1072,10 @@ def _unknown_command(word: str, commands) -> str:
 
     close = difflib.get_close_matches(word, sorted(commands), n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}?" if close else "commands: " + ", ".join(sorted(commands))
-    return (f"unknown command {word!r}; {hint} (to edit a file in the workstation, give one "
-            f"that exists or a new name ending in .mlir)")
+    return (
+        f"unknown command {word!r}; {hint} (to edit a file in the workstation, give one "
+        f"that exists or a new name ending in .mlir)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

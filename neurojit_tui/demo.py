@@ -35,8 +35,11 @@ def run_demo(args) -> int:
         (action, mem), violation = program.call("control", DEMO_OBS, np.zeros(4))
         t = program.timings
         total_ms = (t.parse_verify_s + t.lower_s + t.jit_s) * 1e3
-        print(f"{path.name:<16} compiled in {total_ms:5.1f} ms   action = "
-              f"[{action[0]:+.3f}, {action[1]:+.3f}]" + (f"   {violation.format()}" if violation else ""))
+        print(
+            f"{path.name:<16} compiled in {total_ms:5.1f} ms   action = "
+            f"[{action[0]:+.3f}, {action[1]:+.3f}]"
+            + (f"   {violation.format()}" if violation else "")
+        )
         programs[path.stem] = program
     broken = sorted((folder / "broken").glob("*.mlir"))
     for path in broken:
@@ -52,25 +55,31 @@ def run_demo(args) -> int:
         time.sleep(0.001)
     slot.swap(programs[second], second)
     steps = loop.join(timeout=60)
-    print(f"native loop ran {steps:,} steps through the hot-swap slot; controller switches: "
-          + ", ".join(f"step {s:,} -> {cid}" for s, cid in loop.switches()))
+    print(
+        f"native loop ran {steps:,} steps through the hot-swap slot; controller switches: "
+        + ", ".join(f"step {s:,} -> {cid}" for s, cid in loop.switches())
+    )
     _swarm_and_live_lander(files, programs)
     return 0
 
 
 def _swarm_and_live_lander(files, programs) -> None:
     env = Environment()
-    print(f"\nswarm of 100 landers per controller (Moon gravity {env.gravity} m/s^2, "
-          f"turbulence {env.turbulence:g}), most robust first:")
+    print(
+        f"\nswarm of 100 landers per controller (Moon gravity {env.gravity} m/s^2, "
+        f"turbulence {env.turbulence:g}), most robust first:"
+    )
     ranked = evaluate_candidates([(str(f), f.read_text()) for f in files], env=env, agents=100)
     for r in ranked:
         name = Path(r.file).name
         if not r.ok:
             print(f"  {name:<16} failed: {r.failure}")
             continue
-        print(f"  {name:<16} landed {r.landed:3}/100  crashed {r.crashed:3}  "
-              f"mean score {r.mean_score:8.1f}  CVaR-10 {r.cvar10_score:8.1f}  "
-              f"({r.agent_steps_per_s / 1e6:.0f} M agent-steps/s)")
+        print(
+            f"  {name:<16} landed {r.landed:3}/100  crashed {r.crashed:3}  "
+            f"mean score {r.mean_score:8.1f}  CVaR-10 {r.cvar10_score:8.1f}  "
+            f"({r.agent_steps_per_s / 1e6:.0f} M agent-steps/s)"
+        )
     worst, best = Path(ranked[-1].file).stem, Path(ranked[0].file).stem
     if worst not in programs or best not in programs:
         return
@@ -82,6 +91,8 @@ def _swarm_and_live_lander(files, programs) -> None:
             slot.swap(programs[best], best)
         if frame.step % 50 == 0 or frame.done:
             s = frame.state
-            print(f"  step {frame.step:4}  [{frame.controller_id:<9}] altitude {s['y'] - LEG_DOWN:6.2f} m  "
-                  f"vy {s['vy']:+6.2f} m/s  angle {s['angle']:+5.2f}  score {frame.score:7.1f}  "
-                  f"{frame.outcome}")
+            print(
+                f"  step {frame.step:4}  [{frame.controller_id:<9}] altitude {s['y'] - LEG_DOWN:6.2f} m  "
+                f"vy {s['vy']:+6.2f} m/s  angle {s['angle']:+5.2f}  score {frame.score:7.1f}  "
+                f"{frame.outcome}"
+            )

@@ -23,6 +23,7 @@ async def shoot(size: tuple[int, int], out: Path) -> None:
 
     app = NeuroJITApp(str(ROOT / "samples" / "heuristic.mlir"), remember_layout=False)
     async with app.run_test(size=size) as pilot:
+
         async def until(condition, timeout=120.0):
             for _ in range(int(timeout / 0.1)):
                 if condition():
@@ -30,7 +31,9 @@ async def shoot(size: tuple[int, int], out: Path) -> None:
                 await pilot.pause(0.1)
             raise TimeoutError("the workstation did not get there")
 
-        await until(lambda: app.diagnostics is not None and app.query_one("#diagnostics").option_count)
+        await until(
+            lambda: app.diagnostics is not None and app.query_one("#diagnostics").option_count
+        )
         await pilot.press("f6")
         await until(lambda: app.query_one(SwarmPane).runs)
         await pilot.press("f7")

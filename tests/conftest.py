@@ -37,4 +37,5 @@ def scripted_agents(reasoning_replies: list[str], synthesis_lines: list[str], **
 
     return SimpleNamespace(
         reasoning=ReasoningAgent(ScriptedBackend(list(reasoning_replies))),
-        synthesis=SynthesisAgent(ScriptedBackend(list(synthesis_lines)), **synthesis_options))
+        synthesis=SynthesisAgent(ScriptedBackend(list(synthesis_lines)), **synthesis_options),
+    )

@@ -7,8 +7,17 @@ import threading
 
 import pytest
 
-from neurojit_tui.agents import (SMOLLM2, LlamaBackend, ModelConfig, ModelError, ReasoningAgent,
-                                 RepairSession, ScriptedBackend, SynthesisAgent, replay)
+from neurojit_tui.agents import (
+    SMOLLM2,
+    LlamaBackend,
+    ModelConfig,
+    ModelError,
+    ReasoningAgent,
+    RepairSession,
+    ScriptedBackend,
+    SynthesisAgent,
+    replay,
+)
 from neurojit_tui.agents.grammar import LineGrammar, SymbolTable, full_grammar_sample
 from neurojit_tui.agents.synthesis import example_program
 from neurojit_tui.compiler import dialect as tl
@@ -16,8 +25,10 @@ from neurojit_tui.compiler import dialect as tl
 from .conftest import SAMPLES
 
 PD = (SAMPLES / "pd.mlir").read_text()
-OPERAND_COUNT = PD.replace('"tensorlang.add"(%law, %bias) : (tensor<2xf64>, tensor<2xf64>)',
-                           '"tensorlang.add"(%law) : (tensor<2xf64>)')
+OPERAND_COUNT = PD.replace(
+    '"tensorlang.add"(%law, %bias) : (tensor<2xf64>, tensor<2xf64>)',
+    '"tensorlang.add"(%law) : (tensor<2xf64>)',
+)
 STRATEGY_JSON = '{"family": "pd", "kp": 0.5, "kd": 1.0, "ki": 0.0, "rationale": "soft descent"}'
 
 
@@ -28,10 +39,18 @@ def _lines_of(program: str) -> list[str]:
 
 # -- grammar -------------------------------------------------------------------------------
 
+
 def test_grammar_is_generated_from_the_dialect_table():
     symbols = SymbolTable()
-    symbols.types.update({"%v0": "tensor<2x8xf64>", "%v1": "tensor<2xf64>",
-                          "%v2": "tensor<2xi1>", "%v3": "f64", "%v4": "tensor<8x2xf64>"})
+    symbols.types.update(
+        {
+            "%v0": "tensor<2x8xf64>",
+            "%v1": "tensor<2xf64>",
+            "%v2": "tensor<2xi1>",
+            "%v3": "f64",
+            "%v4": "tensor<8x2xf64>",
+        }
+    )
     text = LineGrammar(symbols).text()
     for op in tl.OPS:
         if op.shape_rule != tl.ASSERT:
@@ -47,8 +66,11 @@ def test_return_is_offered_only_when_an_action_exists():
 
 # -- loop logic on a scripted backend -----------------------------------------------------
 
+
 def test_symbolic_tier_repairs_structural_errors_without_any_model(compiler):
-    broken = PD.replace("tensorlang.matvec", "tensorlang.matvek").replace("(%law, %bias)", "(%lwa, %bias)")
+    broken = PD.replace("tensorlang.matvec", "tensorlang.matvek").replace(
+        "(%law, %bias)", "(%lwa, %bias)"
+    )
     session = RepairSession(broken, "pd.mlir", compiler=compiler)
     assert session.auto() == "repaired"
     assert session.tiers == ["symbolic", "symbolic"] and session.text == PD
@@ -59,8 +81,13 @@ def test_structural_error_without_fix_it_goes_straight_to_synthesis(compiler):
     lines = _lines_of(example_program())
     synthesis = ScriptedBackend(lines[3:], identity="scripted-synthesis")  # after kept lines
     reasoning = ScriptedBackend([], identity="scripted-reasoning")
-    session = RepairSession(OPERAND_COUNT, "pd.mlir", SynthesisAgent(synthesis),
-                            ReasoningAgent(reasoning), compiler=compiler)
+    session = RepairSession(
+        OPERAND_COUNT,
+        "pd.mlir",
+        SynthesisAgent(synthesis),
+        ReasoningAgent(reasoning),
+        compiler=compiler,
+    )
     attempt = session.propose()
     assert attempt.tier == "synthesis" and attempt.verifies
     assert not reasoning.prompts  # the bypass: the reasoning agent was not asked
@@ -76,9 +103,15 @@ def test_runtime_failure_goes_through_the_reasoning_agent_first_then_hot_swaps(c
     slot = ControllerSlot(compiler.compile(PD, "pd.mlir", require_control=True), "pd-v1")
     reasoning = ScriptedBackend([STRATEGY_JSON])
     synthesis = ScriptedBackend(_lines_of(example_program()))
-    session = RepairSession(PD, "pd.mlir", SynthesisAgent(synthesis), ReasoningAgent(reasoning),
-                            compiler=compiler, failure="assert failed: altitude at pd.mlir:9:3",
-                            slot=slot)
+    session = RepairSession(
+        PD,
+        "pd.mlir",
+        SynthesisAgent(synthesis),
+        ReasoningAgent(reasoning),
+        compiler=compiler,
+        failure="assert failed: altitude at pd.mlir:9:3",
+        slot=slot,
+    )
     assert session.status == "in_progress"
     attempt = session.propose()
     assert attempt.tier == "reasoning+synthesis"
@@ -93,8 +126,14 @@ def test_stepping_reject_edit_retry_budget_and_replay(compiler, tmp_path):
     # Uses a value that does not exist, again and again: the loop guard stops it.
     wrong_line = '  %v3 = "tensorlang.neg"(%v9) : (tensor<2xf64>) -> tensor<2xf64>\n'
     synthesis = ScriptedBackend([wrong_line] * 40)
-    session = RepairSession(OPERAND_COUNT, "pd.mlir", SynthesisAgent(synthesis),
-                            ReasoningAgent(ScriptedBackend([])), max_attempts=3, compiler=compiler)
+    session = RepairSession(
+        OPERAND_COUNT,
+        "pd.mlir",
+        SynthesisAgent(synthesis),
+        ReasoningAgent(ScriptedBackend([])),
+        max_attempts=3,
+        compiler=compiler,
+    )
     first = session.propose()
     assert not first.verifies
     with pytest.raises(RuntimeError):
@@ -113,20 +152,33 @@ def test_stepping_reject_edit_retry_budget_and_replay(compiler, tmp_path):
     assert again.text == PD and again.status == "repaired"
 
     same_error = '  %v3 = "tensorlang.add"(%v2) : (tensor<2xf64>) -> tensor<2xf64>\n'
-    stuck = RepairSession(OPERAND_COUNT, "pd.mlir", SynthesisAgent(ScriptedBackend([same_error] * 80)),
-                          ReasoningAgent(ScriptedBackend([])), max_attempts=2, compiler=compiler)
+    stuck = RepairSession(
+        OPERAND_COUNT,
+        "pd.mlir",
+        SynthesisAgent(ScriptedBackend([same_error] * 80)),
+        ReasoningAgent(ScriptedBackend([])),
+        max_attempts=2,
+        compiler=compiler,
+    )
     assert stuck.auto() == "failed" and len(stuck.attempts) == 2
 
 
 def test_monolithic_mode_asks_the_reasoning_model_without_grammar(compiler):
     reasoning = ScriptedBackend(["Here is the fix:\n" + PD + "\nDone."])
-    session = RepairSession(OPERAND_COUNT, "pd.mlir", SynthesisAgent(ScriptedBackend([])),
-                            ReasoningAgent(reasoning), mode="monolithic", compiler=compiler)
+    session = RepairSession(
+        OPERAND_COUNT,
+        "pd.mlir",
+        SynthesisAgent(ScriptedBackend([])),
+        ReasoningAgent(reasoning),
+        mode="monolithic",
+        compiler=compiler,
+    )
     assert session.auto() == "repaired"
     assert session.tiers == ["monolithic"] and reasoning.grammars == [None]
 
 
 # -- the real models ------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def smollm2():
@@ -140,12 +192,16 @@ def test_streaming_delivers_tokens_and_cancel_stops(smollm2):
     assert "".join(pieces) == generation.text and len(pieces) >= 5
     cancel = threading.Event()
 
-    def stop_after_three(piece, seen=[]):
+    seen = []
+
+    def stop_after_three(piece):
         seen.append(piece)
         if len(seen) == 3:
             cancel.set()
 
-    cut = smollm2.generate("Count: one, two,", max_tokens=48, on_token=stop_after_three, cancel=cancel)
+    cut = smollm2.generate(
+        "Count: one, two,", max_tokens=48, on_token=stop_after_three, cancel=cancel
+    )
     assert cut.cancelled and cut.completion_tokens <= 4
 
 
@@ -181,8 +237,19 @@ def test_bad_model_paths_fail_with_the_path_named(tmp_path):
         LlamaBackend(ModelConfig(model=str(corrupt)))
     broken = tmp_path / "broken.mlir"
     broken.write_text(OPERAND_COUNT)
-    run = subprocess.run([sys.executable, "-m", "neurojit_tui.cli", "repair", str(broken),
-                          "--synthesis-model", str(corrupt)], capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "neurojit_tui.cli",
+            "repair",
+            str(broken),
+            "--synthesis-model",
+            str(corrupt),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode != 0 and str(corrupt) in run.stderr and "Traceback" not in run.stderr
 
 
@@ -192,9 +259,23 @@ def test_real_broken_program_repaired_end_to_end_by_the_embedded_synthesis_model
     from the error on, under the grammar, and the result verifies and compiles."""
     broken = tmp_path / "broken.mlir"
     broken.write_text(OPERAND_COUNT)
-    run = subprocess.run([sys.executable, "-m", "neurojit_tui.cli", "repair", str(broken),
-                          "--json", "--max-attempts", "3", "--log", str(tmp_path / "log.json")],
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "neurojit_tui.cli",
+            "repair",
+            str(broken),
+            "--json",
+            "--max-attempts",
+            "3",
+            "--log",
+            str(tmp_path / "log.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     result = json.loads(run.stdout)
     assert run.returncode == 0 and result["status"] == "repaired", run.stderr
     assert result["tiers"][0] == "synthesis"
@@ -207,11 +288,21 @@ def test_agent_settings_from_config_file_and_flags(tmp_path, monkeypatch):
     from neurojit_tui.cli import _agent_overrides, build_parser
 
     monkeypatch.setenv("NEUROJIT_HOME", str(tmp_path))
-    (tmp_path / "config.toml").write_text('[synthesis]\nmodel = "smollm2-135m"\ntemperature = 0.1\n'
-                                          '[reasoning]\nn_ctx = 4096\n')
-    args = build_parser().parse_args(["repair", "x.mlir", "--threads", "1",
-                                      "--agent-set", "synthesis.temperature=0.2",
-                                      "--agent-set", "reasoning.seed=7"])
+    (tmp_path / "config.toml").write_text(
+        '[synthesis]\nmodel = "smollm2-135m"\ntemperature = 0.1\n[reasoning]\nn_ctx = 4096\n'
+    )
+    args = build_parser().parse_args(
+        [
+            "repair",
+            "x.mlir",
+            "--threads",
+            "1",
+            "--agent-set",
+            "synthesis.temperature=0.2",
+            "--agent-set",
+            "reasoning.seed=7",
+        ]
+    )
     configs = load_agent_configs(_agent_overrides(args))
     assert configs["synthesis"].model == "smollm2-135m" and configs["synthesis"].temperature == 0.2
     assert configs["reasoning"].n_ctx == 4096 and configs["reasoning"].seed == 7

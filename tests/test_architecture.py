@@ -59,10 +59,12 @@ def _imports(folder):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):
-                base = ".".join(package[:len(package) - node.level + 1]) if node.level else ""
+                base = ".".join(package[: len(package) - node.level + 1]) if node.level else ""
                 module = ".".join(filter(None, [base, node.module]))
-                names = [f"{module}.{a.name}" if _is_module(f"{module}.{a.name}") else module
-                         for a in node.names]
+                names = [
+                    f"{module}.{a.name}" if _is_module(f"{module}.{a.name}") else module
+                    for a in node.names
+                ]
             for name in names:
                 yield f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}", name
 
@@ -70,8 +72,9 @@ def _imports(folder):
 def test_every_unit_has_a_layer():
     placed = {unit for layer in LAYERS for unit in layer}
     found = {_unit(_module_name(path)) for path in PACKAGE.rglob("*.py")}
-    assert found == placed, (f"not in LAYERS: {sorted(found - placed)}; "
-                             f"in LAYERS but missing: {sorted(placed - found)}")
+    assert found == placed, (
+        f"not in LAYERS: {sorted(found - placed)}; in LAYERS but missing: {sorted(placed - found)}"
+    )
 
 
 def test_units_import_only_from_lower_layers():
@@ -80,19 +83,25 @@ def test_units_import_only_from_lower_layers():
     for where, module in _imports(PACKAGE):
         importer = _unit(_module_name(PROJECT_ROOT / where.split(":")[0]))
         imported = _unit(module)
-        if imported is not None and imported != importer and (
-                layer_of[imported] >= layer_of[importer]):
+        if (
+            imported is not None
+            and imported != importer
+            and (layer_of[imported] >= layer_of[importer])
+        ):
             offenders.append(f"{where}: {importer} imports {module}")
     assert not offenders, "\n".join(offenders)
 
 
 def test_only_the_ui_imports_textual():
-    offenders = [f"{where}: {name}" for where, name in _imports(PACKAGE)
-                 if name.split(".")[0] == "textual" and not where.startswith("neurojit_tui/ui/")]
+    offenders = [
+        f"{where}: {name}"
+        for where, name in _imports(PACKAGE)
+        if name.split(".")[0] == "textual" and not where.startswith("neurojit_tui/ui/")
+    ]
     assert not offenders, offenders
 
 
-UI_PROBE = '''
+UI_PROBE = """
 import asyncio, sys
 from neurojit_tui.ui.app import NeuroJITApp
 from neurojit_tui.ui.lander import LanderView
@@ -116,7 +125,7 @@ async def main():
 
 if __name__ == "__main__":  # the engine is spawned: it re-imports this file
     asyncio.run(main())
-'''
+"""
 
 
 def test_the_ui_process_never_loads_mlir_the_jit_or_llama(tmp_path):
@@ -128,9 +137,13 @@ def test_the_ui_process_never_loads_mlir_the_jit_or_llama(tmp_path):
 
     probe = tmp_path / "probe.py"
     probe.write_text(UI_PROBE)
-    result = subprocess.run([sys.executable, str(probe), str(PROJECT_ROOT / "samples" / "pd.mlir")],
-                            capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "NEUROJIT_HOME": str(tmp_path)})
+    result = subprocess.run(
+        [sys.executable, str(probe), str(PROJECT_ROOT / "samples" / "pd.mlir")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NEUROJIT_HOME": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "native: \n" in result.stdout or result.stdout.strip() == "native:", result.stdout
 
@@ -139,9 +152,13 @@ def test_the_language_server_keeps_to_its_side():
     """The language server never imports MLIR, the JIT or llama.cpp itself (its checks run
     in the engine process; tests/test_lsp.py checks the running server's memory map too),
     nor anything of the compiler but its MLIR-free parts."""
-    offenders = [(where, name) for where, name in _imports(PACKAGE / "lsp")
-                 if name.split(".")[0] in ("mlir", "llvmlite", "llama_cpp")
-                 or (_unit(name) == "compiler"
-                     and name not in ("neurojit_tui.compiler.dialect",
-                                      "neurojit_tui.compiler.diagnostics"))]
+    offenders = [
+        (where, name)
+        for where, name in _imports(PACKAGE / "lsp")
+        if name.split(".")[0] in ("mlir", "llvmlite", "llama_cpp")
+        or (
+            _unit(name) == "compiler"
+            and name not in ("neurojit_tui.compiler.dialect", "neurojit_tui.compiler.diagnostics")
+        )
+    ]
     assert not offenders, offenders

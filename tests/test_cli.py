@@ -12,8 +12,13 @@ SAMPLES = PROJECT_ROOT / "samples"
 
 
 def neurojit(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "neurojit_tui.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=300, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "neurojit_tui.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
 
 
 def test_check_valid_samples_exit_0():
@@ -56,14 +61,25 @@ def test_compile_emits(tmp_path):
 def test_compile_reports_errors():
     # A function named @control is always held to the controller ABI.
     result = neurojit("compile", SAMPLES / "broken" / "wrong_abi.mlir")
-    assert result.returncode == 1 and "wrong_abi.mlir:3:1: error: @control does not match" in result.stderr
+    assert (
+        result.returncode == 1
+        and "wrong_abi.mlir:3:1: error: @control does not match" in result.stderr
+    )
     assert neurojit("compile", SAMPLES / "broken" / "raw_memory.mlir").returncode == 1
 
 
 def test_run_prints_results_as_json():
     obs = [0.3, 1.2, -0.1, -0.3, 0.05, 0.01, 0.0, 0.0]
-    result = neurojit("run", SAMPLES / "heuristic.mlir", "--entry", "control",
-                      "--arg", json.dumps(obs), "--arg", "[0,0,0,0]")
+    result = neurojit(
+        "run",
+        SAMPLES / "heuristic.mlir",
+        "--entry",
+        "control",
+        "--arg",
+        json.dumps(obs),
+        "--arg",
+        "[0,0,0,0]",
+    )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     action, mem = out["results"]
@@ -73,10 +89,12 @@ def test_run_prints_results_as_json():
 
 def test_run_reports_assert_violation(tmp_path):
     prog = tmp_path / "a.mlir"
-    prog.write_text('func.func @f(%x: f64) -> f64 {\n  %z = arith.constant 0.0 : f64\n'
-                    '  %ok = arith.cmpf ogt, %x, %z : f64\n'
-                    '  "tensorlang.assert"(%ok) {message = "x must be positive"} : (i1) -> ()\n'
-                    '  return %x : f64\n}\n')
+    prog.write_text(
+        "func.func @f(%x: f64) -> f64 {\n  %z = arith.constant 0.0 : f64\n"
+        "  %ok = arith.cmpf ogt, %x, %z : f64\n"
+        '  "tensorlang.assert"(%ok) {message = "x must be positive"} : (i1) -> ()\n'
+        "  return %x : f64\n}\n"
+    )
     result = neurojit("run", prog, "--entry", "f", "--arg", "-1.5")
     assert result.returncode == 2
     out = json.loads(result.stdout)
@@ -85,7 +103,9 @@ def test_run_reports_assert_violation(tmp_path):
 
 
 def test_run_bad_arguments_are_clear():
-    result = neurojit("run", SAMPLES / "pd.mlir", "--entry", "control", "--arg", "[1,2]", "--arg", "[0,0,0,0]")
+    result = neurojit(
+        "run", SAMPLES / "pd.mlir", "--entry", "control", "--arg", "[1,2]", "--arg", "[0,0,0,0]"
+    )
     assert result.returncode != 0 and "shape" in result.stderr
     result = neurojit("run", SAMPLES / "pd.mlir", "--entry", "nope")
     assert result.returncode != 0 and "no function @nope" in result.stderr
@@ -97,7 +117,12 @@ def test_bench_jit_json_keys():
     result = neurojit("bench", "jit", "--json", "--repeats", "2")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert {r["file"].rsplit("/", 1)[-1] for r in rows} >= {"pd.mlir", "pid.mlir", "mlp.mlir", "heuristic.mlir"}
+    assert {r["file"].rsplit("/", 1)[-1] for r in rows} >= {
+        "pd.mlir",
+        "pid.mlir",
+        "mlp.mlir",
+        "heuristic.mlir",
+    }
     for r in rows:
         assert r["verify_s"] > 0 and r["jit_s"] > 0
         assert r["full_total_s"] > 0 and r["speedup"] > 0  # the O3 baseline, same run

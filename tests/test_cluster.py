@@ -48,13 +48,22 @@ def sample(name):
 
 def thetas(table, count, seed=0):
     rng = np.random.default_rng(seed)
-    return np.array([table.constrain(table.initial * (1 + 0.2 * rng.standard_normal(len(table))))
-                     for _ in range(count)])
+    return np.array(
+        [
+            table.constrain(table.initial * (1 + 0.2 * rng.standard_normal(len(table))))
+            for _ in range(count)
+        ]
+    )
 
 
 def cli(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "neurojit_tui.cli", *args], capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "neurojit_tui.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +89,7 @@ def pool(ray_cluster):
 
 # -- without a cluster ------------------------------------------------------------------------
 
+
 def test_without_a_cluster_ray_is_never_imported(tmp_path):
     """swarm and evolve (and the evolve and cluster packages) run without importing Ray."""
     probe = (
@@ -89,9 +99,15 @@ def test_without_a_cluster_ray_is_never_imported(tmp_path):
         f"assert main(['evolve', {str(SAMPLES / 'pd.mlir')!r}, '--generations', '1', '--population',"
         " '1', '--islands', '1', '--no-llm', '--no-cache', '--json']) == 0\n"
         "import neurojit_tui.cluster, neurojit_tui.evolve.search\n"
-        "print('ray imported:', sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))\n")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            timeout=300, env={**os.environ, "NEUROJIT_HOME": str(tmp_path)})
+        "print('ray imported:', sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NEUROJIT_HOME": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "ray imported: []" in result.stdout
 
@@ -108,9 +124,10 @@ def test_the_cluster_comes_from_the_flag_then_the_config_file(tmp_path, monkeypa
         resolve_address(None)
 
 
-@pytest.mark.parametrize("rows, agents, threads", [(16, 128, [1, 1]), (1, 5000, [1, 1]),
-                                                   (3, 3000, [4, 1, 2]), (256, 128, [64, 64]),
-                                                   (1, 1, [8])])
+@pytest.mark.parametrize(
+    "rows, agents, threads",
+    [(16, 128, [1, 1]), (1, 5000, [1, 1]), (3, 3000, [4, 1, 2]), (256, 128, [64, 64]), (1, 1, [8])],
+)
 def test_batches_cover_the_grid_exactly_once(rows, agents, threads):
     carver = BatchCarver(rows, agents)
     covered = np.zeros((rows, agents), dtype=int)
@@ -140,8 +157,9 @@ def test_a_worker_flies_any_slice_exactly_like_one_machine():
     spec = WorkSpec(table.structure_key(text), text, "h.mlir", True, HARSH, seed=7)
     block = thetas(table, 5)
     local = NativeSwarm(text, "h.mlir", parametric=True).run_population(HARSH, block, 300, 7)
-    assert np.array_equal(NativeSwarm(text, "h.mlir", parametric=True).parameters.initial,
-                          table.initial)  # the driver's parameters are the kernel's
+    assert np.array_equal(
+        NativeSwarm(text, "h.mlir", parametric=True).parameters.initial, table.initial
+    )  # the driver's parameters are the kernel's
     for batch in (Batch((1, 4), (0, 300)), Batch((2, 3), (64, 200)), Batch((4, 5), (299, 300))):
         answer = worker.fly(spec, block, batch, None)
         (c0, c1), (a0, a1) = batch.rows, batch.agents
@@ -151,15 +169,18 @@ def test_a_worker_flies_any_slice_exactly_like_one_machine():
     whole = NativeSwarm(text, "h.mlir").run(HARSH, 3000, 7, threads=2)
     answer = worker.fly(swarm, None, Batch((0, 1), (1024, 2500)), None)
     assert np.array_equal(answer["state"][1, 0], whole.state["score"][1024:2500])
-    broken = WorkSpec.for_swarm(sample("pd").replace("tensorlang.matvec", "tensorlang.matvek"),
-                                "b.mlir", HARSH, 7)
+    broken = WorkSpec.for_swarm(
+        sample("pd").replace("tensorlang.matvec", "tensorlang.matvek"), "b.mlir", HARSH, 7
+    )
     assert worker.compile(broken)["diagnostics"][0]["line"] == 11
 
 
 def test_an_unreachable_cluster_is_one_line_naming_the_address(tmp_path):
-    for command in (["swarm", str(SAMPLES / "pd.mlir")],
-                    ["evolve", str(SAMPLES / "pd.mlir"), "--generations", "1", "--no-llm"],
-                    ["bench", "evolve", "--no-llm", "--budget", "1"]):
+    for command in (
+        ["swarm", str(SAMPLES / "pd.mlir")],
+        ["evolve", str(SAMPLES / "pd.mlir"), "--generations", "1", "--no-llm"],
+        ["bench", "evolve", "--no-llm", "--budget", "1"],
+    ):
         result = cli(*command, "--cluster", "127.0.0.1:9", env={"NEUROJIT_HOME": str(tmp_path)})
         assert result.returncode == 1, result.stderr
         lines = result.stderr.strip().splitlines()
@@ -172,13 +193,17 @@ def test_an_unreachable_cluster_is_one_line_naming_the_address(tmp_path):
 
 # -- on the session's two-node cluster ---------------------------------------------------------
 
+
 def test_a_population_flies_exactly_as_on_one_machine(pool):
     """Every candidate's outcomes (landed, crashed, scores, CVaR, steps) and an assert
     failure equal the local evaluator's, for several structures."""
     local = PopulationEvaluator(HARSH, agents=96, seed=11)
     remote = ClusterEvaluator(HARSH, pool, agents=96, seed=11)
-    for name, text in [("heuristic", sample("heuristic")), ("pid", sample("pid")),
-                       ("asserting", ASSERTING)]:
+    for name, text in [
+        ("heuristic", sample("heuristic")),
+        ("pid", sample("pid")),
+        ("asserting", ASSERTING),
+    ]:
         here, there = local.structure(text, f"{name}.mlir"), remote.structure(text, f"{name}.mlir")
         assert there.key == here.key and there.kernel is None
         assert np.array_equal(there.parameters.initial, here.parameters.initial)
@@ -200,19 +225,38 @@ def test_a_population_flies_exactly_as_on_one_machine(pool):
 def test_a_swarm_report_is_the_same_as_on_one_machine(pool, ray_cluster):
     from neurojit_tui.cluster.swarm import evaluate_on_cluster
 
-    for name, text, agents in (("heuristic", sample("heuristic"), 3000), ("mlp", sample("mlp"), 100)):
+    for name, text, agents in (
+        ("heuristic", sample("heuristic"), 3000),
+        ("mlp", sample("mlp"), 100),
+    ):
         local = evaluate(text, f"{name}.mlir", HARSH, agents=agents, seed=3).to_json()
-        remote = evaluate_on_cluster(pool, text, f"{name}.mlir", HARSH, agents=agents,
-                                     seed=3).to_json()
-        assert {k: v for k, v in remote.items() if k not in TIMING} == \
-            {k: v for k, v in local.items() if k not in TIMING}
+        remote = evaluate_on_cluster(
+            pool, text, f"{name}.mlir", HARSH, agents=agents, seed=3
+        ).to_json()
+        assert {k: v for k, v in remote.items() if k not in TIMING} == {
+            k: v for k, v in local.items() if k not in TIMING
+        }
     failed = evaluate_on_cluster(pool, ASSERTING, "a.mlir", HARSH, agents=50, seed=3)
     assert failed.failure == evaluate(ASSERTING, "a.mlir", HARSH, agents=50, seed=3).failure
     pool.close()  # the command line's driver needs the CPUs
-    outputs = [json.loads(cli("swarm", str(SAMPLES / "pid.mlir"), "--agents", "500", "--seed", "2",
-                              "--json", *flag).stdout) for flag in ([], ["--cluster", "auto"])]
-    assert {k: v for k, v in outputs[0].items() if k not in TIMING} == \
-        {k: v for k, v in outputs[1].items() if k not in TIMING}
+    outputs = [
+        json.loads(
+            cli(
+                "swarm",
+                str(SAMPLES / "pid.mlir"),
+                "--agents",
+                "500",
+                "--seed",
+                "2",
+                "--json",
+                *flag,
+            ).stdout
+        )
+        for flag in ([], ["--cluster", "auto"])
+    ]
+    assert {k: v for k, v in outputs[0].items() if k not in TIMING} == {
+        k: v for k, v in outputs[1].items() if k not in TIMING
+    }
 
 
 def test_evolve_picks_the_same_best_on_the_cluster(ray_cluster):
@@ -294,8 +338,12 @@ def test_a_run_that_loses_its_cluster_stores_nothing(ray_cluster, tmp_path, monk
     monkeypatch.setenv("NEUROJIT_HOME", str(tmp_path))
     registry = Registry(str(tmp_path / "registry"), rebuild=rebuild_with(Compiler()))
     with pytest.raises(ClusterError, match="was lost"):
-        run_evolution(HARSH, small_options(cluster=ray_cluster.address),
-                      seeds=[("heuristic.mlir", sample("heuristic"))], registry=registry)
+        run_evolution(
+            HARSH,
+            small_options(cluster=ray_cluster.address),
+            seeds=[("heuristic.mlir", sample("heuristic"))],
+            registry=registry,
+        )
     registry.flush()
     assert registry.entries() == []
 
@@ -328,10 +376,27 @@ def test_the_node_monitor_reads_every_node_s_load(ray_cluster):
 def test_cli_evolve_on_the_cluster_picks_the_same_best(ray_cluster, tmp_path):
     runs = []
     for flag in ([], ["--cluster", ray_cluster.address]):
-        result = cli("evolve", str(SAMPLES / "heuristic.mlir"), "--gravity", "3",
-                     "--turbulence", "0.8", "--generations", "1", "--population", "2",
-                     "--islands", "1", "--seed", "4", "--no-llm", "--no-cache", "--json", *flag,
-                     env={"NEUROJIT_HOME": str(tmp_path)})
+        result = cli(
+            "evolve",
+            str(SAMPLES / "heuristic.mlir"),
+            "--gravity",
+            "3",
+            "--turbulence",
+            "0.8",
+            "--generations",
+            "1",
+            "--population",
+            "2",
+            "--islands",
+            "1",
+            "--seed",
+            "4",
+            "--no-llm",
+            "--no-cache",
+            "--json",
+            *flag,
+            env={"NEUROJIT_HOME": str(tmp_path)},
+        )
         assert result.returncode == 0, result.stderr[-2000:]
         runs.append(json.loads(result.stdout))
     assert runs[0]["best"]["source"] == runs[1]["best"]["source"]
@@ -344,8 +409,10 @@ def test_the_cores_pane_shows_each_node_beside_the_local_cores():
 
     meters = CoreMeters()
     meters.update([10.0, 90.0])
-    meters.nodes = [{"node": "a1b2c3d4e5", "address": "10.0.0.5", "cpus": 64, "percent": 73.0},
-                    {"node": "f6e5d4c3b2", "address": "10.0.0.6", "cpus": 64, "percent": 5.0}]
+    meters.nodes = [
+        {"node": "a1b2c3d4e5", "address": "10.0.0.5", "cpus": 64, "percent": 73.0},
+        {"node": "f6e5d4c3b2", "address": "10.0.0.6", "cpus": 64, "percent": 5.0},
+    ]
     lines = meters.render(120).splitlines()
     assert "2 cores" in lines[0] and "cluster: 2 node(s)" in lines
     assert lines[-2].startswith("node 10.0.0.5 a1b2c3d4") and lines[-2].endswith("73% of 64 cores")
@@ -398,17 +465,31 @@ def test_the_cores_pane_reads_the_configured_cluster_s_nodes(ray_cluster, tmp_pa
     assert monitor.wait(timeout=10) is not None
 
 
-def test_the_workstation_s_evolution_flies_on_the_configured_cluster(ray_cluster, tmp_path,
-                                                                      monkeypatch):
+def test_the_workstation_s_evolution_flies_on_the_configured_cluster(
+    ray_cluster, tmp_path, monkeypatch
+):
     """F9's engine request takes [cluster] address from the config file."""
     from neurojit_tui.engine import server
     from neurojit_tui.engine.protocol import EvolveRequest
 
     monkeypatch.setenv("NEUROJIT_HOME", str(tmp_path))
     (tmp_path / "config.toml").write_text(f'[cluster]\naddress = "{ray_cluster.address}"\n')
-    result = server.Handlers().evolve(
-        EvolveRequest(text=sample("pd"), path="mine.mlir", budget_s=None, generations=1,
-                      population=2, islands=1, use_llm=False, with_default_seeds=False),
-        lambda event: None).result
+    result = (
+        server.Handlers()
+        .evolve(
+            EvolveRequest(
+                text=sample("pd"),
+                path="mine.mlir",
+                budget_s=None,
+                generations=1,
+                population=2,
+                islands=1,
+                use_llm=False,
+                with_default_seeds=False,
+            ),
+            lambda event: None,
+        )
+        .result
+    )
     assert result["status"] == "ok" and result["cluster"]["address"] == ray_cluster.address
     assert [n["evaluations"] > 0 for n in result["cluster"]["nodes"]] == [True, True]

@@ -7,16 +7,25 @@ import subprocess
 import sys
 import threading
 import time
-
 from dataclasses import dataclass
 
 import pytest
 
 from neurojit_tui.engine import EngineClient, EngineCrashed, EngineError, EngineTimeout
-from neurojit_tui.engine.protocol import (AgentToken, CheckReply, CheckRequest, CompileRequest,
-                                          DebugHangRequest, DebugSegfaultRequest, Done,
-                                          PingRequest, RepairStartRequest, RepairStepRequest,
-                                          Request, SwarmRequest)
+from neurojit_tui.engine.protocol import (
+    AgentToken,
+    CheckReply,
+    CheckRequest,
+    CompileRequest,
+    DebugHangRequest,
+    DebugSegfaultRequest,
+    Done,
+    PingRequest,
+    RepairStartRequest,
+    RepairStepRequest,
+    Request,
+    SwarmRequest,
+)
 
 from .conftest import SAMPLES
 
@@ -52,8 +61,10 @@ def test_engine_checks_compiles_and_flies_in_its_own_process(engine):
     compiled = engine.call(CompileRequest(PD, "pd.mlir"), timeout=60)
     assert compiled.ok and compiled.timings.jit_s > 0
     assert not engine.call(CompileRequest(BROKEN, "pd.mlir"), timeout=60).ok
-    report = engine.call(SwarmRequest((SAMPLES / "heuristic.mlir").read_text(), "heuristic.mlir",
-                                      agents=50), timeout=120).report
+    report = engine.call(
+        SwarmRequest((SAMPLES / "heuristic.mlir").read_text(), "heuristic.mlir", agents=50),
+        timeout=120,
+    ).report
     assert report.landed > 40 and report.ok
     broken = engine.call(SwarmRequest(BROKEN, "pd.mlir", agents=5), timeout=120).report
     assert broken.failure == "does not compile" and broken.diagnostics[0].line == 11
@@ -129,9 +140,11 @@ def test_call_right_after_an_engine_dies_goes_to_a_fresh_one(engine):
 
 
 def test_client_side_never_loads_native_engines():
-    code = ("import sys; from neurojit_tui.engine import EngineClient, protocol; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('mlir', 'llama_cpp', 'llvmlite')))")
+    code = (
+        "import sys; from neurojit_tui.engine import EngineClient, protocol; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('mlir', 'llama_cpp', 'llvmlite')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -141,15 +154,25 @@ def test_repair_session_in_the_engine_streams_labelled_tokens():
     """The repair stepper's back end: a session in the engine, one attempt by the real
     (small) synthesis model, its tokens streamed to the client as they come."""
     tokens = []
-    client = EngineClient(on_event=lambda request_id, event: tokens.append(event)
-                          if isinstance(event, AgentToken) else None)
+    client = EngineClient(
+        on_event=lambda request_id, event: (
+            tokens.append(event) if isinstance(event, AgentToken) else None
+        )
+    )
     client.start()
     try:
-        operand_count = PD.replace('"tensorlang.add"(%law, %bias) : (tensor<2xf64>, tensor<2xf64>)',
-                                   '"tensorlang.add"(%law) : (tensor<2xf64>)')
-        state = client.call(RepairStartRequest(
-            operand_count, "pd.mlir",
-            agents={"synthesis": {"model": "smollm2-135m", "max_tokens": 64}}), timeout=120)
+        operand_count = PD.replace(
+            '"tensorlang.add"(%law, %bias) : (tensor<2xf64>, tensor<2xf64>)',
+            '"tensorlang.add"(%law) : (tensor<2xf64>)',
+        )
+        state = client.call(
+            RepairStartRequest(
+                operand_count,
+                "pd.mlir",
+                agents={"synthesis": {"model": "smollm2-135m", "max_tokens": 64}},
+            ),
+            timeout=120,
+        )
         assert state.status == "in_progress"
         state = client.call(RepairStepRequest(state.session, "propose"), timeout=300)
         (attempt,) = state.attempts
@@ -171,21 +194,59 @@ def test_every_request_has_one_handler_and_every_message_survives_the_pipe():
 
     table = server.Handlers().table()
     assert set(protocol.REQUESTS.values()) - set(table) == {protocol.ShutdownRequest}
-    error = Diagnostic("pd.mlir", 11, 10, "error", "unregistered operation",
-                       (Diagnostic("pd.mlir", 11, 10, "note", "see here"),))
-    report = SwarmReport("pd.mlir", 100, landed=3, diagnostics=[error],
-                         assert_violation=AssertViolation("y > 1", "pd.mlir", 5, 3),
-                         score_histogram={"edges": [0.0, 1.0], "counts": [100]})
+    error = Diagnostic(
+        "pd.mlir",
+        11,
+        10,
+        "error",
+        "unregistered operation",
+        (Diagnostic("pd.mlir", 11, 10, "note", "see here"),),
+    )
+    report = SwarmReport(
+        "pd.mlir",
+        100,
+        landed=3,
+        diagnostics=[error],
+        assert_violation=AssertViolation("y > 1", "pd.mlir", 5, 3),
+        score_histogram={"edges": [0.0, 1.0], "counts": [100]},
+    )
     values = [
         protocol.CheckRequest(PD, "pd.mlir", controller=False),
         protocol.CheckReply((error,)),
         protocol.SwarmReply(report),
-        protocol.RepairState(1, "in_progress", PD, (error,), (protocol.RepairAttempt(
-            1, "symbolic", "compiler", 0.5, "pending", "fixed it", "--- a", (error,)),)),
-        protocol.SynthesizeReply("ok", 1.0, "miss", PD,
-                                 (protocol.SynthesizedCandidate("c.mlir", report),), False),
-        protocol.LanderFrame(0.0, 5.6, 0.1, -1.0, 0.0, 0.0, 0.0, 0.0, 0.9, 12.0, 40, 0,
-                             (0.8, 0.0), "pd.mlir#1", -0.1, "flying", False),
+        protocol.RepairState(
+            1,
+            "in_progress",
+            PD,
+            (error,),
+            (
+                protocol.RepairAttempt(
+                    1, "symbolic", "compiler", 0.5, "pending", "fixed it", "--- a", (error,)
+                ),
+            ),
+        ),
+        protocol.SynthesizeReply(
+            "ok", 1.0, "miss", PD, (protocol.SynthesizedCandidate("c.mlir", report),), False
+        ),
+        protocol.LanderFrame(
+            0.0,
+            5.6,
+            0.1,
+            -1.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.9,
+            12.0,
+            40,
+            0,
+            (0.8, 0.0),
+            "pd.mlir#1",
+            -0.1,
+            "flying",
+            False,
+        ),
         protocol.EvolutionProgress("best", {"id": "c-1", "lineage": [{"id": "c-1"}]}),
     ]
     for value in values:

@@ -7,15 +7,22 @@ import math
 
 import pytest
 
-from neurojit_tui.engine.protocol import (CancelRequest, EvolutionProgress, EvolveRequest,
-                                          to_wire)
-from neurojit_tui.ui.evolution import (EvolutionPane, EvolutionRun, diff_against_parent,
-                                       fitness_series, format_lineage, format_outcome,
-                                       format_progress, format_state, number, parent_name)
+from neurojit_tui.engine.protocol import CancelRequest, EvolutionProgress, EvolveRequest, to_wire
+from neurojit_tui.ui.evolution import (
+    EvolutionPane,
+    EvolutionRun,
+    diff_against_parent,
+    fitness_series,
+    format_lineage,
+    format_outcome,
+    format_progress,
+    format_state,
+    number,
+    parent_name,
+)
 
 from .conftest import SAMPLES
 from .test_ui import _options, _sample_copy, _wait_for
-
 
 pytestmark = pytest.mark.usefixtures("private_home")  # a temporary ~/.neurojit
 
@@ -26,40 +33,77 @@ func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (tensor<2xf64>, 
 }"""
 CHILD = PARENT.replace("0.5 : f64", "0.75 : f64")
 LINEAGE = [
-    {"id": "c-7", "parents": ["c-2"], "mutation": "perturb", "description": "scale a gain by 1.5",
-     "generation": 3, "fitness": 100.71, "source": ""},
-    {"id": "c-2", "parents": [], "mutation": "seed", "description": "seed /x/samples/pid.mlir",
-     "generation": 0, "fitness": 100.68, "source": "/x/samples/pid.mlir"},
+    {
+        "id": "c-7",
+        "parents": ["c-2"],
+        "mutation": "perturb",
+        "description": "scale a gain by 1.5",
+        "generation": 3,
+        "fitness": 100.71,
+        "source": "",
+    },
+    {
+        "id": "c-2",
+        "parents": [],
+        "mutation": "seed",
+        "description": "seed /x/samples/pid.mlir",
+        "generation": 0,
+        "fitness": 100.68,
+        "source": "/x/samples/pid.mlir",
+    },
 ]
 
 
 # -- pure formatting --------------------------------------------------------------------------
 
+
 def test_numbers_and_status_lines():
     assert number(100.678) == "100.68" and number(None) == "-" and number(-math.inf) == "-"
     assert format_progress(None) == "tuning the seeds"
     assert format_progress(None, {"fitness": 99.891}) == "tuning the seeds  best 99.89"
-    line = format_progress({"generation": 3, "evaluations_per_s": 412.4, "best_fitness": 100.678,
-                            "median_fitness": -math.inf})
+    line = format_progress(
+        {
+            "generation": 3,
+            "evaluations_per_s": 412.4,
+            "best_fitness": 100.678,
+            "median_fitness": -math.inf,
+        }
+    )
     assert line == "generation 3  best 100.68  median -  412 evaluations/s"
     assert "F9" in format_state("idle")
-    assert format_state("running", 12.4, failures=2) == \
-        "evolving, 12 s (F4 stops)  2 candidate(s) failed"
-    done = format_state("done", result={"status": "cancelled", "seconds": 4.25, "generations": 1,
-                                        "evaluations": 300})
+    assert (
+        format_state("running", 12.4, failures=2)
+        == "evolving, 12 s (F4 stops)  2 candidate(s) failed"
+    )
+    done = format_state(
+        "done",
+        result={"status": "cancelled", "seconds": 4.25, "generations": 1, "evaluations": 300},
+    )
     assert done == "stopped in 4.2 s: 1 generation(s), 300 evaluations"
 
 
 def test_fitness_series_leaves_out_generations_where_nothing_flew():
-    history = [{"generation": 0, "best_fitness": -math.inf, "median_fitness": -math.inf},
-               {"generation": 1, "best_fitness": 90.5, "median_fitness": 80.0},
-               {"generation": 2, "best_fitness": 95.0, "median_fitness": None}]
+    history = [
+        {"generation": 0, "best_fitness": -math.inf, "median_fitness": -math.inf},
+        {"generation": 1, "best_fitness": 90.5, "median_fitness": 80.0},
+        {"generation": 2, "best_fitness": 95.0, "median_fitness": None},
+    ]
     assert fitness_series(history) == ([1], [90.5], [80.0])
 
 
 def test_lineage_reads_newest_first_with_how_each_program_was_made():
     lines = format_lineage(LINEAGE)
-    assert lines[0].split() == ["c-7", "g3", "100.71", "perturb:", "scale", "a", "gain", "by", "1.5"]
+    assert lines[0].split() == [
+        "c-7",
+        "g3",
+        "100.71",
+        "perturb:",
+        "scale",
+        "a",
+        "gain",
+        "by",
+        "1.5",
+    ]
     assert lines[1].endswith("seed pid.mlir") and "100.68" in lines[1]
     assert parent_name({"lineage": LINEAGE}) == "c-2"
     assert parent_name({"lineage": LINEAGE[1:]}) == "pid.mlir as written"
@@ -68,7 +112,9 @@ def test_lineage_reads_newest_first_with_how_each_program_was_made():
 def test_diff_against_the_parent_shows_the_changed_line():
     diff = diff_against_parent(PARENT, CHILD, "c-2", "c-7").splitlines()
     assert diff[:2] == ["--- c-2", "+++ c-7"]
-    assert "-  %k = arith.constant 0.5 : f64" in diff and "+  %k = arith.constant 0.75 : f64" in diff
+    assert (
+        "-  %k = arith.constant 0.5 : f64" in diff and "+  %k = arith.constant 0.75 : f64" in diff
+    )
     assert not any("a controller" in line for line in diff)  # one line of context only
     assert diff_against_parent(PARENT, PARENT, "c-2", "c-7") == "(the same program as c-2)"
     assert diff_against_parent("", CHILD, "c-2", "c-7") == "(no parent to compare with)"
@@ -76,45 +122,86 @@ def test_diff_against_the_parent_shows_the_changed_line():
 
 def test_outcome_compares_training_with_validation_and_says_what_the_registry_did():
     train = {"success_rate": 1.0, "mean_score": 247.18, "cvar10_score": 229.49, "agents": 128}
-    validation = {"success_rate": 0.998, "mean_score": 246.6, "cvar10_score": 226.3,
-                  "agents": 1000, "failure": None}
-    best = {"id": "c-7", "fitness": 100.71, "train": train, "validation": validation,
-            "registry": {"stored": False, "key": "ab" * 32,
-                         "reason": "not better than heuristic.mlir on the validation landers"}}
+    validation = {
+        "success_rate": 0.998,
+        "mean_score": 246.6,
+        "cvar10_score": 226.3,
+        "agents": 1000,
+        "failure": None,
+    }
+    best = {
+        "id": "c-7",
+        "fitness": 100.71,
+        "train": train,
+        "validation": validation,
+        "registry": {
+            "stored": False,
+            "key": "ab" * 32,
+            "reason": "not better than heuristic.mlir on the validation landers",
+        },
+    }
     lines = format_outcome({"status": "ok", "best": best})
     assert lines[0] == "best c-7, fitness 100.71"
     assert lines[1] == "training: 100.0% landed, CVaR-10 229.5, mean 247.2 (128 landers)"
     assert lines[2] == "validation: 99.8% landed, CVaR-10 226.3, mean 246.6 (1000 landers)"
-    assert lines[3] == "registry: not stored, not better than heuristic.mlir on the validation landers"
+    assert (
+        lines[3] == "registry: not stored, not better than heuristic.mlir on the validation landers"
+    )
     best["registry"] = {"stored": True, "key": "ab" * 32, "reason": "better than pd.mlir"}
-    assert format_outcome({"status": "ok", "best": best})[3] == \
-        "registry: stored under abababababab (better than pd.mlir)"
+    assert (
+        format_outcome({"status": "ok", "best": best})[3]
+        == "registry: stored under abababababab (better than pd.mlir)"
+    )
     del best["registry"]
-    assert format_outcome({"status": "cancelled", "best": best})[3] == \
-        "registry: not offered (the run was stopped)"
-    assert format_outcome({"status": "failed", "best": None, "failures": [{}, {}]}) == \
-        ["no controller flew (2 failed)"]
+    assert (
+        format_outcome({"status": "cancelled", "best": best})[3]
+        == "registry: not offered (the run was stopped)"
+    )
+    assert format_outcome({"status": "failed", "best": None, "failures": [{}, {}]}) == [
+        "no controller flew (2 failed)"
+    ]
 
 
 def test_a_run_is_built_from_its_events_and_the_result_wins_at_the_end():
     run = EvolutionRun()
     assert run.best_text is None and "lineage" in run.detail()
-    run.record(EvolutionProgress("generation", {"generation": 0, "best_fitness": 90.0,
-                                                "median_fitness": 80.0}))
+    run.record(
+        EvolutionProgress(
+            "generation", {"generation": 0, "best_fitness": 90.0, "median_fitness": 80.0}
+        )
+    )
     run.record(EvolutionProgress("failure", {"reason": "does not compile"}))
-    run.record(EvolutionProgress("best", {"id": "c-7", "text": CHILD, "parent_text": PARENT,
-                                          "lineage": LINEAGE, "fitness": 100.71}))
+    run.record(
+        EvolutionProgress(
+            "best",
+            {
+                "id": "c-7",
+                "text": CHILD,
+                "parent_text": PARENT,
+                "lineage": LINEAGE,
+                "fitness": 100.71,
+            },
+        )
+    )
     run.record(EvolutionProgress("log", {"message": "seed pd.mlir: ..."}))
     assert len(run.history) == 1 and run.failures == 1 and run.best_text == CHILD
     detail = run.detail()
     assert "lineage (newest first):" in detail and "+++ c-7" in detail and "a / Enter" in detail
-    run.finish({"status": "ok", "best": {"id": "c-9", "source": PARENT, "lineage": LINEAGE},
-                "history": [{"generation": 0, "best_fitness": 90.0, "median_fitness": 80.0},
-                            {"generation": 1, "best_fitness": 91.0, "median_fitness": 85.0}]})
+    run.finish(
+        {
+            "status": "ok",
+            "best": {"id": "c-9", "source": PARENT, "lineage": LINEAGE},
+            "history": [
+                {"generation": 0, "best_fitness": 90.0, "median_fitness": 80.0},
+                {"generation": 1, "best_fitness": 91.0, "median_fitness": 85.0},
+            ],
+        }
+    )
     assert run.best_text == PARENT and run.best_id == "c-9" and len(run.history) == 2
 
 
 # -- the engine's evolve request --------------------------------------------------------------
+
 
 def _plain_data(value) -> bool:
     if isinstance(value, dict):
@@ -129,9 +216,22 @@ def test_engine_evolve_seeds_with_the_editor_then_the_samples_and_streams_plain_
 
     events = []
     text = "// edited in the editor\n" + (SAMPLES / "pd.mlir").read_text()
-    result = server.Handlers().evolve(
-        EvolveRequest(text=text, path="mine.mlir", budget_s=3.0, generations=1, population=2,
-                      islands=1, use_llm=False), events.append).result
+    result = (
+        server.Handlers()
+        .evolve(
+            EvolveRequest(
+                text=text,
+                path="mine.mlir",
+                budget_s=3.0,
+                generations=1,
+                population=2,
+                islands=1,
+                use_llm=False,
+            ),
+            events.append,
+        )
+        .result
+    )
     assert result["seeds"][0] == "mine.mlir"  # the editor's program first
     assert {"heuristic.mlir", "pid.mlir"} <= {s.rsplit("/", 1)[-1] for s in result["seeds"]}
     assert {type(event) for event in events} == {EvolutionProgress}
@@ -156,10 +256,17 @@ def test_engine_evolve_stops_on_cancel_with_the_best_so_far_and_offers_it_to_no_
     answer = {}
 
     def run():
-        request = EvolveRequest(text=(SAMPLES / "pd.mlir").read_text(), path="pd.mlir",
-                                budget_s=120.0, population=2, islands=1, use_llm=False)
-        answer.update(handlers.evolve(request, lambda event: event.kind == "best"
-                                      and best_seen.set()).result)
+        request = EvolveRequest(
+            text=(SAMPLES / "pd.mlir").read_text(),
+            path="pd.mlir",
+            budget_s=120.0,
+            population=2,
+            islands=1,
+            use_llm=False,
+        )
+        answer.update(
+            handlers.evolve(request, lambda event: event.kind == "best" and best_seen.set()).result
+        )
 
     worker = threading.Thread(target=run)
     worker.start()
@@ -171,6 +278,7 @@ def test_engine_evolve_stops_on_cancel_with_the_best_so_far_and_offers_it_to_no_
 
 
 # -- F9 in the app ---------------------------------------------------------------------------------
+
 
 def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(tmp_path):
     """F9 with a tiny search (no language model, the editor's program the only seed):
@@ -185,8 +293,14 @@ def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(tmp_pat
 
     async def run():
         app = NeuroJITApp(str(path), remember_layout=False)
-        app.evolution_options = {"budget_s": 60.0, "generations": 2, "population": 2,
-                                 "islands": 1, "use_llm": False, "with_default_seeds": False}
+        app.evolution_options = {
+            "budget_s": 60.0,
+            "generations": 2,
+            "population": 2,
+            "islands": 1,
+            "use_llm": False,
+            "with_default_seeds": False,
+        }
         async with app.run_test(size=(200, 60)) as pilot:
             editor = app.editor
             original = editor.text
@@ -210,8 +324,9 @@ def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(tmp_pat
             assert f"+++ {pane.run.best['id']}" in detail  # the diff against its parent
             # each best flew: hot-swapped into the flight F7 started
             best_id = result["best"]["id"]
-            await _wait_for(pilot, lambda: view.frame.controller.startswith(
-                f"evolved-{best_id}.mlir#"), 30)
+            await _wait_for(
+                pilot, lambda: view.frame.controller.startswith(f"evolved-{best_id}.mlir#"), 30
+            )
             assert view.controllers[0] == f"{path}#1" and len(view.controllers) >= 2
             assert "hot-swaps:" in str(view.render())
             assert editor.text == original  # nothing changes the buffer but accepting
@@ -227,6 +342,8 @@ def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(tmp_pat
             await _wait_for(pilot, lambda: pane.state == "done", 120)
             assert pane.run.result["status"] == "cancelled"
             assert "stopped in" in str(pane.query_one("#evolution-status").render())
-            assert "not offered (the run was stopped)" in str(pane.query_one("#evolution-text").render())
+            assert "not offered (the run was stopped)" in str(
+                pane.query_one("#evolution-text").render()
+            )
 
     asyncio.run(run())

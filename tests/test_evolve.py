@@ -12,8 +12,13 @@ from hypothesis import strategies as st
 
 from neurojit_tui.evolve import EvolveOptions, evolve, remember_if_better
 from neurojit_tui.evolve.evaluation import PopulationEvaluator
-from neurojit_tui.evolve.mutations import (SYMBOLIC_OPERATORS, AddObservationTerm, Crossover,
-                                           NotApplicable, mutate)
+from neurojit_tui.evolve.mutations import (
+    SYMBOLIC_OPERATORS,
+    AddObservationTerm,
+    Crossover,
+    NotApplicable,
+    mutate,
+)
 from neurojit_tui.evolve.program import ControlProgram, features
 from neurojit_tui.memory import Registry, rebuild_with
 from neurojit_tui.memory.admission import admit
@@ -33,13 +38,26 @@ def sample(name):
 
 def small_options(**overrides):
     """A search small enough for a 2-core CI machine."""
-    base = dict(generations=2, budget_s=None, population=2, islands=2, seed=3, use_llm=False,
-                train_agents=64, selection_agents=128, validation_agents=128, cma_popsize=6,
-                seed_tune_generations=3, child_tune_generations=2, migrate_every=1)
+    base = dict(
+        generations=2,
+        budget_s=None,
+        population=2,
+        islands=2,
+        seed=3,
+        use_llm=False,
+        train_agents=64,
+        selection_agents=128,
+        validation_agents=128,
+        cma_popsize=6,
+        seed_tune_generations=3,
+        child_tune_generations=2,
+        migrate_every=1,
+    )
     return EvolveOptions(**(base | overrides))
 
 
 # -- parametric compilation ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_parametric_kernel_agrees_with_the_recompiled_program(name, compiler):
@@ -49,15 +67,22 @@ def test_parametric_kernel_agrees_with_the_recompiled_program(name, compiler):
     kernel = NativeSwarm(text, f"{name}.mlir", compiler, parametric=True)
     table = kernel.parameters
     rng = np.random.default_rng(7)
-    thetas = table.initial * (1 + 0.2 * rng.standard_normal((3, len(table)))) + 0.01 * rng.standard_normal((3, len(table)))
+    thetas = table.initial * (
+        1 + 0.2 * rng.standard_normal((3, len(table)))
+    ) + 0.01 * rng.standard_normal((3, len(table)))
     run = kernel.run_population(HARSH, thetas, 40, seed=5, threads=2)
     for c in range(3):
         written = table.write_back(text, thetas[c])
         assert compiler.parameters(written, "w.mlir").values == list(thetas[c])
         reference = NativeSwarm(written, "w.mlir", compiler).run(HARSH, 40, 5, threads=1)
         for field in ("score", "x", "y", "vx", "vy", "outcome", "steps", "fuel", "mem0"):
-            np.testing.assert_allclose(run.state[field][c], reference.state[field], rtol=0,
-                                       atol=1e-9, err_msg=f"{name} candidate {c} {field}")
+            np.testing.assert_allclose(
+                run.state[field][c],
+                reference.state[field],
+                rtol=0,
+                atol=1e-9,
+                err_msg=f"{name} candidate {c} {field}",
+            )
         report = evaluate(written, "w.mlir", HARSH, agents=40, seed=5, compiler=compiler)
         assert population_outcomes(run)[c].landed == report.landed
 
@@ -72,7 +97,7 @@ def test_parameters_come_from_constants_dense_elements_and_clamp_bounds_only(com
     assert table.values[:3] == [0.5, -0.4, 0.4]
 
 
-GENERIC = '''func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (tensor<2xf64>, tensor<4xf64>) {
+GENERIC = """func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (tensor<2xf64>, tensor<4xf64>) {
   %k = "arith.constant"() {value = 0x3FE0000000000000 : f64} : () -> f64
   %w = "tensorlang.constant"() {value = dense<[[1.5e-3, -2.0], [3.0, 4.0]]> : tensor<2x2xf64>} : () -> tensor<2x2xf64>
   %s = "tensorlang.slice"(%obs) {offsets = array<i64: 2>, sizes = array<i64: 2>} : (tensor<8xf64>) -> tensor<2xf64>
@@ -82,7 +107,7 @@ GENERIC = '''func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (te
   %a = "tensorlang.clamp"(%v) {lo = -1.0 : f64, hi = 1.0 : f64} : (tensor<2xf64>) -> tensor<2xf64>
   return %a, %mem : tensor<2xf64>, tensor<4xf64>
 }
-'''
+"""
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 
@@ -123,11 +148,14 @@ def test_structure_key_tells_structures_apart(compiler):
 
 # -- mutations ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("parent", ["heuristic", "pid", "pd"])
-@pytest.mark.parametrize("operator", [op for op in SYMBOLIC_OPERATORS if op.name != "crossover"],
-                         ids=lambda op: op.name)
-def test_a_symbolic_child_compiles_and_starts_out_flying_like_its_parent(parent, operator,
-                                                                         compiler):
+@pytest.mark.parametrize(
+    "operator", [op for op in SYMBOLIC_OPERATORS if op.name != "crossover"], ids=lambda op: op.name
+)
+def test_a_symbolic_child_compiles_and_starts_out_flying_like_its_parent(
+    parent, operator, compiler
+):
     text = sample(parent)
     try:
         child, description = mutate(operator, text, np.random.default_rng(11))
@@ -140,8 +168,11 @@ def test_a_symbolic_child_compiles_and_starts_out_flying_like_its_parent(parent,
         return  # a dropped term changes behaviour on purpose
     a = evaluate(text, "p.mlir", HARSH, agents=32, seed=2, compiler=compiler)
     b = evaluate(child, "c.mlir", HARSH, agents=32, seed=2, compiler=compiler)
-    assert (a.landed, a.crashed, round(a.mean_score, 9)) == (b.landed, b.crashed,
-                                                             round(b.mean_score, 9))
+    assert (a.landed, a.crashed, round(a.mean_score, 9)) == (
+        b.landed,
+        b.crashed,
+        round(b.mean_score, 9),
+    )
 
 
 def test_crossover_blends_two_structures_channel_wise(compiler):
@@ -162,6 +193,7 @@ def test_features_say_what_a_program_reads():
 
 # -- the search ----------------------------------------------------------------------------------
 
+
 def seeds(*names):
     return [(f"{n}.mlir", sample(n)) for n in names]
 
@@ -179,9 +211,13 @@ def test_same_seed_and_generations_give_the_same_best():
 
 
 def test_the_search_improves_on_its_seed_and_reports_unseen_validation_landers():
-    result = evolve(seeds("heuristic"), HARSH, small_options(generations=3, population=3,
-                                                             seed_tune_generations=6,
-                                                             child_tune_generations=3))
+    result = evolve(
+        seeds("heuristic"),
+        HARSH,
+        small_options(
+            generations=3, population=3, seed_tune_generations=6, child_tune_generations=3
+        ),
+    )
     best = result.best
     seed_fitness = result.history[0]["best_fitness"]
     assert result.history[-1]["best_fitness"] >= seed_fitness
@@ -189,8 +225,9 @@ def test_the_search_improves_on_its_seed_and_reports_unseen_validation_landers()
     assert best["fitness"] <= result.history[-1]["best_fitness"]
     assert best["id"] in best["selection"]["finalists"] and best["selection"]["agents"] == 128
     assert best["validation"]["agents"] == 128
-    assert len({best["validation"]["seeds"][0], best["train"]["seed"],
-                best["selection"]["seed"]}) == 3
+    assert (
+        len({best["validation"]["seeds"][0], best["train"]["seed"], best["selection"]["seed"]}) == 3
+    )
     assert best["lineage"][-1]["mutation"] == "seed"
     assert set(best["train"]) >= {"success_rate", "mean_score", "cvar10_score"}
 
@@ -199,9 +236,12 @@ def test_the_training_set_grows_once_the_best_lands_it_all():
     """At the Moon heuristic.mlir lands nearly every lander: once the best lands all 8
     training landers, they are doubled and every living program is flown again."""
     logs = []
-    result = evolve(seeds("heuristic"), model.Environment(),
-                    small_options(generations=1, islands=1, train_agents=8, max_train_agents=16),
-                    on_event=lambda kind, data: logs.append(data.get("message", "")))
+    result = evolve(
+        seeds("heuristic"),
+        model.Environment(),
+        small_options(generations=1, islands=1, train_agents=8, max_train_agents=16),
+        on_event=lambda kind, data: logs.append(data.get("message", "")),
+    )
     assert result.history[0]["best_fitness"] > 100.0  # all 8 landed
     assert [line for line in logs if "training set grows to 16" in line]
     assert result.best["train"]["agents"] == 16
@@ -216,8 +256,12 @@ class BrokenLLM:
 
 def test_a_child_that_does_not_compile_is_recorded_with_its_diagnostics():
     bad_seed = ("bad.mlir", "func.func @control(%obs: tensor<8xf64>) {\n  return\n}\n")
-    result = evolve(seeds("heuristic") + [bad_seed], HARSH,
-                    small_options(use_llm=True, llm_rate=1.0, islands=1), llm=BrokenLLM())
+    result = evolve(
+        seeds("heuristic") + [bad_seed],
+        HARSH,
+        small_options(use_llm=True, llm_rate=1.0, islands=1),
+        llm=BrokenLLM(),
+    )
     reasons = [(f["mutation"], f["reason"]) for f in result.failures]
     assert ("seed", "does not compile") in reasons
     assert ("llm", "does not compile") in reasons
@@ -236,8 +280,9 @@ def test_cancel_stops_the_search():
         if kind == "generation" and data["generation"] >= 1:
             cancel.set()
 
-    result = evolve(seeds("heuristic"), HARSH, small_options(generations=50), on_event=on_event,
-                    cancel=cancel)
+    result = evolve(
+        seeds("heuristic"), HARSH, small_options(generations=50), on_event=on_event, cancel=cancel
+    )
     assert result.status == "cancelled" and result.generations <= 2
     assert "best" in events and "generation" in events
 
@@ -256,8 +301,9 @@ def test_population_evaluator_compiles_a_structure_once(compiler):
 def test_bench_evolve_runs_its_arms_on_one_budget_and_measures_throughput():
     from neurojit_tui.evolve.bench import bench_evolve, format_evolve_table
 
-    result = bench_evolve([(3.0, 0.8)], budget=1.0, validation_agents=64, log=lambda m: None,
-                          throughput_seconds=0.3)
+    result = bench_evolve(
+        [(3.0, 0.8)], budget=1.0, validation_agents=64, log=lambda m: None, throughput_seconds=0.3
+    )
     arms = [row["arm"] for row in result["conditions"][0]["arms"]]
     assert arms == ["heuristic", "cma-heuristic", "evolve-symbolic"]  # no models given
     assert all(row["success_rate"] is not None for row in result["conditions"][0]["arms"])
@@ -267,19 +313,21 @@ def test_bench_evolve_runs_its_arms_on_one_budget_and_measures_throughput():
 
 
 def test_bench_evolve_synthesize_arm_keeps_the_best_program_the_models_wrote(tmp_path):
+    from neurojit_tui.agents.synthesis import example_program
     from neurojit_tui.evolve.bench import _synthesize_arm
 
     from .conftest import body_lines, scripted_agents
 
-    from neurojit_tui.agents.synthesis import example_program
-
-    agents = scripted_agents(['{"family": "pd", "kp": 0.5, "kd": 1.0, "ki": 0.0, '
-                              '"rationale": "soft"}'], body_lines(example_program()))
+    agents = scripted_agents(
+        ['{"family": "pd", "kp": 0.5, "kd": 1.0, "ki": 0.0, "rationale": "soft"}'],
+        body_lines(example_program()),
+    )
     text, tried, note = _synthesize_arm(agents, HARSH, budget=0.0, seed=0)
     assert tried == 1 and "tensorlang" in text
 
 
 # -- memory ---------------------------------------------------------------------------------------
+
 
 def test_admission_compares_success_then_cvar():
     good = {"success_rate": 0.99, "cvar10_score": 200.0, "mean_score": 250.0}
@@ -289,16 +337,20 @@ def test_admission_compares_success_then_cvar():
     assert not admit({"success_rate": 1.0, "failure": "x"}, {})[0]
 
 
-def test_the_registry_refuses_a_controller_worse_than_a_sample_or_the_stored_one(tmp_path,
-                                                                                compiler):
+def test_the_registry_refuses_a_controller_worse_than_a_sample_or_the_stored_one(
+    tmp_path, compiler
+):
     registry = Registry(tmp_path / "registry", rebuild=rebuild_with(compiler))
     env = model.Environment()  # the Moon, where heuristic.mlir lands nearly all
     worse = evolve(seeds("pd"), env, small_options(generations=0, seed_tune_generations=0))
     verdict = remember_if_better(worse, env, registry)
     assert not verdict["stored"] and "heuristic.mlir" in verdict["reason"]
     assert registry.best(verdict["key"]) is None
-    better = evolve(seeds("heuristic"), env, small_options(generations=1, seed_tune_generations=8,
-                                                           validation_agents=300))
+    better = evolve(
+        seeds("heuristic"),
+        env,
+        small_options(generations=1, seed_tune_generations=8, validation_agents=300),
+    )
     verdict = remember_if_better(better, env, registry)
     if verdict["stored"]:  # then the same program again is not better than itself
         registry.flush()
@@ -311,17 +363,47 @@ def test_the_registry_refuses_a_controller_worse_than_a_sample_or_the_stored_one
 
 # -- the command line --------------------------------------------------------------------------
 
+
 def test_cli_evolve_prints_json_and_writes_the_best(tmp_path):
     out = tmp_path / "best.mlir"
     proc = subprocess.run(
-        [sys.executable, "-m", "neurojit_tui.cli", "evolve", str(SAMPLES / "heuristic.mlir"),
-         "--gravity", "3", "--turbulence", "0.8", "--generations", "1", "--population", "2",
-         "--islands", "1", "--no-llm", "--no-cache", "--json", "-o", str(out)],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "neurojit_tui.cli",
+            "evolve",
+            str(SAMPLES / "heuristic.mlir"),
+            "--gravity",
+            "3",
+            "--turbulence",
+            "0.8",
+            "--generations",
+            "1",
+            "--population",
+            "2",
+            "--islands",
+            "1",
+            "--no-llm",
+            "--no-cache",
+            "--json",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    for key in ("status", "seconds", "generations", "evaluations", "evaluations_per_s", "best",
-                "history"):
+    for key in (
+        "status",
+        "seconds",
+        "generations",
+        "evaluations",
+        "evaluations_per_s",
+        "best",
+        "history",
+    ):
         assert key in data
     for part in ("train", "validation"):
         assert set(data["best"][part]) >= {"success_rate", "mean_score", "cvar10_score"}
@@ -337,12 +419,17 @@ def test_a_real_model_evolve_of_two_generations_completes(tmp_path, monkeypatch)
     from neurojit_tui.evolve import run_evolution
 
     monkeypatch.setenv("NEUROJIT_HOME", str(tmp_path))
-    agents = Agents.from_config({"reasoning": {"max_tokens": 120},
-                                 "synthesis": {"max_tokens": 120}})
+    agents = Agents.from_config(
+        {"reasoning": {"max_tokens": 120}, "synthesis": {"max_tokens": 120}}
+    )
     tokens = []
-    result = run_evolution(HARSH, small_options(use_llm=True, llm_rate=1.0, islands=1),
-                           seeds=seeds("pd"), agents=agents,
-                           on_token=lambda role, piece: tokens.append(role))
+    result = run_evolution(
+        HARSH,
+        small_options(use_llm=True, llm_rate=1.0, islands=1),
+        seeds=seeds("pd"),
+        agents=agents,
+        on_token=lambda role, piece: tokens.append(role),
+    )
     assert result.status == "ok" and result.generations == 2
     assert result.operators["llm"]["tried"] == 2
     assert {"reasoning", "synthesis"} <= set(tokens)

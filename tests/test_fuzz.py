@@ -13,12 +13,25 @@ import pytest
 def test_mutants_give_diagnostics_or_compile(tmp_path, seed):
     last = tmp_path / "last-mutant.mlir"
     child = subprocess.run(
-        [sys.executable, "-m", "neurojit_tui.compiler.fuzz", "--seed", str(seed),
-         "--count", "400", "--last", str(last)],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "neurojit_tui.compiler.fuzz",
+            "--seed",
+            str(seed),
+            "--count",
+            "400",
+            "--last",
+            str(last),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert child.returncode == 0, (
         f"fuzzer died with {child.returncode} on:\n{last.read_text() if last.exists() else '?'}"
-        f"\n{child.stderr[-3000:]}")
+        f"\n{child.stderr[-3000:]}"
+    )
     outcome = json.loads(child.stdout.strip().splitlines()[-1])
     assert outcome["diagnostics"] + outcome["compiled"] == 400
     # both outcomes occur, so the mutations really exercise the verifier and the JIT

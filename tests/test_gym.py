@@ -26,8 +26,12 @@ TOLERANCE = 1e-9
 
 
 def neurojit(*args):
-    return subprocess.run([sys.executable, "-m", "neurojit_tui.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "neurojit_tui.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_environment_passes_gymnasiums_checker_without_a_warning():
@@ -44,8 +48,11 @@ def test_the_environment_passes_gymnasiums_checker_without_a_warning():
 
 def test_gravity_turbulence_and_the_physics_are_make_arguments():
     env = gymnasium.make(ENV_ID, gravity=3.0, turbulence=0.0, crash_speed=2.0).unwrapped
-    assert (env.environment.gravity, env.environment.turbulence,
-            env.environment.crash_speed) == (3.0, 0.0, 2.0)
+    assert (env.environment.gravity, env.environment.turbulence, env.environment.crash_speed) == (
+        3.0,
+        0.0,
+        2.0,
+    )
     with pytest.raises(TypeError, match="unknown lander setting"):
         LunarLanderEnv(wind=3)
     with pytest.raises(ValueError, match="gravity must be a finite number"):
@@ -59,11 +66,15 @@ def test_calm_free_fall_follows_the_model():
     first, _ = env.reset(seed=3)
     after, reward, terminated, truncated, _ = env.step(np.zeros(2, dtype=np.float32))
     height = model.WORLD_H / 2
-    assert after[1] == pytest.approx(first[1] + (first[3] * model.FPS / height * model.DT
-                                                 - 1.62 * model.DT ** 2) / height, abs=1e-12)
-    assert reward == pytest.approx(-100 * (np.hypot(after[0], after[1]) - np.hypot(first[0], first[1]))
-                                   - 100 * (np.hypot(after[2], after[3]) - np.hypot(first[2], first[3])),
-                                   abs=1e-9)
+    assert after[1] == pytest.approx(
+        first[1] + (first[3] * model.FPS / height * model.DT - 1.62 * model.DT**2) / height,
+        abs=1e-12,
+    )
+    assert reward == pytest.approx(
+        -100 * (np.hypot(after[0], after[1]) - np.hypot(first[0], first[1]))
+        - 100 * (np.hypot(after[2], after[3]) - np.hypot(first[2], first[3])),
+        abs=1e-9,
+    )
     assert not terminated and not truncated
 
 
@@ -100,10 +111,16 @@ def run_both(autoreset_mode, num_envs=4, steps=1200, seed=7):
                     episodes += 1
                     ended[i] = True
                     if term:
-                        outcomes = infos["final_info"] if autoreset_mode == AutoresetMode.SAME_STEP else infos
+                        outcomes = (
+                            infos["final_info"]
+                            if autoreset_mode == AutoresetMode.SAME_STEP
+                            else infos
+                        )
                         assert outcomes["outcome"][i] == info["outcome"]
                     if autoreset_mode == AutoresetMode.SAME_STEP:
-                        np.testing.assert_allclose(infos["final_obs"][i], obs, rtol=0, atol=TOLERANCE)
+                        np.testing.assert_allclose(
+                            infos["final_obs"][i], obs, rtol=0, atol=TOLERANCE
+                        )
                         expected = (env.reset()[0], reward, term, trunc)
                         ended[i] = False
             np.testing.assert_allclose(observations[i], expected[0], rtol=0, atol=TOLERANCE)
@@ -137,8 +154,17 @@ def test_the_vector_environment_truncates_at_the_time_limit():
 
 
 def test_neurojit_gym_flies_the_heuristic_in_gymnasiums_box2d_lander():
-    result = neurojit("gym", SAMPLES / "heuristic.mlir", "--env", "LunarLanderContinuous-v3",
-                      "--episodes", 3, "--seed", 0, "--json")
+    result = neurojit(
+        "gym",
+        SAMPLES / "heuristic.mlir",
+        "--env",
+        "LunarLanderContinuous-v3",
+        "--episodes",
+        3,
+        "--seed",
+        0,
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert set(report) == {"env", "episodes", "mean_return", "returns", "seconds"}
@@ -155,12 +181,17 @@ def test_neurojit_gym_in_our_environment_and_its_text_report():
     assert f"heuristic.mlir in {ENV_ID}: 2 episode(s), seed 0, mean return" in result.stdout
 
 
-@pytest.mark.parametrize("env, message", [
-    ("CartPole-v1", "CartPole-v1: its observation space is Box(4,); a TensorLang controller "
-                    "needs Box(8,)"),
-    ("Nope-v0", "cannot make Gymnasium environment 'Nope-v0'"),
-    ("no_such_module:Thing-v0", "cannot make Gymnasium environment 'no_such_module:Thing-v0'"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        (
+            "CartPole-v1",
+            "CartPole-v1: its observation space is Box(4,); a TensorLang controller needs Box(8,)",
+        ),
+        ("Nope-v0", "cannot make Gymnasium environment 'Nope-v0'"),
+        ("no_such_module:Thing-v0", "cannot make Gymnasium environment 'no_such_module:Thing-v0'"),
+    ],
+)
 def test_neurojit_gym_refuses_environments_that_do_not_fit(env, message):
     result = neurojit("gym", SAMPLES / "pd.mlir", "--env", env)
     assert result.returncode == 1

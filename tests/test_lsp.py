@@ -28,6 +28,7 @@ REPLY_S = 120  # generous: a first check starts the engine, on a busy 2-core mac
 
 # -- analysis ------------------------------------------------------------------------------
 
+
 def test_values_types_and_uses_of_a_sample():
     found = Analysis.of(PID)
     (control,) = found.functions
@@ -44,15 +45,23 @@ def test_values_types_and_uses_of_a_sample():
 
 
 def test_custom_syntax_result_types():
-    text = ("func.func @f(%x: f64, %n: i64) -> f64 {\n"
-            "  %ok = arith.cmpf ogt, %x, %x : f64\n"
-            "  %r = arith.uitofp %n : i64 to f64\n"
-            "  %s = arith.select %ok, %x, %r : f64\n"
-            "  %v = \"tensorlang.broadcast\"(%s) : (f64) -> tensor<3xf64>\n"
-            "  return %s : f64\n}\n")
+    text = (
+        "func.func @f(%x: f64, %n: i64) -> f64 {\n"
+        "  %ok = arith.cmpf ogt, %x, %x : f64\n"
+        "  %r = arith.uitofp %n : i64 to f64\n"
+        "  %s = arith.select %ok, %x, %r : f64\n"
+        '  %v = "tensorlang.broadcast"(%s) : (f64) -> tensor<3xf64>\n'
+        "  return %s : f64\n}\n"
+    )
     values = Analysis.of(text).functions[0].values
     assert {n: v.type for n, v in values.items()} == {
-        "%x": "f64", "%n": "i64", "%ok": "i1", "%r": "f64", "%s": "f64", "%v": "tensor<3xf64>"}
+        "%x": "f64",
+        "%n": "i64",
+        "%ok": "i1",
+        "%r": "f64",
+        "%s": "f64",
+        "%v": "tensor<3xf64>",
+    }
 
 
 def test_half_typed_text_never_fails():
@@ -63,8 +72,10 @@ def test_half_typed_text_never_fails():
 
 
 def test_scope_is_the_function_and_values_before_the_line():
-    text = ("func.func @a(%x: f64) -> f64 {\n  %y = arith.addf %x, %x : f64\n  return %y : f64\n}\n"
-            "func.func @b(%x: f64) -> f64 {\n  return %x : f64\n}\n")
+    text = (
+        "func.func @a(%x: f64) -> f64 {\n  %y = arith.addf %x, %x : f64\n  return %y : f64\n}\n"
+        "func.func @b(%x: f64) -> f64 {\n  return %x : f64\n}\n"
+    )
     found = Analysis.of(text)
     a, b = found.functions
     assert [s.line for s in a.occurrences("%x")] == [0, 1, 1]
@@ -73,17 +84,20 @@ def test_scope_is_the_function_and_values_before_the_line():
     assert [v.name for v in found.values_before(2)] == ["%x", "%y"]
 
 
-@pytest.mark.parametrize("prefix, expected", [
-    ('  %a = "tensorlang.ma', ("op", "tensorlang.ma")),
-    ("  %a = ", ("op", "")),
-    ("  ", ("op", "")),
-    ('  %a = "tensorlang.add"(%o', ("value", "%o")),
-    ('  %c = "tensorlang.clamp"(%u) {lo = -1.0 : f64, h', ("attribute", "tensorlang.clamp")),
-    ('  %c = "tensorlang.clamp"(%u) {', ("attribute", "tensorlang.clamp")),
-    ('  %c = "tensorlang.cmp"(%a, %b) {predicate = "', ("predicate", "")),
-    ("  // a comment %x", ("none", "")),
-    ('  %c = "tensorlang.clamp"(%u) {lo = -', ("none", "")),
-])
+@pytest.mark.parametrize(
+    "prefix, expected",
+    [
+        ('  %a = "tensorlang.ma', ("op", "tensorlang.ma")),
+        ("  %a = ", ("op", "")),
+        ("  ", ("op", "")),
+        ('  %a = "tensorlang.add"(%o', ("value", "%o")),
+        ('  %c = "tensorlang.clamp"(%u) {lo = -1.0 : f64, h', ("attribute", "tensorlang.clamp")),
+        ('  %c = "tensorlang.clamp"(%u) {', ("attribute", "tensorlang.clamp")),
+        ('  %c = "tensorlang.cmp"(%a, %b) {predicate = "', ("predicate", "")),
+        ("  // a comment %x", ("none", "")),
+        ('  %c = "tensorlang.clamp"(%u) {lo = -', ("none", "")),
+    ],
+)
 def test_completion_context(prefix, expected):
     assert analysis.completion_context(prefix) == expected
 
@@ -91,13 +105,17 @@ def test_completion_context(prefix, expected):
 def test_op_templates_come_from_the_dialect_table():
     clamp = analysis.op_template(analysis.op_spec("tensorlang.clamp"))
     # operand, both attributes, and one shared tab stop for the T type (IRDL: all equal)
-    assert clamp == ('"tensorlang.clamp"(${1:%x}) {lo = ${2:-1.0} : f64, hi = ${3:1.0} : f64} '
-                     ": (${4:tensor<2xf64>}) -> $4")
+    assert clamp == (
+        '"tensorlang.clamp"(${1:%x}) {lo = ${2:-1.0} : f64, hi = ${3:1.0} : f64} '
+        ": (${4:tensor<2xf64>}) -> $4"
+    )
     cmp = analysis.op_template(analysis.op_spec("tensorlang.cmp"))
     assert '{predicate = "${3|lt,le,gt,ge,eq,ne|}"}' in cmp
     assert analysis.op_template(analysis.op_spec("tensorlang.dot")).endswith("-> f64")
-    assert [s.full_name for s in analysis.tensorlang_ops()][:2] == ["tensorlang.constant",
-                                                                    "tensorlang.add"]
+    assert [s.full_name for s in analysis.tensorlang_ops()][:2] == [
+        "tensorlang.constant",
+        "tensorlang.add",
+    ]
 
 
 def test_columns_between_mlir_code_points_and_utf16():
@@ -112,6 +130,7 @@ def test_columns_between_mlir_code_points_and_utf16():
 
 
 # -- the checker: the compiler in the engine process ------------------------------------------
+
 
 def test_a_crashing_compiler_becomes_a_diagnostic_and_the_checker_recovers(private_home):
     checker = EngineChecker()
@@ -131,6 +150,7 @@ def test_a_crashing_compiler_becomes_a_diagnostic_and_the_checker_recovers(priva
 
 # -- end to end: pygls's client against `neurojit lsp` over stdio -----------------------------
 
+
 class Session:
     """A real client talking to a real server process; publishes are queued per URI."""
 
@@ -148,10 +168,16 @@ class Session:
         return self.published.setdefault(uri, asyncio.Queue())
 
     async def __aenter__(self):
-        await self.client.start_io(sys.executable, "-m", "neurojit_tui.cli", "lsp",
-                                   env={**os.environ, "NEUROJIT_HOME": str(self.home)})
-        self.result = await self.client.initialize_async(lsp.InitializeParams(
-            capabilities=lsp.ClientCapabilities(), process_id=os.getpid()))
+        await self.client.start_io(
+            sys.executable,
+            "-m",
+            "neurojit_tui.cli",
+            "lsp",
+            env={**os.environ, "NEUROJIT_HOME": str(self.home)},
+        )
+        self.result = await self.client.initialize_async(
+            lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), process_id=os.getpid())
+        )
         self.client.initialized(lsp.InitializedParams())
         return self
 
@@ -166,14 +192,18 @@ class Session:
         return self.client._server.pid
 
     def open(self, uri: str, text: str) -> None:
-        self.client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-            lsp.TextDocumentItem(uri, "mlir", self.version, text)))
+        self.client.text_document_did_open(
+            lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "mlir", self.version, text))
+        )
 
     def change(self, uri: str, text: str) -> None:
         self.version += 1
-        self.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-            lsp.VersionedTextDocumentIdentifier(uri=uri, version=self.version),
-            [lsp.TextDocumentContentChangeWholeDocument(text)]))
+        self.client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                lsp.VersionedTextDocumentIdentifier(uri=uri, version=self.version),
+                [lsp.TextDocumentContentChangeWholeDocument(text)],
+            )
+        )
 
     async def diagnostics(self, uri: str) -> lsp.PublishDiagnosticsParams:
         """The diagnostics of the latest version sent (earlier publishes are skipped)."""
@@ -207,7 +237,9 @@ def test_the_language_server_end_to_end(tmp_path):
             # diagnostics on open: as `neurojit check` prints them (5:11, 1-based)
             session.open(uri, broken)
             (error,) = (await session.diagnostics(uri)).diagnostics
-            assert error.message == "slice out of bounds in dimension 0: offset 6 + size 4 exceeds 8"
+            assert (
+                error.message == "slice out of bounds in dimension 0: offset 6 + size 4 exceeds 8"
+            )
             assert (error.range.start.line, error.range.start.character) == (4, 10)
             assert error.severity == lsp.DiagnosticSeverity.Error and error.source == "neurojit"
 
@@ -222,45 +254,64 @@ def test_the_language_server_end_to_end(tmp_path):
             assert (await session.diagnostics(uri)).diagnostics == ()
 
             # hover: a value's type and origin; an op's documentation from the dialect table
-            hover = await session.client.text_document_hover_async(lsp.HoverParams(
-                document, position(PID, "%target_vy", 3, nth=1)))
-            assert "%target_vy : f64" in hover.contents.value and "arith.subf" in hover.contents.value
-            hover = await session.client.text_document_hover_async(lsp.HoverParams(
-                document, position(PID, "tensorlang.clamp", 5)))
+            hover = await session.client.text_document_hover_async(
+                lsp.HoverParams(document, position(PID, "%target_vy", 3, nth=1))
+            )
+            assert (
+                "%target_vy : f64" in hover.contents.value and "arith.subf" in hover.contents.value
+            )
+            hover = await session.client.text_document_hover_async(
+                lsp.HoverParams(document, position(PID, "tensorlang.clamp", 5))
+            )
             assert "Elementwise min(max(x, lo), hi)" in hover.contents.value
             assert "`lo` a float" in hover.contents.value
 
             # completion: values in scope with their types; ops with templates; attributes
-            line = PID[:PID.index("  %main_t")].count("\n")
-            values = await session.client.text_document_completion_async(lsp.CompletionParams(
-                document, lsp.Position(line, len("  %main_t = \"tensorlang.broadcast\"(%"))))
+            line = PID[: PID.index("  %main_t")].count("\n")
+            values = await session.client.text_document_completion_async(
+                lsp.CompletionParams(
+                    document, lsp.Position(line, len('  %main_t = "tensorlang.broadcast"(%'))
+                )
+            )
             labels = {item.label: item.detail for item in values.items}
             assert labels["%main"] == "f64" and labels["%obs"] == "tensor<8xf64>"
             assert "%action" not in labels  # defined further down
-            ops = await session.client.text_document_completion_async(lsp.CompletionParams(
-                document, lsp.Position(line, len('  %main_t = "tensorlang.'))))
+            ops = await session.client.text_document_completion_async(
+                lsp.CompletionParams(document, lsp.Position(line, len('  %main_t = "tensorlang.')))
+            )
             matvec = next(i for i in ops.items if i.label == "tensorlang.matvec")
             assert matvec.insert_text_format == lsp.InsertTextFormat.Snippet
-            assert matvec.text_edit.new_text.startswith('tensorlang.matvec"(${1:%matrix}, ${2:%vector})')
-            clamp_line = PID[:PID.index("  %action = ")].count("\n")
-            attributes = await session.client.text_document_completion_async(lsp.CompletionParams(
-                document, lsp.Position(clamp_line, len('  %action = "tensorlang.clamp"(%u) {'))))
+            assert matvec.text_edit.new_text.startswith(
+                'tensorlang.matvec"(${1:%matrix}, ${2:%vector})'
+            )
+            clamp_line = PID[: PID.index("  %action = ")].count("\n")
+            attributes = await session.client.text_document_completion_async(
+                lsp.CompletionParams(
+                    document, lsp.Position(clamp_line, len('  %action = "tensorlang.clamp"(%u) {'))
+                )
+            )
             assert {i.label for i in attributes.items} == {"lo", "hi"}
 
             # go to definition and find references of an SSA value
             use = position(PID, "%e_vy,", 2)  # in "arith.mulf %e_vy, %dt"
             definition = await session.client.text_document_definition_async(
-                lsp.DefinitionParams(document, use))
+                lsp.DefinitionParams(document, use)
+            )
             assert definition.range.start == position(PID, "%e_vy")
-            references = await session.client.text_document_references_async(lsp.ReferenceParams(
-                text_document=document, position=use,
-                context=lsp.ReferenceContext(include_declaration=True)))
+            references = await session.client.text_document_references_async(
+                lsp.ReferenceParams(
+                    text_document=document,
+                    position=use,
+                    context=lsp.ReferenceContext(include_declaration=True),
+                )
+            )
             assert len(references) == len(re.findall(r"%e_vy\b", PID)) == 3
             assert all(r.uri == uri for r in references)
 
             # document symbols: the function and the values it defines
             (function,) = await session.client.text_document_document_symbol_async(
-                lsp.DocumentSymbolParams(document))
+                lsp.DocumentSymbolParams(document)
+            )
             assert function.name == "@control" and function.kind == lsp.SymbolKind.Function
             children = {c.name: c.detail for c in function.children}
             assert children["%mem_next"] == "tensor<4xf64>"
@@ -307,10 +358,18 @@ def test_controller_option_holds_files_to_the_abi(tmp_path):
 
     async def scenario():
         session = Session(tmp_path)
-        await session.client.start_io(sys.executable, "-m", "neurojit_tui.cli", "lsp",
-                                      env={**os.environ, "NEUROJIT_HOME": str(tmp_path)})
-        await session.client.initialize_async(lsp.InitializeParams(
-            capabilities=lsp.ClientCapabilities(), initialization_options={"controller": True}))
+        await session.client.start_io(
+            sys.executable,
+            "-m",
+            "neurojit_tui.cli",
+            "lsp",
+            env={**os.environ, "NEUROJIT_HOME": str(tmp_path)},
+        )
+        await session.client.initialize_async(
+            lsp.InitializeParams(
+                capabilities=lsp.ClientCapabilities(), initialization_options={"controller": True}
+            )
+        )
         session.client.initialized(lsp.InitializedParams())
         session.open(uri, plain)
         (error,) = (await session.diagnostics(uri)).diagnostics

@@ -27,8 +27,15 @@ def stored(tmp_path, compiler):
     text = (SAMPLES / "heuristic.mlir").read_text()
     program = compiler.compile(text, "heuristic.mlir", require_control=True)
     registry = Registry(tmp_path / "registry")
-    remember(registry, key, key_data, text, "heuristic.mlir", program,
-             scores={"success_rate": 0.99, "cvar10_score": 209.2})
+    remember(
+        registry,
+        key,
+        key_data,
+        text,
+        "heuristic.mlir",
+        program,
+        scores={"success_rate": 0.99, "cvar10_score": 209.2},
+    )
     assert registry.lookup(key)[1] == "l1"
     assert registry.flush()
     (expected, _), _ = program.call("control", OBS, np.zeros(4))
@@ -65,8 +72,14 @@ print(level, act.tolist(), "mlir" in " ".join(sys.modules))
 
 
 def test_near_identical_conditions_share_a_key_and_others_do_not():
-    assert cache_key(Environment(gravity=1.62), MODELS)[0] == cache_key(Environment(gravity=1.615), MODELS)[0]
-    assert cache_key(Environment(gravity=1.62), MODELS)[0] != cache_key(Environment(gravity=3.7), MODELS)[0]
+    assert (
+        cache_key(Environment(gravity=1.62), MODELS)[0]
+        == cache_key(Environment(gravity=1.615), MODELS)[0]
+    )
+    assert (
+        cache_key(Environment(gravity=1.62), MODELS)[0]
+        != cache_key(Environment(gravity=3.7), MODELS)[0]
+    )
     other_models = {**MODELS, "synthesis": "other.gguf:3"}
     assert cache_key(Environment(), MODELS)[0] != cache_key(Environment(), other_models)[0]
 
@@ -139,8 +152,11 @@ for i in range(100000):
 
 def test_kill_9_during_write_back_leaves_a_consistent_registry(tmp_path):
     root = tmp_path / "registry"
-    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(root), str(SAMPLES / "pd.mlir"), "a"],
-                              stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(root), str(SAMPLES / "pd.mlir"), "a"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert writer.stdout.readline().strip() == "ready"
     time.sleep(1.5)
     os.kill(writer.pid, signal.SIGKILL)
@@ -156,9 +172,20 @@ def test_kill_9_during_write_back_leaves_a_consistent_registry(tmp_path):
 
 def test_two_processes_sharing_a_registry_lose_no_update(tmp_path):
     root = tmp_path / "registry"
-    writers = [subprocess.Popen([sys.executable, "-c", _WRITER.replace("100000", "20"), str(root),
-                                 str(SAMPLES / "pd.mlir"), name], stdout=subprocess.DEVNULL)
-               for name in ("a", "b")]
+    writers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _WRITER.replace("100000", "20"),
+                str(root),
+                str(SAMPLES / "pd.mlir"),
+                name,
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        for name in ("a", "b")
+    ]
     for w in writers:
         assert w.wait(timeout=120) == 0
     registry = Registry(root)
@@ -168,8 +195,11 @@ def test_two_processes_sharing_a_registry_lose_no_update(tmp_path):
 
 def test_registry_cli_ls_show_verify_gc(stored):
     root, key, _ = stored
-    run = lambda *a: subprocess.run([sys.executable, "-m", "neurojit_tui.cli", "registry", *a,
-                                     "--registry", str(root)], capture_output=True, text=True)
+    run = lambda *a: subprocess.run(
+        [sys.executable, "-m", "neurojit_tui.cli", "registry", *a, "--registry", str(root)],
+        capture_output=True,
+        text=True,
+    )
     listing = json.loads(run("ls", "--json").stdout)
     assert listing[0]["key"] == key and listing[0]["scores"]["success_rate"] == 0.99
     assert "tensorlang.clamp" in run("show", key).stdout
@@ -177,8 +207,9 @@ def test_registry_cli_ls_show_verify_gc(stored):
     assert run("gc").returncode == 0
 
 
-def test_cross_generation_breeds_from_nearby_entries_and_the_swarm_decides(tmp_path, compiler,
-                                                                          monkeypatch):
+def test_cross_generation_breeds_from_nearby_entries_and_the_swarm_decides(
+    tmp_path, compiler, monkeypatch
+):
     from neurojit_tui.agents import pipeline
     from neurojit_tui.agents.synthesis import renumbered
 
@@ -186,35 +217,75 @@ def test_cross_generation_breeds_from_nearby_entries_and_the_swarm_decides(tmp_p
     pd = (SAMPLES / "pd.mlir").read_text()
     for gravity, kp in ((1.5, 0.5), (1.75, 0.7)):
         key, data = cache_key(Environment(gravity=gravity), MODELS)
-        remember(registry, key, data, pd, "pd.mlir", compiler.compile(pd, "pd.mlir", require_control=True),
-                 scores={"success_rate": 0.01}, strategy={"family": "pd", "kp": kp, "kd": 1.0,
-                                                           "ki": 0.0, "rationale": ""})
+        remember(
+            registry,
+            key,
+            data,
+            pd,
+            "pd.mlir",
+            compiler.compile(pd, "pd.mlir", require_control=True),
+            scores={"success_rate": 0.01},
+            strategy={"family": "pd", "kp": kp, "kd": 1.0, "ki": 0.0, "rationale": ""},
+        )
     registry.flush()
     far_key, far_data = cache_key(Environment(gravity=9.0), MODELS)
-    remember(registry, far_key, far_data, pd, "pd.mlir", compiler.compile(pd, "pd.mlir", require_control=True),
-             strategy={"family": "pid", "kp": 9.0, "kd": 9.0, "ki": 9.0, "rationale": ""})
+    remember(
+        registry,
+        far_key,
+        far_data,
+        pd,
+        "pd.mlir",
+        compiler.compile(pd, "pd.mlir", require_control=True),
+        strategy={"family": "pid", "kp": 9.0, "kd": 9.0, "ki": 9.0, "rationale": ""},
+    )
     registry.flush()
-    assert [e.key_data["condition"]["gravity"] for e in registry.nearby(Environment(), 2)] == [1.5, 1.75]
+    assert [e.key_data["condition"]["gravity"] for e in registry.nearby(Environment(), 2)] == [
+        1.5,
+        1.75,
+    ]
 
     child_lines = body_lines(renumbered((SAMPLES / "heuristic.mlir").read_text()))
-    agents = scripted_agents(['{"family": "heuristic", "kp": 0.5, "kd": 1.0, "ki": 0.0, '
-                              '"rationale": "merge"}'], child_lines, max_lines=60)
+    agents = scripted_agents(
+        ['{"family": "heuristic", "kp": 0.5, "kd": 1.0, "ki": 0.0, "rationale": "merge"}'],
+        child_lines,
+        max_lines=60,
+    )
     reasoning = agents.reasoning.backend
     monkeypatch.setattr(pipeline, "model_identities", lambda agents: MODELS)
     log = []
-    run = pipeline.cross_generation(agents, Environment(), registry, parents=2, agents_in_swarm=64,
-                                    out_dir=tmp_path / "out", compiler=compiler, log=log.append)
+    run = pipeline.cross_generation(
+        agents,
+        Environment(),
+        registry,
+        parents=2,
+        agents_in_swarm=64,
+        out_dir=tmp_path / "out",
+        compiler=compiler,
+        log=log.append,
+    )
     # The child is heuristic.mlir renamed: it beats its parents, not the sample itself.
     assert any(line.startswith("not remembered: not better than heuristic.mlir") for line in log)
     registry.flush()
     assert registry.best(cache_key(Environment(), MODELS)[0]) is None
     # With no sample to beat, the child that beats its parents is remembered.
     import neurojit_tui.memory.admission as admission
+
     monkeypatch.setattr(admission, "sample_rivals", lambda *args, **kwargs: {})
-    agents = scripted_agents(['{"family": "heuristic", "kp": 0.5, "kd": 1.0, "ki": 0.0, '
-                              '"rationale": "m"}'], child_lines, max_lines=60)
-    run = pipeline.cross_generation(agents, Environment(), registry, parents=2, agents_in_swarm=64,
-                                    out_dir=tmp_path / "out2", compiler=compiler, log=lambda m: None)
+    agents = scripted_agents(
+        ['{"family": "heuristic", "kp": 0.5, "kd": 1.0, "ki": 0.0, "rationale": "m"}'],
+        child_lines,
+        max_lines=60,
+    )
+    run = pipeline.cross_generation(
+        agents,
+        Environment(),
+        registry,
+        parents=2,
+        agents_in_swarm=64,
+        out_dir=tmp_path / "out2",
+        compiler=compiler,
+        log=lambda m: None,
+    )
     assert reasoning.prompts[0].count("parent ") == 2 and "kp=0.7" in reasoning.prompts[0]
     assert run.best.child_wins and run.best.path.endswith("child.mlir")
     registry.flush()
@@ -241,14 +312,28 @@ def test_synthesize_answers_known_conditions_from_memory(tmp_path, compiler, mon
     # A controller worse than the samples is neither remembered nor, if an older registry
     # holds one, given as the answer for known conditions.
     log = []
-    options = dict(candidates=1, agents_in_swarm=32, out_dir=tmp_path / "out", compiler=compiler,
-                   log=log.append)
+    options = dict(
+        candidates=1,
+        agents_in_swarm=32,
+        out_dir=tmp_path / "out",
+        compiler=compiler,
+        log=log.append,
+    )
     refused = pipeline.synthesize(team(), Environment(), registry=registry, **options)
-    assert refused.best.memory["stored"] is False and "heuristic.mlir" in refused.best.memory["reason"]
+    assert (
+        refused.best.memory["stored"] is False and "heuristic.mlir" in refused.best.memory["reason"]
+    )
     key, key_data = cache_key(Environment(), MODELS)
     text = (SAMPLES / "pd.mlir").read_text()
-    remember(registry, key, key_data, text, "pd.mlir",
-             compiler.compile(text, "pd.mlir", require_control=True), scores={"success_rate": 1.0})
+    remember(
+        registry,
+        key,
+        key_data,
+        text,
+        "pd.mlir",
+        compiler.compile(text, "pd.mlir", require_control=True),
+        scores={"success_rate": 1.0},
+    )
     again = pipeline.synthesize(team(), Environment(), registry=registry, **options)
     assert again.cache == "miss" and any("worse than heuristic.mlir" in line for line in log)
     # With no sample to beat, what the agents write is remembered and answers from then on.
@@ -262,6 +347,7 @@ def test_synthesize_answers_known_conditions_from_memory(tmp_path, compiler, mon
     second = pipeline.synthesize(team(), Environment(), registry=registry, **options)
     assert second.cache == "l1"
     registry.flush()
-    third = pipeline.synthesize(team(), Environment(), registry=Registry(tmp_path / "registry2"),
-                                **options)
+    third = pipeline.synthesize(
+        team(), Environment(), registry=Registry(tmp_path / "registry2"), **options
+    )
     assert third.cache == "l2" and third.best.source == first.best.source

@@ -17,12 +17,20 @@ V = RNG.normal(size=4)
 W = RNG.normal(size=4)
 
 UNARY = {
-    "neg": np.negative, "abs": np.abs, "tanh": np.tanh, "exp": np.exp,
-    "relu": lambda x: np.maximum(x, 0.0), "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "neg": np.negative,
+    "abs": np.abs,
+    "tanh": np.tanh,
+    "exp": np.exp,
+    "relu": lambda x: np.maximum(x, 0.0),
+    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
 }
 BINARY = {
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
-    "min": np.minimum, "max": np.maximum,
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.divide,
+    "min": np.minimum,
+    "max": np.maximum,
 }
 T34, T4 = tensor_type((3, 4)), tensor_type((4,))
 
@@ -33,39 +41,118 @@ def _case(name, body, arg_types, result_type, args, expected):
     return pytest.param(text, args, expected, id=name)
 
 
-CASES = [_case(n, f'  %r = "tensorlang.{n}"(%a0) : ({T34}) -> {T34}', [T34], T34, [X], fn(X))
-         for n, fn in UNARY.items()]
-CASES += [_case(n, f'  %r = "tensorlang.{n}"(%a0, %a1) : ({T34}, {T34}) -> {T34}', [T34, T34],
-                T34, [X, Y], fn(X, Y)) for n, fn in BINARY.items()]
+CASES = [
+    _case(n, f'  %r = "tensorlang.{n}"(%a0) : ({T34}) -> {T34}', [T34], T34, [X], fn(X))
+    for n, fn in UNARY.items()
+]
 CASES += [
-    _case("constant", f'  %r = "tensorlang.constant"() {{value = dense<[1.0, -2.5, 3.0, 0.5]> : {T4}}} : () -> {T4}',
-          [], T4, [], np.array([1.0, -2.5, 3.0, 0.5])),
-    _case("clamp", f'  %r = "tensorlang.clamp"(%a0) {{lo = -0.5 : f64, hi = 0.25 : f64}} : ({T34}) -> {T34}',
-          [T34], T34, [X], np.clip(X, -0.5, 0.25)),
-    _case("matmul", f'  %r = "tensorlang.matmul"(%a0, %a1) : ({T34}, {tensor_type((4, 2))}) -> {tensor_type((3, 2))}',
-          [T34, tensor_type((4, 2))], tensor_type((3, 2)), [X, Y.T[:, :2]], X @ Y.T[:, :2]),
-    _case("matvec", f'  %r = "tensorlang.matvec"(%a0, %a1) : ({T34}, {T4}) -> {tensor_type((3,))}',
-          [T34, T4], tensor_type((3,)), [X, V], X @ V),
-    _case("dot", f'  %r = "tensorlang.dot"(%a0, %a1) : ({T4}, {T4}) -> f64', [T4, T4], "f64", [V, W], V @ W),
+    _case(
+        n,
+        f'  %r = "tensorlang.{n}"(%a0, %a1) : ({T34}, {T34}) -> {T34}',
+        [T34, T34],
+        T34,
+        [X, Y],
+        fn(X, Y),
+    )
+    for n, fn in BINARY.items()
+]
+CASES += [
+    _case(
+        "constant",
+        f'  %r = "tensorlang.constant"() {{value = dense<[1.0, -2.5, 3.0, 0.5]> : {T4}}} : () -> {T4}',
+        [],
+        T4,
+        [],
+        np.array([1.0, -2.5, 3.0, 0.5]),
+    ),
+    _case(
+        "clamp",
+        f'  %r = "tensorlang.clamp"(%a0) {{lo = -0.5 : f64, hi = 0.25 : f64}} : ({T34}) -> {T34}',
+        [T34],
+        T34,
+        [X],
+        np.clip(X, -0.5, 0.25),
+    ),
+    _case(
+        "matmul",
+        f'  %r = "tensorlang.matmul"(%a0, %a1) : ({T34}, {tensor_type((4, 2))}) -> {tensor_type((3, 2))}',
+        [T34, tensor_type((4, 2))],
+        tensor_type((3, 2)),
+        [X, Y.T[:, :2]],
+        X @ Y.T[:, :2],
+    ),
+    _case(
+        "matvec",
+        f'  %r = "tensorlang.matvec"(%a0, %a1) : ({T34}, {T4}) -> {tensor_type((3,))}',
+        [T34, T4],
+        tensor_type((3,)),
+        [X, V],
+        X @ V,
+    ),
+    _case(
+        "dot",
+        f'  %r = "tensorlang.dot"(%a0, %a1) : ({T4}, {T4}) -> f64',
+        [T4, T4],
+        "f64",
+        [V, W],
+        V @ W,
+    ),
     _case("sum", f'  %r = "tensorlang.sum"(%a0) : ({T34}) -> f64', [T34], "f64", [X], X.sum()),
     _case("mean", f'  %r = "tensorlang.mean"(%a0) : ({T34}) -> f64', [T34], "f64", [X], X.mean()),
-    _case("slice", f'  %r = "tensorlang.slice"(%a0) {{offsets = array<i64: 1, 1>, sizes = array<i64: 2, 3>}} : ({T34}) -> {tensor_type((2, 3))}',
-          [T34], tensor_type((2, 3)), [X], X[1:3, 1:4]),
-    _case("concat", f'  %r = "tensorlang.concat"(%a0, %a1) : ({T4}, {tensor_type((3,))}) -> {tensor_type((7,))}',
-          [T4, tensor_type((3,))], tensor_type((7,)), [V, W[:3]], np.concatenate([V, W[:3]])),
-    _case("extract", f'  %r = "tensorlang.extract"(%a0) {{index = array<i64: 2, 1>}} : ({T34}) -> f64',
-          [T34], "f64", [X], X[2, 1]),
-    _case("broadcast", f'  %r = "tensorlang.broadcast"(%a0) : (f64) -> {T34}', ["f64"], T34, [1.75], np.full((3, 4), 1.75)),
+    _case(
+        "slice",
+        f'  %r = "tensorlang.slice"(%a0) {{offsets = array<i64: 1, 1>, sizes = array<i64: 2, 3>}} : ({T34}) -> {tensor_type((2, 3))}',
+        [T34],
+        tensor_type((2, 3)),
+        [X],
+        X[1:3, 1:4],
+    ),
+    _case(
+        "concat",
+        f'  %r = "tensorlang.concat"(%a0, %a1) : ({T4}, {tensor_type((3,))}) -> {tensor_type((7,))}',
+        [T4, tensor_type((3,))],
+        tensor_type((7,)),
+        [V, W[:3]],
+        np.concatenate([V, W[:3]]),
+    ),
+    _case(
+        "extract",
+        f'  %r = "tensorlang.extract"(%a0) {{index = array<i64: 2, 1>}} : ({T34}) -> f64',
+        [T34],
+        "f64",
+        [X],
+        X[2, 1],
+    ),
+    _case(
+        "broadcast",
+        f'  %r = "tensorlang.broadcast"(%a0) : (f64) -> {T34}',
+        ["f64"],
+        T34,
+        [1.75],
+        np.full((3, 4), 1.75),
+    ),
 ]
-for pred, fn in {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
-                 "eq": np.equal, "ne": np.not_equal}.items():
+for pred, fn in {
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+    "eq": np.equal,
+    "ne": np.not_equal,
+}.items():
     Xq = np.round(X)  # equal elements exist, so eq/ne are exercised
     Yq = np.round(Y)
-    CASES.append(_case(
-        f"cmp-select-{pred}",
-        f'  %c = "tensorlang.cmp"(%a0, %a1) {{predicate = "{pred}"}} : ({T34}, {T34}) -> {tensor_type((3, 4), "i1")}\n'
-        f'  %r = "tensorlang.select"(%c, %a0, %a1) : ({tensor_type((3, 4), "i1")}, {T34}, {T34}) -> {T34}',
-        [T34, T34], T34, [Xq, Yq], np.where(fn(Xq, Yq), Xq, Yq)))
+    CASES.append(
+        _case(
+            f"cmp-select-{pred}",
+            f'  %c = "tensorlang.cmp"(%a0, %a1) {{predicate = "{pred}"}} : ({T34}, {T34}) -> {tensor_type((3, 4), "i1")}\n'
+            f'  %r = "tensorlang.select"(%c, %a0, %a1) : ({tensor_type((3, 4), "i1")}, {T34}, {T34}) -> {T34}',
+            [T34, T34],
+            T34,
+            [Xq, Yq],
+            np.where(fn(Xq, Yq), Xq, Yq),
+        )
+    )
 
 COVERED = {"cmp", "select", "assert"}  # assert: test_assert.py
 
@@ -79,7 +166,8 @@ def test_op_matches_numpy(compiler, text, args, expected):
     # the op's numpy reference, on a batch of one
     module, _ = compiler.parse(text, "op.mlir")
     (batched,), failure = ReferenceProgram(module, "op.mlir").call(
-        "f", *[np.asarray(a, dtype=np.float64)[None] for a in args])
+        "f", *[np.asarray(a, dtype=np.float64)[None] for a in args]
+    )
     assert failure is None
     np.testing.assert_allclose(batched[0], expected, rtol=1e-12, atol=1e-12)
 

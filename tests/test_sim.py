@@ -40,8 +40,9 @@ def test_native_kernel_matches_numpy_reference_trajectories(compiler, kernels, n
     step limits k; the reference records every step once."""
     env, agents = Environment(), 48
     module, _ = compiler.parse(_text(name), f"{name}.mlir", require_control=True)
-    reference = simulate_reference(ReferenceProgram(module, name), env, agents, seed,
-                                   record_trajectory=True)
+    reference = simulate_reference(
+        ReferenceProgram(module, name), env, agents, seed, record_trajectory=True
+    )
     assert reference.assert_failure is None
     for k in (1, 10, 60, 250):
         if k > len(reference.trajectory):
@@ -49,12 +50,18 @@ def test_native_kernel_matches_numpy_reference_trajectories(compiler, kernels, n
         expected = reference.trajectory[k - 1]
         native = kernels[name].run(env, agents, seed, max_steps=k)
         for field in PHYSICAL:
-            np.testing.assert_allclose(native.state[field], expected[field], rtol=1e-9,
-                                       atol=1e-9, err_msg=f"{field} at step {k}")
+            np.testing.assert_allclose(
+                native.state[field],
+                expected[field],
+                rtol=1e-9,
+                atol=1e-9,
+                err_msg=f"{field} at step {k}",
+            )
     final = kernels[name].run(env, agents, seed, threads=2)
     for field in model.STATE_FIELDS:
-        np.testing.assert_allclose(final.state[field], reference.state[field], rtol=1e-9,
-                                   atol=1e-9, err_msg=field)
+        np.testing.assert_allclose(
+            final.state[field], reference.state[field], rtol=1e-9, atol=1e-9, err_msg=field
+        )
 
 
 def test_seed_in_same_result_out_whatever_the_swarm_size_or_threads(kernels):
@@ -77,18 +84,23 @@ def test_turbulence_is_randomized_per_agent():
 
 
 def test_heuristic_lands_most_and_badly_tuned_pd_crashes_many(compiler):
-    heuristic = evaluate(_text("heuristic"), "heuristic.mlir", agents=100, seed=0, compiler=compiler)
+    heuristic = evaluate(
+        _text("heuristic"), "heuristic.mlir", agents=100, seed=0, compiler=compiler
+    )
     pd = evaluate(_text("pd"), "pd.mlir", agents=100, seed=0, compiler=compiler)
     assert heuristic.ok and pd.ok
     assert heuristic.success_rate >= 0.9 and heuristic.mean_score >= 200
     assert pd.crashed >= 50 and pd.success_rate <= 0.1
-    assert heuristic.landed + heuristic.crashed + heuristic.out_of_bounds + heuristic.timed_out == 100
+    assert (
+        heuristic.landed + heuristic.crashed + heuristic.out_of_bounds + heuristic.timed_out == 100
+    )
 
 
 def test_heavier_gravity_is_harder(compiler):
     moon = evaluate(_text("heuristic"), "h.mlir", agents=100, compiler=compiler)
-    heavy = evaluate(_text("heuristic"), "h.mlir", Environment(gravity=6.0), agents=100,
-                     compiler=compiler)
+    heavy = evaluate(
+        _text("heuristic"), "h.mlir", Environment(gravity=6.0), agents=100, compiler=compiler
+    )
     assert heavy.success_rate < moon.success_rate
 
 
@@ -167,28 +179,57 @@ def test_kernel_is_vectorized_across_agents(kernels, tmp_path):
     objdump = Path(llvm.__file__).parent / "bin" / "llvm-objdump"
     obj = tmp_path / "kernel.o"
     kernels["heuristic"].dump_object(str(obj))
-    text = subprocess.run([str(objdump), "-d", str(obj)], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        [str(objdump), "-d", str(obj)], capture_output=True, text=True, check=True
+    ).stdout
     kernel = text.split("<neurojit_swarm>:")[1].split("\n\n")[0]
-    packed = [line for line in kernel.splitlines()
-              if any(f"{op}pd" in line for op in ("mul", "add", "sub", "blendv"))]
+    packed = [
+        line
+        for line in kernel.splitlines()
+        if any(f"{op}pd" in line for op in ("mul", "add", "sub", "blendv"))
+    ]
     assert len(packed) > 50, "the agent loop was not vectorized"
 
 
 def test_swarm_cli_json_and_exit_codes(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "neurojit_tui.cli", "swarm",
-                          str(SAMPLES / "heuristic.mlir"), "--agents", "50", "--seed", "3",
-                          "--json"], capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "neurojit_tui.cli",
+            "swarm",
+            str(SAMPLES / "heuristic.mlir"),
+            "--agents",
+            "50",
+            "--seed",
+            "3",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
-    for key in ("agents", "landed", "crashed", "success_rate", "mean_score", "worst_score",
-                "cvar10_score", "seconds", "agent_steps_per_s"):
+    for key in (
+        "agents",
+        "landed",
+        "crashed",
+        "success_rate",
+        "mean_score",
+        "worst_score",
+        "cvar10_score",
+        "seconds",
+        "agent_steps_per_s",
+    ):
         assert key in report
     assert report["agents"] == 50 and report["landed"] > 40
     broken = tmp_path / "broken.mlir"
     broken.write_text(_text("pd").replace("tensorlang.clamp", "tensorlang.clomp"))
-    run = subprocess.run([sys.executable, "-m", "neurojit_tui.cli", "swarm", str(broken)],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "neurojit_tui.cli", "swarm", str(broken)],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1 and f"{broken}:13:" in run.stderr
 
 

@@ -13,7 +13,6 @@ from neurojit_tui.ui.cores import CoresPane
 from .conftest import SAMPLES
 from .test_ui import _options
 
-
 pytestmark = pytest.mark.usefixtures("private_home")  # a temporary ~/.neurojit
 
 

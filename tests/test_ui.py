@@ -16,7 +16,6 @@ from neurojit_tui.ui.editor import TensorLangEditor
 
 from .conftest import SAMPLES
 
-
 pytestmark = pytest.mark.usefixtures("private_home")  # a temporary ~/.neurojit
 
 
@@ -50,7 +49,9 @@ def test_typing_shows_diagnostics_and_selecting_one_moves_the_cursor(tmp_path):
             editor = app.query_one(TensorLangEditor)
             column = editor.document.get_line(10).index("matvec")  # line 11
             editor.replace("matvek", (10, column), (10, column + 6))
-            await _wait_for(pilot, lambda: any("unregistered operation" in o for o in _options(app)))
+            await _wait_for(
+                pilot, lambda: any("unregistered operation" in o for o in _options(app))
+            )
             assert _options(app)[0].startswith("11:10 error")
             assert editor.error_lines == {10}
             app.query_one("#diagnostics", OptionList).focus()
@@ -92,8 +93,10 @@ def test_engine_crash_is_reported_and_the_buffer_survives(tmp_path):
             buffer = editor.text
             os.kill(app.engine.pid, signal.SIGKILL)
             app.action_swarm()  # a job in flight when the engine is gone, or the next one
-            await _wait_for(pilot, lambda: app.engine.restarts >= 1 or any(
-                "engine:" in o for o in _options(app)))
+            await _wait_for(
+                pilot,
+                lambda: app.engine.restarts >= 1 or any("engine:" in o for o in _options(app)),
+            )
             assert editor.text == buffer
             # the next check runs on a fresh engine
             editor.insert(" ", (0, 0))
@@ -144,12 +147,15 @@ def test_real_app_under_tmux_start_type_see_a_diagnostic_quit(tmp_path):
     path = _sample_copy(tmp_path)
     neurojit = Path(sys.executable).parent / "neurojit"
     session = f"neurojit-test-{os.getpid()}"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "36",
-                    f"{neurojit} {path}"], check=True)
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "36", f"{neurojit} {path}"],
+        check=True,
+    )
 
     def screen():
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
-                              capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+        ).stdout
 
     def wait_for(text):
         deadline = time.time() + 60
@@ -166,20 +172,43 @@ def test_real_app_under_tmux_start_type_see_a_diagnostic_quit(tmp_path):
         wait_for("1:1 error")
         subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
         deadline = time.time() + 20
-        while time.time() < deadline and subprocess.run(
-                ["tmux", "has-session", "-t", session], capture_output=True).returncode == 0:
+        while (
+            time.time() < deadline
+            and subprocess.run(
+                ["tmux", "has-session", "-t", session], capture_output=True
+            ).returncode
+            == 0
+        ):
             time.sleep(0.2)
-        assert subprocess.run(["tmux", "has-session", "-t", session],
-                              capture_output=True).returncode != 0, "the app did not quit"
+        assert (
+            subprocess.run(["tmux", "has-session", "-t", session], capture_output=True).returncode
+            != 0
+        ), "the app did not quit"
         assert path.read_text() == (SAMPLES / "pd.mlir").read_text()  # not saved: untouched
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
 # one lander frame, as the engine's fly request streams them
-FRAME = LanderFrame(x=0.0, y=5.6, vx=0.1, vy=-1.0, angle=0.0, omega=0.0, leg_left=0.0,
-                    leg_right=0.0, fuel=0.9, score=12.0, step=40, agent=0, action=(0.8, 0.0),
-                    controller="b.mlir#2", wind=-0.1, outcome="flying", done=False)
+FRAME = LanderFrame(
+    x=0.0,
+    y=5.6,
+    vx=0.1,
+    vy=-1.0,
+    angle=0.0,
+    omega=0.0,
+    leg_left=0.0,
+    leg_right=0.0,
+    fuel=0.9,
+    score=12.0,
+    step=40,
+    agent=0,
+    action=(0.8, 0.0),
+    controller="b.mlir#2",
+    wind=-0.1,
+    outcome="flying",
+    done=False,
+)
 
 
 def test_lander_view_draws_a_frame_and_a_hot_swap():
@@ -239,7 +268,9 @@ def test_repair_stepper_steps_a_session_by_hand(tmp_path):
             assert "matvek" in attempt.diff and attempt.errors == 0
             await pilot.press("a")
             await _wait_for(pilot, lambda: pane.state.status == "repaired")
-            await _wait_for(pilot, lambda: "tensorlang.matvec" in app.query_one(TensorLangEditor).text)
+            await _wait_for(
+                pilot, lambda: "tensorlang.matvec" in app.query_one(TensorLangEditor).text
+            )
             await _wait_for(pilot, lambda: any("verifies" in o for o in _options(app)))
 
     asyncio.run(run())
@@ -311,11 +342,17 @@ def test_typing_redraws_only_the_edited_line_and_every_line_stays_right():
             assert set(drawn_rows) == {5} and editor.text.split("\n")[5][0] == "x"
             assert drawn(editor) == from_scratch(editor)
             bracket = next(row for row, line in enumerate(editor.text.split("\n")) if "(" in line)
-            steps = [("shift+down", "shift+down", "shift+right"), ("down",),
-                     lambda: editor.move_cursor((bracket, editor.text.split("\n")[bracket].index("("))),
-                     ("right", "right"), ("ctrl+end",), ("ctrl+home", "enter", "y"),
-                     lambda: editor.mark_diagnostics([Diagnostic("h.mlir", 3, 2, "error", "bad")]),
-                     ("down", "down", "z"), lambda: editor.mark_diagnostics([])]
+            steps = [
+                ("shift+down", "shift+down", "shift+right"),
+                ("down",),
+                lambda: editor.move_cursor((bracket, editor.text.split("\n")[bracket].index("("))),
+                ("right", "right"),
+                ("ctrl+end",),
+                ("ctrl+home", "enter", "y"),
+                lambda: editor.mark_diagnostics([Diagnostic("h.mlir", 3, 2, "error", "bad")]),
+                ("down", "down", "z"),
+                lambda: editor.mark_diagnostics([]),
+            ]
             for step in steps:
                 if callable(step):
                     step()
@@ -334,7 +371,6 @@ def test_lander_frames_repaint_the_changed_rows_and_follow_a_theme_switch():
 
     from neurojit_tui.ui.lander import LanderView
 
-
     def drawn(view):
         return [list(strip) for strip in view.render_lines(Region(0, 0, *view.size))]
 
@@ -351,7 +387,10 @@ def test_lander_frames_repaint_the_changed_rows_and_follow_a_theme_switch():
                 await pilot.pause(0.2)
             repainted = []
             refresh = view.refresh
-            view.refresh = lambda *regions, **kw: (repainted.extend(regions), refresh(*regions, **kw))
+            view.refresh = lambda *regions, **kw: (
+                repainted.extend(regions),
+                refresh(*regions, **kw),
+            )
             view.show(dataclasses.replace(FRAME, y=5.2, step=41))
             await pilot.pause()
             assert repainted and all(r.height == 1 for r in repainted)
@@ -366,8 +405,10 @@ def test_lander_frames_repaint_the_changed_rows_and_follow_a_theme_switch():
             assert after == from_scratch(view)
             wind = next(seg for row in after for seg in row if "wind" in seg.text)
             assert wind.style.color == view.rich_style.color  # drawn in the light theme
-            assert wind.style.color != next(seg for row in before for seg in row
-                                            if "wind" in seg.text).style.color
+            assert (
+                wind.style.color
+                != next(seg for row in before for seg in row if "wind" in seg.text).style.color
+            )
 
     asyncio.run(run())
 

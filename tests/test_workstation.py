@@ -24,11 +24,11 @@ from neurojit_tui.ui.themes import discover, read_theme
 from .conftest import SAMPLES
 from .test_ui import _options, _sample_copy, _wait_for
 
-
 pytestmark = pytest.mark.usefixtures("private_home")  # a temporary ~/.neurojit
 
 
 # -- pure pieces -----------------------------------------------------------------------------
+
 
 def test_session_layout_round_trips_and_a_corrupt_file_gives_defaults(tmp_path):
     path = tmp_path / "session.json"
@@ -77,8 +77,10 @@ def test_f9_evolves_and_synthesis_moved_to_shift_f9_both_in_the_palette():
     assert keys["f9"] == "evolve" and keys["f4"] == "cancel_agents"
     # terminals send Shift+F9 as F21; Textual's pilot presses it as shift+f9
     assert keys["shift+f9"] == keys["f21"] == "synthesize"
-    titles = {title: help_text for title, help_text, _ in
-              workstation_commands(NeuroJITApp(None, remember_layout=False))}
+    titles = {
+        title: help_text
+        for title, help_text, _ in workstation_commands(NeuroJITApp(None, remember_layout=False))
+    }
     assert titles["Evolve"] == "f9" and titles["Synthesize"] == "shift+f9"
     assert "Show pane: Evolution" in titles and "Accept the evolved best" in titles
 
@@ -92,6 +94,7 @@ def test_ssh_sessions_fly_at_a_lower_frame_rate(monkeypatch):
 
 
 # -- the app ---------------------------------------------------------------------------------
+
 
 def _shown(app, pane_id: str) -> bool:
     return app.query_one(f"#{pane_id}").styles.display != "none"
@@ -157,14 +160,27 @@ def test_command_palette_runs_workstation_commands():
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("ctrl+p")
             await pilot.press(*"theme: high")
-            await _wait_for(pilot, lambda: False if not app.screen.query("CommandList")
-                            else app.screen.query_one("CommandList").option_count > 0, 10)
+            await _wait_for(
+                pilot,
+                lambda: (
+                    False
+                    if not app.screen.query("CommandList")
+                    else app.screen.query_one("CommandList").option_count > 0
+                ),
+                10,
+            )
             await pilot.press("enter")
             await _wait_for(pilot, lambda: app.has_class("theme-high-contrast"), 10)
             await pilot.press("ctrl+p")
             await pilot.press(*"open sample: pid")
-            await _wait_for(pilot, lambda: app.screen.query("CommandList")
-                            and app.screen.query_one("CommandList").option_count > 0, 10)
+            await _wait_for(
+                pilot,
+                lambda: (
+                    app.screen.query("CommandList")
+                    and app.screen.query_one("CommandList").option_count > 0
+                ),
+                10,
+            )
             await pilot.press("enter")
             await _wait_for(pilot, lambda: "PID" in app.editor.text, 10)
 
@@ -221,14 +237,21 @@ def test_synthesize_streams_both_agents_then_memory_answers_and_registry_lists_i
             reasoning = app.query_one(ReasoningPane)
             await pilot.press("shift+f9")
             # F4 while the reasoning agent is talking stops the run
-            await _wait_for(pilot, lambda: any("[reasoning]" in str(l.text) for l in reasoning.lines), 120)
+            await _wait_for(
+                pilot, lambda: any("[reasoning]" in str(l.text) for l in reasoning.lines), 120
+            )
             await pilot.press("f4")
             await _wait_for(pilot, lambda: (reasoning.border_subtitle or "") == "cancelled", 60)
-            assert not list((private_home / "registry" / "entries").glob("*/*.json")) \
-                if (private_home / "registry" / "entries").exists() else True
+            assert (
+                not list((private_home / "registry" / "entries").glob("*/*.json"))
+                if (private_home / "registry" / "entries").exists()
+                else True
+            )
             await pilot.press("shift+f9")
             swarm = app.query_one(SwarmPane)
-            await _wait_for(pilot, lambda: "best from the models" in (reasoning.border_subtitle or ""), 400)
+            await _wait_for(
+                pilot, lambda: "best from the models" in (reasoning.border_subtitle or ""), 400
+            )
             text = "\n".join(str(line.text) for line in reasoning.lines)
             assert "[reasoning]" in text and "[synthesis]" in text and "[pipeline]" in text
             assert len(swarm.runs) == 1 and "@control" in app.editor.text
@@ -237,20 +260,27 @@ def test_synthesize_streams_both_agents_then_memory_answers_and_registry_lists_i
             remembered = any(line.startswith("remembered: ") for line in lines)
             assert remembered or any(line.startswith("not remembered: ") for line in lines)
             registry = app.query_one(RegistryPane)
-            await _wait_for(pilot, lambda: (registry.border_subtitle or "").endswith(
-                ("entry", "entries")), 60)  # listed after the run
+            await _wait_for(
+                pilot, lambda: (registry.border_subtitle or "").endswith(("entry", "entries")), 60
+            )  # listed after the run
             assert len(registry.entries) == (1 if remembered else 0)
             if remembered:
                 await pilot.press("shift+f9")
-                await _wait_for(pilot, lambda: "memory (L1)" in (reasoning.border_subtitle or ""), 60)
-        stored = list((private_home / "registry" / "entries").glob("*/*.json")) \
-            if (private_home / "registry" / "entries").exists() else []
+                await _wait_for(
+                    pilot, lambda: "memory (L1)" in (reasoning.border_subtitle or ""), 60
+                )
+        stored = (
+            list((private_home / "registry" / "entries").glob("*/*.json"))
+            if (private_home / "registry" / "entries").exists()
+            else []
+        )
         assert len(stored) == (1 if remembered else 0)
 
     asyncio.run(run())
 
 
 # -- a real terminal ---------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_dropped_terminal_keeps_the_unsaved_buffer(tmp_path, private_home):
@@ -264,14 +294,33 @@ def test_dropped_terminal_keeps_the_unsaved_buffer(tmp_path, private_home):
     path = _sample_copy(tmp_path)
     neurojit = Path(sys.executable).parent / "neurojit"
     name = f"neurojit-hup-{os.getpid()}"
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40",
-                    "-e", f"NEUROJIT_HOME={private_home}", f"{neurojit} {path}"], check=True)
-    pid = int(subprocess.run(["tmux", "list-panes", "-t", name, "-F", "#{pane_pid}"],
-                             capture_output=True, text=True).stdout.split()[0])
+    subprocess.run(
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-e",
+            f"NEUROJIT_HOME={private_home}",
+            f"{neurojit} {path}",
+        ],
+        check=True,
+    )
+    pid = int(
+        subprocess.run(
+            ["tmux", "list-panes", "-t", name, "-F", "#{pane_pid}"], capture_output=True, text=True
+        ).stdout.split()[0]
+    )
 
     def screen():
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", name],
-                              capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", name], capture_output=True, text=True
+        ).stdout
 
     try:
         deadline = time.time() + 60
@@ -281,8 +330,7 @@ def test_dropped_terminal_keeps_the_unsaved_buffer(tmp_path, private_home):
         deadline = time.time() + 120
         while "[reasoning]" not in screen() and time.time() < deadline:
             time.sleep(0.2)  # the models are loaded and their tokens stream in
-        subprocess.run(["tmux", "send-keys", "-t", name, "C-Home", "// typed over ssh"],
-                       check=True)
+        subprocess.run(["tmux", "send-keys", "-t", name, "C-Home", "// typed over ssh"], check=True)
         deadline = time.time() + 20
         while "typed over ssh" not in screen() and time.time() < deadline:
             time.sleep(0.2)

@@ -15,8 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .backend import (GEMMA3, SMOLLM2, LlamaBackend, ModelConfig, ModelError, ScriptedBackend,
-                      physical_cores)
+from .backend import (
+    GEMMA3,
+    SMOLLM2,
+    LlamaBackend,
+    ModelConfig,
+    ModelError,
+    ScriptedBackend,
+    physical_cores,
+)
 from .config import load_agent_configs
 from .reasoning import ReasoningAgent, Strategy
 from .repair import Attempt, RepairSession, replay
@@ -51,12 +58,28 @@ class Agents:
     synthesis: SynthesisAgent
 
     @classmethod
-    def from_config(cls, overrides: dict | None = None) -> "Agents":
+    def from_config(cls, overrides: dict | None = None) -> Agents:
         configs = load_agent_configs(overrides)
-        return cls(ReasoningAgent(LazyBackend(configs["reasoning"])),
-                   SynthesisAgent(LazyBackend(configs["synthesis"])))
+        return cls(
+            ReasoningAgent(LazyBackend(configs["reasoning"])),
+            SynthesisAgent(LazyBackend(configs["synthesis"])),
+        )
 
 
-__all__ = ["Agents", "Attempt", "GEMMA3", "LazyBackend", "LlamaBackend", "ModelConfig",
-           "ModelError", "ReasoningAgent", "RepairSession", "SMOLLM2", "ScriptedBackend",
-           "Strategy", "SynthesisAgent", "physical_cores", "replay"]
+__all__ = [
+    "Agents",
+    "Attempt",
+    "GEMMA3",
+    "LazyBackend",
+    "LlamaBackend",
+    "ModelConfig",
+    "ModelError",
+    "ReasoningAgent",
+    "RepairSession",
+    "SMOLLM2",
+    "ScriptedBackend",
+    "Strategy",
+    "SynthesisAgent",
+    "physical_cores",
+    "replay",
+]

@@ -38,15 +38,26 @@ def bench_cache(agents, candidates: int = 1, seed: int = 0, log=print) -> dict:
     with tempfile.TemporaryDirectory() as root:
         registry = Registry(root)
         t0 = time.perf_counter()
-        run = synthesize(agents, env, candidates=candidates, seed=seed, out_dir=root + "/candidates",
-                         registry=registry, log=log)
+        run = synthesize(
+            agents,
+            env,
+            candidates=candidates,
+            seed=seed,
+            out_dir=root + "/candidates",
+            registry=registry,
+            log=log,
+        )
         cold_s = time.perf_counter() - t0
         registry.flush()
         key, _ = cache_key(env, model_identities(agents))
         fresh = []
         for _ in range(3):
-            out = subprocess.run([sys.executable, "-c", _FRESH_PROCESS, root, key],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", _FRESH_PROCESS, root, key],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             fresh.append(json.loads(out.stdout.strip().splitlines()[-1]))
         if any(f["level"] != "l2" for f in fresh):
             raise RuntimeError(f"the fresh process did not hit L2: {fresh}")
@@ -58,19 +69,26 @@ def bench_cache(agents, candidates: int = 1, seed: int = 0, log=print) -> dict:
     l2_s = statistics.median(f["l2_s"] for f in fresh)
     l1_s = statistics.median(l1)
     return {
-        "cold_s": cold_s, "cold_status": run.status, "cold_cache": run.cache,
-        "l2_s": l2_s, "l2_jit_setup_s": statistics.median(f["jit_setup_s"] for f in fresh),
-        "l1_s": l1_s, "cold_over_l2": cold_s / l2_s, "cold_over_l1": cold_s / l1_s,
+        "cold_s": cold_s,
+        "cold_status": run.status,
+        "cold_cache": run.cache,
+        "l2_s": l2_s,
+        "l2_jit_setup_s": statistics.median(f["jit_setup_s"] for f in fresh),
+        "l1_s": l1_s,
+        "cold_over_l2": cold_s / l2_s,
+        "cold_over_l1": cold_s / l1_s,
         "key": key,
     }
 
 
 def format_cache_table(r: dict) -> str:
-    return "\n".join([
-        f"cold start (reasoning + synthesis + repair + swarm): {r['cold_s']:9.2f} s",
-        f"warm L2 start, fresh process (read, check, link object): {r['l2_s'] * 1e3:7.3f} ms "
-        f"(+ {r['l2_jit_setup_s'] * 1e3:.1f} ms one-off set-up per process: LLJIT, toolchain)",
-        f"L1 hit:                                    {r['l1_s'] * 1e6:9.3f} us",
-        f"cold / L2: {r['cold_over_l2']:,.0f}x   cold / L1: {r['cold_over_l1']:,.0f}x",
-        "targets: L1 < 10 us, L2 < 5 ms, cold/L2 >= 10,000x",
-    ])
+    return "\n".join(
+        [
+            f"cold start (reasoning + synthesis + repair + swarm): {r['cold_s']:9.2f} s",
+            f"warm L2 start, fresh process (read, check, link object): {r['l2_s'] * 1e3:7.3f} ms "
+            f"(+ {r['l2_jit_setup_s'] * 1e3:.1f} ms one-off set-up per process: LLJIT, toolchain)",
+            f"L1 hit:                                    {r['l1_s'] * 1e6:9.3f} us",
+            f"cold / L2: {r['cold_over_l2']:,.0f}x   cold / L1: {r['cold_over_l1']:,.0f}x",
+            "targets: L1 < 10 us, L2 < 5 ms, cold/L2 >= 10,000x",
+        ]
+    )

@@ -51,6 +51,8 @@ def load_agent_configs(overrides: dict[str, dict] | None = None) -> dict[str, Mo
         settings.update({k: v for k, v in (overrides or {}).get(role, {}).items() if v is not None})
         unknown = set(settings) - known
         if unknown:
-            raise ModelError(f"{path}: unknown setting(s) for [{role}]: {', '.join(sorted(unknown))}")
+            raise ModelError(
+                f"{path}: unknown setting(s) for [{role}]: {', '.join(sorted(unknown))}"
+            )
         configs[role] = replace(DEFAULTS[role], **settings)
     return configs

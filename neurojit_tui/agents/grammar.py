@@ -27,11 +27,16 @@ ACTION_TYPE = f"tensor<{tl.CONTROL_ACTION_SIZE}xf64>"
 MEM_TYPE = f"tensor<{tl.CONTROL_MEM_SIZE}xf64>"
 OBS_TYPE = f"tensor<{tl.CONTROL_OBS_SIZE}xf64>"
 # Types a new constant or broadcast may have even before any value of that type exists.
-SEED_TYPES = (ACTION_TYPE, MEM_TYPE, OBS_TYPE, "tensor<1xf64>",
-              f"tensor<{tl.CONTROL_ACTION_SIZE}x{tl.CONTROL_OBS_SIZE}xf64>")
+SEED_TYPES = (
+    ACTION_TYPE,
+    MEM_TYPE,
+    OBS_TYPE,
+    "tensor<1xf64>",
+    f"tensor<{tl.CONTROL_ACTION_SIZE}x{tl.CONTROL_OBS_SIZE}xf64>",
+)
 
 NUMBER_RULE = 'number ::= "-"? [0-9] [0-9]? "." [0-9] [0-9]? [0-9]?'
-MESSAGE_RULE = 'message ::= [a-z] [a-z0-9 _-]{0,40}'
+MESSAGE_RULE = "message ::= [a-z] [a-z0-9 _-]{0,40}"
 
 
 def _quote(text: str) -> str:
@@ -119,8 +124,11 @@ class LineGrammar:
 
     def alternatives(self) -> list[str]:
         """One grammar alternative per (op, type combination) that the values allow."""
-        out = [self._op(semantics.spec, alternative)
-               for semantics in ops.ALL for alternative in semantics.alternatives(self)]
+        out = [
+            self._op(semantics.spec, alternative)
+            for semantics in ops.ALL
+            for alternative in semantics.alternatives(self)
+        ]
         out += self._scalar_arith()
         return [a for a in out if a]
 

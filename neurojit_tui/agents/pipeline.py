@@ -46,8 +46,7 @@ class BestController:
     @classmethod
     def flown(cls, report: SwarmReport, **more):
         """The controller ``report`` is about, scored by it."""
-        return cls(report.file, report.success_rate, report.mean_score, report.cvar10_score,
-                   **more)
+        return cls(report.file, report.success_rate, report.mean_score, report.cvar10_score, **more)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -90,9 +89,13 @@ class SynthesisRun:
     cache: str = "miss"
 
     def to_json(self) -> dict:
-        return {"status": self.status, "seconds": self.seconds,
-                "best": self.best.to_json() if self.best else None,
-                "candidates": [c.to_json() for c in self.candidates], "cache": self.cache}
+        return {
+            "status": self.status,
+            "seconds": self.seconds,
+            "best": self.best.to_json() if self.best else None,
+            "candidates": [c.to_json() for c in self.candidates],
+            "cache": self.cache,
+        }
 
 
 def _labelled(on_token, role: str):
@@ -103,14 +106,26 @@ def _labelled(on_token, role: str):
 def model_identities(agents) -> dict[str, str]:
     from .backend import model_identity
 
-    return {"reasoning": model_identity(agents.reasoning.backend.config),
-            "synthesis": model_identity(agents.synthesis.backend.config)}
+    return {
+        "reasoning": model_identity(agents.reasoning.backend.config),
+        "synthesis": model_identity(agents.synthesis.backend.config),
+    }
 
 
-def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: int = 100,
-               seed: int = 0, out_dir: str | Path = ".", repair_attempts: int = 3,
-               on_token=None, compiler: Compiler | None = None, log=print,
-               registry=None, cancel=None) -> SynthesisRun:
+def synthesize(
+    agents,
+    env: Environment,
+    candidates: int = 3,
+    agents_in_swarm: int = 100,
+    seed: int = 0,
+    out_dir: str | Path = ".",
+    repair_attempts: int = 3,
+    on_token=None,
+    compiler: Compiler | None = None,
+    log=print,
+    registry=None,
+    cancel=None,
+) -> SynthesisRun:
     """With a ``registry``, known conditions are answered from memory (L1/L2) without
     any model, and a new best candidate is remembered (written back in the background).
     ``cancel`` (a threading.Event): stop generating and make no further candidate; the
@@ -127,19 +142,29 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
             if entry is None:  # an L1 hit is the live program: read its entry once written
                 registry.flush()
                 entry = registry.best(key)
-            good, why = not_worse_than_samples(entry.source, entry.file or "stored.mlir", env,
-                                               compiler, seed)
+            good, why = not_worse_than_samples(
+                entry.source, entry.file or "stored.mlir", env, compiler, seed
+            )
             if not good:
                 log(f"known conditions, but the stored controller is {why}: synthesizing anew")
                 controller = None
         if controller is not None:
             log(f"known conditions: controller from {level.upper()} memory (key {key})")
-            return SynthesisRun("ok", time.perf_counter() - start,
-                                RememberedController(
-                                    entry.file, entry.scores.get("success_rate"),
-                                    entry.scores.get("mean_score"),
-                                    entry.scores.get("cvar10_score"), strategy=entry.strategy,
-                                    key=key, source=entry.source), [], level)
+            return SynthesisRun(
+                "ok",
+                time.perf_counter() - start,
+                RememberedController(
+                    entry.file,
+                    entry.scores.get("success_rate"),
+                    entry.scores.get("mean_score"),
+                    entry.scores.get("cvar10_score"),
+                    strategy=entry.strategy,
+                    key=key,
+                    source=entry.source,
+                ),
+                [],
+                level,
+            )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results: list[Candidate] = []
@@ -150,36 +175,71 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
             log(f"cancelled after {k} candidate(s)")
             break
         t0 = time.perf_counter()
-        reasoning = agents.reasoning.strategy(env, known=known, seed=seed + k, cancel=cancel,
-                                              on_token=_labelled(on_token, "reasoning"))
+        reasoning = agents.reasoning.strategy(
+            env,
+            known=known,
+            seed=seed + k,
+            cancel=cancel,
+            on_token=_labelled(on_token, "reasoning"),
+        )
         strategy = reasoning.strategy
-        log(f"candidate {k + 1}: strategy "
-            + (strategy.describe() if strategy else f"none ({reasoning.error})"))
-        written = agents.synthesis.write(strategy, on_token=_labelled(on_token, "synthesis"),
-                                         seed=seed + k, cancel=cancel)
+        log(
+            f"candidate {k + 1}: strategy "
+            + (strategy.describe() if strategy else f"none ({reasoning.error})")
+        )
+        written = agents.synthesis.write(
+            strategy, on_token=_labelled(on_token, "synthesis"), seed=seed + k, cancel=cancel
+        )
         if written.cancelled:
             log(f"candidate {k + 1}: cancelled while writing")
             break
         path = out / f"candidate-{k + 1}.mlir"
-        session = RepairSession(written.text, str(path), agents.synthesis, agents.reasoning,
-                                max_attempts=repair_attempts, compiler=compiler, cancel=cancel,
-                                on_token=on_token)
-        repair_status = "verified" if session.status == "repaired" and not session.attempts else None
+        session = RepairSession(
+            written.text,
+            str(path),
+            agents.synthesis,
+            agents.reasoning,
+            max_attempts=repair_attempts,
+            compiler=compiler,
+            cancel=cancel,
+            on_token=on_token,
+        )
+        repair_status = (
+            "verified" if session.status == "repaired" and not session.attempts else None
+        )
         if repair_status is None:
             repair_status = "repaired" if session.auto() == "repaired" else "failed"
         path.write_text(session.text)
-        report = evaluate(session.text, str(path), env, agents=agents_in_swarm, seed=seed,
-                          compiler=compiler)
-        log(f"candidate {k + 1}: {repair_status}; "
-            + (f"landed {report.landed}/{report.agents}, mean score {report.mean_score:.1f}"
-               if report.ok else f"failed: {report.failure}"))
+        report = evaluate(
+            session.text, str(path), env, agents=agents_in_swarm, seed=seed, compiler=compiler
+        )
+        log(
+            f"candidate {k + 1}: {repair_status}; "
+            + (
+                f"landed {report.landed}/{report.agents}, mean score {report.mean_score:.1f}"
+                if report.ok
+                else f"failed: {report.failure}"
+            )
+        )
         reports[str(path)] = report
-        results.append(Candidate(str(path), strategy.to_json() if strategy else None,
-                                 repair_status, session.tiers, report,
-                                 time.perf_counter() - t0))
-        known.append((strategy.describe() if strategy else "no strategy")
-                     + (f" -> success {report.success_rate:.0%}, mean score {report.mean_score:.0f}"
-                        if report.ok else f" -> failed ({report.failure})"))
+        results.append(
+            Candidate(
+                str(path),
+                strategy.to_json() if strategy else None,
+                repair_status,
+                session.tiers,
+                report,
+                time.perf_counter() - t0,
+            )
+        )
+        known.append(
+            (strategy.describe() if strategy else "no strategy")
+            + (
+                f" -> success {report.success_rate:.0%}, mean score {report.mean_score:.0f}"
+                if report.ok
+                else f" -> failed ({report.failure})"
+            )
+        )
     candidates_by_path = {c.path: c for c in results}
     ranked = rank(list(reports.values()))
     best = ranked[0] if ranked and ranked[0].ok else None
@@ -187,28 +247,55 @@ def synthesize(agents, env: Environment, candidates: int = 3, agents_in_swarm: i
     memory_verdict = None
     if best is not None and registry is not None:
         memory_verdict = remember_if_better(
-            registry, env, key, key_data, best_text, best.file, compiler, seed=seed,
+            registry,
+            env,
+            key,
+            key_data,
+            best_text,
+            best.file,
+            compiler,
+            seed=seed,
             scores={k: best.to_json()[k] for k in ("agents", "seed")},
             strategy=candidates_by_path[best.file].strategy,
-            provenance={"models": key_data["models"], "seed": seed,
-                        "repair_tiers": candidates_by_path[best.file].repair_tiers,
-                        "candidates": len(results)})
-        log(("remembered: " if memory_verdict["stored"] else "not remembered: ")
-            + memory_verdict["reason"])
+            provenance={
+                "models": key_data["models"],
+                "seed": seed,
+                "repair_tiers": candidates_by_path[best.file].repair_tiers,
+                "candidates": len(results),
+            },
+        )
+        log(
+            ("remembered: " if memory_verdict["stored"] else "not remembered: ")
+            + memory_verdict["reason"]
+        )
     return SynthesisRun(
-        "ok" if best else "failed", time.perf_counter() - start,
+        "ok" if best else "failed",
+        time.perf_counter() - start,
         SynthesizedController.flown(
-            best, strategy=candidates_by_path[best.file].strategy, source=best_text,
-            memory={k: memory_verdict[k] for k in ("stored", "reason")} if memory_verdict
-            else None)
-        if best else None,
-        [candidates_by_path[r.file] for r in ranked])
+            best,
+            strategy=candidates_by_path[best.file].strategy,
+            source=best_text,
+            memory={k: memory_verdict[k] for k in ("stored", "reason")} if memory_verdict else None,
+        )
+        if best
+        else None,
+        [candidates_by_path[r.file] for r in ranked],
+    )
 
 
-def cross_generation(agents, env: Environment, registry, parents: int = 2,
-                     agents_in_swarm: int = 100, seed: int = 0, out_dir: str | Path = ".",
-                     repair_attempts: int = 3, on_token=None, compiler: Compiler | None = None,
-                     log=print) -> SynthesisRun:
+def cross_generation(
+    agents,
+    env: Environment,
+    registry,
+    parents: int = 2,
+    agents_in_swarm: int = 100,
+    seed: int = 0,
+    out_dir: str | Path = ".",
+    repair_attempts: int = 3,
+    on_token=None,
+    compiler: Compiler | None = None,
+    log=print,
+) -> SynthesisRun:
     """Cross-generation synthesis: stored controllers for nearby conditions are the
     parents; the reasoning agent merges their strategies (its prompt lists each parent's
     strategy and score; if its answer is unusable the gains are averaged), the synthesis
@@ -226,55 +313,96 @@ def cross_generation(agents, env: Environment, registry, parents: int = 2,
     for entry in found:
         strategy = Strategy(**entry.strategy)
         condition = entry.key_data.get("condition", {})
-        known.append(f"parent {entry.key[:8]} (gravity {condition.get('gravity')}, turbulence "
-                     f"{condition.get('turbulence')}): {strategy.describe()} -> success "
-                     f"{entry.scores.get('success_rate')}")
+        known.append(
+            f"parent {entry.key[:8]} (gravity {condition.get('gravity')}, turbulence "
+            f"{condition.get('turbulence')}): {strategy.describe()} -> success "
+            f"{entry.scores.get('success_rate')}"
+        )
     known.append("combine the parents' best traits into one new strategy")
-    reasoning = agents.reasoning.strategy(env, known=known,
-                                          on_token=_labelled(on_token, "reasoning"), seed=seed)
+    reasoning = agents.reasoning.strategy(
+        env, known=known, on_token=_labelled(on_token, "reasoning"), seed=seed
+    )
     child_strategy = reasoning.strategy
     if child_strategy is None:  # merge symbolically: the parents' mean gains
         strategies = [Strategy(**e.strategy) for e in found]
-        child_strategy = Strategy(strategies[0].family,
-                                  sum(s.kp for s in strategies) / len(strategies),
-                                  sum(s.kd for s in strategies) / len(strategies),
-                                  sum(s.ki for s in strategies) / len(strategies),
-                                  "mean of the parents' gains")
+        child_strategy = Strategy(
+            strategies[0].family,
+            sum(s.kp for s in strategies) / len(strategies),
+            sum(s.kd for s in strategies) / len(strategies),
+            sum(s.ki for s in strategies) / len(strategies),
+            "mean of the parents' gains",
+        )
     log(f"child strategy: {child_strategy.describe()}")
-    written = agents.synthesis.write(child_strategy, on_token=_labelled(on_token, "synthesis"),
-                                     seed=seed)
+    written = agents.synthesis.write(
+        child_strategy, on_token=_labelled(on_token, "synthesis"), seed=seed
+    )
     child_path = out / "child.mlir"
-    session = RepairSession(written.text, str(child_path), agents.synthesis, agents.reasoning,
-                            max_attempts=repair_attempts, compiler=compiler, on_token=on_token)
+    session = RepairSession(
+        written.text,
+        str(child_path),
+        agents.synthesis,
+        agents.reasoning,
+        max_attempts=repair_attempts,
+        compiler=compiler,
+        on_token=on_token,
+    )
     if session.status != "repaired":
         session.auto()
     child_path.write_text(session.text)
-    reports = {str(child_path): evaluate(session.text, str(child_path), env, agents=agents_in_swarm,
-                                         seed=seed, compiler=compiler)}
+    reports = {
+        str(child_path): evaluate(
+            session.text, str(child_path), env, agents=agents_in_swarm, seed=seed, compiler=compiler
+        )
+    }
     for entry in found:
         parent_path = out / f"parent-{entry.key[:8]}.mlir"
         parent_path.write_text(entry.source)
-        reports[str(parent_path)] = evaluate(entry.source, str(parent_path), env,
-                                             agents=agents_in_swarm, seed=seed, compiler=compiler)
+        reports[str(parent_path)] = evaluate(
+            entry.source,
+            str(parent_path),
+            env,
+            agents=agents_in_swarm,
+            seed=seed,
+            compiler=compiler,
+        )
     ranked = rank(list(reports.values()))
     for r in ranked:
-        log(f"{Path(r.file).name}: " + (f"success {r.success_rate:.0%}, CVaR-10 {r.cvar10_score:.1f}"
-                                       if r.ok else f"failed: {r.failure}"))
+        log(
+            f"{Path(r.file).name}: "
+            + (
+                f"success {r.success_rate:.0%}, CVaR-10 {r.cvar10_score:.1f}"
+                if r.ok
+                else f"failed: {r.failure}"
+            )
+        )
     child = reports[str(child_path)]
     child_wins = ranked[0] is child and child.ok
     lineage = [e.key for e in found]
     if child_wins:
         key, key_data = cache_key(env, model_identities(agents))
         verdict = remember_if_better(
-            registry, env, key, key_data, session.text, str(child_path), compiler, seed=seed,
+            registry,
+            env,
+            key,
+            key_data,
+            session.text,
+            str(child_path),
+            compiler,
+            seed=seed,
             scores={k: child.to_json()[k] for k in ("agents", "seed")},
             strategy=child_strategy.to_json(),
-            provenance={"parents": lineage, "repair_tiers": session.tiers, "seed": seed,
-                        "generation": "cross"})
+            provenance={
+                "parents": lineage,
+                "repair_tiers": session.tiers,
+                "seed": seed,
+                "generation": "cross",
+            },
+        )
         log(("remembered: " if verdict["stored"] else "not remembered: ") + verdict["reason"])
     best = ranked[0] if ranked[0].ok else None
     return SynthesisRun(
-        "ok" if best else "failed", time.perf_counter() - start,
-        BredController.flown(best, child_wins=child_wins, parents=lineage)
-        if best else None,
-        ranked)
+        "ok" if best else "failed",
+        time.perf_counter() - start,
+        BredController.flown(best, child_wins=child_wins, parents=lineage) if best else None,
+        ranked,
+    )

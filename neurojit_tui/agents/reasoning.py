@@ -15,12 +15,16 @@ from .backend import Backend, TokenCallback
 
 FAMILIES = ("pd", "pid", "heuristic", "mlp")
 
-STRATEGY_GRAMMAR = r'''
+STRATEGY_GRAMMAR = (
+    r"""
 root ::= "{\"family\": \"" family "\", \"kp\": " number ", \"kd\": " number ", \"ki\": " number ", \"rationale\": \"" text "\"}"
-family ::= ''' + " | ".join(f'"{f}"' for f in FAMILIES) + r'''
+family ::= """
+    + " | ".join(f'"{f}"' for f in FAMILIES)
+    + r"""
 number ::= "-"? [0-9] "." [0-9] [0-9]?
 text ::= [a-zA-Z0-9 ,.;:()/+=-]{1,80}
-'''
+"""
+)
 
 
 @dataclass
@@ -32,8 +36,9 @@ class Strategy:
     rationale: str = ""
 
     def describe(self) -> str:
-        return (f"{self.family} controller, gains kp={self.kp:g} kd={self.kd:g} ki={self.ki:g}"
-                + (f"; {self.rationale}" if self.rationale else ""))
+        return f"{self.family} controller, gains kp={self.kp:g} kd={self.kd:g} ki={self.ki:g}" + (
+            f"; {self.rationale}" if self.rationale else ""
+        )
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -53,8 +58,13 @@ class Reasoning:
 
 def parse_strategy(text: str) -> Strategy:
     data = json.loads(text)
-    return Strategy(data["family"], float(data["kp"]), float(data["kd"]), float(data["ki"]),
-                    str(data.get("rationale", "")))
+    return Strategy(
+        data["family"],
+        float(data["kp"]),
+        float(data["kd"]),
+        float(data["ki"]),
+        str(data.get("rationale", "")),
+    )
 
 
 def environment_prompt(env, known: list[str] | None = None, failure: str | None = None) -> str:
@@ -79,15 +89,33 @@ class ReasoningAgent:
     def __init__(self, backend: Backend):
         self.backend = backend
 
-    def strategy(self, env, known: list[str] | None = None, failure: str | None = None,
-                 on_token: TokenCallback | None = None,
-                 cancel: threading.Event | None = None, seed: int | None = None) -> Reasoning:
+    def strategy(
+        self,
+        env,
+        known: list[str] | None = None,
+        failure: str | None = None,
+        on_token: TokenCallback | None = None,
+        cancel: threading.Event | None = None,
+        seed: int | None = None,
+    ) -> Reasoning:
         start = time.perf_counter()
         prompt = environment_prompt(env, known, failure)
-        generation = self.backend.generate(prompt, grammar=STRATEGY_GRAMMAR, max_tokens=200,
-                                           on_token=on_token, cancel=cancel, seed=seed)
-        result = Reasoning(None, prompt, generation.text, generation.prompt_tokens,
-                           generation.completion_tokens, cancelled=generation.cancelled)
+        generation = self.backend.generate(
+            prompt,
+            grammar=STRATEGY_GRAMMAR,
+            max_tokens=200,
+            on_token=on_token,
+            cancel=cancel,
+            seed=seed,
+        )
+        result = Reasoning(
+            None,
+            prompt,
+            generation.text,
+            generation.prompt_tokens,
+            generation.completion_tokens,
+            cancelled=generation.cancelled,
+        )
         if not generation.cancelled:
             try:
                 result.strategy = parse_strategy(generation.text)

@@ -30,7 +30,12 @@ from ..compiler.diagnostics import Diagnostic
 from .symbolic import fix_its
 
 SYMBOLIC, SYNTHESIS, REASONING, MONOLITHIC, USER = (
-    "symbolic", "synthesis", "reasoning+synthesis", "monolithic", "user")
+    "symbolic",
+    "synthesis",
+    "reasoning+synthesis",
+    "monolithic",
+    "user",
+)
 PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
 CONTEXT_LINES = 2  # lines either side of the error shown to the synthesis agent
 
@@ -63,8 +68,11 @@ class Attempt:
 
 
 def unified_diff(before: str, after: str, path: str) -> str:
-    return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True),
-                                        f"a/{path}", f"b/{path}"))
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(True), after.splitlines(True), f"a/{path}", f"b/{path}"
+        )
+    )
 
 
 def _identity(text: str, line: int, message: str) -> tuple[str, str]:
@@ -79,14 +87,26 @@ def _extract_program(text: str) -> str:
     if start < 0:
         return text
     end = text.rfind("}")
-    return text[start:end + 1] + "\n" if end > start else text[start:]
+    return text[start : end + 1] + "\n" if end > start else text[start:]
 
 
 class RepairSession:
-    def __init__(self, text: str, path: str, synthesis=None, reasoning=None, mode: str = "dual",
-                 max_attempts: int = 6, time_budget_s: float = 300.0,
-                 compiler: Compiler | None = None, env=None, failure: str | None = None,
-                 on_token=None, slot=None, cancel: threading.Event | None = None):
+    def __init__(
+        self,
+        text: str,
+        path: str,
+        synthesis=None,
+        reasoning=None,
+        mode: str = "dual",
+        max_attempts: int = 6,
+        time_budget_s: float = 300.0,
+        compiler: Compiler | None = None,
+        env=None,
+        failure: str | None = None,
+        on_token=None,
+        slot=None,
+        cancel: threading.Event | None = None,
+    ):
         """``slot``: a ControllerSlot to hot-swap the repaired program into, the moment
         the session is repaired (the running simulation picks it up next step).
         ``cancel``: when set, the model stops generating and ``auto`` stops proposing."""
@@ -188,8 +208,9 @@ class RepairSession:
         if self.pending is not None:
             self.reject()
         start = time.perf_counter()
-        return self._record(USER, "user", "", text, text, "edited by hand", 0,
-                            time.perf_counter() - start)
+        return self._record(
+            USER, "user", "", text, text, "edited by hand", 0, time.perf_counter() - start
+        )
 
     def auto(self) -> str:
         """Propose and decide until repaired or out of budget; keeps an attempt only if it
@@ -207,8 +228,11 @@ class RepairSession:
         same if its message and its source line (value names aside) are."""
         if attempt.verifies:
             return True
-        now = {_identity(self.text, d.line, d.message) for d in self.diagnostics
-               if d.severity == "error"}
+        now = {
+            _identity(self.text, d.line, d.message)
+            for d in self.diagnostics
+            if d.severity == "error"
+        }
         if attempt.errors != len(now):
             return attempt.errors < len(now)
         then = {_identity(attempt.text, d.line, d.message) for d in attempt.diagnostics}
@@ -224,10 +248,19 @@ class RepairSession:
     def _record(self, tier, agent, prompt, output, text, explanation, tokens, seconds) -> Attempt:
         check_start = time.perf_counter()
         diagnostics = self._check(text)
-        attempt = Attempt(len(self.attempts) + 1, tier, agent, prompt, output, text,
-                          unified_diff(self.text, text, self.path),
-                          list(diagnostics), explanation, tokens,
-                          seconds + time.perf_counter() - check_start)
+        attempt = Attempt(
+            len(self.attempts) + 1,
+            tier,
+            agent,
+            prompt,
+            output,
+            text,
+            unified_diff(self.text, text, self.path),
+            list(diagnostics),
+            explanation,
+            tokens,
+            seconds + time.perf_counter() - check_start,
+        )
         self.attempts.append(attempt)
         return attempt
 
@@ -252,8 +285,16 @@ class RepairSession:
         if best is None:
             return None
         fix = best[1]
-        return (SYMBOLIC, "compiler", "", fix.explanation, fix.text, fix.explanation, 0,
-                time.perf_counter() - start)
+        return (
+            SYMBOLIC,
+            "compiler",
+            "",
+            fix.explanation,
+            fix.text,
+            fix.explanation,
+            0,
+            time.perf_counter() - start,
+        )
 
     def _focus(self) -> tuple[list[str], str]:
         """Body lines before the first error (kept), and the prompt notes."""
@@ -261,64 +302,102 @@ class RepairSession:
         lines = self.text.split("\n")
         header_at = next((i for i, row in enumerate(lines) if "func.func" in row), 0)
         keep: list[str] = []
-        for row in lines[header_at + 1: max(header_at + 1, first.line - 1)]:
+        for row in lines[header_at + 1 : max(header_at + 1, first.line - 1)]:
             starts = re.match(r"\s*(%[\w.]+\s*=|return\b|\"tensorlang\.)", row)
             if starts or not keep:
                 keep.append(row.split("//")[0].rstrip())
             else:  # an op written over several lines
                 keep[-1] += " " + row.split("//")[0].strip()
-        around = lines[max(0, first.line - 1 - CONTEXT_LINES): first.line + CONTEXT_LINES]
-        notes = (f"// Repair: {first.format()}\n// around it:\n"
-                 + "".join(f"//   {row}\n" for row in around))
+        around = lines[max(0, first.line - 1 - CONTEXT_LINES) : first.line + CONTEXT_LINES]
+        notes = f"// Repair: {first.format()}\n// around it:\n" + "".join(
+            f"//   {row}\n" for row in around
+        )
         return keep, notes
 
     def _synthesis_focused(self):
         if self.synthesis is None:
             return (SYNTHESIS, "none", "", "", self.text, "no synthesis agent", 0, 0.0)
         keep, notes = self._focus()
-        result = self.synthesis.write(None, keep_lines=keep, notes=notes,
-                                      on_token=self._tokens("synthesis"), cancel=self.cancel)
-        return (SYNTHESIS, self.synthesis.backend.identity, result.prompt, result.output,
-                result.text, "rewrote the program from the error on", result.completion_tokens,
-                result.seconds)
+        result = self.synthesis.write(
+            None,
+            keep_lines=keep,
+            notes=notes,
+            on_token=self._tokens("synthesis"),
+            cancel=self.cancel,
+        )
+        return (
+            SYNTHESIS,
+            self.synthesis.backend.identity,
+            result.prompt,
+            result.output,
+            result.text,
+            "rewrote the program from the error on",
+            result.completion_tokens,
+            result.seconds,
+        )
 
     def _reasoning_then_synthesis(self):
         if self.reasoning is None or self.synthesis is None:
             return (REASONING, "none", "", "", self.text, "no agents", 0, 0.0)
         from ..sim import Environment
 
-        reasoning = self.reasoning.strategy(self.env or Environment(),
-                                            failure=self.runtime_failure,
-                                            on_token=self._tokens("reasoning"),
-                                            cancel=self.cancel)
-        result = self.synthesis.write(reasoning.strategy, on_token=self._tokens("synthesis"),
-                                      cancel=self.cancel)
-        return (REASONING, f"{self.reasoning.backend.identity} -> {self.synthesis.backend.identity}",
-                reasoning.prompt + "\n" + result.prompt, reasoning.output + "\n" + result.output,
-                result.text, reasoning.strategy.describe() if reasoning.strategy else
-                (reasoning.error or "no strategy"), reasoning.completion_tokens
-                + result.completion_tokens, reasoning.seconds + result.seconds)
+        reasoning = self.reasoning.strategy(
+            self.env or Environment(),
+            failure=self.runtime_failure,
+            on_token=self._tokens("reasoning"),
+            cancel=self.cancel,
+        )
+        result = self.synthesis.write(
+            reasoning.strategy, on_token=self._tokens("synthesis"), cancel=self.cancel
+        )
+        return (
+            REASONING,
+            f"{self.reasoning.backend.identity} -> {self.synthesis.backend.identity}",
+            reasoning.prompt + "\n" + result.prompt,
+            reasoning.output + "\n" + result.output,
+            result.text,
+            reasoning.strategy.describe()
+            if reasoning.strategy
+            else (reasoning.error or "no strategy"),
+            reasoning.completion_tokens + result.completion_tokens,
+            reasoning.seconds + result.seconds,
+        )
 
     def _monolithic(self):
         if self.reasoning is None:
             return (MONOLITHIC, "none", "", "", self.text, "no reasoning agent", 0, 0.0)
         backend = self.reasoning.backend
         problems = "\n".join(d.format() for d in self.diagnostics) or self.runtime_failure or ""
-        prompt = ("The following TensorLang (MLIR) lunar-lander controller has errors.\n"
-                  f"Errors:\n{problems}\nProgram:\n{self.text}\nThe corrected program:\n")
-        generation = backend.generate(prompt, max_tokens=700, on_token=self._tokens("reasoning"),
-                                      cancel=self.cancel)
-        return (MONOLITHIC, backend.identity, prompt, generation.text,
-                _extract_program(generation.text), "rewrote the whole program",
-                generation.completion_tokens, generation.seconds)
+        prompt = (
+            "The following TensorLang (MLIR) lunar-lander controller has errors.\n"
+            f"Errors:\n{problems}\nProgram:\n{self.text}\nThe corrected program:\n"
+        )
+        generation = backend.generate(
+            prompt, max_tokens=700, on_token=self._tokens("reasoning"), cancel=self.cancel
+        )
+        return (
+            MONOLITHIC,
+            backend.identity,
+            prompt,
+            generation.text,
+            _extract_program(generation.text),
+            "rewrote the whole program",
+            generation.completion_tokens,
+            generation.seconds,
+        )
 
     # -- log -----------------------------------------------------------------------------
 
     def to_json(self) -> dict:
-        return {"path": self.path, "mode": self.mode, "original": self.original,
-                "status": self.status, "final": self.text,
-                "seconds": time.perf_counter() - self.started,
-                "attempts": [a.to_json() for a in self.attempts]}
+        return {
+            "path": self.path,
+            "mode": self.mode,
+            "original": self.original,
+            "status": self.status,
+            "final": self.text,
+            "seconds": time.perf_counter() - self.started,
+            "attempts": [a.to_json() for a in self.attempts],
+        }
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=2))
@@ -327,12 +406,24 @@ class RepairSession:
 def replay(log: dict, compiler: Compiler | None = None) -> RepairSession:
     """Rebuild a session from its JSON log, re-checking every attempt with the compiler
     (so a replay shows today's diagnostics for the recorded candidates)."""
-    session = RepairSession(log["original"], log["path"], mode=log["mode"],
-                            max_attempts=max(len(log["attempts"]), 1), compiler=compiler)
+    session = RepairSession(
+        log["original"],
+        log["path"],
+        mode=log["mode"],
+        max_attempts=max(len(log["attempts"]), 1),
+        compiler=compiler,
+    )
     for recorded in log["attempts"]:
-        attempt = session._record(recorded["tier"], recorded["agent"], recorded["prompt"],
-                                  recorded["output"], recorded["text"], recorded["explanation"],
-                                  recorded["tokens"], recorded["seconds"])
+        attempt = session._record(
+            recorded["tier"],
+            recorded["agent"],
+            recorded["prompt"],
+            recorded["output"],
+            recorded["text"],
+            recorded["explanation"],
+            recorded["tokens"],
+            recorded["seconds"],
+        )
         if recorded["decision"] == ACCEPTED:
             session.accept()
         elif recorded["decision"] == REJECTED:

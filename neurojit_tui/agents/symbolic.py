@@ -37,7 +37,7 @@ def _replace_in_line(text: str, line: int, old: str, new: str, after_col: int = 
     at = row.find(old, max(0, after_col))
     if at < 0:
         return None
-    lines[line - 1] = row[:at] + new + row[at + len(old):]
+    lines[line - 1] = row[:at] + new + row[at + len(old) :]
     return "\n".join(lines)
 
 
@@ -45,7 +45,9 @@ def defined_values(text: str, before_line: int) -> list[str]:
     """SSA names defined above ``before_line`` (function arguments included)."""
     names = []
     for row in _lines(text)[: before_line - 1]:
-        names += re.findall(r"(%[A-Za-z_][\w.]*)\s*:", row.split("->")[0]) if "func.func" in row else []
+        names += (
+            re.findall(r"(%[A-Za-z_][\w.]*)\s*:", row.split("->")[0]) if "func.func" in row else []
+        )
         match = re.match(r"\s*(%[A-Za-z_][\w.]*)\s*=", row)
         if match:
             names.append(match.group(1))
@@ -77,8 +79,13 @@ def fix_its(text: str, diagnostic: Diagnostic) -> list[FixIt]:
         for name in difflib.get_close_matches(match.group(1), OP_NAMES, n=2, cutoff=0.6):
             fixed = _replace_in_line(text, line, match.group(1), name)
             if fixed:
-                out.append(FixIt(fixed, f"line {line}: '{match.group(1)}' is not a TensorLang op; "
-                                        f"closest is '{name}'"))
+                out.append(
+                    FixIt(
+                        fixed,
+                        f"line {line}: '{match.group(1)}' is not a TensorLang op; "
+                        f"closest is '{name}'",
+                    )
+                )
         return out
 
     if "use of undeclared SSA value name" in message:
@@ -90,12 +97,16 @@ def fix_its(text: str, diagnostic: Diagnostic) -> list[FixIt]:
             for name in close or candidates[-3:]:
                 fixed = _replace_in_line(text, line, used.group(0), name, col - 1)
                 if fixed:
-                    out.append(FixIt(fixed, f"line {line}: {used.group(0)} is not defined; "
-                                            f"use {name}"))
+                    out.append(
+                        FixIt(fixed, f"line {line}: {used.group(0)} is not defined; use {name}")
+                    )
         return out
 
-    match = re.search(r"use of value '(%[\w.]+)' expects different type than prior uses: "
-                      r"'([^']+)' vs '([^']+)'", message)
+    match = re.search(
+        r"use of value '(%[\w.]+)' expects different type than prior uses: "
+        r"'([^']+)' vs '([^']+)'",
+        message,
+    )
     if match:
         value, used_as, defined_as = match.groups()
         row = _lines(text)[line - 1]
@@ -127,8 +138,13 @@ def fix_its(text: str, diagnostic: Diagnostic) -> list[FixIt]:
         if action and mem:
             lines = _lines(text)
             close = max(i for i, row in enumerate(lines) if row.strip() == "}")
-            lines.insert(close, f"  return {action[-1]}, {mem[-1]} : tensor<{tl.CONTROL_ACTION_SIZE}"
-                                f"xf64>, tensor<{tl.CONTROL_MEM_SIZE}xf64>")
-            out.append(FixIt("\n".join(lines), f"add the missing return of {action[-1]}, {mem[-1]}"))
+            lines.insert(
+                close,
+                f"  return {action[-1]}, {mem[-1]} : tensor<{tl.CONTROL_ACTION_SIZE}"
+                f"xf64>, tensor<{tl.CONTROL_MEM_SIZE}xf64>",
+            )
+            out.append(
+                FixIt("\n".join(lines), f"add the missing return of {action[-1]}, {mem[-1]}")
+            )
         return out
     return out

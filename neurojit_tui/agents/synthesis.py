@@ -58,8 +58,7 @@ def example_program(strategy=None) -> str:
     if strategy is None:
         return text
     kp, kd = (max(-9.99, min(9.99, g)) for g in (strategy.kp, strategy.kd))
-    rows = [[0.0, -kp, 0.0, -kd, 0.0, 0.0, 0.0, 0.0],
-            [-kp, 0.0, -kd, 0.0, -2 * kp, -kd, 0.0, 0.0]]
+    rows = [[0.0, -kp, 0.0, -kd, 0.0, 0.0, 0.0, 0.0], [-kp, 0.0, -kd, 0.0, -2 * kp, -kd, 0.0, 0.0]]
     dense = "[" + ", ".join("[" + ", ".join(f"{v:.2f}" for v in row) + "]" for row in rows) + "]"
     return re.sub(r"dense<\[\[.*?\]\]>", f"dense<{dense}>", text, count=1)
 
@@ -75,10 +74,17 @@ class SynthesisAgent:
         self.backend = backend
         self.default_max_lines = max_lines
 
-    def write(self, strategy=None, keep_lines: list[str] | None = None, notes: str = "",
-              on_token: TokenCallback | None = None, cancel: threading.Event | None = None,
-              seed: int | None = None, max_new_lines: int | None = None,
-              with_example: bool = True) -> Synthesis:
+    def write(
+        self,
+        strategy=None,
+        keep_lines: list[str] | None = None,
+        notes: str = "",
+        on_token: TokenCallback | None = None,
+        cancel: threading.Event | None = None,
+        seed: int | None = None,
+        max_new_lines: int | None = None,
+        with_example: bool = True,
+    ) -> Synthesis:
         """Write @control for ``strategy``; ``keep_lines`` are body lines to keep as they
         are (a repair regenerates only what follows them; a mutation extends them);
         ``notes`` go into the prompt (the diagnostics of a repair, a proposed change);
@@ -98,16 +104,23 @@ class SynthesisAgent:
             if definition is None or defined is None:
                 break
             name = symbols.next_name()
-            rest = re.sub(r"%[A-Za-z_][\w.]*", lambda m: renamed.get(m.group(0), m.group(0)),
-                          definition.group(2))
+            rest = re.sub(
+                r"%[A-Za-z_][\w.]*",
+                lambda m: renamed.get(m.group(0), m.group(0)),
+                definition.group(2),
+            )
             renamed[definition.group(1)] = name
             symbols.types[name] = defined
             body.append(f"  {name} ={rest}\n")
         if max_new_lines is not None:
             self.max_lines = len(body) + max_new_lines
-        preamble = ("// TensorLang: an MLIR dialect. A lunar-lander controller.\n"
-                    + (example_program(strategy) + "\n" if with_example else "")
-                    + notes + strategy_comment(strategy) + HEADER)
+        preamble = (
+            "// TensorLang: an MLIR dialect. A lunar-lander controller.\n"
+            + (example_program(strategy) + "\n" if with_example else "")
+            + notes
+            + strategy_comment(strategy)
+            + HEADER
+        )
         result = Synthesis("", preamble, "")
         generated = []
         while True:
@@ -118,8 +131,13 @@ class SynthesisAgent:
                 break
             result.grammar_chars = len(grammar)
             generation = self.backend.generate(
-                preamble + "".join(body), grammar=grammar, max_tokens=160,
-                on_token=on_token, cancel=cancel, seed=seed)
+                preamble + "".join(body),
+                grammar=grammar,
+                max_tokens=160,
+                on_token=on_token,
+                cancel=cancel,
+                seed=seed,
+            )
             result.prompt_tokens += generation.prompt_tokens
             result.completion_tokens += generation.completion_tokens
             line = generation.text

@@ -48,8 +48,9 @@ class WorkSpec:
     max_steps: int = model.MAX_STEPS
 
     @staticmethod
-    def for_swarm(text: str, path: str, env: model.Environment, seed: int,
-                  max_steps: int = model.MAX_STEPS) -> "WorkSpec":
+    def for_swarm(
+        text: str, path: str, env: model.Environment, seed: int, max_steps: int = model.MAX_STEPS
+    ) -> WorkSpec:
         """An ordinary (non-parametric) kernel: the program's numbers are compiled in,
         as on one machine; its key is the text's hash."""
         key = "text-" + hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -124,19 +125,38 @@ class KernelWorker:
         state, failures, timeout = None, {}, None
         try:
             if spec.parametric:
-                run = kernel.run_population(spec.env, np.asarray(thetas)[c0:c1], a1 - a0,
-                                            spec.seed, spec.max_steps, self.threads, timeout_s,
-                                            first_agent=a0)
+                run = kernel.run_population(
+                    spec.env,
+                    np.asarray(thetas)[c0:c1],
+                    a1 - a0,
+                    spec.seed,
+                    spec.max_steps,
+                    self.threads,
+                    timeout_s,
+                    first_agent=a0,
+                )
                 state = np.stack([run.state[f] for f in RESULT_FIELDS])
                 failures = {c0 + c: violation for c, violation in run.assert_failures.items()}
             else:
-                run = kernel.run(spec.env, a1 - a0, spec.seed, spec.max_steps, self.threads,
-                                 timeout_s, first_agent=a0)
+                run = kernel.run(
+                    spec.env,
+                    a1 - a0,
+                    spec.seed,
+                    spec.max_steps,
+                    self.threads,
+                    timeout_s,
+                    first_agent=a0,
+                )
                 state = np.stack([run.state[f] for f in RESULT_FIELDS])[:, None, :]
                 if run.assert_failure is not None:
                     failures = {c0: run.assert_failure}
         except SwarmTimeout as error:
             timeout = str(error)
-        return {"state": state, "failures": failures, "timeout": timeout,
-                "seconds": time.perf_counter() - t0, "compile_seconds": compile_seconds,
-                "identity": self.identity()}
+        return {
+            "state": state,
+            "failures": failures,
+            "timeout": timeout,
+            "seconds": time.perf_counter() - t0,
+            "compile_seconds": compile_seconds,
+            "identity": self.identity(),
+        }

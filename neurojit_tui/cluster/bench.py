@@ -45,8 +45,15 @@ def _heuristic() -> tuple[str, str]:
 
 def _blocks(table, size: int, count: int = 4) -> list[np.ndarray]:
     rng = np.random.default_rng(SEED)
-    return [np.array([table.constrain(table.initial * (1 + 0.1 * rng.standard_normal(len(table))))
-                      for _ in range(size)]) for _ in range(count)]
+    return [
+        np.array(
+            [
+                table.constrain(table.initial * (1 + 0.1 * rng.standard_normal(len(table))))
+                for _ in range(size)
+            ]
+        )
+        for _ in range(count)
+    ]
 
 
 def _cpu_seconds() -> float:
@@ -75,8 +82,11 @@ def _rate(fly, blocks: list[np.ndarray], seconds: float) -> dict:
         block = blocks[calls % len(blocks)]
         fly(block)
         done, calls = done + len(block), calls + 1
-    return {"per_s": done / (time.perf_counter() - start),
-            "per_cpu_s": done / max(_cpu_seconds() - cpu, 1e-9), "calls": calls}
+    return {
+        "per_s": done / (time.perf_counter() - start),
+        "per_cpu_s": done / max(_cpu_seconds() - cpu, 1e-9),
+        "calls": calls,
+    }
 
 
 def _round_trips(cluster: RayCluster, spec: WorkSpec, theta: np.ndarray) -> dict:
@@ -94,17 +104,23 @@ def _round_trips(cluster: RayCluster, spec: WorkSpec, theta: np.ndarray) -> dict
             walls.append(time.perf_counter() - t0)
             busy.append(_busy(cluster) - before)
         overhead = sorted(w - b for w, b in zip(walls, busy))
-        return {"wall": statistics.median(walls), "overhead": statistics.median(overhead),
-                "overhead_p90": overhead[int(0.9 * (len(overhead) - 1))],
-                "cpu": (time.process_time() - cpu0) / ROUND_TRIPS,
-                "batches": (_batches(cluster) - batches) / ROUND_TRIPS}
+        return {
+            "wall": statistics.median(walls),
+            "overhead": statistics.median(overhead),
+            "overhead_p90": overhead[int(0.9 * (len(overhead) - 1))],
+            "cpu": (time.process_time() - cpu0) / ROUND_TRIPS,
+            "batches": (_batches(cluster) - batches) / ROUND_TRIPS,
+        }
 
     one, many = calls(theta[:1]), calls(np.repeat(theta[:1], MANY_TINY, axis=0))
     per_batch = (many["cpu"] - one["cpu"]) / max(many["batches"] - one["batches"], 1e-9)
-    return {"round_trip_ms": 1e3 * one["wall"], "overhead_ms": 1e3 * one["overhead"],
-            "overhead_p90_ms": 1e3 * one["overhead_p90"],
-            "driver_cpu_ms_per_call": 1e3 * max(0.0, one["cpu"] - per_batch),
-            "driver_cpu_ms_per_batch": 1e3 * per_batch}
+    return {
+        "round_trip_ms": 1e3 * one["wall"],
+        "overhead_ms": 1e3 * one["overhead"],
+        "overhead_p90_ms": 1e3 * one["overhead_p90"],
+        "driver_cpu_ms_per_call": 1e3 * max(0.0, one["cpu"] - per_batch),
+        "driver_cpu_ms_per_batch": 1e3 * per_batch,
+    }
 
 
 def _busy(cluster: RayCluster) -> float:
@@ -125,26 +141,38 @@ def _worker_memory_mib(cluster: RayCluster) -> float | None:
         return None
 
 
-def _cluster_arm(address: str, granularity: str, spec: WorkSpec, blocks: dict, seconds: float,
-                 local_state: np.ndarray | None, local_machine: bool) -> dict:
+def _cluster_arm(
+    address: str,
+    granularity: str,
+    spec: WorkSpec,
+    blocks: dict,
+    seconds: float,
+    local_state: np.ndarray | None,
+    local_machine: bool,
+) -> dict:
     start = time.perf_counter()
     cluster = RayCluster(address, granularity)
     try:
         cluster.wait_for_workers()
-        row = {"granularity": granularity, "workers": len(cluster.workers()),
-               "threads": cluster.threads, "start_seconds": time.perf_counter() - start}
+        row = {
+            "granularity": granularity,
+            "workers": len(cluster.workers()),
+            "threads": cluster.threads,
+            "start_seconds": time.perf_counter() - start,
+        }
         t0 = time.perf_counter()
         compiles = cluster.compile_everywhere(spec)
-        row.update(compile_wall_seconds=time.perf_counter() - t0,
-                   compile_cpu_seconds=sum(compiles))
+        row.update(compile_wall_seconds=time.perf_counter() - t0, compile_cpu_seconds=sum(compiles))
         if local_state is not None:
             run = cluster.fly_population(spec, blocks[BLOCKS[0]][0], AGENTS)
-            row["same_as_local"] = bool(np.array_equal(
-                np.stack([run.state[f] for f in RESULT_FIELDS]), local_state))
+            row["same_as_local"] = bool(
+                np.array_equal(np.stack([run.state[f] for f in RESULT_FIELDS]), local_state)
+            )
         for size in BLOCKS:
             batches = _batches(cluster)
-            rate = _rate(lambda block: cluster.fly_population(spec, block, AGENTS),
-                         blocks[size], seconds)
+            rate = _rate(
+                lambda block: cluster.fly_population(spec, block, AGENTS), blocks[size], seconds
+            )
             row[f"evaluations_per_s_{size}"] = rate["per_s"]
             # CPU time is only all in view when the cluster runs under this process
             row[f"evaluations_per_cpu_s_{size}"] = rate["per_cpu_s"] if local_machine else None
@@ -188,14 +216,27 @@ def paper_estimate(local: dict, cluster: dict) -> dict:
             waves = -(-candidates // (nodes * BOX_CORES))
             batches = _batches_per_call(candidates, nodes, BOX_CORES)
             flying, driving = waves / (r1 * e) + r, c + batches * d
-            rows.append({"candidates_per_call": candidates, "nodes": nodes,
-                         "cores": nodes * BOX_CORES, "batches_per_call": batches,
-                         "evaluations_per_s": candidates / max(flying, driving),
-                         "limit": "driver" if driving > flying else
-                         ("cores" if candidates >= nodes * BOX_CORES else "call size")})
-    return {"single_core_evaluations_per_s": r1, "thread_efficiency": e,
-            "box_evaluations_per_s": BOX_CORES * r1 * e, "round_trip_ms": r * 1e3,
-            "driver_cpu_ms_per_call": c * 1e3, "driver_cpu_ms_per_batch": d * 1e3, "rows": rows}
+            rows.append(
+                {
+                    "candidates_per_call": candidates,
+                    "nodes": nodes,
+                    "cores": nodes * BOX_CORES,
+                    "batches_per_call": batches,
+                    "evaluations_per_s": candidates / max(flying, driving),
+                    "limit": "driver"
+                    if driving > flying
+                    else ("cores" if candidates >= nodes * BOX_CORES else "call size"),
+                }
+            )
+    return {
+        "single_core_evaluations_per_s": r1,
+        "thread_efficiency": e,
+        "box_evaluations_per_s": BOX_CORES * r1 * e,
+        "round_trip_ms": r * 1e3,
+        "driver_cpu_ms_per_call": c * 1e3,
+        "driver_cpu_ms_per_batch": d * 1e3,
+        "rows": rows,
+    }
 
 
 def bench_cluster(address: str | None = None, seconds: float = 3.0, log=print) -> dict:
@@ -213,34 +254,50 @@ def bench_cluster(address: str | None = None, seconds: float = 3.0, log=print) -
         log(f"local: {count} thread(s)")
         local[count] = {}
         for size in BLOCKS:
-            rate = _rate(lambda block: kernel.run_population(env, block, AGENTS, SEED,
-                                                             threads=count), blocks[size], seconds)
-            local[count] |= {f"evaluations_per_s_{size}": rate["per_s"],
-                             f"evaluations_per_cpu_s_{size}": rate["per_cpu_s"]}
+            rate = _rate(
+                lambda block, count=count: kernel.run_population(
+                    env, block, AGENTS, SEED, threads=count
+                ),
+                blocks[size],
+                seconds,
+            )
+            local[count] |= {
+                f"evaluations_per_s_{size}": rate["per_s"],
+                f"evaluations_per_cpu_s_{size}": rate["per_cpu_s"],
+            }
     reference = kernel.run_population(env, blocks[BLOCKS[0]][0], AGENTS, SEED, threads=threads)
     local_state = np.stack([reference.state[f] for f in RESULT_FIELDS])
-    result = {"structure": "heuristic.mlir", "agents": AGENTS, "blocks": list(BLOCKS),
-              "load_average_at_start": os.getloadavg()[0],
-              "seconds_per_arm": seconds, "in_flight_per_worker": IN_FLIGHT_PER_WORKER,
-              "local": {"threads": threads, "single_thread": local[1],
-                        "all_threads": local[threads]}}
+    result = {
+        "structure": "heuristic.mlir",
+        "agents": AGENTS,
+        "blocks": list(BLOCKS),
+        "load_average_at_start": os.getloadavg()[0],
+        "seconds_per_arm": seconds,
+        "in_flight_per_worker": IN_FLIGHT_PER_WORKER,
+        "local": {"threads": threads, "single_thread": local[1], "all_threads": local[threads]},
+    }
     if address is not None:
         log(f"cluster at {address}")
-        result["cluster"] = _cluster_arm(address, "node", spec, blocks, seconds, local_state,
-                                         local_machine=False)
+        result["cluster"] = _cluster_arm(
+            address, "node", spec, blocks, seconds, local_state, local_machine=False
+        )
     else:
         from .local import LocalCluster
 
         log("a two-node cluster on this machine (one CPU per node)")
         with LocalCluster((1, 1)) as cluster:
-            result["cluster"] = _cluster_arm(cluster.address, "node", spec, blocks, seconds,
-                                             local_state, local_machine=True)
+            result["cluster"] = _cluster_arm(
+                cluster.address, "node", spec, blocks, seconds, local_state, local_machine=True
+            )
             result["cluster"]["address"] = "local two-node cluster"
         log(f"granularity: one node with {threads} CPUs, per node vs per CPU")
         with LocalCluster((threads,)) as cluster:
             result["granularity"] = [
-                _cluster_arm(cluster.address, granularity, spec, blocks, seconds, None,
-                             local_machine=True) for granularity in ("node", "cpu")]
+                _cluster_arm(
+                    cluster.address, granularity, spec, blocks, seconds, None, local_machine=True
+                )
+                for granularity in ("node", "cpu")
+            ]
     result["load_average_at_end"] = os.getloadavg()[0]
     result["estimate"] = paper_estimate(result["local"], result["cluster"])
     return result
@@ -252,49 +309,70 @@ def _number(value) -> str:
 
 def format_cluster_table(result: dict) -> str:
     small, large = result["blocks"]
-    lines = [f"{result['structure']}, {result['agents']} landers per evaluation; evaluations/s "
-             f"with {small} and {large} candidates per call (load average "
-             f"{result['load_average_at_start']:.1f} at the start, "
-             f"{result['load_average_at_end']:.1f} at the end)", "",
-             f"| arm | workers | threads | {small} per call | {large} per call | {large} per call, "
-             f"per CPU-second | batches per call |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = [
+        f"{result['structure']}, {result['agents']} landers per evaluation; evaluations/s "
+        f"with {small} and {large} candidates per call (load average "
+        f"{result['load_average_at_start']:.1f} at the start, "
+        f"{result['load_average_at_end']:.1f} at the end)",
+        "",
+        f"| arm | workers | threads | {small} per call | {large} per call | {large} per call, "
+        f"per CPU-second | batches per call |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
     local = result["local"]
-    for label, row, threads in (("local, 1 thread", local["single_thread"], 1),
-                                (f"local, {local['threads']} threads", local["all_threads"],
-                                 local["threads"])):
-        lines.append(f"| {label} | - | {threads} | {row[f'evaluations_per_s_{small}']:.0f} | "
-                     f"{row[f'evaluations_per_s_{large}']:.0f} | "
-                     f"{row[f'evaluations_per_cpu_s_{large}']:.0f} | - |")
+    for label, row, threads in (
+        ("local, 1 thread", local["single_thread"], 1),
+        (f"local, {local['threads']} threads", local["all_threads"], local["threads"]),
+    ):
+        lines.append(
+            f"| {label} | - | {threads} | {row[f'evaluations_per_s_{small}']:.0f} | "
+            f"{row[f'evaluations_per_s_{large}']:.0f} | "
+            f"{row[f'evaluations_per_cpu_s_{large}']:.0f} | - |"
+        )
     arms = [(f"cluster ({result['cluster'].get('address', '')}), per node", result["cluster"])]
-    arms += [(f"one node of {local['threads']} CPUs, per {g['granularity']}", g)
-             for g in result.get("granularity", [])]
+    arms += [
+        (f"one node of {local['threads']} CPUs, per {g['granularity']}", g)
+        for g in result.get("granularity", [])
+    ]
     for label, row in arms:
-        lines.append(f"| {label} | {row['workers']} | {row['threads']} | "
-                     f"{row[f'evaluations_per_s_{small}']:.0f} | "
-                     f"{row[f'evaluations_per_s_{large}']:.0f} | {_number(row[f'evaluations_per_cpu_s_{large}'])} | "
-                     f"{row[f'batches_per_call_{small}']:.1f} / {row[f'batches_per_call_{large}']:.1f} |")
+        lines.append(
+            f"| {label} | {row['workers']} | {row['threads']} | "
+            f"{row[f'evaluations_per_s_{small}']:.0f} | "
+            f"{row[f'evaluations_per_s_{large}']:.0f} | {_number(row[f'evaluations_per_cpu_s_{large}'])} | "
+            f"{row[f'batches_per_call_{small}']:.1f} / {row[f'batches_per_call_{large}']:.1f} |"
+        )
     c = result["cluster"]
-    lines += ["", f"same outcomes as local: {c.get('same_as_local')}",
-              f"per batch: round trip {c['round_trip_ms']:.2f} ms, overhead {c['overhead_ms']:.2f} ms "
-              f"(p90 {c['overhead_p90_ms']:.2f} ms); the driver's CPU: {c['driver_cpu_ms_per_call']:.2f} ms "
-              f"per call + {c['driver_cpu_ms_per_batch']:.2f} ms per batch"]
+    lines += [
+        "",
+        f"same outcomes as local: {c.get('same_as_local')}",
+        f"per batch: round trip {c['round_trip_ms']:.2f} ms, overhead {c['overhead_ms']:.2f} ms "
+        f"(p90 {c['overhead_p90_ms']:.2f} ms); the driver's CPU: {c['driver_cpu_ms_per_call']:.2f} ms "
+        f"per call + {c['driver_cpu_ms_per_batch']:.2f} ms per batch",
+    ]
     for g in result.get("granularity", []):
         memory = g["worker_memory_mib"]
-        lines.append(f"per {g['granularity']}: {g['workers']} worker(s) up in {g['start_seconds']:.1f} s; "
-                     f"a structure compiles in {g['compile_wall_seconds']:.2f} s "
-                     f"({g['compile_cpu_seconds']:.2f} s of CPU); round trip "
-                     f"{g['round_trip_ms']:.2f} ms; workers' memory "
-                     + ("?" if memory is None else f"{memory:.0f} MiB"))
+        lines.append(
+            f"per {g['granularity']}: {g['workers']} worker(s) up in {g['start_seconds']:.1f} s; "
+            f"a structure compiles in {g['compile_wall_seconds']:.2f} s "
+            f"({g['compile_cpu_seconds']:.2f} s of CPU); round trip "
+            f"{g['round_trip_ms']:.2f} ms; workers' memory "
+            + ("?" if memory is None else f"{memory:.0f} MiB")
+        )
     e = result["estimate"]
-    lines += ["", f"paper estimate: one core {e['single_core_evaluations_per_s']:.0f} evaluations per "
-                  f"CPU-second, thread efficiency {e['thread_efficiency']:.2f}, a {BOX_CORES}-core box "
-                  f"{e['box_evaluations_per_s']:.0f}/s; round trip {e['round_trip_ms']:.2f} ms, driver "
-                  f"{e['driver_cpu_ms_per_call']:.2f} ms per call + {e['driver_cpu_ms_per_batch']:.2f} "
-                  f"ms per batch", "",
-              f"| candidates per call | nodes of {BOX_CORES} cores | batches per call | evaluations/s | limit |",
-              "| ---: | ---: | ---: | ---: | --- |"]
+    lines += [
+        "",
+        f"paper estimate: one core {e['single_core_evaluations_per_s']:.0f} evaluations per "
+        f"CPU-second, thread efficiency {e['thread_efficiency']:.2f}, a {BOX_CORES}-core box "
+        f"{e['box_evaluations_per_s']:.0f}/s; round trip {e['round_trip_ms']:.2f} ms, driver "
+        f"{e['driver_cpu_ms_per_call']:.2f} ms per call + {e['driver_cpu_ms_per_batch']:.2f} "
+        f"ms per batch",
+        "",
+        f"| candidates per call | nodes of {BOX_CORES} cores | batches per call | evaluations/s | limit |",
+        "| ---: | ---: | ---: | ---: | --- |",
+    ]
     for row in e["rows"]:
-        lines.append(f"| {row['candidates_per_call']} | {row['nodes']} | {row['batches_per_call']} | "
-                     f"{row['evaluations_per_s']:.0f} | {row['limit']} |")
+        lines.append(
+            f"| {row['candidates_per_call']} | {row['nodes']} | {row['batches_per_call']} | "
+            f"{row['evaluations_per_s']:.0f} | {row['limit']} |"
+        )
     return "\n".join(lines)

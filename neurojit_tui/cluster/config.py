@@ -41,8 +41,9 @@ def configured_address() -> str | None:
         raise ClusterError(f"{path}: cannot read [cluster]: {error}") from None
     address = settings.get("cluster", {}).get("address")
     if address is not None and not isinstance(address, str):
-        raise ClusterError(f"{path}: [cluster] address must be a string such as \"auto\" "
-                           f"or \"HOST:PORT\"")
+        raise ClusterError(
+            f'{path}: [cluster] address must be a string such as "auto" or "HOST:PORT"'
+        )
     return address or None
 
 
@@ -68,8 +69,10 @@ def host_and_port(address: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     host = host.strip("[]")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ClusterError(f"{address!r} is not a cluster address: give auto or HOST:PORT "
-                           f"(the Ray head's GCS port, 6379 by default)")
+        raise ClusterError(
+            f"{address!r} is not a cluster address: give auto or HOST:PORT "
+            f"(the Ray head's GCS port, 6379 by default)"
+        )
     return host, int(port)
 
 
@@ -89,8 +92,10 @@ def concrete_address(address: str) -> str:
         return address
     found = os.environ.get("RAY_ADDRESS") or _recorded_address()
     if not found or found == AUTO:
-        raise ClusterError("no Ray cluster is running on this machine (--cluster auto): start "
-                           "one with `ray start --head`, or give the head's HOST:PORT")
+        raise ClusterError(
+            "no Ray cluster is running on this machine (--cluster auto): start "
+            "one with `ray start --head`, or give the head's HOST:PORT"
+        )
     return found
 
 

@@ -25,8 +25,12 @@ def connect(address: str):
 
     def init():
         try:
-            ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR,
-                     log_to_driver=False)
+            ray.init(
+                address=address,
+                include_dashboard=False,
+                logging_level=logging.ERROR,
+                log_to_driver=False,
+            )
         except Exception as error:  # any failure to connect becomes one line below
             errors.append(error)
 
@@ -35,8 +39,9 @@ def connect(address: str):
     thread.start()
     thread.join(CONNECT_TIMEOUT_S)
     if thread.is_alive():
-        raise ClusterError(f"the Ray cluster at {address} did not answer within "
-                           f"{CONNECT_TIMEOUT_S:g} s")
+        raise ClusterError(
+            f"the Ray cluster at {address} did not answer within {CONNECT_TIMEOUT_S:g} s"
+        )
     if errors:
         reason = (str(errors[0]).strip().splitlines() or [type(errors[0]).__name__])[0]
         raise ClusterError(f"cannot connect to the Ray cluster at {address}: {reason}")

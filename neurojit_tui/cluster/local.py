@@ -21,16 +21,21 @@ class LocalCluster:
         prepare_ray_environment(LOOPBACK)
         from ray.cluster_utils import Cluster
 
-        self._cluster = Cluster(initialize_head=True, head_node_args=self._node_args(cpus[0])
-                                | {"include_dashboard": False})
+        self._cluster = Cluster(
+            initialize_head=True,
+            head_node_args=self._node_args(cpus[0]) | {"include_dashboard": False},
+        )
         self.nodes = [self._cluster.head_node]
         for count in cpus[1:]:
             self.add_node(count)
 
     @staticmethod
     def _node_args(cpus: int) -> dict:
-        return {"num_cpus": cpus, "object_store_memory": OBJECT_STORE_BYTES,
-                "node_ip_address": LOOPBACK}
+        return {
+            "num_cpus": cpus,
+            "object_store_memory": OBJECT_STORE_BYTES,
+            "node_ip_address": LOOPBACK,
+        }
 
     @property
     def address(self) -> str:
@@ -54,7 +59,7 @@ class LocalCluster:
             ray.shutdown()
         self._cluster.shutdown()
 
-    def __enter__(self) -> "LocalCluster":
+    def __enter__(self) -> LocalCluster:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -60,8 +60,12 @@ def _readings(address: str, interval: float, out) -> None:
         for node, ip in alive.items():
             if node not in probes:
                 strategy = NodeAffinitySchedulingStrategy(node, soft=False)
-                probes[node] = (remote.options(num_cpus=0, scheduling_strategy=strategy,
-                                               max_restarts=0).remote(), ip)
+                probes[node] = (
+                    remote.options(
+                        num_cpus=0, scheduling_strategy=strategy, max_restarts=0
+                    ).remote(),
+                    ip,
+                )
         refs = {node: actor.load.remote() for node, (actor, _) in probes.items()}
         ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=interval)
         nodes = []
@@ -71,8 +75,11 @@ def _readings(address: str, interval: float, out) -> None:
                     nodes.append({"node": node, "address": probes[node][1], **ray.get(ref)})
                 except ray.exceptions.RayError:
                     probes.pop(node, None)  # its node is going: the next round drops it
-        print(json.dumps({"nodes": sorted(nodes, key=lambda n: (n["address"], n["node"]))}),
-              file=out, flush=True)
+        print(
+            json.dumps({"nodes": sorted(nodes, key=lambda n: (n["address"], n["node"]))}),
+            file=out,
+            flush=True,
+        )
         stop.wait(interval)
 
 
@@ -83,9 +90,19 @@ class NodeLoadFeed:
         self.nodes: list[dict] = []
         self.error: str | None = None
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "neurojit_tui.cluster.monitor", address,
-             "--interval", str(interval)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            [
+                sys.executable,
+                "-m",
+                "neurojit_tui.cluster.monitor",
+                address,
+                "--interval",
+                str(interval),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         threading.Thread(target=self._read, name="neurojit-node-loads", daemon=True).start()
 
     def _read(self) -> None:

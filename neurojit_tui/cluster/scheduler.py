@@ -84,8 +84,9 @@ class BatchCarver:
         row, part = divmod(self._next, self.per_row)
         if part or want < self.per_row:
             take = min(want, self.per_row - part)
-            batch = Batch((row, row + 1), (part * self.chunk,
-                                           min(self.agents, (part + take) * self.chunk)))
+            batch = Batch(
+                (row, row + 1), (part * self.chunk, min(self.agents, (part + take) * self.chunk))
+            )
             self._next += take
         else:
             take_rows = min(want // self.per_row, self.rows - row)
@@ -145,8 +146,15 @@ def _lost_errors(ray) -> tuple:
     """Errors that mean the batch's worker, node or result object is gone (not a bug
     in the batch): the batch flies again elsewhere."""
     e = ray.exceptions
-    return (e.RayActorError, e.WorkerCrashedError, e.NodeDiedError, e.ObjectLostError,
-            e.LocalRayletDiedError, e.ActorUnschedulableError, e.OutOfMemoryError)
+    return (
+        e.RayActorError,
+        e.WorkerCrashedError,
+        e.NodeDiedError,
+        e.ObjectLostError,
+        e.LocalRayletDiedError,
+        e.ActorUnschedulableError,
+        e.OutOfMemoryError,
+    )
 
 
 class RayCluster:
@@ -184,9 +192,12 @@ class RayCluster:
             from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
             strategy = NodeAffinitySchedulingStrategy(node, soft=False)
-        actor = self._remote.options(num_cpus=threads, max_restarts=ACTOR_RESTARTS,
-                                     max_task_retries=0,
-                                     scheduling_strategy=strategy).remote(threads)
+        actor = self._remote.options(
+            num_cpus=threads,
+            max_restarts=ACTOR_RESTARTS,
+            max_task_retries=0,
+            scheduling_strategy=strategy,
+        ).remote(threads)
         self._workers.append(_Worker(actor, threads, node, probe=actor.identity.remote()))
 
     def _refresh(self) -> None:
@@ -259,8 +270,14 @@ class RayCluster:
             if not coming or left <= 0:
                 raise ClusterError(
                     f"no worker is alive on the Ray cluster at {self.address} ("
-                    + (f"{coming} not started within {timeout_s:g} s: are its CPUs taken "
-                       f"by other jobs?" if coming else f"{self.lost} lost") + ")")
+                    + (
+                        f"{coming} not started within {timeout_s:g} s: are its CPUs taken "
+                        f"by other jobs?"
+                        if coming
+                        else f"{self.lost} lost"
+                    )
+                    + ")"
+                )
             self._answer_probes(min(left, WAIT_TICK_S))
 
     @property
@@ -326,8 +343,9 @@ class RayCluster:
         """Every worker's seconds to build the spec's kernel (what a granularity costs)."""
         return [answer["seconds"] for answer in self._compile_answers(spec)]
 
-    def fly_population(self, spec: WorkSpec, thetas, agents: int,
-                       timeout_s: float | None = None) -> PopulationRun:
+    def fly_population(
+        self, spec: WorkSpec, thetas, agents: int, timeout_s: float | None = None
+    ) -> PopulationRun:
         """``NativeSwarm.run_population`` on the cluster: the same final outcomes,
         scores and steps for every (candidate, agent), and the same assert failures."""
         thetas = np.ascontiguousarray(np.atleast_2d(thetas), dtype=np.float64)
@@ -345,8 +363,9 @@ class RayCluster:
         result.seconds = time.perf_counter() - start
         return result
 
-    def _fly(self, spec: WorkSpec, thetas, rows: int, agents: int,
-             timeout_s: float | None) -> _Flight:
+    def _fly(
+        self, spec: WorkSpec, thetas, rows: int, agents: int, timeout_s: float | None
+    ) -> _Flight:
         ray = self._ray
         lost = _lost_errors(ray)
         deadline = None if timeout_s is None else time.perf_counter() + timeout_s
@@ -367,18 +386,21 @@ class RayCluster:
                     break
                 self._refresh()
                 if not any(w.ready or w.coming for w in self._workers):
-                    raise ClusterError(f"every worker of the Ray cluster at {self.address} "
-                                       f"was lost ({self.lost} lost)")
+                    raise ClusterError(
+                        f"every worker of the Ray cluster at {self.address} "
+                        f"was lost ({self.lost} lost)"
+                    )
                 if not any(w.ready for w in self._workers):
                     time.sleep(WAIT_TICK_S / 5)  # a probe is due again soon
                 continue
-            ready, _ = ray.wait(list(in_flight) + list(probes), num_returns=1,
-                                timeout=WAIT_TICK_S)
+            ready, _ = ray.wait(list(in_flight) + list(probes), num_returns=1, timeout=WAIT_TICK_S)
             if in_flight or any(w.ready for w in self._workers):
                 idle_since = time.perf_counter()
             elif time.perf_counter() - idle_since > START_TIMEOUT_S:
-                raise ClusterError(f"no worker of the Ray cluster at {self.address} came back "
-                                   f"within {START_TIMEOUT_S:g} s ({self.lost} lost)")
+                raise ClusterError(
+                    f"no worker of the Ray cluster at {self.address} came back "
+                    f"within {START_TIMEOUT_S:g} s ({self.lost} lost)"
+                )
             for ref in ready:
                 if ref in probes:
                     self._probe_answered(probes[ref])
@@ -404,8 +426,10 @@ class RayCluster:
             while worker.in_flight < IN_FLIGHT_PER_WORKER:
                 left = None if deadline is None else deadline - time.perf_counter()
                 if left is not None and left <= 0:
-                    flight.timeout = (f"timed out: the run took longer than {timeout_s:g} s "
-                                      f"on the cluster at {self.address}")
+                    flight.timeout = (
+                        f"timed out: the run took longer than {timeout_s:g} s "
+                        f"on the cluster at {self.address}"
+                    )
                     return
                 batch = carver.next(worker.threads, total)
                 if batch is None:
@@ -417,9 +441,11 @@ class RayCluster:
     def _batch_lost(self, batch, worker, carver, flight, error) -> None:
         tries = flight.attempts[batch] = flight.attempts.get(batch, 0) + 1
         if tries >= MAX_ATTEMPTS:
-            raise ClusterError(f"a batch (rows {batch.rows}, agents {batch.agents}) was lost "
-                               f"with {tries} workers of the Ray cluster at {self.address}: "
-                               f"{type(error).__name__}")
+            raise ClusterError(
+                f"a batch (rows {batch.rows}, agents {batch.agents}) was lost "
+                f"with {tries} workers of the Ray cluster at {self.address}: "
+                f"{type(error).__name__}"
+            )
         if worker.ready:
             self._probe(worker)  # used again once it answers: Ray restarts a killed worker
         self.retried += 1
@@ -456,9 +482,15 @@ class RayCluster:
 
     def report(self) -> dict:
         """Per node: evaluations, landers, batches, retried batches, busy seconds."""
-        return {"address": self.address, "granularity": self.granularity,
-                "workers": sum(w.ready for w in self._workers), "threads": self.threads,
-                "retried_batches": self.retried, "restarted_workers": self.restarted,
-                "lost_workers": self.lost,
-                "nodes": [asdict(t) for t in sorted(self.nodes.values(),
-                                                    key=lambda t: (t.address, t.node))]}
+        return {
+            "address": self.address,
+            "granularity": self.granularity,
+            "workers": sum(w.ready for w in self._workers),
+            "threads": self.threads,
+            "retried_batches": self.retried,
+            "restarted_workers": self.restarted,
+            "lost_workers": self.lost,
+            "nodes": [
+                asdict(t) for t in sorted(self.nodes.values(), key=lambda t: (t.address, t.node))
+            ],
+        }

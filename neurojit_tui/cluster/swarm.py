@@ -16,15 +16,23 @@ from ..sim.swarm import report_flight
 from .actors import WorkSpec
 
 
-def evaluate_on_cluster(cluster, text: str, path: str, env: model.Environment | None = None,
-                        agents: int = 100, seed: int = 0, max_steps: int = model.MAX_STEPS,
-                        timeout_s: float | None = None,
-                        compiler: Compiler | None = None) -> SwarmReport:
+def evaluate_on_cluster(
+    cluster,
+    text: str,
+    path: str,
+    env: model.Environment | None = None,
+    agents: int = 100,
+    seed: int = 0,
+    max_steps: int = model.MAX_STEPS,
+    timeout_s: float | None = None,
+    compiler: Compiler | None = None,
+) -> SwarmReport:
     """``sim.swarm.evaluate`` with the landers flown by ``cluster`` (a RayCluster)."""
     env = env or model.Environment()
     compiler = compiler or Compiler()
-    report = SwarmReport(path, agents, seed=seed, threads=cluster.threads,
-                         environment=env.to_json())
+    report = SwarmReport(
+        path, agents, seed=seed, threads=cluster.threads, environment=env.to_json()
+    )
     diagnostics = compiler.check(text, path, require_control=True)
     if has_errors(diagnostics):
         report.failure = "does not compile"
@@ -37,5 +45,14 @@ def evaluate_on_cluster(cluster, text: str, path: str, env: model.Environment | 
         report.failure = "does not compile"
         report.diagnostics = list(error.diagnostics)
         return report
-    return report_flight(report, lambda: cluster.fly_swarm(spec, agents, timeout_s), text, path,
-                         env, agents, seed, max_steps, compiler)
+    return report_flight(
+        report,
+        lambda: cluster.fly_swarm(spec, agents, timeout_s),
+        text,
+        path,
+        env,
+        agents,
+        seed,
+        max_steps,
+        compiler,
+    )

@@ -15,8 +15,15 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic
-from .dialect import (CONTROL_ACTION_SIZE, CONTROL_ENTRY, CONTROL_MEM_SIZE, CONTROL_OBS_SIZE,
-                      CONTROL_SIGNATURE, DIALECT_VERSION, OPS)
+from .dialect import (
+    CONTROL_ACTION_SIZE,
+    CONTROL_ENTRY,
+    CONTROL_MEM_SIZE,
+    CONTROL_OBS_SIZE,
+    CONTROL_SIGNATURE,
+    DIALECT_VERSION,
+    OPS,
+)
 from .jit import AssertViolation
 
 if TYPE_CHECKING:  # what mypy reads for the lazy names below
@@ -26,8 +33,14 @@ if TYPE_CHECKING:  # what mypy reads for the lazy names below
 
 # Names that need MLIR load it on first use, so that code which only runs stored machine
 # code (the registry's warm path) never imports MLIR.
-_LAZY = {"EMIT_KINDS": "driver", "CompileError": "driver", "Compiler": "driver",
-         "ControllerSlot": "hotswap", "NativeLoop": "hotswap", "CompiledProgram": "jit"}
+_LAZY = {
+    "EMIT_KINDS": "driver",
+    "CompileError": "driver",
+    "Compiler": "driver",
+    "ControllerSlot": "hotswap",
+    "NativeLoop": "hotswap",
+    "CompiledProgram": "jit",
+}
 
 
 def __getattr__(name: str) -> object:
@@ -37,7 +50,19 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "AssertViolation", "CompileError", "CompiledProgram", "Compiler", "ControllerSlot",
-    "Diagnostic", "NativeLoop", "EMIT_KINDS", "OPS", "DIALECT_VERSION", "CONTROL_ENTRY",
-    "CONTROL_SIGNATURE", "CONTROL_OBS_SIZE", "CONTROL_MEM_SIZE", "CONTROL_ACTION_SIZE",
+    "AssertViolation",
+    "CompileError",
+    "CompiledProgram",
+    "Compiler",
+    "ControllerSlot",
+    "Diagnostic",
+    "NativeLoop",
+    "EMIT_KINDS",
+    "OPS",
+    "DIALECT_VERSION",
+    "CONTROL_ENTRY",
+    "CONTROL_SIGNATURE",
+    "CONTROL_OBS_SIZE",
+    "CONTROL_MEM_SIZE",
+    "CONTROL_ACTION_SIZE",
 ]

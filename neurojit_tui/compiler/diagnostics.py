@@ -28,7 +28,7 @@ class Diagnostic:
     col: int
     severity: str
     message: str
-    notes: tuple["Diagnostic", ...] = field(default=())
+    notes: tuple[Diagnostic, ...] = field(default=())
 
     def format(self) -> str:
         """``FILE:LINE:COL: severity: message``, the form compilers and editors understand."""
@@ -43,10 +43,16 @@ class Diagnostic:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Diagnostic":
+    def from_json(cls, data: dict[str, Any]) -> Diagnostic:
         notes = tuple(cls.from_json(n) for n in data.get("notes", ()))
-        return cls(data["file"], int(data["line"]), int(data["col"]), data["severity"],
-                   data["message"], notes)
+        return cls(
+            data["file"],
+            int(data["line"]),
+            int(data["col"]),
+            data["severity"],
+            data["message"],
+            notes,
+        )
 
 
 def _severity_name(severity: object) -> str:
@@ -83,8 +89,9 @@ def from_mlir(diagnostic: MlirDiagnostic, default_file: str, note_ops: bool = Fa
         for n in diagnostic.notes
         if note_ops or not str(n.message).startswith("see current operation")
     )
-    return Diagnostic(file, line, col, _severity_name(diagnostic.severity),
-                      str(diagnostic.message), notes)
+    return Diagnostic(
+        file, line, col, _severity_name(diagnostic.severity), str(diagnostic.message), notes
+    )
 
 
 @contextlib.contextmanager

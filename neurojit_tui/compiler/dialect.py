@@ -53,8 +53,7 @@ CONTROL_OBS_SIZE = 8
 CONTROL_MEM_SIZE = 4
 CONTROL_ACTION_SIZE = 2
 CONTROL_SIGNATURE = (
-    "func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) "
-    "-> (tensor<2xf64>, tensor<4xf64>)"
+    "func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (tensor<2xf64>, tensor<4xf64>)"
 )
 
 # Largest tensor a program may declare, in elements. Keeps every intermediate buffer
@@ -138,14 +137,20 @@ def _unary(name: str, summary: str) -> OpSpec:
 
 
 def _binary(name: str, summary: str) -> OpSpec:
-    return OpSpec(name, (("lhs", "T"), ("rhs", "T")), (("result", "T"),), ShapeRule.ELEMENTWISE,
-                  summary)
+    return OpSpec(
+        name, (("lhs", "T"), ("rhs", "T")), (("result", "T"),), ShapeRule.ELEMENTWISE, summary
+    )
 
 
 OPS: tuple[OpSpec, ...] = (
-    OpSpec("constant", (), (("result", "tensor"),), ShapeRule.CONSTANT,
-           "A constant tensor: {value = dense<...> : tensor<...xf64>}.",
-           attributes=(("value", "dense"),)),
+    OpSpec(
+        "constant",
+        (),
+        (("result", "tensor"),),
+        ShapeRule.CONSTANT,
+        "A constant tensor: {value = dense<...> : tensor<...xf64>}.",
+        attributes=(("value", "dense"),),
+    ),
     _binary("add", "Elementwise lhs + rhs."),
     _binary("sub", "Elementwise lhs - rhs."),
     _binary("mul", "Elementwise lhs * rhs."),
@@ -158,44 +163,108 @@ OPS: tuple[OpSpec, ...] = (
     _unary("exp", "Elementwise exp(x)."),
     _unary("relu", "Elementwise max(x, 0)."),
     _unary("sigmoid", "Elementwise 1 / (1 + exp(-x))."),
-    OpSpec("clamp", (("x", "T"),), (("result", "T"),), ShapeRule.CLAMP,
-           "Elementwise min(max(x, lo), hi): {lo = -1.0 : f64, hi = 1.0 : f64}.",
-           attributes=(("lo", "float"), ("hi", "float"))),
-    OpSpec("cmp", (("lhs", "T"), ("rhs", "T")), (("result", "tensor"),), ShapeRule.COMPARE,
-           "Elementwise comparison to an i1 tensor: {predicate = \"lt\"} "
-           "(lt, le, gt, ge, eq, ne; ordered).",
-           attributes=(("predicate", "string"),)),
-    OpSpec("select", (("cond", "tensor"), ("on_true", "T"), ("on_false", "T")),
-           (("result", "T"),), ShapeRule.SELECT,
-           "Elementwise cond ? on_true : on_false; cond is an i1 tensor of the same shape."),
-    OpSpec("matmul", (("lhs", "tensor"), ("rhs", "tensor")), (("result", "tensor"),),
-           ShapeRule.MATMUL, "Matrix product: tensor<MxK> x tensor<KxN> -> tensor<MxN>."),
-    OpSpec("matvec", (("matrix", "tensor"), ("vector", "tensor")), (("result", "tensor"),),
-           ShapeRule.MATVEC, "Matrix-vector product: tensor<MxK> x tensor<K> -> tensor<M>."),
-    OpSpec("dot", (("lhs", "T"), ("rhs", "T")), (("result", "f64"),), ShapeRule.DOT,
-           "Inner product of two tensor<Kxf64> -> f64."),
-    OpSpec("sum", (("x", "tensor"),), (("result", "f64"),), ShapeRule.REDUCE,
-           "Sum of all elements -> f64."),
-    OpSpec("mean", (("x", "tensor"),), (("result", "f64"),), ShapeRule.REDUCE,
-           "Mean of all elements -> f64."),
-    OpSpec("slice", (("x", "tensor"),), (("result", "tensor"),), ShapeRule.SLICE,
-           "Static slice: {offsets = array<i64: ...>, sizes = array<i64: ...>}; "
-           "the result has shape sizes.",
-           attributes=(("offsets", "i64_array"), ("sizes", "i64_array"))),
+    OpSpec(
+        "clamp",
+        (("x", "T"),),
+        (("result", "T"),),
+        ShapeRule.CLAMP,
+        "Elementwise min(max(x, lo), hi): {lo = -1.0 : f64, hi = 1.0 : f64}.",
+        attributes=(("lo", "float"), ("hi", "float")),
+    ),
+    OpSpec(
+        "cmp",
+        (("lhs", "T"), ("rhs", "T")),
+        (("result", "tensor"),),
+        ShapeRule.COMPARE,
+        'Elementwise comparison to an i1 tensor: {predicate = "lt"} '
+        "(lt, le, gt, ge, eq, ne; ordered).",
+        attributes=(("predicate", "string"),),
+    ),
+    OpSpec(
+        "select",
+        (("cond", "tensor"), ("on_true", "T"), ("on_false", "T")),
+        (("result", "T"),),
+        ShapeRule.SELECT,
+        "Elementwise cond ? on_true : on_false; cond is an i1 tensor of the same shape.",
+    ),
+    OpSpec(
+        "matmul",
+        (("lhs", "tensor"), ("rhs", "tensor")),
+        (("result", "tensor"),),
+        ShapeRule.MATMUL,
+        "Matrix product: tensor<MxK> x tensor<KxN> -> tensor<MxN>.",
+    ),
+    OpSpec(
+        "matvec",
+        (("matrix", "tensor"), ("vector", "tensor")),
+        (("result", "tensor"),),
+        ShapeRule.MATVEC,
+        "Matrix-vector product: tensor<MxK> x tensor<K> -> tensor<M>.",
+    ),
+    OpSpec(
+        "dot",
+        (("lhs", "T"), ("rhs", "T")),
+        (("result", "f64"),),
+        ShapeRule.DOT,
+        "Inner product of two tensor<Kxf64> -> f64.",
+    ),
+    OpSpec(
+        "sum",
+        (("x", "tensor"),),
+        (("result", "f64"),),
+        ShapeRule.REDUCE,
+        "Sum of all elements -> f64.",
+    ),
+    OpSpec(
+        "mean",
+        (("x", "tensor"),),
+        (("result", "f64"),),
+        ShapeRule.REDUCE,
+        "Mean of all elements -> f64.",
+    ),
+    OpSpec(
+        "slice",
+        (("x", "tensor"),),
+        (("result", "tensor"),),
+        ShapeRule.SLICE,
+        "Static slice: {offsets = array<i64: ...>, sizes = array<i64: ...>}; "
+        "the result has shape sizes.",
+        attributes=(("offsets", "i64_array"), ("sizes", "i64_array")),
+    ),
     # Binary because IRDL binds one constraint variable to one type across all values
     # of a variadic operand, so a variadic concat could not take different sizes.
-    OpSpec("concat", (("lhs", "tensor"), ("rhs", "tensor")), (("result", "tensor"),),
-           ShapeRule.CONCAT, "Concatenation of two rank-1 tensors -> tensor<(M+N)xf64>; chain for more."),
-    OpSpec("extract", (("x", "tensor"),), (("result", "f64"),), ShapeRule.EXTRACT,
-           "One element as an f64 scalar: {index = array<i64: i, ...>}.",
-           attributes=(("index", "i64_array"),)),
-    OpSpec("broadcast", (("x", "f64"),), (("result", "tensor"),), ShapeRule.BROADCAST,
-           "A tensor filled with the scalar x."),
-    OpSpec("assert", (("cond", "any"),), (), ShapeRule.ASSERT,
-           "Runtime check: every element of cond (i1 or an i1 tensor) must be true. "
-           "A violation is reported with {message = \"...\"} and this op's location; "
-           "execution goes on.",
-           attributes=(("message", "string"),)),
+    OpSpec(
+        "concat",
+        (("lhs", "tensor"), ("rhs", "tensor")),
+        (("result", "tensor"),),
+        ShapeRule.CONCAT,
+        "Concatenation of two rank-1 tensors -> tensor<(M+N)xf64>; chain for more.",
+    ),
+    OpSpec(
+        "extract",
+        (("x", "tensor"),),
+        (("result", "f64"),),
+        ShapeRule.EXTRACT,
+        "One element as an f64 scalar: {index = array<i64: i, ...>}.",
+        attributes=(("index", "i64_array"),),
+    ),
+    OpSpec(
+        "broadcast",
+        (("x", "f64"),),
+        (("result", "tensor"),),
+        ShapeRule.BROADCAST,
+        "A tensor filled with the scalar x.",
+    ),
+    OpSpec(
+        "assert",
+        (("cond", "any"),),
+        (),
+        ShapeRule.ASSERT,
+        "Runtime check: every element of cond (i1 or an i1 tensor) must be true. "
+        'A violation is reported with {message = "..."} and this op\'s location; '
+        "execution goes on.",
+        attributes=(("message", "string"),),
+    ),
 )
 
 OPS_BY_NAME: dict[str, OpSpec] = {op.full_name: op for op in OPS}
@@ -216,8 +285,9 @@ def irdl_source() -> str:
                     lines.append(f"    %T = {_CONSTRAINTS['T']}")
                     shared_declared = True
                 return "%T"
-            var = f"%{label}_{len(names)}"
-            names.append(var)
+            # called only within this iteration, so it sees this op's names
+            var = f"%{label}_{len(names)}"  # noqa: B023
+            names.append(var)  # noqa: B023
             lines.append(f"    {var} = {_CONSTRAINTS[kind]}")
             return var
 
@@ -231,7 +301,9 @@ def irdl_source() -> str:
         if operands:
             lines.append("    irdl.operands(" + ", ".join(f"{n}: {v}" for n, v in operands) + ")")
         if attrs:
-            lines.append("    irdl.attributes {" + ", ".join(f'"{n}" = {v}' for n, v in attrs) + "}")
+            lines.append(
+                "    irdl.attributes {" + ", ".join(f'"{n}" = {v}' for n, v in attrs) + "}"
+            )
         if results:
             lines.append("    irdl.results(" + ", ".join(f"{n}: {v}" for n, v in results) + ")")
         lines.append("  }")

@@ -113,8 +113,9 @@ class Compiler:
 
     # -- front end ----------------------------------------------------------------
 
-    def parse(self, text: str, path: str,
-              require_control: bool = False) -> tuple[MlirOperation | None, list[Diagnostic]]:
+    def parse(
+        self, text: str, path: str, require_control: bool = False
+    ) -> tuple[MlirOperation | None, list[Diagnostic]]:
         """Parse and verify ``text``; returns (module_op or None, diagnostics)."""
         context = self._fresh_context()
         wrapped = not _STARTS_WITH_MODULE.match(text)
@@ -144,9 +145,15 @@ class Compiler:
 
     # -- middle and back end ---------------------------------------------------------
 
-    def lower(self, text: str, path: str, require_control: bool = False,
-              stop_after_tensorlang: bool = False, print_ir_after_all: bool = False,
-              parametric: bool = False) -> Lowered:
+    def lower(
+        self,
+        text: str,
+        path: str,
+        require_control: bool = False,
+        stop_after_tensorlang: bool = False,
+        print_ir_after_all: bool = False,
+        parametric: bool = False,
+    ) -> Lowered:
         """``parametric``: lift the tunable numbers of ``@control`` into a parameter
         argument first (``parametric.lift_parameters``); ``Lowered.parameters`` says
         which numbers, from where."""
@@ -169,15 +176,18 @@ class Compiler:
                     self._pipeline(print_ir_after_all).run(module)
                     module.verify()  # once, at the end (see _pipeline)
                 except ir.MLIRError as error:
-                    raise CompileError(emitted + [from_mlir(d, path) for d in error.error_diagnostics])
+                    raise CompileError(
+                        emitted + [from_mlir(d, path) for d in error.error_diagnostics]
+                    ) from None
                 _reject_external_calls(module, path)
         lowered = Lowered(module, signatures, asserts, after_tensorlang, parameters=parameters)
         lowered.timings.parse_verify_s = t1 - t0
         lowered.timings.lower_s = time.perf_counter() - t1
         return lowered
 
-    def compile(self, text: str, path: str, require_control: bool = False,
-                print_ir_after_all: bool = False) -> CompiledProgram:
+    def compile(
+        self, text: str, path: str, require_control: bool = False, print_ir_after_all: bool = False
+    ) -> CompiledProgram:
         lowered = self.lower(text, path, require_control, print_ir_after_all=print_ir_after_all)
         t0 = time.perf_counter()
         with self._parsed_context():
@@ -201,8 +211,9 @@ def _unwrap(diagnostics: list[Diagnostic], path: str, wrapped: bool) -> list[Dia
 
     def fix(d: Diagnostic) -> Diagnostic:
         col = d.col - shift if d.line == 1 and d.col > shift else d.col
-        return Diagnostic(d.file, d.line, col, d.severity, d.message,
-                          tuple(fix(n) for n in d.notes))
+        return Diagnostic(
+            d.file, d.line, col, d.severity, d.message, tuple(fix(n) for n in d.notes)
+        )
 
     return [fix(d) for d in diagnostics]
 
@@ -224,8 +235,10 @@ def _signatures(module: MlirOperation) -> dict[str, FunctionSignature]:
         name = ir.StringAttr(op.attributes["sym_name"]).value
         ftype = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
         signatures[name] = FunctionSignature(
-            name, tuple(_value_type(t) for t in ftype.inputs),
-            tuple(_value_type(t) for t in ftype.results))
+            name,
+            tuple(_value_type(t) for t in ftype.inputs),
+            tuple(_value_type(t) for t in ftype.results),
+        )
     return signatures
 
 
@@ -237,9 +250,18 @@ def _reject_external_calls(module: MlirOperation, path: str) -> None:
         op = op.operation
         if op.name == "llvm.func" and len(op.regions[0].blocks) == 0:
             name = ir.StringAttr(op.attributes["sym_name"]).value
-            raise CompileError([Diagnostic(
-                path, 0, 0, ERROR, f"internal compiler error: lowering produced a call to "
-                                   f"the external function @{name}; please report this program")])
+            raise CompileError(
+                [
+                    Diagnostic(
+                        path,
+                        0,
+                        0,
+                        ERROR,
+                        f"internal compiler error: lowering produced a call to "
+                        f"the external function @{name}; please report this program",
+                    )
+                ]
+            )
 
 
 def translate_to_llvm_ir(module_op: MlirOperation) -> str:

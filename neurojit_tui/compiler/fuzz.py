@@ -24,21 +24,33 @@ from ..paths import controller_samples
 from .driver import CompileError, Compiler
 
 TOKEN = re.compile(r"%[\w.]+|\"[^\"]*\"|[\w.]+|[^\s\w]")
-TYPES = ["f64", "i1", "i32", "index", "tensor<2xf64>", "tensor<4xf64>", "tensor<8xf64>",
-         "tensor<3x2xf64>", "tensor<?xf64>", "tensor<2xi1>", "memref<4xf64>", "!llvm.ptr"]
+TYPES = [
+    "f64",
+    "i1",
+    "i32",
+    "index",
+    "tensor<2xf64>",
+    "tensor<4xf64>",
+    "tensor<8xf64>",
+    "tensor<3x2xf64>",
+    "tensor<?xf64>",
+    "tensor<2xi1>",
+    "memref<4xf64>",
+    "!llvm.ptr",
+]
 TYPE_IN_TEXT = re.compile(r"tensor<[^>]*>|\bf64\b|\bi1\b")
 
 
 def _delete_token(text: str, rng: random.Random) -> str:
     tokens = list(TOKEN.finditer(text))
     m = rng.choice(tokens)
-    return text[: m.start()] + text[m.end():]
+    return text[: m.start()] + text[m.end() :]
 
 
 def _swap_type(text: str, rng: random.Random) -> str:
     found = list(TYPE_IN_TEXT.finditer(text))
     m = rng.choice(found)
-    return text[: m.start()] + rng.choice(TYPES) + text[m.end():]
+    return text[: m.start()] + rng.choice(TYPES) + text[m.end() :]
 
 
 def _operand_count(text: str, rng: random.Random) -> str:
@@ -51,14 +63,14 @@ def _operand_count(text: str, rng: random.Random) -> str:
         operands.pop(rng.randrange(len(operands)))
     else:
         operands.append(rng.choice(operands or ["%obs"]))
-    return text[: m.start(1)] + ", ".join(operands) + text[m.end(1):]
+    return text[: m.start(1)] + ", ".join(operands) + text[m.end(1) :]
 
 
 def _change_number(text: str, rng: random.Random) -> str:
     numbers = list(re.finditer(r"-?\d+(\.\d+)?", text))
     m = rng.choice(numbers)
     value = rng.choice(["0", "-1", "9", "1.0e308", "100000", "3", "2", "-0.0"])
-    return text[: m.start()] + value + text[m.end():]
+    return text[: m.start()] + value + text[m.end() :]
 
 
 def _swap_lines(text: str, rng: random.Random) -> str:
@@ -97,8 +109,9 @@ def run(seed: int, count: int, last: Path | None) -> dict[str, int]:
             outcome["diagnostics"] += 1
             continue
         outcome["compiled"] += 1
-        if "control" in program.signatures and [str(t) for t in program.signatures["control"].inputs] == [
-                "tensor<8xf64>", "tensor<4xf64>"]:
+        if "control" in program.signatures and [
+            str(t) for t in program.signatures["control"].inputs
+        ] == ["tensor<8xf64>", "tensor<4xf64>"]:
             obs = np.array([rng.uniform(-1, 1) for _ in range(8)])
             _, violation = program.call("control", obs, np.zeros(4))
             outcome["ran"] += 1

@@ -21,15 +21,16 @@ import numpy as np
 from mlir import ir
 from numpy.typing import ArrayLike, NDArray
 
-from . import dialect as tl
 from ..once import once
+from . import dialect as tl
 from .driver import translate_to_llvm_ir
 from .jit import AssertViolation
 from .machine_code import FULL, machine_code
 
 # void control(const double *obs, const double *mem, double *action, double *mem_out)
-CONTROL_FUNCTION = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                                    ctypes.c_void_p)
+CONTROL_FUNCTION = ctypes.CFUNCTYPE(
+    None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p
+)
 
 _RUNTIME_SYMBOLS = ("neurojit_slot_store", "neurojit_slot_load", "neurojit_run_loop")
 
@@ -115,13 +116,24 @@ class _Runtime:
         addr = self._linked.addresses
         P = ctypes.c_void_p
         self.slot_store: Callable[[int, int], None] = ctypes.CFUNCTYPE(None, P, P)(
-            addr["neurojit_slot_store"])
+            addr["neurojit_slot_store"]
+        )
         self.slot_load: Callable[[int], int | None] = ctypes.CFUNCTYPE(P, P)(
-            addr["neurojit_slot_load"])
+            addr["neurojit_slot_load"]
+        )
         self.run_loop: _RunLoop = ctypes.CFUNCTYPE(
-            ctypes.c_int64, P, ctypes.c_int64, P, P, P, P, P, ctypes.c_int64, P, P,
+            ctypes.c_int64,
+            P,
+            ctypes.c_int64,
+            P,
+            P,
+            P,
+            P,
+            P,
+            ctypes.c_int64,
+            P,
+            P,
         )(addr["neurojit_run_loop"])
-
 
 
 _runtime = once(_Runtime)
@@ -171,14 +183,16 @@ class ControllerSlot:
     def id_of(self, entry: int) -> str | None:
         return self._ids.get(entry)
 
-    def step(self, obs: ArrayLike,
-             mem: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def step(
+        self, obs: ArrayLike, mem: ArrayLike
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """One step through the slot from Python: returns (action, next_mem)."""
         action, mem_out, _, _ = self.step_identified(obs, mem)
         return action, mem_out
 
-    def step_identified(self, obs: ArrayLike, mem: ArrayLike) -> tuple[
-            NDArray[np.float64], NDArray[np.float64], str | None, AssertViolation | None]:
+    def step_identified(
+        self, obs: ArrayLike, mem: ArrayLike
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], str | None, AssertViolation | None]:
         """One step through the slot; returns (action, next_mem, controller id, assert
         violation or None), all from the one controller this step loaded."""
         entry = self.current_entry
@@ -191,7 +205,8 @@ class ControllerSlot:
         action = np.zeros(tl.CONTROL_ACTION_SIZE)
         mem_out = np.zeros(tl.CONTROL_MEM_SIZE)
         CONTROL_FUNCTION(entry)(
-            obs.ctypes.data, mem.ctypes.data, action.ctypes.data, mem_out.ctypes.data)
+            obs.ctypes.data, mem.ctypes.data, action.ctypes.data, mem_out.ctypes.data
+        )
         violation = self._programs[entry].take_assert_violation()
         return action, mem_out, self._ids.get(entry), violation
 
@@ -217,11 +232,19 @@ class NativeLoop:
     def _run(self) -> None:
         runtime = self.slot._runtime
         self.steps_run = runtime.run_loop(
-            self.slot.address, self.steps, self.obs.ctypes.data, self.mem.ctypes.data,
-            self.action.ctypes.data, self.mem_out.ctypes.data, self.events.ctypes.data,
-            self.max_events, ctypes.addressof(self._progress), ctypes.addressof(self._stop))
+            self.slot.address,
+            self.steps,
+            self.obs.ctypes.data,
+            self.mem.ctypes.data,
+            self.action.ctypes.data,
+            self.mem_out.ctypes.data,
+            self.events.ctypes.data,
+            self.max_events,
+            ctypes.addressof(self._progress),
+            ctypes.addressof(self._stop),
+        )
 
-    def start(self) -> "NativeLoop":
+    def start(self) -> NativeLoop:
         self._thread.start()
         return self
 
@@ -240,7 +263,7 @@ class NativeLoop:
         """(step, controller id) for each step where the loop started using a new
         controller, in order."""
         count = 0
-        for step, entry in self.events:
+        for _step, entry in self.events:
             if entry == 0:
                 break
             count += 1

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 _DTYPES: dict[str, type[np.float64] | type[np.bool_]] = {"f64": np.float64, "i1": np.bool_}
 _CTYPES: dict[str, type[ctypes.c_double] | type[ctypes.c_bool]] = {
-    "f64": ctypes.c_double, "i1": ctypes.c_bool}
+    "f64": ctypes.c_double,
+    "i1": ctypes.c_bool,
+}
 # One result of ``CompiledProgram.call``: an array for a tensor, a float or bool for a scalar.
 ResultValue = NDArray[np.float64 | np.bool_] | float | bool
 
@@ -60,8 +62,13 @@ class AssertViolation:
         return f"{self.file}:{self.line}:{self.col}: error: assertion failed: {self.message}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "col": self.col,
-                "severity": "error", "message": f"assertion failed: {self.message}"}
+        return {
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "severity": "error",
+            "message": f"assertion failed: {self.message}",
+        }
 
 
 @dataclass(frozen=True)
@@ -97,8 +104,14 @@ class AssertStatus:
 class CompiledProgram:
     """Owns its linked machine code, which lives exactly as long as this object."""
 
-    def __init__(self, linked: LinkedCode, path: str, signatures: dict[str, FunctionSignature],
-                 asserts: list[AssertSite], timings: Timings):
+    def __init__(
+        self,
+        linked: LinkedCode,
+        path: str,
+        signatures: dict[str, FunctionSignature],
+        asserts: list[AssertSite],
+        timings: Timings,
+    ):
         self._linked = linked  # holding it keeps the code loaded
         assert linked.object_bytes is not None  # compiled in memory, not linked from a file
         self.object_bytes: bytes = linked.object_bytes
@@ -107,8 +120,9 @@ class CompiledProgram:
         self.addresses: dict[str, int] = linked.addresses
         self.asserts = {a.number: a for a in asserts}
         self.timings = timings
-        self._assert_status = AssertStatus(self.addresses[ASSERT_STATUS_GLOBAL],
-                                           {a.number: a.violation() for a in asserts})
+        self._assert_status = AssertStatus(
+            self.addresses[ASSERT_STATUS_GLOBAL], {a.number: a.violation() for a in asserts}
+        )
         self._prototypes: dict[str, Callable[..., Any]] = {}
 
     def take_assert_violation(self) -> AssertViolation | None:
@@ -119,15 +133,18 @@ class CompiledProgram:
 
     def address(self, name: str) -> int:
         if name not in self.addresses or name not in self.signatures:
-            raise KeyError(f"no function @{name} in {self.path}; functions: "
-                           + ", ".join("@" + n for n in self.signatures))
+            raise KeyError(
+                f"no function @{name} in {self.path}; functions: "
+                + ", ".join("@" + n for n in self.signatures)
+            )
         return self.addresses[name]
 
     def _prototype(self, sig: FunctionSignature) -> Callable[..., Any]:
         if sig.name in self._prototypes:
             return self._prototypes[sig.name]
         argtypes: list[type[ctypes.c_void_p] | type[ctypes.c_double] | type[ctypes.c_bool]] = [
-            ctypes.c_void_p if t.shape is not None else _CTYPES[t.kind] for t in sig.inputs]
+            ctypes.c_void_p if t.shape is not None else _CTYPES[t.kind] for t in sig.inputs
+        ]
         argtypes += [ctypes.c_void_p for t in sig.results if t.shape is not None]
         scalars = [t for t in sig.results if t.shape is None]
         restype: type[ctypes.c_double] | type[ctypes.c_bool] | type[ctypes.Structure] | None
@@ -136,14 +153,19 @@ class CompiledProgram:
         elif len(scalars) == 1:
             restype = _CTYPES[scalars[0].kind]
         else:
-            restype = cast("type[ctypes.Structure]", type("Results", (ctypes.Structure,), {
-                "_fields_": [(f"r{i}", _CTYPES[t.kind]) for i, t in enumerate(scalars)]}))
+            restype = cast(
+                "type[ctypes.Structure]",
+                type(
+                    "Results",
+                    (ctypes.Structure,),
+                    {"_fields_": [(f"r{i}", _CTYPES[t.kind]) for i, t in enumerate(scalars)]},
+                ),
+            )
         proto = ctypes.CFUNCTYPE(restype, *argtypes)(self.address(sig.name))
         self._prototypes[sig.name] = proto
         return proto
 
-    def call(self, name: str,
-             *args: ArrayLike) -> tuple[list[ResultValue], AssertViolation | None]:
+    def call(self, name: str, *args: ArrayLike) -> tuple[list[ResultValue], AssertViolation | None]:
         """Call ``@name`` with numpy-convertible arguments; returns (results, violation).
 
         Arguments are checked against the signature, so a wrong shape is a Python error
@@ -153,8 +175,10 @@ class CompiledProgram:
             self.address(name)  # raises with the list of functions
         sig = self.signatures[name]
         if len(args) != len(sig.inputs):
-            raise ValueError(f"@{name} takes {len(sig.inputs)} arguments "
-                             f"({', '.join(map(str, sig.inputs))}), got {len(args)}")
+            raise ValueError(
+                f"@{name} takes {len(sig.inputs)} arguments "
+                f"({', '.join(map(str, sig.inputs))}), got {len(args)}"
+            )
         keep: list[NDArray[Any]] = []
         native: list[int | ctypes.c_double | ctypes.c_bool] = []
         for i, (value, t) in enumerate(zip(args, sig.inputs)):
@@ -163,11 +187,14 @@ class CompiledProgram:
                 continue
             array = np.ascontiguousarray(np.asarray(value, dtype=_DTYPES[t.kind]))
             if array.shape != t.shape:
-                raise ValueError(f"argument {i} of @{name} must have shape {t.shape} ({t}), "
-                                 f"got {array.shape}")
+                raise ValueError(
+                    f"argument {i} of @{name} must have shape {t.shape} ({t}), got {array.shape}"
+                )
             keep.append(array)
             native.append(array.ctypes.data)
-        outputs = [np.zeros(t.shape, dtype=_DTYPES[t.kind]) for t in sig.results if t.shape is not None]
+        outputs = [
+            np.zeros(t.shape, dtype=_DTYPES[t.kind]) for t in sig.results if t.shape is not None
+        ]
         native += [o.ctypes.data for o in outputs]
         returned = self._prototype(sig)(*native)
         scalars = [t for t in sig.results if t.shape is None]

@@ -87,8 +87,12 @@ def add_assert_status_global(module_op: MlirOperation) -> None:
     """Declare the mutable status word that lowered asserts write to."""
     with ir.InsertionPoint.at_block_begin(module_op.regions[0].blocks[0]), ir.Location.unknown():
         i32 = ir.IntegerType.get_signless(32)
-        memref.global_(tl.ASSERT_STATUS_GLOBAL, ir.TypeAttr.get(ir.MemRefType.get([], i32)),
-                       sym_visibility="public",
-                       initial_value=ir.DenseElementsAttr.get_splat(
-                           ir.RankedTensorType.get([], i32), ir.IntegerAttr.get(i32, 0)),
-                       alignment=8)
+        memref.global_(
+            tl.ASSERT_STATUS_GLOBAL,
+            ir.TypeAttr.get(ir.MemRefType.get([], i32)),
+            sym_visibility="public",
+            initial_value=ir.DenseElementsAttr.get_splat(
+                ir.RankedTensorType.get([], i32), ir.IntegerAttr.get(i32, 0)
+            ),
+            alignment=8,
+        )

@@ -110,7 +110,9 @@ class ParameterTable:
                 if site.splat:
                     edits[(start, end)] = format_float(values[ks[0]])
                 else:
-                    edits[(start, end)] = _nested(np.array([values[k] for k in ks]).reshape(site.shape))
+                    edits[(start, end)] = _nested(
+                        np.array([values[k] for k in ks]).reshape(site.shape)
+                    )
             else:
                 for k in ks:
                     name = "lo" if self.sites[k].kind == CLAMP_LO else "hi"
@@ -132,7 +134,9 @@ class ParameterTable:
 
 _FLOAT = r"[-+]?(?:0x[0-9A-Fa-f]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
 # `arith.constant 0.5 : f64`, or the generic form `"arith.constant"() {value = 0.5 : f64}`
-_SCALAR_LITERAL = re.compile(rf"(?:arith\.constant\"?\s*(?:\(\)\s*\{{\s*value\s*=\s*)?)({_FLOAT})\s*:\s*f64")
+_SCALAR_LITERAL = re.compile(
+    rf"(?:arith\.constant\"?\s*(?:\(\)\s*\{{\s*value\s*=\s*)?)({_FLOAT})\s*:\s*f64"
+)
 
 
 def format_float(value: float) -> str:
@@ -167,13 +171,17 @@ def _matching_angle(text: str, start: int) -> int:
 def _control_function(module_op: MlirOperation) -> MlirOperation:
     for op in module_op.regions[0].blocks[0].operations:
         op = op.operation
-        if op.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == tl.CONTROL_ENTRY:
+        if (
+            op.name == "func.func"
+            and ir.StringAttr(op.attributes["sym_name"]).value == tl.CONTROL_ENTRY
+        ):
             return op
     raise ValueError(f"no @{tl.CONTROL_ENTRY} to make parametric")
 
 
-def lift_parameters(module_op: MlirOperation, path: str, text: str,
-                    line_one_shift: int = 0) -> ParameterTable:
+def lift_parameters(
+    module_op: MlirOperation, path: str, text: str, line_one_shift: int = 0
+) -> ParameterTable:
     """Rewrite ``@control`` of a verified module in place (see the module docstring).
 
     ``text`` is the source ``module_op`` was parsed from: a dense literal written as one
@@ -212,7 +220,9 @@ def lift_parameters(module_op: MlirOperation, path: str, text: str,
             shape = tuple(ir.RankedTensorType(op.results[0].type).shape)
             splat = not written_as_list(line, col)
             if attr.is_splat:
-                values = [ir.FloatAttr(attr.get_splat_value()).value] * (1 if splat else math.prod(shape))
+                values = [ir.FloatAttr(attr.get_splat_value()).value] * (
+                    1 if splat else math.prod(shape)
+                )
             else:
                 values = [float(v) for v in np.array(attr).reshape(-1)]
             indices = list(range(len(table.sites), len(table.sites) + len(values)))
@@ -224,20 +234,24 @@ def lift_parameters(module_op: MlirOperation, path: str, text: str,
             line, col = site_of(op)
             holders.append((op, [len(table.sites), len(table.sites) + 1]))
             table.sites += [ParameterSite(CLAMP_LO, line, col), ParameterSite(CLAMP_HI, line, col)]
-            table.values += [ir.FloatAttr(op.attributes["lo"]).value,
-                             ir.FloatAttr(op.attributes["hi"]).value]
+            table.values += [
+                ir.FloatAttr(op.attributes["lo"]).value,
+                ir.FloatAttr(op.attributes["hi"]).value,
+            ]
 
     f64 = ir.F64Type.get()
     theta_type = ir.RankedTensorType.get([max(1, len(table.sites))], f64)
     theta = block.add_argument(theta_type, function.location)
     ftype = ir.FunctionType(ir.TypeAttr(function.attributes["function_type"]).value)
     function.attributes["function_type"] = ir.TypeAttr.get(
-        ir.FunctionType.get(list(ftype.inputs) + [theta_type], list(ftype.results)))
+        ir.FunctionType.get(list(ftype.inputs) + [theta_type], list(ftype.results))
+    )
 
     for op, indices in holders:
         with ir.InsertionPoint(op), op.location:
-            values = [tensor.extract(theta, [arith.constant(ir.IndexType.get(), k)])
-                      for k in indices]
+            values = [
+                tensor.extract(theta, [arith.constant(ir.IndexType.get(), k)]) for k in indices
+            ]
             if op.name == "arith.constant":
                 replacement = values[0]
             elif op.name == f"{tl.DIALECT_NAME}.constant":

@@ -27,10 +27,18 @@ from .ops.types import float_attribute
 # The scalar arith ops that programs may use (TensorLang ops mean what their classes in
 # compiler/ops say).
 _ARITH: dict[str, Callable[..., Batch]] = {
-    "arith.addf": np.add, "arith.subf": np.subtract, "arith.mulf": np.multiply,
-    "arith.divf": np.divide, "arith.negf": np.negative, "arith.maximumf": np.maximum,
-    "arith.minimumf": np.minimum, "arith.maxnumf": np.fmax, "arith.minnumf": np.fmin,
-    "arith.andi": np.logical_and, "arith.ori": np.logical_or, "arith.xori": np.logical_xor,
+    "arith.addf": np.add,
+    "arith.subf": np.subtract,
+    "arith.mulf": np.multiply,
+    "arith.divf": np.divide,
+    "arith.negf": np.negative,
+    "arith.maximumf": np.maximum,
+    "arith.minimumf": np.minimum,
+    "arith.maxnumf": np.fmax,
+    "arith.minnumf": np.fmin,
+    "arith.andi": np.logical_and,
+    "arith.ori": np.logical_or,
+    "arith.xori": np.logical_xor,
 }
 # arith.cmpf predicates by their integer value in MLIR's CmpFPredicate enum.
 _CMPF = {1: "eq", 2: "gt", 3: "ge", 4: "lt", 5: "le", 6: "ne"}
@@ -58,8 +66,7 @@ class ReferenceProgram:
                 funcs[ir.StringAttr(op.attributes["sym_name"]).value] = op
         self.functions = {name: self._prepare(func) for name, func in funcs.items()}
 
-    def call(self, name: str,
-             *args: ArrayLike) -> tuple[list[Batch], BatchedAssertFailure | None]:
+    def call(self, name: str, *args: ArrayLike) -> tuple[list[Batch], BatchedAssertFailure | None]:
         """Evaluate ``@name`` for a batch; returns (results, first assert failure or None)."""
         failures: list[BatchedAssertFailure] = []
         results = self._run(name, [np.asarray(a, dtype=np.float64) for a in args], failures)
@@ -93,8 +100,9 @@ class ReferenceProgram:
                 steps.append(("op" if outs else "check", self._semantics(op), ins, outs))
         return arguments, steps, returned
 
-    def _run(self, name: str, args: list[Batch],
-             failures: list[BatchedAssertFailure]) -> list[Batch]:
+    def _run(
+        self, name: str, args: list[Batch], failures: list[BatchedAssertFailure]
+    ) -> list[Batch]:
         arguments, steps, returned = self.functions[name]
         values = dict(zip(arguments, args))
         batch = args[0].shape[0] if args else 1

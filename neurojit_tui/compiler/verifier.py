@@ -24,12 +24,26 @@ from .ops.types import is_bool_tensor, is_f64, is_i1, ranked_tensor, shape
 
 # Scalar arith ops a program may use. Integer division and shifts are left out on
 # purpose: they can trap or be undefined on some inputs.
-ALLOWED_ARITH = frozenset({
-    "arith.constant", "arith.addf", "arith.subf", "arith.mulf", "arith.divf",
-    "arith.negf", "arith.maximumf", "arith.minimumf", "arith.maxnumf", "arith.minnumf",
-    "arith.cmpf", "arith.select", "arith.andi", "arith.ori", "arith.xori",
-    "arith.uitofp",
-})
+ALLOWED_ARITH = frozenset(
+    {
+        "arith.constant",
+        "arith.addf",
+        "arith.subf",
+        "arith.mulf",
+        "arith.divf",
+        "arith.negf",
+        "arith.maximumf",
+        "arith.minimumf",
+        "arith.maxnumf",
+        "arith.minnumf",
+        "arith.cmpf",
+        "arith.select",
+        "arith.andi",
+        "arith.ori",
+        "arith.xori",
+        "arith.uitofp",
+    }
+)
 ALLOWED_FUNC = frozenset({"func.func", "func.return", "func.call"})
 
 
@@ -59,8 +73,11 @@ class SemanticVerifier:
         for op in self.module.regions[0].blocks[0].operations:
             op = op.operation
             if op.name != "func.func":
-                self.error(op, f"'{op.name}' is not allowed at the top level of a TensorLang "
-                               "program (only func.func)")
+                self.error(
+                    op,
+                    f"'{op.name}' is not allowed at the top level of a TensorLang "
+                    "program (only func.func)",
+                )
                 continue
             functions[ir.StringAttr(op.attributes["sym_name"]).value] = op
         for name, func in functions.items():
@@ -72,19 +89,25 @@ class SemanticVerifier:
 
     # -- functions and types -------------------------------------------------------
 
-    def check_function(self, name: str, func: MlirOperation,
-                       functions: dict[str, MlirOperation]) -> None:
+    def check_function(
+        self, name: str, func: MlirOperation, functions: dict[str, MlirOperation]
+    ) -> None:
         if len(func.regions[0].blocks) == 0:
-            self.error(func, f"function @{name} has no body: external functions are not "
-                             "allowed in TensorLang")
+            self.error(
+                func,
+                f"function @{name} has no body: external functions are not allowed in TensorLang",
+            )
             return
         if len(func.regions[0].blocks) > 1:
             self.error(func, f"function @{name} must be a single block (no branches)")
         ftype = ir.FunctionType(ir.TypeAttr(func.attributes["function_type"]).value)
         for t in list(ftype.inputs) + list(ftype.results):
             if self.check_type(func, t, f"function @{name} signature") and is_bool_tensor(t):
-                self.error(func, f"function @{name} signature: {t} is not allowed; boolean "
-                                 "tensors exist only between tensorlang.cmp and select/assert")
+                self.error(
+                    func,
+                    f"function @{name} signature: {t} is not allowed; boolean "
+                    "tensors exist only between tensorlang.cmp and select/assert",
+                )
         if name == tl.CONTROL_ENTRY:
             self.check_control_abi(func, ftype)
         for op in list(walk(func))[1:]:  # [0] is the function itself
@@ -96,20 +119,27 @@ class SemanticVerifier:
 
         def matches(types: list[MlirType], want: list[list[int]]) -> bool:
             return len(types) == len(want) and all(
-                (tensor := ranked_tensor(t)) is not None and is_f64(tensor.element_type)
-                and shape(t) == w for t, w in zip(types, want))
+                (tensor := ranked_tensor(t)) is not None
+                and is_f64(tensor.element_type)
+                and shape(t) == w
+                for t, w in zip(types, want)
+            )
 
         if not (matches(list(ftype.inputs), want_in) and matches(list(ftype.results), want_out)):
-            self.error(func, f"@control does not match the controller ABI: expected "
-                             f"{tl.CONTROL_SIGNATURE}, got {ftype}")
+            self.error(
+                func,
+                f"@control does not match the controller ABI: expected "
+                f"{tl.CONTROL_SIGNATURE}, got {ftype}",
+            )
 
     def check_type(self, op: MlirOperation, t: MlirType, what: str) -> bool:
         if is_f64(t) or is_i1(t):
             return True
         tensor = ranked_tensor(t)
         if tensor is None:
-            self.error(op, f"{what}: type {t} is not allowed (use f64, i1 or a static "
-                           "tensor of f64/i1)")
+            self.error(
+                op, f"{what}: type {t} is not allowed (use f64, i1 or a static tensor of f64/i1)"
+            )
             return False
         if not tensor.has_static_shape:
             self.error(op, f"{what}: tensor type {t} must have a static shape")
@@ -127,8 +157,9 @@ class SemanticVerifier:
         for s in tensor.shape:
             elements *= s
         if elements > tl.MAX_TENSOR_ELEMENTS or elements == 0:
-            self.error(op, f"{what}: {t} has {elements} elements; allowed 1 to "
-                           f"{tl.MAX_TENSOR_ELEMENTS}")
+            self.error(
+                op, f"{what}: {t} has {elements} elements; allowed 1 to {tl.MAX_TENSOR_ELEMENTS}"
+            )
             return False
         return True
 
@@ -146,12 +177,18 @@ class SemanticVerifier:
         elif name in ALLOWED_ARITH:
             pass
         elif dialect == "arith":
-            self.error(op, f"'{name}' is not allowed in TensorLang (scalar arith ops "
-                           "allowed: " + ", ".join(sorted(a[6:] for a in ALLOWED_ARITH)) + ")")
+            self.error(
+                op,
+                f"'{name}' is not allowed in TensorLang (scalar arith ops "
+                "allowed: " + ", ".join(sorted(a[6:] for a in ALLOWED_ARITH)) + ")",
+            )
             return
         else:
-            self.error(op, f"'{name}' is not allowed in TensorLang: only func, tensorlang "
-                           "and scalar arith operations are accepted")
+            self.error(
+                op,
+                f"'{name}' is not allowed in TensorLang: only func, tensorlang "
+                "and scalar arith operations are accepted",
+            )
             return
         types_ok = all(self.check_type(op, r.type, f"result of '{name}'") for r in op.results)
         if not types_ok:
@@ -168,8 +205,11 @@ class SemanticVerifier:
     def check_scalar_arith(self, op: MlirOperation) -> None:
         for v in list(op.operands) + list(op.results):
             if not (is_f64(v.type) or is_i1(v.type)):
-                self.error(op, f"'{op.name}' works on scalars (f64, i1) only in TensorLang; "
-                               f"got {v.type} (use tensorlang ops for tensors)")
+                self.error(
+                    op,
+                    f"'{op.name}' works on scalars (f64, i1) only in TensorLang; "
+                    f"got {v.type} (use tensorlang ops for tensors)",
+                )
                 return
 
     def check_recursion(self, functions: dict[str, MlirOperation]) -> None:
@@ -188,9 +228,12 @@ class SemanticVerifier:
             state[name] = 1
             for callee in sorted(calls.get(name, ())):
                 if state.get(callee) == 1:
-                    cycle = " -> ".join("@" + n for n in path[path.index(callee):] + [callee])
-                    self.error(sites[(name, callee)], f"recursive call cycle {cycle} is not "
-                                                      "allowed (it could overflow the stack)")
+                    cycle = " -> ".join("@" + n for n in path[path.index(callee) :] + [callee])
+                    self.error(
+                        sites[(name, callee)],
+                        f"recursive call cycle {cycle} is not "
+                        "allowed (it could overflow the stack)",
+                    )
                 elif callee in calls and state.get(callee) is None:
                     visit(callee, path + [callee])
             state[name] = 2
@@ -213,8 +256,12 @@ class SemanticVerifier:
         for value, rank in zip(list(op.operands) + list(op.results), ranks):
             t = ranked_tensor(value.type)
             if t is None or t.rank != rank or not is_f64(t.element_type):
-                self.error(op, f"'{op.name}' expects f64 tensors of rank "
-                               + "/".join(str(r) for r in ranks) + f"; got {value.type}")
+                self.error(
+                    op,
+                    f"'{op.name}' expects f64 tensors of rank "
+                    + "/".join(str(r) for r in ranks)
+                    + f"; got {value.type}",
+                )
                 return False
         return True
 

@@ -18,12 +18,12 @@ import multiprocessing
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_ready
 from multiprocessing.process import BaseProcess
-from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from . import protocol
@@ -85,10 +85,14 @@ def _real_stderr() -> Iterator[None]:
 
 
 class EngineClient:
-    def __init__(self, on_event: Callable[[int, Event], None] | None = None,
-                 on_restart: Callable[[str], None] | None = None,
-                 stderr_path: str | None = None, niceness: int = 0,
-                 idle_priority: bool = False) -> None:
+    def __init__(
+        self,
+        on_event: Callable[[int, Event], None] | None = None,
+        on_restart: Callable[[str], None] | None = None,
+        stderr_path: str | None = None,
+        niceness: int = 0,
+        idle_priority: bool = False,
+    ) -> None:
         """``on_event(request_id, event)`` gets streamed events (frames, tokens...), on
         the reader thread;
         ``on_restart(reason)`` is told whenever a crashed engine is replaced;
@@ -112,7 +116,7 @@ class EngineClient:
 
     # -- process ---------------------------------------------------------------------------
 
-    def start(self) -> "EngineClient":
+    def start(self) -> EngineClient:
         with self._lock:
             self._start_locked()
         return self
@@ -122,15 +126,19 @@ class EngineClient:
 
         context = multiprocessing.get_context("spawn")  # a clean process: no inherited threads
         parent, child = context.Pipe()
-        process = context.Process(target=serve, args=(child, self.stderr_path, self.niceness,
-                                                      self.idle_priority),
-                                  name="neurojit-engine", daemon=True)
+        process = context.Process(
+            target=serve,
+            args=(child, self.stderr_path, self.niceness, self.idle_priority),
+            name="neurojit-engine",
+            daemon=True,
+        )
         with _real_stderr():
             process.start()
         child.close()
         self._process, self._connection = process, parent
-        self._reader = threading.Thread(target=self._read, args=(process, parent),
-                                        name="engine-reader", daemon=True)
+        self._reader = threading.Thread(
+            target=self._read, args=(process, parent), name="engine-reader", daemon=True
+        )
         self._reader.start()
 
     @property
@@ -164,7 +172,9 @@ class EngineClient:
             failed = self._retire_locked(process, describe_exit(process.exitcode))
         self._fail(failed)
 
-    def _retire_locked(self, process: BaseProcess | None, reason: str) -> list[tuple[Future[Any], str]]:
+    def _retire_locked(
+        self, process: BaseProcess | None, reason: str
+    ) -> list[tuple[Future[Any], str]]:
         """Forget a dead engine and hand back the calls that were waiting on it, to fail
         once the lock is released. Whoever sees the death first (the reader thread, a
         time-out, or a call that finds the engine gone) retires it; the others find it
@@ -242,8 +252,11 @@ class EngineClient:
                 # Retired here, not later by the reader thread, so that the next call
                 # starts a fresh engine instead of going to this dead one.
                 with self._lock:
-                    failed = self._retire_locked(process,
-                                                 f"was stopped after {request.op} timed out")
+                    failed = self._retire_locked(
+                        process, f"was stopped after {request.op} timed out"
+                    )
                 self._fail(failed)
-            raise EngineTimeout(f"{request.op} took longer than {timeout:g} s; the engine was "
-                                f"stopped and will be restarted") from None
+            raise EngineTimeout(
+                f"{request.op} took longer than {timeout:g} s; the engine was "
+                f"stopped and will be restarted"
+            ) from None

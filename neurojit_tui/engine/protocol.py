@@ -40,6 +40,7 @@ class UnknownRequest(ValueError):
 
 # -- converting to and from plain data -----------------------------------------------------
 
+
 def to_wire(value: Any) -> Any:
     """``value`` as plain data: dataclasses as dicts of their fields, tuples as lists,
     numpy scalars and arrays (a search's numbers) as Python numbers and lists."""
@@ -80,6 +81,7 @@ def from_wire(kind: Any, data: Any) -> Any:
 
 # -- the kinds of message ------------------------------------------------------------------
 
+
 class Request(Generic[ReplyT]):
     """A request; subclasses say their op (its name on the pipe) and their reply type:
     ``class CheckRequest(Request[CheckReply], op="check")``."""
@@ -105,6 +107,7 @@ class Event:
 
 
 # -- replies ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Done:
@@ -233,6 +236,7 @@ class CancelReply:
 
 
 # -- requests --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PingRequest(Request[PingReply], op="ping"):
@@ -381,6 +385,7 @@ class DebugHangRequest(Request[Done], op="debug_hang"):
 
 # -- events ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class LanderFrame(Event, topic="frame"):
     """One step of the live lander (state in metres, see sim/model.py)."""
@@ -427,16 +432,35 @@ class EvolutionProgress(Event, topic="evolution"):
     data: dict[str, Any]
 
 
-REQUESTS: dict[str, type[Request[Any]]] = {request.op: request for request in (
-    PingRequest, CheckRequest, CompileRequest, SwarmRequest, FlyRequest, SwapRequest,
-    StopFlightRequest, RepairStartRequest, RepairStepRequest, SynthesizeRequest,
-    EvolveRequest, RegistryListRequest, FlushRequest, CancelRequest, ShutdownRequest,
-    DebugSegfaultRequest, DebugHangRequest)}
-EVENTS: dict[str, type[Event]] = {event.topic: event for event in (
-    LanderFrame, AgentToken, LogLine, EvolutionProgress)}
+REQUESTS: dict[str, type[Request[Any]]] = {
+    request.op: request
+    for request in (
+        PingRequest,
+        CheckRequest,
+        CompileRequest,
+        SwarmRequest,
+        FlyRequest,
+        SwapRequest,
+        StopFlightRequest,
+        RepairStartRequest,
+        RepairStepRequest,
+        SynthesizeRequest,
+        EvolveRequest,
+        RegistryListRequest,
+        FlushRequest,
+        CancelRequest,
+        ShutdownRequest,
+        DebugSegfaultRequest,
+        DebugHangRequest,
+    )
+}
+EVENTS: dict[str, type[Event]] = {
+    event.topic: event for event in (LanderFrame, AgentToken, LogLine, EvolutionProgress)
+}
 
 
 # -- messages on the pipe ------------------------------------------------------------------
+
 
 def request_message(request_id: int, request: Request[Any]) -> dict[str, Any]:
     return {"id": request_id, "op": request.op, "args": to_wire(request)}

@@ -92,8 +92,9 @@ class Handlers:
         return p.PingReply(os.getpid())
 
     def check(self, request: p.CheckRequest, emit: Emit) -> p.CheckReply:
-        return p.CheckReply(tuple(_compiler().check(request.text, request.path,
-                                                    require_control=request.controller)))
+        return p.CheckReply(
+            tuple(_compiler().check(request.text, request.path, require_control=request.controller))
+        )
 
     def compile(self, request: p.CompileRequest, emit: Emit) -> p.CompileReply:
         from ..compiler import CompileError
@@ -109,9 +110,17 @@ class Handlers:
         from ..sim import Environment, evaluate
 
         env = Environment(gravity=request.gravity, turbulence=request.turbulence)
-        return p.SwarmReply(evaluate(request.text, request.path, env, agents=request.agents,
-                                     seed=request.seed, timeout_s=request.timeout_s,
-                                     compiler=_compiler()))
+        return p.SwarmReply(
+            evaluate(
+                request.text,
+                request.path,
+                env,
+                agents=request.agents,
+                seed=request.seed,
+                timeout_s=request.timeout_s,
+                compiler=_compiler(),
+            )
+        )
 
     # -- the live lander ----------------------------------------------------------------
 
@@ -138,12 +147,28 @@ class Handlers:
                 if stop.is_set():
                     break
                 state = frame.state
-                emit(p.LanderFrame(
-                    state["x"], state["y"], state["vx"], state["vy"], state["angle"],
-                    state["omega"], state["leg_left"], state["leg_right"], state["fuel"],
-                    state["score"], frame.step, agent, tuple(frame.action),
-                    frame.controller_id, frame.wind, frame.outcome, frame.done,
-                    frame.violation.format() if frame.violation else None))
+                emit(
+                    p.LanderFrame(
+                        state["x"],
+                        state["y"],
+                        state["vx"],
+                        state["vy"],
+                        state["angle"],
+                        state["omega"],
+                        state["leg_left"],
+                        state["leg_right"],
+                        state["fuel"],
+                        state["score"],
+                        frame.step,
+                        agent,
+                        tuple(frame.action),
+                        frame.controller_id,
+                        frame.wind,
+                        frame.outcome,
+                        frame.done,
+                        frame.violation.format() if frame.violation else None,
+                    )
+                )
                 time.sleep(1.0 / request.fps)
             flown += 1
             if request.episodes and flown >= request.episodes:
@@ -201,9 +226,16 @@ class Handlers:
         from ..agents import RepairSession
 
         team = self._agents_for(request.agents)
-        session = RepairSession(request.text, request.path, team.synthesis, team.reasoning,
-                                mode=request.mode, max_attempts=request.max_attempts,
-                                compiler=_compiler(), cancel=self._cancel_event())
+        session = RepairSession(
+            request.text,
+            request.path,
+            team.synthesis,
+            team.reasoning,
+            mode=request.mode,
+            max_attempts=request.max_attempts,
+            compiler=_compiler(),
+            cancel=self._cancel_event(),
+        )
         number = len(self._sessions) + 1
         self._sessions[number] = session
         return self._session_state(number, session)
@@ -211,19 +243,40 @@ class Handlers:
     @staticmethod
     def _session_state(number: int, session: RepairSession) -> p.RepairState:
         return p.RepairState(
-            number, session.status, session.text, tuple(session.diagnostics),
-            tuple(p.RepairAttempt(a.number, a.tier, a.agent, a.seconds, a.decision,
-                                  a.explanation, a.diff, tuple(a.diagnostics))
-                  for a in session.attempts))
+            number,
+            session.status,
+            session.text,
+            tuple(session.diagnostics),
+            tuple(
+                p.RepairAttempt(
+                    a.number,
+                    a.tier,
+                    a.agent,
+                    a.seconds,
+                    a.decision,
+                    a.explanation,
+                    a.diff,
+                    tuple(a.diagnostics),
+                )
+                for a in session.attempts
+            ),
+        )
 
     def repair_step(self, request: p.RepairStepRequest, emit: Emit) -> p.RepairState:
         repair = self._sessions[request.session]
         repair.on_token = self._token_stream(emit)
-        if repair.cancel is not None and repair.cancel.is_set():  # a cancel ends the step it hit, not the session
+        if (
+            repair.cancel is not None and repair.cancel.is_set()
+        ):  # a cancel ends the step it hit, not the session
             self._cancels.discard(repair.cancel)
             repair.cancel = self._cancel_event()
-        steps = {"propose": repair.propose, "accept": repair.accept, "reject": repair.reject,
-                 "edit": lambda: repair.edit_and_retry(request.text or ""), "auto": repair.auto}
+        steps = {
+            "propose": repair.propose,
+            "accept": repair.accept,
+            "reject": repair.reject,
+            "edit": lambda: repair.edit_and_retry(request.text or ""),
+            "auto": repair.auto,
+        }
         if request.action not in steps:
             raise ValueError(f"unknown repair action {request.action!r}")
         steps[request.action]()
@@ -238,8 +291,9 @@ class Handlers:
             if self._registry is None:
                 from ..memory import Registry, rebuild_with
 
-                self._registry = Registry(rebuild=lambda source, file: rebuild_with(
-                    _compiler())(source, file))
+                self._registry = Registry(
+                    rebuild=lambda source, file: rebuild_with(_compiler())(source, file)
+                )
             return self._registry
 
     def synthesize(self, request: p.SynthesizeRequest, emit: Emit) -> p.SynthesizeReply:
@@ -253,21 +307,31 @@ class Handlers:
         out_dir = neurojit_home() / "candidates" / time.strftime("%Y%m%d-%H%M%S")
         env = Environment(gravity=request.gravity, turbulence=request.turbulence)
         try:
-            run = synthesize(self._agents_for(request.agents), env,
-                             candidates=request.candidates,
-                             agents_in_swarm=request.agents_in_swarm, seed=request.seed,
-                             out_dir=out_dir, on_token=self._token_stream(emit),
-                             compiler=_compiler(), log=lambda line: emit(p.LogLine(line)),
-                             registry=self.registry() if request.use_registry else None,
-                             cancel=cancel)
+            run = synthesize(
+                self._agents_for(request.agents),
+                env,
+                candidates=request.candidates,
+                agents_in_swarm=request.agents_in_swarm,
+                seed=request.seed,
+                out_dir=out_dir,
+                on_token=self._token_stream(emit),
+                compiler=_compiler(),
+                log=lambda line: emit(p.LogLine(line)),
+                registry=self.registry() if request.use_registry else None,
+                cancel=cancel,
+            )
         finally:
             self._cancels.discard(cancel)
         # synthesize's best is remembered or written by the models: both carry a source
         source = getattr(run.best, "source", None) if run.best else None
         return p.SynthesizeReply(
-            run.status, run.seconds, run.cache, source,
+            run.status,
+            run.seconds,
+            run.cache,
+            source,
             tuple(p.SynthesizedCandidate(c.path, c.report) for c in run.candidates),
-            cancel.is_set())
+            cancel.is_set(),
+        )
 
     def evolve(self, request: p.EvolveRequest, emit: Emit) -> p.EvolveReply:
         """The registry keeps the winner only if it beats what is stored and every sample."""
@@ -281,8 +345,9 @@ class Handlers:
         text = request.text
         if text and text.strip():
             path = request.path or "editor.mlir"
-            seeds = [(path, text)] + [(other_path, other_text) for other_path, other_text
-                                      in seeds if other_text != text]
+            seeds = [(path, text)] + [
+                (other_path, other_text) for other_path, other_text in seeds if other_text != text
+            ]
         as_written: dict[str, str] = {}
         for seed_path, seed_text in seeds:
             as_written.setdefault(seed_path, seed_text)
@@ -293,16 +358,26 @@ class Handlers:
                 data = {**data, "parent_text": as_written.get(data["lineage"][0].get("source"), "")}
             emit(p.EvolutionProgress(kind, data))
 
-        options = EvolveOptions(budget_s=request.budget_s, generations=request.generations,
-                                population=request.population, islands=request.islands,
-                                seed=request.seed, use_llm=request.use_llm)
+        options = EvolveOptions(
+            budget_s=request.budget_s,
+            generations=request.generations,
+            population=request.population,
+            islands=request.islands,
+            seed=request.seed,
+            use_llm=request.use_llm,
+        )
         cancel = self._cancel_event()
         try:
-            result = run_evolution(env, options, seeds=seeds or None, registry=registry,
-                                   agents=self._agents_for(request.agents)
-                                   if request.use_llm else None,
-                                   on_event=forward, on_token=self._token_stream(emit),
-                                   cancel=cancel)
+            result = run_evolution(
+                env,
+                options,
+                seeds=seeds or None,
+                registry=registry,
+                agents=self._agents_for(request.agents) if request.use_llm else None,
+                on_event=forward,
+                on_token=self._token_stream(emit),
+                cancel=cancel,
+            )
         finally:
             self._cancels.discard(cancel)
         return p.EvolveReply(result.to_json())
@@ -312,10 +387,20 @@ class Handlers:
         registry = self.registry()
         registry.flush()  # entries still being written back are part of the answer
         entries = sorted(registry.entries(), key=lambda e: e.rank_key(), reverse=True)
-        return p.RegistryListing(tuple(
-            p.RegistryRow(e.key, e.file, e.scores, e.strategy,
-                          e.key_data.get("condition", {}), e.created, e.source)
-            for e in entries))
+        return p.RegistryListing(
+            tuple(
+                p.RegistryRow(
+                    e.key,
+                    e.file,
+                    e.scores,
+                    e.strategy,
+                    e.key_data.get("condition", {}),
+                    e.created,
+                    e.source,
+                )
+                for e in entries
+            )
+        )
 
     def flush(self, request: p.FlushRequest, emit: Emit) -> p.FlushReply:
         return p.FlushReply(self._registry.flush() if self._registry is not None else True)
@@ -362,15 +447,21 @@ def _lower_priority(niceness: int, idle: bool) -> None:
     for tid in threads:
         try:
             if niceness:
-                os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
+                os.setpriority(
+                    os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness
+                )
             if idle and hasattr(os, "SCHED_IDLE"):
                 os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
         except OSError:
             pass  # the thread has ended since
 
 
-def serve(connection: Connection, stderr_path: str | None = None, niceness: int = 0,
-          idle_priority: bool = False) -> None:
+def serve(
+    connection: Connection,
+    stderr_path: str | None = None,
+    niceness: int = 0,
+    idle_priority: bool = False,
+) -> None:
     """The engine's main loop (runs in the child process). ``niceness`` lowers its CPU
     priority (and that of every thread it starts: llama.cpp's, the swarm's) so the UI
     process gets a core the moment it needs one, even while inference fills them all;
@@ -395,12 +486,24 @@ def serve(connection: Connection, stderr_path: str | None = None, niceness: int 
             reply = table[type(request)](request, emit)
             send({"id": request_id, "ok": True, "result": p.to_wire(reply)})
         except Exception as error:  # reported to the client; the engine keeps serving
-            send({"id": request_id, "ok": False, "error": f"{type(error).__name__}: {error}",
-                  "traceback": traceback.format_exc()})
+            send(
+                {
+                    "id": request_id,
+                    "ok": False,
+                    "error": f"{type(error).__name__}: {error}",
+                    "traceback": traceback.format_exc(),
+                }
+            )
 
     def refuse(request_id: int, error: Exception) -> None:
-        send({"id": request_id, "ok": False, "error": f"{type(error).__name__}: {error}",
-              "traceback": ""})
+        send(
+            {
+                "id": request_id,
+                "ok": False,
+                "error": f"{type(error).__name__}: {error}",
+                "traceback": "",
+            }
+        )
 
     def stop_and_flush() -> p.FlushReply:
         handlers.cancel(p.CancelRequest(), _no_events)  # agents stop at their next token

@@ -15,5 +15,13 @@ it. It never imports textual.
 from .runner import default_seeds, remember_if_better, run_evolution, samples
 from .search import Evolution, EvolutionResult, EvolveOptions, evolve
 
-__all__ = ["Evolution", "EvolutionResult", "EvolveOptions", "default_seeds", "evolve",
-           "remember_if_better", "run_evolution", "samples"]
+__all__ = [
+    "Evolution",
+    "EvolutionResult",
+    "EvolveOptions",
+    "default_seeds",
+    "evolve",
+    "remember_if_better",
+    "run_evolution",
+    "samples",
+]

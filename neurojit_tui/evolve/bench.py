@@ -43,8 +43,12 @@ def throughput(seconds: float = 5.0, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
 
     def candidates(n):
-        return np.array([table.constrain(table.initial * (1 + 0.1 * rng.standard_normal(len(table))))
-                         for _ in range(n)])
+        return np.array(
+            [
+                table.constrain(table.initial * (1 + 0.1 * rng.standard_normal(len(table))))
+                for _ in range(n)
+            ]
+        )
 
     evaluator.fly(structure, candidates(4))  # warm
     start, done = time.perf_counter(), 0
@@ -58,19 +62,43 @@ def throughput(seconds: float = 5.0, seed: int = 0) -> dict:
         evaluate(written, path, env, agents=THROUGHPUT_AGENTS, seed=seed, compiler=compiler)
         done += 1
     recompile = done / (time.perf_counter() - start)
-    return {"structure": "heuristic.mlir", "agents": THROUGHPUT_AGENTS,
-            "max_steps": model.MAX_STEPS, "parametric_evaluations_per_s": parametric,
-            "recompile_evaluations_per_s": recompile, "speedup": parametric / recompile}
+    return {
+        "structure": "heuristic.mlir",
+        "agents": THROUGHPUT_AGENTS,
+        "max_steps": model.MAX_STEPS,
+        "parametric_evaluations_per_s": parametric,
+        "recompile_evaluations_per_s": recompile,
+        "speedup": parametric / recompile,
+    }
 
 
-def _validation_row(arm: str, text: str | None, env, seed: int, agents: int, seconds: float,
-                    evaluations: int, note: str = "") -> dict:
-    row = {"arm": arm, "seconds": seconds, "evaluations": evaluations, "note": note,
-           "success_rate": None, "cvar10_score": None, "mean_score": None}
+def _validation_row(
+    arm: str,
+    text: str | None,
+    env,
+    seed: int,
+    agents: int,
+    seconds: float,
+    evaluations: int,
+    note: str = "",
+) -> dict:
+    row = {
+        "arm": arm,
+        "seconds": seconds,
+        "evaluations": evaluations,
+        "note": note,
+        "success_rate": None,
+        "cvar10_score": None,
+        "mean_score": None,
+    }
     if text is not None:
         report = validate(text, f"{arm}.mlir", env, seed, agents)
-        row.update(success_rate=report.success_rate, cvar10_score=report.cvar10_score,
-                   mean_score=report.mean_score, failure=report.failure)
+        row.update(
+            success_rate=report.success_rate,
+            cvar10_score=report.cvar10_score,
+            mean_score=report.mean_score,
+            failure=report.failure,
+        )
     return row
 
 
@@ -84,8 +112,14 @@ def _synthesize_arm(agents, env, budget: float, seed: int) -> tuple[str | None, 
     best, best_key, tried = None, None, 0
     with tempfile.TemporaryDirectory() as folder:
         while tried == 0 or time.perf_counter() < deadline:  # at least one program
-            run = synthesize(agents, env, candidates=1, seed=seed + tried, out_dir=folder,
-                             log=lambda message: None)
+            run = synthesize(
+                agents,
+                env,
+                candidates=1,
+                seed=seed + tried,
+                out_dir=folder,
+                log=lambda message: None,
+            )
             tried += 1
             for candidate in run.candidates:
                 report = candidate.report
@@ -95,9 +129,16 @@ def _synthesize_arm(agents, env, budget: float, seed: int) -> tuple[str | None, 
     return best, tried, f"{tried} program(s) written"
 
 
-def bench_evolve(conditions: list[tuple[float, float]], budget: float = 60.0, seed: int = 0,
-                 agents=None, validation_agents: int = 1000, log=print,
-                 cluster: str | None = None, throughput_seconds: float = 5.0) -> dict:
+def bench_evolve(
+    conditions: list[tuple[float, float]],
+    budget: float = 60.0,
+    seed: int = 0,
+    agents=None,
+    validation_agents: int = 1000,
+    log=print,
+    cluster: str | None = None,
+    throughput_seconds: float = 5.0,
+) -> dict:
     """``cluster``: the arms' training flights go to that Ray cluster (validation and
     the throughput comparison stay on this machine)."""
     heuristic = next(t for p, t in samples() if p.endswith("heuristic.mlir"))
@@ -109,21 +150,45 @@ def bench_evolve(conditions: list[tuple[float, float]], budget: float = 60.0, se
         if agents is not None:
             t0 = time.perf_counter()
             text, tried, note = _synthesize_arm(agents, env, budget, seed)
-            arms.append(_validation_row("synthesize", text, env, seed, validation_agents,
-                                        time.perf_counter() - t0, tried, note))
+            arms.append(
+                _validation_row(
+                    "synthesize",
+                    text,
+                    env,
+                    seed,
+                    validation_agents,
+                    time.perf_counter() - t0,
+                    tried,
+                    note,
+                )
+            )
         t0 = time.perf_counter()
         evaluator = population_evaluator(env, 128, seed, cluster=cluster)
         try:
             structure = evaluator.structure(heuristic, "heuristic.mlir")
             deadline = t0 + budget
-            tuned = tune(evaluator, structure, structure.parameters.initial, 10**6, seed,
-                         should_stop=lambda: time.perf_counter() > deadline)
+            tuned = tune(
+                evaluator,
+                structure,
+                structure.parameters.initial,
+                10**6,
+                seed,
+                should_stop=lambda deadline=deadline: time.perf_counter() > deadline,
+            )
         finally:
             evaluator.close()
-        arms.append(_validation_row("cma-heuristic", structure.write(tuned.values), env, seed,
-                                    validation_agents, time.perf_counter() - t0,
-                                    evaluator.evaluations,
-                                    f"training fitness {fitness(tuned.outcomes):.2f}"))
+        arms.append(
+            _validation_row(
+                "cma-heuristic",
+                structure.write(tuned.values),
+                env,
+                seed,
+                validation_agents,
+                time.perf_counter() - t0,
+                evaluator.evaluations,
+                f"training fitness {fitness(tuned.outcomes):.2f}",
+            )
+        )
         for arm, use_llm in (("evolve-llm", True), ("evolve-symbolic", False)):
             if use_llm and agents is None:
                 continue
@@ -132,34 +197,60 @@ def bench_evolve(conditions: list[tuple[float, float]], budget: float = 60.0, se
                 from .llm import LLMMutation
 
                 llm = LLMMutation(agents)
-            options = EvolveOptions(budget_s=budget, seed=seed, use_llm=use_llm,
-                                    validation_agents=validation_agents, cluster=cluster)
+            options = EvolveOptions(
+                budget_s=budget,
+                seed=seed,
+                use_llm=use_llm,
+                validation_agents=validation_agents,
+                cluster=cluster,
+            )
             result = evolve(samples(), env, options, llm=llm)
             best = result.best
-            note = ", ".join(f"{name} {c['kept']}/{c['tried']} kept"
-                             for name, c in sorted(result.operators.items()))
-            arms.append(_validation_row(arm, best["source"] if best else None, env, seed,
-                                        validation_agents, result.seconds, result.evaluations,
-                                        note))
+            note = ", ".join(
+                f"{name} {c['kept']}/{c['tried']} kept"
+                for name, c in sorted(result.operators.items())
+            )
+            arms.append(
+                _validation_row(
+                    arm,
+                    best["source"] if best else None,
+                    env,
+                    seed,
+                    validation_agents,
+                    result.seconds,
+                    result.evaluations,
+                    note,
+                )
+            )
         for row in arms:
             log(f"  {row['arm']:<16} " + _format_scores(row))
         rows.append({"gravity": gravity, "turbulence": turbulence, "arms": arms})
     log("throughput: parametric vs recompile-per-candidate")
-    return {"budget_s": budget, "seed": seed, "validation_agents": validation_agents,
-            "conditions": rows, "throughput": throughput(throughput_seconds, seed)}
+    return {
+        "budget_s": budget,
+        "seed": seed,
+        "validation_agents": validation_agents,
+        "conditions": rows,
+        "throughput": throughput(throughput_seconds, seed),
+    }
 
 
 def _format_scores(row: dict) -> str:
     if row["success_rate"] is None:
         return f"no program ({row['note']})"
-    return (f"landed {row['success_rate']:6.1%}  CVaR-10 {row['cvar10_score']:8.1f}  "
-            f"mean {row['mean_score']:7.1f}  {row['evaluations']:>6} evals  "
-            f"{row['seconds']:5.0f} s  {row['note']}")
+    return (
+        f"landed {row['success_rate']:6.1%}  CVaR-10 {row['cvar10_score']:8.1f}  "
+        f"mean {row['mean_score']:7.1f}  {row['evaluations']:>6} evals  "
+        f"{row['seconds']:5.0f} s  {row['note']}"
+    )
 
 
 def format_evolve_table(result: dict) -> str:
-    lines = [f"budget {result['budget_s']:g} s per arm; validation: {result['validation_agents']} "
-             f"landers of a seed no arm trains on", ""]
+    lines = [
+        f"budget {result['budget_s']:g} s per arm; validation: {result['validation_agents']} "
+        f"landers of a seed no arm trains on",
+        "",
+    ]
     lines.append("| gravity | turbulence | arm | landed | CVaR-10 | mean | evaluations | seconds |")
     lines.append("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     for condition in result["conditions"]:
@@ -167,12 +258,17 @@ def format_evolve_table(result: dict) -> str:
             landed = "-" if row["success_rate"] is None else f"{row['success_rate']:.1%}"
             cvar = "-" if row["cvar10_score"] is None else f"{row['cvar10_score']:.1f}"
             mean = "-" if row["mean_score"] is None else f"{row['mean_score']:.1f}"
-            lines.append(f"| {condition['gravity']:g} | {condition['turbulence']:g} | "
-                         f"{row['arm']} | {landed} | {cvar} | {mean} | {row['evaluations']} | "
-                         f"{row['seconds']:.0f} |")
+            lines.append(
+                f"| {condition['gravity']:g} | {condition['turbulence']:g} | "
+                f"{row['arm']} | {landed} | {cvar} | {mean} | {row['evaluations']} | "
+                f"{row['seconds']:.0f} |"
+            )
     t = result["throughput"]
-    lines += ["", f"throughput ({t['structure']}, {t['agents']} landers x up to {t['max_steps']} "
-                  f"steps): parametric {t['parametric_evaluations_per_s']:.0f} evaluations/s, "
-                  f"recompile-per-candidate {t['recompile_evaluations_per_s']:.1f}/s, "
-                  f"{t['speedup']:.0f}x"]
+    lines += [
+        "",
+        f"throughput ({t['structure']}, {t['agents']} landers x up to {t['max_steps']} "
+        f"steps): parametric {t['parametric_evaluations_per_s']:.0f} evaluations/s, "
+        f"recompile-per-candidate {t['recompile_evaluations_per_s']:.1f}/s, "
+        f"{t['speedup']:.0f}x",
+    ]
     return "\n".join(lines)

@@ -35,10 +35,16 @@ class Individual:
     source: str = ""  # the seed file or registry entry it descends from, for seeds
 
     def lineage_json(self) -> dict:
-        return {"id": self.id, "parents": self.parents, "mutation": self.mutation,
-                "description": self.description, "generation": self.generation,
-                "structure": self.structure_key, "tuned_parameters": self.values,
-                "source": self.source}
+        return {
+            "id": self.id,
+            "parents": self.parents,
+            "mutation": self.mutation,
+            "description": self.description,
+            "generation": self.generation,
+            "structure": self.structure_key,
+            "tuned_parameters": self.values,
+            "source": self.source,
+        }
 
 
 @dataclass
@@ -54,9 +60,14 @@ class Failure:
     text: str = ""
 
     def to_json(self) -> dict:
-        return {"generation": self.generation, "mutation": self.mutation,
-                "description": self.description, "parents": self.parents,
-                "reason": self.reason, "diagnostics": self.diagnostics}
+        return {
+            "generation": self.generation,
+            "mutation": self.mutation,
+            "description": self.description,
+            "parents": self.parents,
+            "reason": self.reason,
+            "diagnostics": self.diagnostics,
+        }
 
 
 class ProgramDatabase:
@@ -109,4 +120,6 @@ class ProgramDatabase:
 
     def best(self) -> Individual | None:
         members = self.members()
-        return max(members, key=lambda i: (i.fitness, -int(i.id.split("-")[-1]))) if members else None
+        return (
+            max(members, key=lambda i: (i.fitness, -int(i.id.split("-")[-1]))) if members else None
+        )

@@ -21,8 +21,14 @@ import numpy as np
 from ..compiler import Compiler
 from ..sim import model
 from ..sim.native import NativeSwarm, SwarmTimeout
-from ..sim.swarm import (Outcomes, SwarmReport, default_threads, evaluate, population_outcomes,
-                         validation_seed)
+from ..sim.swarm import (
+    Outcomes,
+    SwarmReport,
+    default_threads,
+    evaluate,
+    population_outcomes,
+    validation_seed,
+)
 
 # Seeds: the training landers are agents 0..N-1 of ``train_seed(S)``; validation uses
 # ``validation_seed(S)`` (sim.swarm), a different stream of the counter-based generator,
@@ -71,9 +77,16 @@ class Structure:
 class PopulationEvaluator:
     """Training evaluations for one search: fixed conditions, landers and threads."""
 
-    def __init__(self, env: model.Environment, agents: int = 128, seed: int = 0,
-                 threads: int | None = None, max_steps: int = model.MAX_STEPS,
-                 timeout_s: float = 60.0, compiler: Compiler | None = None):
+    def __init__(
+        self,
+        env: model.Environment,
+        agents: int = 128,
+        seed: int = 0,
+        threads: int | None = None,
+        max_steps: int = model.MAX_STEPS,
+        timeout_s: float = 60.0,
+        compiler: Compiler | None = None,
+    ):
         self.env, self.agents, self.seed = env, agents, train_seed(seed)
         self.threads = threads or default_threads()
         self.max_steps, self.timeout_s = max_steps, timeout_s
@@ -104,14 +117,16 @@ class PopulationEvaluator:
         return Structure(key, text, path, kernel.parameters, kernel)
 
     def _run(self, structure: Structure, thetas: np.ndarray):
-        return structure.kernel.run_population(self.env, thetas, self.agents, self.seed,
-                                               self.max_steps, self.threads, self.timeout_s)
+        return structure.kernel.run_population(
+            self.env, thetas, self.agents, self.seed, self.max_steps, self.threads, self.timeout_s
+        )
 
-    def on_landers(self, agents: int, seed: int) -> "PopulationEvaluator":
+    def on_landers(self, agents: int, seed: int) -> PopulationEvaluator:
         """An evaluator like this one (the same machine or cluster, conditions and
         compiler) for other landers: the search's selection set."""
-        return PopulationEvaluator(self.env, agents, seed, self.threads, self.max_steps,
-                                   self.timeout_s, self.compiler)
+        return PopulationEvaluator(
+            self.env, agents, seed, self.threads, self.max_steps, self.timeout_s, self.compiler
+        )
 
     def report(self) -> dict:
         """Where the evaluations ran (empty on one machine; per node on a cluster)."""
@@ -140,17 +155,25 @@ class ClusterEvaluator(PopulationEvaluator):
     to the workers, which compile it once per structure and fly batches of (parameter
     rows, agent range). Every candidate's outcomes equal the local evaluator's."""
 
-    def __init__(self, env: model.Environment, cluster, agents: int = 128, seed: int = 0,
-                 max_steps: int = model.MAX_STEPS, timeout_s: float = 60.0,
-                 compiler: Compiler | None = None):
+    def __init__(
+        self,
+        env: model.Environment,
+        cluster,
+        agents: int = 128,
+        seed: int = 0,
+        max_steps: int = model.MAX_STEPS,
+        timeout_s: float = 60.0,
+        compiler: Compiler | None = None,
+    ):
         super().__init__(env, agents, seed, cluster.threads, max_steps, timeout_s, compiler)
         self.cluster = cluster
 
     def _spec(self, structure: Structure):
         from ..cluster.actors import WorkSpec
 
-        return WorkSpec(structure.key, structure.text, structure.path, True, self.env,
-                        self.seed, self.max_steps)
+        return WorkSpec(
+            structure.key, structure.text, structure.path, True, self.env, self.seed, self.max_steps
+        )
 
     def _build(self, key: str, text: str, path: str, table) -> Structure:
         structure = Structure(key, text, path, table)
@@ -158,12 +181,14 @@ class ClusterEvaluator(PopulationEvaluator):
         return structure
 
     def _run(self, structure: Structure, thetas: np.ndarray):
-        return self.cluster.fly_population(self._spec(structure), thetas, self.agents,
-                                           self.timeout_s)
+        return self.cluster.fly_population(
+            self._spec(structure), thetas, self.agents, self.timeout_s
+        )
 
-    def on_landers(self, agents: int, seed: int) -> "ClusterEvaluator":
-        return ClusterEvaluator(self.env, self.cluster, agents, seed, self.max_steps,
-                                self.timeout_s, self.compiler)
+    def on_landers(self, agents: int, seed: int) -> ClusterEvaluator:
+        return ClusterEvaluator(
+            self.env, self.cluster, agents, seed, self.max_steps, self.timeout_s, self.compiler
+        )
 
     def report(self) -> dict:
         return self.cluster.report()
@@ -172,9 +197,14 @@ class ClusterEvaluator(PopulationEvaluator):
         self.cluster.close()
 
 
-def population_evaluator(env: model.Environment, agents: int = 128, seed: int = 0,
-                         threads: int | None = None, cluster: str | None = None,
-                         granularity: str = "node") -> PopulationEvaluator:
+def population_evaluator(
+    env: model.Environment,
+    agents: int = 128,
+    seed: int = 0,
+    threads: int | None = None,
+    cluster: str | None = None,
+    granularity: str = "node",
+) -> PopulationEvaluator:
     """The local evaluator, or with ``cluster`` (an address, or ``auto``) one on that Ray
     cluster (ClusterError if it cannot be used). Ray is imported only for a cluster."""
     if cluster in (None, "", "none"):
@@ -188,8 +218,22 @@ def _failed(agents: int, reason: str) -> Outcomes:
     return Outcomes(agents, 0, 0, 0, 0, 0.0, -math.inf, -math.inf, 0.0, reason)
 
 
-def validate(text: str, path: str, env: model.Environment, seed: int, agents: int = 1000,
-             compiler: Compiler | None = None, threads: int | None = None) -> SwarmReport:
+def validate(
+    text: str,
+    path: str,
+    env: model.Environment,
+    seed: int,
+    agents: int = 1000,
+    compiler: Compiler | None = None,
+    threads: int | None = None,
+) -> SwarmReport:
     """The program as written, compiled the ordinary way, on validation landers."""
-    return evaluate(text, path, env, agents=agents, seed=validation_seed(seed),
-                    compiler=compiler, threads=threads)
+    return evaluate(
+        text,
+        path,
+        env,
+        agents=agents,
+        seed=validation_seed(seed),
+        compiler=compiler,
+        threads=threads,
+    )

@@ -23,26 +23,40 @@ from ..agents.repair import RepairSession
 from .mutations import CHANNELS, OBSERVATION_NAMES, NotApplicable
 from .program import ControlProgram, ProgramShapeError, features
 
-CHANGES = ("add a term", "add an integral state", "add a filtered state", "gate on leg contact",
-           "change the gain", "limit the output")
+CHANGES = (
+    "add a term",
+    "add an integral state",
+    "add a filtered state",
+    "gate on leg contact",
+    "change the gain",
+    "limit the output",
+)
 
-PROPOSAL_GRAMMAR = r'''
+PROPOSAL_GRAMMAR = (
+    r"""
 root ::= "{\"change\": \"" change "\", \"observation\": \"" observation "\", \"engine\": \"" engine "\", \"rationale\": \"" text "\"}"
-change ::= ''' + " | ".join(f'"{c}"' for c in CHANGES) + r'''
-observation ::= ''' + " | ".join(f'"{o}"' for o in OBSERVATION_NAMES) + r'''
+change ::= """
+    + " | ".join(f'"{c}"' for c in CHANGES)
+    + r"""
+observation ::= """
+    + " | ".join(f'"{o}"' for o in OBSERVATION_NAMES)
+    + r"""
 engine ::= "main" | "lateral"
 text ::= [a-zA-Z0-9 ,.;:()/+=-]{1,80}
-'''
+"""
+)
 
 NEW_LINES = 6
 
 
 def failure_summary(train: dict) -> str:
     agents = max(1, train.get("agents", 1))
-    return (f"On {agents} landers it lands {train.get('landed', 0)}, crashes "
-            f"{train.get('crashed', 0)}, leaves the screen {train.get('out_of_bounds', 0)} and "
-            f"is still flying at the time limit {train.get('timed_out', 0)}; mean score "
-            f"{train.get('mean_score') or 0:.0f}, worst-10% score {train.get('cvar10_score') or 0:.0f}.")
+    return (
+        f"On {agents} landers it lands {train.get('landed', 0)}, crashes "
+        f"{train.get('crashed', 0)}, leaves the screen {train.get('out_of_bounds', 0)} and "
+        f"is still flying at the time limit {train.get('timed_out', 0)}; mean score "
+        f"{train.get('mean_score') or 0:.0f}, worst-10% score {train.get('cvar10_score') or 0:.0f}."
+    )
 
 
 class LLMMutation:
@@ -67,38 +81,61 @@ class LLMMutation:
 
     def _propose(self, parent, env, seed: int, cancel=None) -> tuple[str, str]:
         program = ControlProgram.parse(parent.text)
-        known = [f"The current controller: {features(parent.text).describe()}. "
-                 + failure_summary(parent.train)]
+        known = [
+            f"The current controller: {features(parent.text).describe()}. "
+            + failure_summary(parent.train)
+        ]
         reasoning = self.agents.reasoning.backend.generate(
             environment_prompt(env, known).replace(
                 "Answer with a strategy as JSON: controller family, gains and a short rationale.",
-                "Propose one change to the controller's structure as JSON."),
-            grammar=PROPOSAL_GRAMMAR, max_tokens=120, on_token=self._stream("reasoning"),
-            cancel=cancel, seed=seed)
+                "Propose one change to the controller's structure as JSON.",
+            ),
+            grammar=PROPOSAL_GRAMMAR,
+            max_tokens=120,
+            on_token=self._stream("reasoning"),
+            cancel=cancel,
+            seed=seed,
+        )
         if reasoning.cancelled:
             raise NotApplicable("cancelled")
         try:
             proposal = json.loads(reasoning.text)
         except ValueError:
-            raise NotApplicable(f"the reasoning agent's answer is not a proposal: "
-                                f"{reasoning.text[:80]!r}") from None
-        change = (f"{proposal['change']} on {proposal['observation']} for the "
-                  f"{proposal['engine']} engine ({proposal['rationale']})")
+            raise NotApplicable(
+                f"the reasoning agent's answer is not a proposal: {reasoning.text[:80]!r}"
+            ) from None
+        change = (
+            f"{proposal['change']} on {proposal['observation']} for the "
+            f"{proposal['engine']} engine ({proposal['rationale']})"
+        )
         program.rename({program.obs: "%obs", program.mem: "%mem"})
         kept = [line.split("//")[0].rstrip() for line in program.code_lines()]
         written = self.agents.synthesis.write(
-            keep_lines=kept, notes=f"// Change: {change}\n", on_token=self._stream("synthesis"),
-            cancel=cancel, seed=seed, max_new_lines=NEW_LINES, with_example=False)
+            keep_lines=kept,
+            notes=f"// Change: {change}\n",
+            on_token=self._stream("synthesis"),
+            cancel=cancel,
+            seed=seed,
+            max_new_lines=NEW_LINES,
+            with_example=False,
+        )
         if written.cancelled:
             raise NotApplicable("cancelled")
-        session = RepairSession(written.text, "llm-child.mlir", self.agents.synthesis,
-                                self.agents.reasoning, max_attempts=self.repair_attempts,
-                                cancel=cancel, on_token=self.on_token)
+        session = RepairSession(
+            written.text,
+            "llm-child.mlir",
+            self.agents.synthesis,
+            self.agents.reasoning,
+            max_attempts=self.repair_attempts,
+            cancel=cancel,
+            on_token=self.on_token,
+        )
         if session.status != "repaired":
             session.auto()
         self.last = {"proposal": proposal, "repair": session.status, "tiers": session.tiers}
-        return session.text, f"LLM: {change}" + ("" if session.status == "repaired"
-                                                 else " (repair failed)")
+        return session.text, f"LLM: {change}" + (
+            "" if session.status == "repaired" else " (repair failed)"
+        )
 
 
 __all__ = ["CHANGES", "CHANNELS", "LLMMutation", "PROPOSAL_GRAMMAR", "failure_summary"]

@@ -13,8 +13,15 @@ child that does not compile is recorded with its diagnostics like any other fail
 from __future__ import annotations
 
 from ..compiler import dialect as tl
-from .program import (ACTION_TYPE, MEM_TYPE, VALUE, ControlProgram, ProgramShapeError,
-                      _DEFINES, read_slots)
+from .program import (
+    _DEFINES,
+    ACTION_TYPE,
+    MEM_TYPE,
+    VALUE,
+    ControlProgram,
+    ProgramShapeError,
+    read_slots,
+)
 
 OBSERVATION_NAMES = ("x", "y", "vx", "vy", "angle", "omega", "left leg", "right leg")
 CHANNELS = ("main engine", "lateral engine")
@@ -26,8 +33,10 @@ class NotApplicable(Exception):
 
 
 def _extract(name: str, source: str, index: int, size: int) -> str:
-    return (f'  {name} = "tensorlang.extract"({source}) {{index = array<i64: {index}>}} : '
-            f"(tensor<{size}xf64>) -> f64")
+    return (
+        f'  {name} = "tensorlang.extract"({source}) {{index = array<i64: {index}>}} : '
+        f"(tensor<{size}xf64>) -> f64"
+    )
 
 
 def _broadcast(name: str, scalar: str, size: int) -> str:
@@ -37,9 +46,14 @@ def _broadcast(name: str, scalar: str, size: int) -> str:
 def _constant(name: str, values: list[float], type_: str | None = None) -> str:
     """A dense constant; one value is a splat (of ``type_``, default one element)."""
     type_ = type_ or f"tensor<{len(values)}xf64>"
-    literal = ("[" + ", ".join(f"{v:.1f}" for v in values) + "]") if len(values) > 1 else f"{values[0]:.1f}"
-    return (f'  {name} = "tensorlang.constant"() {{value = dense<{literal}> : {type_}}} : '
-            f"() -> {type_}")
+    literal = (
+        ("[" + ", ".join(f"{v:.1f}" for v in values) + "]")
+        if len(values) > 1
+        else f"{values[0]:.1f}"
+    )
+    return (
+        f'  {name} = "tensorlang.constant"() {{value = dense<{literal}> : {type_}}} : () -> {type_}'
+    )
 
 
 def _binary(name: str, op: str, a: str, b: str, type_: str = ACTION_TYPE) -> str:
@@ -126,22 +140,28 @@ class AddState:
         k = int(rng.integers(6))  # the legs are 0/1 flags: nothing to integrate
         channel = int(rng.integers(2))
         p = program.fresh_prefix("s")
-        lines = [_extract(f"{p}o", program.obs, k, tl.CONTROL_OBS_SIZE),
-                 _extract(f"{p}m", program.mem, slot, tl.CONTROL_MEM_SIZE)]
+        lines = [
+            _extract(f"{p}o", program.obs, k, tl.CONTROL_OBS_SIZE),
+            _extract(f"{p}m", program.mem, slot, tl.CONTROL_MEM_SIZE),
+        ]
         if self.kind == "integral":
-            lines += [f"  {p}dt = arith.constant 0.02 : f64",
-                      f"  {p}step = arith.mulf {p}dt, {p}o : f64",
-                      f"  {p}raw = arith.addf {p}m, {p}step : f64",
-                      _broadcast(f"{p}rt", f"{p}raw", 1),
-                      f'  {p}bt = "tensorlang.clamp"({p}rt) {{lo = -5.0 : f64, hi = 5.0 : f64}} : '
-                      f"({SCALAR_TYPE}) -> {SCALAR_TYPE}",
-                      _extract(f"{p}s", f"{p}bt", 0, 1)]
+            lines += [
+                f"  {p}dt = arith.constant 0.02 : f64",
+                f"  {p}step = arith.mulf {p}dt, {p}o : f64",
+                f"  {p}raw = arith.addf {p}m, {p}step : f64",
+                _broadcast(f"{p}rt", f"{p}raw", 1),
+                f'  {p}bt = "tensorlang.clamp"({p}rt) {{lo = -5.0 : f64, hi = 5.0 : f64}} : '
+                f"({SCALAR_TYPE}) -> {SCALAR_TYPE}",
+                _extract(f"{p}s", f"{p}bt", 0, 1),
+            ]
         else:
-            lines += [f"  {p}a = arith.constant 0.9 : f64",
-                      f"  {p}keep = arith.mulf {p}a, {p}m : f64",
-                      f"  {p}ao = arith.mulf {p}a, {p}o : f64",
-                      f"  {p}new = arith.subf {p}o, {p}ao : f64",
-                      f"  {p}s = arith.addf {p}keep, {p}new : f64"]
+            lines += [
+                f"  {p}a = arith.constant 0.9 : f64",
+                f"  {p}keep = arith.mulf {p}a, {p}m : f64",
+                f"  {p}ao = arith.mulf {p}a, {p}o : f64",
+                f"  {p}new = arith.subf {p}o, {p}ao : f64",
+                f"  {p}s = arith.addf {p}keep, {p}new : f64",
+            ]
         onehot = [1.0 if i == slot else 0.0 for i in range(tl.CONTROL_MEM_SIZE)]
         lines += [
             _broadcast(f"{p}sv", f"{p}s", tl.CONTROL_MEM_SIZE),
@@ -157,8 +177,11 @@ class AddState:
         program.mem_out = f"{p}mem"
         program.body += lines + add_to_channel(program, p, f"{p}term", channel)
         what = "integral" if self.kind == "integral" else "low-pass filter"
-        return (program.text(), f"add the {what} of {OBSERVATION_NAMES[k]} as state mem[{slot}], "
-                                f"fed to the {CHANNELS[channel]}")
+        return (
+            program.text(),
+            f"add the {what} of {OBSERVATION_NAMES[k]} as state mem[{slot}], "
+            f"fed to the {CHANNELS[channel]}",
+        )
 
 
 class GateOnContact:
@@ -209,7 +232,8 @@ class Crossover:
         swap = bool(rng.integers(2))
         w1, w2 = ([0.0, 1.0], [1.0, 0.0]) if swap else ([1.0, 0.0], [0.0, 1.0])
         first.body += [line for line in second.body if line.split("//")[0].strip()] + [
-            _constant(f"{p}w1", w1), _constant(f"{p}w2", w2),
+            _constant(f"{p}w1", w1),
+            _constant(f"{p}w2", w2),
             _binary(f"{p}b1", "mul", first.action, f"{p}w1"),
             _binary(f"{p}b2", "mul", second.action, f"{p}w2"),
             _binary(f"{p}act", "add", f"{p}b1", f"{p}b2"),
@@ -218,11 +242,20 @@ class Crossover:
         if second_mem:
             first.mem_out = second.mem_out
         channel = "lateral" if swap else "main"
-        return first.text(), f"crossover: the {channel} engine from the first parent, the other from the second"
+        return (
+            first.text(),
+            f"crossover: the {channel} engine from the first parent, the other from the second",
+        )
 
 
-SYMBOLIC_OPERATORS = (AddObservationTerm(), DropTerm(), AddState("integral"),
-                      AddState("filter"), GateOnContact(), Crossover())
+SYMBOLIC_OPERATORS = (
+    AddObservationTerm(),
+    DropTerm(),
+    AddState("integral"),
+    AddState("filter"),
+    GateOnContact(),
+    Crossover(),
+)
 
 
 def mutate(operator, parent: str, rng, other: str | None = None) -> tuple[str, str]:

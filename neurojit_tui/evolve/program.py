@@ -17,8 +17,14 @@ OBS_TYPE = f"tensor<{tl.CONTROL_OBS_SIZE}xf64>"
 MEM_TYPE = f"tensor<{tl.CONTROL_MEM_SIZE}xf64>"
 ACTION_TYPE = f"tensor<{tl.CONTROL_ACTION_SIZE}xf64>"
 
-_HEADER = re.compile(r"func\.func\s+@" + tl.CONTROL_ENTRY + r"\s*\(\s*(%[\w.$-]+)\s*:\s*"
-                     + re.escape(OBS_TYPE) + r"\s*,\s*(%[\w.$-]+)\s*:\s*" + re.escape(MEM_TYPE))
+_HEADER = re.compile(
+    r"func\.func\s+@"
+    + tl.CONTROL_ENTRY
+    + r"\s*\(\s*(%[\w.$-]+)\s*:\s*"
+    + re.escape(OBS_TYPE)
+    + r"\s*,\s*(%[\w.$-]+)\s*:\s*"
+    + re.escape(MEM_TYPE)
+)
 _RETURN = re.compile(r"^\s*(?:func\.)?return\s+(%[\w.$-]+)\s*,\s*(%[\w.$-]+)\s*:")
 _DEFINES = re.compile(r"^\s*(%[\w.$-]+)\s*=")
 VALUE = re.compile(r"%[\w.$-]+")
@@ -42,7 +48,7 @@ class ControlProgram:
     mem: str
 
     @classmethod
-    def parse(cls, text: str) -> "ControlProgram":
+    def parse(cls, text: str) -> ControlProgram:
         lines = text.splitlines()
         header = next((i for i, line in enumerate(lines) if _HEADER.search(line)), None)
         if header is None or not lines[header].rstrip().endswith("{"):
@@ -52,8 +58,15 @@ class ControlProgram:
             raise ProgramShapeError("@control needs exactly one `return %action, %mem : ...` line")
         obs, mem = _HEADER.search(lines[header]).groups()
         action, mem_out = _RETURN.match(lines[returns[0]]).groups()
-        return cls(lines[: header + 1], lines[header + 1: returns[0]], action, mem_out,
-                   lines[returns[0] + 1:], obs, mem)
+        return cls(
+            lines[: header + 1],
+            lines[header + 1 : returns[0]],
+            action,
+            mem_out,
+            lines[returns[0] + 1 :],
+            obs,
+            mem,
+        )
 
     def text(self) -> str:
         ret = f"  return {self.action}, {self.mem_out} : {ACTION_TYPE}, {MEM_TYPE}"
@@ -81,16 +94,21 @@ class ControlProgram:
             for line in self.body:
                 code = line.split("//")[0]
                 used.update(VALUE.findall(code.split("=", 1)[1] if _DEFINES.match(code) else code))
-            dead = [i for i, line in enumerate(self.body)
-                    if (m := _DEFINES.match(line)) and m.group(1) not in used]
+            dead = [
+                i
+                for i, line in enumerate(self.body)
+                if (m := _DEFINES.match(line)) and m.group(1) not in used
+            ]
             if not dead:
                 return
             self.body = [line for i, line in enumerate(self.body) if i not in set(dead)]
 
     def rename(self, mapping: dict[str, str]) -> None:
         """Rename values in the body and the return (whole names only)."""
+
         def swap(match):
             return mapping.get(match.group(0), match.group(0))
+
         self.body = [VALUE.sub(swap, line) for line in self.body]
         self.action = mapping.get(self.action, self.action)
         self.mem_out = mapping.get(self.mem_out, self.mem_out)
@@ -111,13 +129,17 @@ class Features:
 
     def describe(self) -> str:
         names = ("x", "y", "vx", "vy", "angle", "omega", "leg_l", "leg_r")
-        return (f"reads {','.join(names[i] for i in self.observations) or 'nothing'}; "
-                f"{'uses' if self.uses_mem else 'no'} state; {self.ops} ops")
+        return (
+            f"reads {','.join(names[i] for i in self.observations) or 'nothing'}; "
+            f"{'uses' if self.uses_mem else 'no'} state; {self.ops} ops"
+        )
 
 
 _EXTRACT = re.compile(r'"tensorlang\.extract"\((%[\w.$-]+)\)\s*\{index = array<i64:\s*(\d+)>')
-_SLICE = re.compile(r'"tensorlang\.slice"\((%[\w.$-]+)\)\s*\{offsets = array<i64:\s*(\d+)>,'
-                    r'\s*sizes = array<i64:\s*(\d+)>')
+_SLICE = re.compile(
+    r'"tensorlang\.slice"\((%[\w.$-]+)\)\s*\{offsets = array<i64:\s*(\d+)>,'
+    r"\s*sizes = array<i64:\s*(\d+)>"
+)
 
 
 def read_slots(lines: list[str], value: str, size: int) -> set[int]:
@@ -149,5 +171,8 @@ def features(text: str) -> Features:
     except ProgramShapeError:
         return Features(tuple(range(tl.CONTROL_OBS_SIZE)), True, 0)
     code = program.code_lines()
-    return Features(tuple(sorted(read_slots(code, program.obs, tl.CONTROL_OBS_SIZE))),
-                    bool(read_slots(code, program.mem, tl.CONTROL_MEM_SIZE)), len(code))
+    return Features(
+        tuple(sorted(read_slots(code, program.obs, tl.CONTROL_OBS_SIZE))),
+        bool(read_slots(code, program.mem, tl.CONTROL_MEM_SIZE)),
+        len(code),
+    )

@@ -4,51 +4,66 @@ from __future__ import annotations
 
 
 def progress_line(data: dict) -> str:
-    return (f"generation {data['generation']:>3}  {data['evaluations']:>7} evaluations  "
-            f"{data['evaluations_per_s']:7.0f}/s  best {data['best_fitness']:7.2f}  "
-            f"median {data['median_fitness']:7.2f}  {data['seconds']:6.1f} s")
+    return (
+        f"generation {data['generation']:>3}  {data['evaluations']:>7} evaluations  "
+        f"{data['evaluations_per_s']:7.0f}/s  best {data['best_fitness']:7.2f}  "
+        f"median {data['median_fitness']:7.2f}  {data['seconds']:6.1f} s"
+    )
 
 
 def _scores(label: str, scores: dict) -> str:
     cvar = scores.get("cvar10_score")
     mean = scores.get("mean_score")
-    return (f"{label}: landed {scores['success_rate']:.1%} of {scores['agents']}, "
-            f"mean score {mean if mean is None else round(mean, 1)}, "
-            f"CVaR-10 {cvar if cvar is None else round(cvar, 1)}")
+    return (
+        f"{label}: landed {scores['success_rate']:.1%} of {scores['agents']}, "
+        f"mean score {mean if mean is None else round(mean, 1)}, "
+        f"CVaR-10 {cvar if cvar is None else round(cvar, 1)}"
+    )
 
 
 def cluster_lines(cluster: dict) -> list[str]:
     """Where the evaluations ran, per node of a cluster (nothing on one machine)."""
     if not cluster:
         return []
-    lines = [f"cluster {cluster['address']}: {cluster['workers']} worker(s), one per "
-             f"{cluster['granularity']}, {cluster['threads']} thread(s); "
-             f"{cluster['retried_batches']} batch(es) flown again after a lost worker"]
+    lines = [
+        f"cluster {cluster['address']}: {cluster['workers']} worker(s), one per "
+        f"{cluster['granularity']}, {cluster['threads']} thread(s); "
+        f"{cluster['retried_batches']} batch(es) flown again after a lost worker"
+    ]
     for node in cluster["nodes"]:
-        lines.append(f"  node {node['address']} {node['node'][:8]}: {node['evaluations']:.0f} "
-                     f"evaluations in {node['batches']} batches, busy {node['busy_seconds']:.1f} s"
-                     + (f", {node['retried']} lost" if node["retried"] else ""))
+        lines.append(
+            f"  node {node['address']} {node['node'][:8]}: {node['evaluations']:.0f} "
+            f"evaluations in {node['batches']} batches, busy {node['busy_seconds']:.1f} s"
+            + (f", {node['retried']} lost" if node["retried"] else "")
+        )
     return lines
 
 
 def summary(result: dict) -> str:
-    lines = [f"{result['status']}: {result['generations']} generation(s), "
-             f"{result['evaluations']} evaluations in {result['seconds']:.1f} s "
-             f"({result['evaluations_per_s']:.0f}/s), {result['structures']} structures, "
-             f"{len(result['failures'])} failed candidates"]
+    lines = [
+        f"{result['status']}: {result['generations']} generation(s), "
+        f"{result['evaluations']} evaluations in {result['seconds']:.1f} s "
+        f"({result['evaluations_per_s']:.0f}/s), {result['structures']} structures, "
+        f"{len(result['failures'])} failed candidates"
+    ]
     lines += cluster_lines(result.get("cluster") or {})
     best = result.get("best")
     if not best:
         return "\n".join(lines + ["no candidate flew"])
     lines.append(_scores("training  ", best["train"]))
-    lines.append(_scores("validation", best["validation"])
-                 + f" (seed {best['validation']['seeds'][0]}, never flown by the search)")
-    lines.append("lineage: " + " <- ".join(
-        f"{step['id']} ({step['mutation']})" for step in best["lineage"]))
+    lines.append(
+        _scores("validation", best["validation"])
+        + f" (seed {best['validation']['seeds'][0]}, never flown by the search)"
+    )
+    lines.append(
+        "lineage: " + " <- ".join(f"{step['id']} ({step['mutation']})" for step in best["lineage"])
+    )
     if best.get("registry"):
         verdict = best["registry"]
-        lines.append(("stored in the registry: " if verdict["stored"] else "not stored: ")
-                     + verdict["reason"])
+        lines.append(
+            ("stored in the registry: " if verdict["stored"] else "not stored: ")
+            + verdict["reason"]
+        )
     if best.get("path"):
         lines.append(f"wrote {best['path']}")
     return "\n".join(lines)

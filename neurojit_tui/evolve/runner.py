@@ -22,6 +22,7 @@ from ..paths import controller_samples
 from ..sim import model
 from .search import EvolutionResult, EvolveOptions, evolve
 
+
 def samples() -> list[tuple[str, str]]:
     """The built-in controller samples as (path, text) seeds."""
     return [(str(path), path.read_text()) for path in controller_samples()]
@@ -35,9 +36,16 @@ def default_seeds(env: model.Environment, registry=None, nearby: int = 3) -> lis
     return seeds
 
 
-def run_evolution(env: model.Environment, options: EvolveOptions,
-                  seeds: list[tuple[str, str]] | None = None, registry=None, agents=None,
-                  on_event=None, on_token=None, cancel=None) -> EvolutionResult:
+def run_evolution(
+    env: model.Environment,
+    options: EvolveOptions,
+    seeds: list[tuple[str, str]] | None = None,
+    registry=None,
+    agents=None,
+    on_event=None,
+    on_token=None,
+    cancel=None,
+) -> EvolutionResult:
     """Evolve controllers for ``env``. ``agents`` (``agents.Agents``) enables LLM
     mutations unless ``options.use_llm`` is off; ``on_token(role, piece)`` hears them."""
     seeds = seeds or default_seeds(env, registry)
@@ -53,8 +61,9 @@ def run_evolution(env: model.Environment, options: EvolveOptions,
     return result
 
 
-def remember_if_better(result: EvolutionResult, env: model.Environment, registry,
-                       agents=None) -> dict:
+def remember_if_better(
+    result: EvolutionResult, env: model.Environment, registry, agents=None
+) -> dict:
     """Store the winner if it beats the stored entry and every sample on the same
     validation landers (``memory.admission``), with its lineage and both scores."""
     from ..agents.pipeline import model_identities
@@ -62,14 +71,34 @@ def remember_if_better(result: EvolutionResult, env: model.Environment, registry
     from ..memory.admission import remember_if_better as admit_and_remember
 
     best, options = result.best, result.options
-    identities = model_identities(agents) if agents is not None else {"reasoning": "none",
-                                                                       "synthesis": "none"}
+    identities = (
+        model_identities(agents)
+        if agents is not None
+        else {"reasoning": "none", "synthesis": "none"}
+    )
     key, key_data = cache_key(env, identities)
-    validation = {k: best["validation"][k] for k in ("success_rate", "mean_score",
-                                                     "cvar10_score", "failure", "agents")}
+    validation = {
+        k: best["validation"][k]
+        for k in ("success_rate", "mean_score", "cvar10_score", "failure", "agents")
+    }
     return admit_and_remember(
-        registry, env, key, key_data, best["source"], f"evolved-{best['id']}.mlir", Compiler(),
-        seed=options["seed"], agents=options["validation_agents"], candidate=validation,
-        scores={"train": best["train"]}, threads=options["threads"],
-        provenance={"evolved": True, "lineage": best["lineage"], "seed": options["seed"],
-                    "generations": result.generations, "models": identities})
+        registry,
+        env,
+        key,
+        key_data,
+        best["source"],
+        f"evolved-{best['id']}.mlir",
+        Compiler(),
+        seed=options["seed"],
+        agents=options["validation_agents"],
+        candidate=validation,
+        scores={"train": best["train"]},
+        threads=options["threads"],
+        provenance={
+            "evolved": True,
+            "lineage": best["lineage"],
+            "seed": options["seed"],
+            "generations": result.generations,
+            "models": identities,
+        },
+    )

@@ -28,8 +28,7 @@ import numpy as np
 from ..compiler import CompileError
 from ..sim import model
 from .database import Failure, Individual, ProgramDatabase
-from .evaluation import (fitness, population_evaluator, selection_seed, validate,
-                         validation_seed)
+from .evaluation import fitness, population_evaluator, selection_seed, validate, validation_seed
 from .mutations import SYMBOLIC_OPERATORS, NotApplicable, mutate
 from .program import features
 from .tuning import tune
@@ -75,7 +74,9 @@ class EvolutionResult:
     compile_seconds: float = 0.0
     structures: int = 0
     operators: dict = field(default_factory=dict)  # name -> {"tried", "kept", "failed", "improved"}
-    cluster: dict = field(default_factory=dict)  # on a cluster: evaluations per node (RayCluster.report)
+    cluster: dict = field(
+        default_factory=dict
+    )  # on a cluster: evaluations per node (RayCluster.report)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -94,15 +95,23 @@ class Evolution:
     "failure" and "log" events as they happen (the CLI prints them; the engine
     forwards them to the workstation)."""
 
-    def __init__(self, seeds: list[tuple[str, str]], env: model.Environment,
-                 options: EvolveOptions, llm=None, on_event=None, cancel=None):
+    def __init__(
+        self,
+        seeds: list[tuple[str, str]],
+        env: model.Environment,
+        options: EvolveOptions,
+        llm=None,
+        on_event=None,
+        cancel=None,
+    ):
         self.seeds, self.env, self.options = seeds, env, options
         self.llm = llm if options.use_llm else None
         self.on_event = on_event or (lambda kind, data: None)
         self.cancel = cancel or threading.Event()
         self.rng = np.random.default_rng(options.seed)
-        self.evaluator = population_evaluator(env, options.train_agents, options.seed,
-                                              options.threads, options.cluster)
+        self.evaluator = population_evaluator(
+            env, options.train_agents, options.seed, options.threads, options.cluster
+        )
         self.database = ProgramDatabase(options.islands, options.population)
         self.history: list[dict] = []
         self.operators: dict[str, dict] = {}
@@ -116,17 +125,20 @@ class Evolution:
 
     def _out_of_time(self) -> bool:
         budget = self.options.budget_s
-        return self.cancel.is_set() or (budget is not None
-                                        and time.perf_counter() - self._start > budget)
+        return self.cancel.is_set() or (
+            budget is not None and time.perf_counter() - self._start > budget
+        )
 
     def _tally(self, operator: str, outcome: str) -> None:
-        counts = self.operators.setdefault(operator, {"tried": 0, "kept": 0, "failed": 0,
-                                                      "not_applicable": 0, "improved": 0})
+        counts = self.operators.setdefault(
+            operator, {"tried": 0, "kept": 0, "failed": 0, "not_applicable": 0, "improved": 0}
+        )
         counts["tried" if outcome == "tried" else outcome] += 1
 
     def _fail(self, generation, mutation, description, parents, reason, diagnostics=(), text=""):
-        failure = Failure(generation, mutation, description, parents, reason,
-                          list(diagnostics), text)
+        failure = Failure(
+            generation, mutation, description, parents, reason, list(diagnostics), text
+        )
         self.database.failures.append(failure)
         self._tally(mutation, "failed")
         self.on_event("failure", failure.to_json())
@@ -138,27 +150,68 @@ class Evolution:
 
     # -- making candidates ----------------------------------------------------------------
 
-    def _tuned_individual(self, text, path, generation, parents, mutation, description,
-                          tune_generations, start=None, sigma0=0.3, source="") -> Individual | None:
+    def _tuned_individual(
+        self,
+        text,
+        path,
+        generation,
+        parents,
+        mutation,
+        description,
+        tune_generations,
+        start=None,
+        sigma0=0.3,
+        source="",
+    ) -> Individual | None:
         try:
             structure = self.evaluator.structure(text, path)
         except CompileError as error:
-            self._fail(generation, mutation, description, parents, "does not compile",
-                       [d.to_json() for d in error.diagnostics], text)
+            self._fail(
+                generation,
+                mutation,
+                description,
+                parents,
+                "does not compile",
+                [d.to_json() for d in error.diagnostics],
+                text,
+            )
             return None
         initial = structure.parameters.initial if start is None else np.asarray(start)
-        tuned = tune(self.evaluator, structure, initial, tune_generations,
-                     seed=int(self.rng.integers(2**31)), popsize=self.options.cma_popsize,
-                     sigma0=sigma0, should_stop=self._out_of_time)
+        tuned = tune(
+            self.evaluator,
+            structure,
+            initial,
+            tune_generations,
+            seed=int(self.rng.integers(2**31)),
+            popsize=self.options.cma_popsize,
+            sigma0=sigma0,
+            should_stop=self._out_of_time,
+        )
         if not tuned.outcomes.ok or tuned.fitness == -np.inf:
-            self._fail(generation, mutation, description, parents,
-                       tuned.outcomes.failure or "no landers flew", text=text)
+            self._fail(
+                generation,
+                mutation,
+                description,
+                parents,
+                tuned.outcomes.failure or "no landers flew",
+                text=text,
+            )
             return None
         tuned_text = structure.write(tuned.values)
-        return Individual(self._next_id(), tuned_text, structure.key,
-                          [float(v) for v in tuned.values], tuned.fitness,
-                          tuned.outcomes.to_json(), features(tuned_text), parents, mutation,
-                          description, generation, source)
+        return Individual(
+            self._next_id(),
+            tuned_text,
+            structure.key,
+            [float(v) for v in tuned.values],
+            tuned.fitness,
+            tuned.outcomes.to_json(),
+            features(tuned_text),
+            parents,
+            mutation,
+            description,
+            generation,
+            source,
+        )
 
     def _child(self, island: int, generation: int) -> Individual | None:
         parent = self.database.select(island, self.rng)
@@ -168,16 +221,26 @@ class Evolution:
         name = operator if isinstance(operator, str) else operator.name
         self._tally(name, "tried")
         if operator == RETUNE:
-            return self._tuned_individual(parent.text, f"gen{generation}-{name}.mlir", generation, [parent.id],
-                                          RETUNE, "re-tune the parent's numbers",
-                                          self.options.child_tune_generations,
-                                          start=parent.values, sigma0=0.15)
+            return self._tuned_individual(
+                parent.text,
+                f"gen{generation}-{name}.mlir",
+                generation,
+                [parent.id],
+                RETUNE,
+                "re-tune the parent's numbers",
+                self.options.child_tune_generations,
+                start=parent.values,
+                sigma0=0.15,
+            )
         parents = [parent.id]
         try:
             if operator == "llm":
-                text, description = self.llm.propose(parent, self.env,
-                                                     seed=int(self.rng.integers(2**31)),
-                                                     cancel=_Deadline(self._out_of_time))
+                text, description = self.llm.propose(
+                    parent,
+                    self.env,
+                    seed=int(self.rng.integers(2**31)),
+                    cancel=_Deadline(self._out_of_time),
+                )
             else:
                 other = None
                 if operator.name == "crossover":
@@ -191,8 +254,15 @@ class Evolution:
             self._log(f"generation {generation}: {name} not applicable to {parent.id}: {why}")
             self._tally(name, "not_applicable")
             return None
-        return self._tuned_individual(text, f"gen{generation}-{name}.mlir", generation, parents,
-                                      name, description, self.options.child_tune_generations)
+        return self._tuned_individual(
+            text,
+            f"gen{generation}-{name}.mlir",
+            generation,
+            parents,
+            name,
+            description,
+            self.options.child_tune_generations,
+        )
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -201,8 +271,11 @@ class Evolution:
         tell good from better (and the search starts to fit those few landers): double
         it, up to ``max_train_agents``, and fly every living program again on it."""
         best = self._best
-        if (best is None or best.train["success_rate"] < 1.0
-                or self.evaluator.agents * 2 > self.options.max_train_agents):
+        if (
+            best is None
+            or best.train["success_rate"] < 1.0
+            or self.evaluator.agents * 2 > self.options.max_train_agents
+        ):
             return
         self.evaluator.agents *= 2
         living = {id(m): m for m in self.database.members()}
@@ -210,7 +283,7 @@ class Evolution:
         by_structure: dict[str, list[Individual]] = {}
         for member in living.values():
             by_structure.setdefault(member.structure_key, []).append(member)
-        for key, members in by_structure.items():
+        for members in by_structure.values():
             structure = self.evaluator.structure(members[0].text, f"{members[0].id}.mlir")
             outcomes = self.evaluator.fly(structure, np.array([m.values for m in members]))
             for member, outcome in zip(members, outcomes):
@@ -218,31 +291,49 @@ class Evolution:
         self._best = None
         for member in sorted(living.values(), key=lambda m: m.id):
             self._consider_best(member)
-        self._log(f"generation {generation}: the best landed every training lander; the "
-                  f"training set grows to {self.evaluator.agents} landers")
+        self._log(
+            f"generation {generation}: the best landed every training lander; the "
+            f"training set grows to {self.evaluator.agents} landers"
+        )
 
     def _record_generation(self, generation: int) -> None:
         members = self.database.members()
         fitnesses = [m.fitness for m in members] or [float("-inf")]
         elapsed = time.perf_counter() - self._start
-        row = {"generation": generation, "best_fitness": max(fitnesses),
-               "median_fitness": statistics.median(fitnesses), "seconds": elapsed,
-               "evaluations": self.evaluator.evaluations}
+        row = {
+            "generation": generation,
+            "best_fitness": max(fitnesses),
+            "median_fitness": statistics.median(fitnesses),
+            "seconds": elapsed,
+            "evaluations": self.evaluator.evaluations,
+        }
         self.history.append(row)
-        self.on_event("generation", {**row, "evaluations_per_s":
-                                     self.evaluator.evaluations / max(elapsed, 1e-9),
-                                     "best_id": self._best.id if self._best else None})
+        self.on_event(
+            "generation",
+            {
+                **row,
+                "evaluations_per_s": self.evaluator.evaluations / max(elapsed, 1e-9),
+                "best_id": self._best.id if self._best else None,
+            },
+        )
 
     def _consider_best(self, individual: Individual) -> None:
         if self._best is None or individual.fitness > self._best.fitness:
             parent = self.database.all.get(individual.parents[0]) if individual.parents else None
             self._best = individual
-            self.on_event("best", {"id": individual.id, "fitness": individual.fitness,
-                                   "text": individual.text, "train": individual.train,
-                                   "lineage": self.lineage(individual),
-                                   "parent_text": parent.text if parent else "",
-                                   "description": individual.description,
-                                   "generation": individual.generation})
+            self.on_event(
+                "best",
+                {
+                    "id": individual.id,
+                    "fitness": individual.fitness,
+                    "text": individual.text,
+                    "train": individual.train,
+                    "lineage": self.lineage(individual),
+                    "parent_text": parent.text if parent else "",
+                    "description": individual.description,
+                    "generation": individual.generation,
+                },
+            )
 
     def lineage(self, individual: Individual) -> list[dict]:
         """The chain of first parents back to a seed (newest first)."""
@@ -250,7 +341,9 @@ class Evolution:
         while individual is not None and individual.id not in seen:
             seen.add(individual.id)
             chain.append(individual.lineage_json() | {"fitness": individual.fitness})
-            individual = self.database.all.get(individual.parents[0]) if individual.parents else None
+            individual = (
+                self.database.all.get(individual.parents[0]) if individual.parents else None
+            )
         return chain
 
     def run(self) -> EvolutionResult:
@@ -266,18 +359,25 @@ class Evolution:
         for path, text in self.seeds:
             if self._out_of_time() and seeded:
                 break
-            individual = self._tuned_individual(text, path, 0, [], "seed", f"seed {path}",
-                                                o.seed_tune_generations, source=path)
+            individual = self._tuned_individual(
+                text, path, 0, [], "seed", f"seed {path}", o.seed_tune_generations, source=path
+            )
             if individual is not None:
                 seeded.append(individual)
                 for island in range(len(self.database.islands)):
                     self.database.add(island, individual)
                 self._consider_best(individual)
-                self._log(f"seed {path}: training fitness {individual.fitness:.2f} "
-                          f"({individual.train['landed']}/{individual.train['agents']} landed)")
+                self._log(
+                    f"seed {path}: training fitness {individual.fitness:.2f} "
+                    f"({individual.train['landed']}/{individual.train['agents']} landed)"
+                )
         self._record_generation(0)
         generation = 0
-        while seeded and not self._out_of_time() and (o.generations is None or generation < o.generations):
+        while (
+            seeded
+            and not self._out_of_time()
+            and (o.generations is None or generation < o.generations)
+        ):
             generation += 1
             for island in range(len(self.database.islands)):
                 if self._out_of_time():
@@ -313,48 +413,77 @@ class Evolution:
                 break
         if len(ranked) <= 1 or self.options.selection_agents <= 0:
             return (ranked[0] if ranked else None), None
-        judge = self.evaluator.on_landers(self.options.selection_agents,
-                                          selection_seed(self.options.seed))
+        judge = self.evaluator.on_landers(
+            self.options.selection_agents, selection_seed(self.options.seed)
+        )
         scored = []
         for individual in ranked:
             structure = judge.structure(individual.text, f"{individual.id}.mlir")
             outcome = judge.fly(structure, np.array([structure.parameters.initial]))[0]
             scored.append((fitness(outcome), -ranked.index(individual), individual, outcome))
         _, _, winner, outcome = max(scored, key=lambda row: row[:2])
-        return winner, {k: outcome.to_json()[k] for k in ("success_rate", "mean_score",
-                                                          "cvar10_score", "agents")} | {
-            "seed": judge.seed, "finalists": [row[2].id for row in scored]}
+        return winner, {
+            k: outcome.to_json()[k]
+            for k in ("success_rate", "mean_score", "cvar10_score", "agents")
+        } | {"seed": judge.seed, "finalists": [row[2].id for row in scored]}
 
     def _result(self, generation: int) -> EvolutionResult:
         elapsed = time.perf_counter() - self._start
         best, selection = self._select()
         summary = None
         if best is not None:
-            report = validate(best.text, f"evolved-{best.id}.mlir", self.env, self.options.seed,
-                              self.options.validation_agents, threads=self.options.threads)
+            report = validate(
+                best.text,
+                f"evolved-{best.id}.mlir",
+                self.env,
+                self.options.seed,
+                self.options.validation_agents,
+                threads=self.options.threads,
+            )
             summary = {
-                "id": best.id, "path": None, "source": best.text, "fitness": best.fitness,
+                "id": best.id,
+                "path": None,
+                "source": best.text,
+                "fitness": best.fitness,
                 "train": {k: best.train[k] for k in ("success_rate", "mean_score", "cvar10_score")}
                 | {"agents": best.train["agents"], "seed": self.evaluator.seed},
-                "validation": {"success_rate": report.success_rate, "mean_score": report.mean_score,
-                               "cvar10_score": report.cvar10_score, "agents": report.agents,
-                               "seeds": [validation_seed(self.options.seed)],
-                               "landed": report.landed, "crashed": report.crashed,
-                               "out_of_bounds": report.out_of_bounds,
-                               "timed_out": report.timed_out, "failure": report.failure},
+                "validation": {
+                    "success_rate": report.success_rate,
+                    "mean_score": report.mean_score,
+                    "cvar10_score": report.cvar10_score,
+                    "agents": report.agents,
+                    "seeds": [validation_seed(self.options.seed)],
+                    "landed": report.landed,
+                    "crashed": report.crashed,
+                    "out_of_bounds": report.out_of_bounds,
+                    "timed_out": report.timed_out,
+                    "failure": report.failure,
+                },
                 "selection": selection,
                 "lineage": self.lineage(best),
             }
         status = "cancelled" if self.cancel.is_set() else ("ok" if best else "failed")
         evaluations = self.evaluator.evaluations
         return EvolutionResult(
-            status, elapsed, generation, evaluations, evaluations / max(elapsed, 1e-9), summary,
-            self.history, [f.to_json() for f in self.database.failures],
-            [path for path, _ in self.seeds], self.env.to_json(), asdict(self.options),
-            self.evaluator.compile_seconds, len(self.evaluator._structures), self.operators,
-            self.evaluator.report())
+            status,
+            elapsed,
+            generation,
+            evaluations,
+            evaluations / max(elapsed, 1e-9),
+            summary,
+            self.history,
+            [f.to_json() for f in self.database.failures],
+            [path for path, _ in self.seeds],
+            self.env.to_json(),
+            asdict(self.options),
+            self.evaluator.compile_seconds,
+            len(self.evaluator._structures),
+            self.operators,
+            self.evaluator.report(),
+        )
 
 
-def evolve(seeds, env, options: EvolveOptions | None = None, llm=None, on_event=None,
-           cancel=None) -> EvolutionResult:
+def evolve(
+    seeds, env, options: EvolveOptions | None = None, llm=None, on_event=None, cancel=None
+) -> EvolutionResult:
     return Evolution(seeds, env, options or EvolveOptions(), llm, on_event, cancel).run()

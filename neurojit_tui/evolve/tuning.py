@@ -32,9 +32,16 @@ class Tuned:
     history: list = field(default_factory=list)  # best fitness after each generation
 
 
-def tune(evaluator: PopulationEvaluator, structure: Structure, start: np.ndarray,
-         generations: int, seed: int, popsize: int = 16, sigma0: float = 0.3,
-         should_stop=lambda: False) -> Tuned:
+def tune(
+    evaluator: PopulationEvaluator,
+    structure: Structure,
+    start: np.ndarray,
+    generations: int,
+    seed: int,
+    popsize: int = 16,
+    sigma0: float = 0.3,
+    should_stop=lambda: False,
+) -> Tuned:
     """CMA-ES on ``structure``'s parameters from ``start`` for ``generations``
     generations of ``popsize`` candidates; deterministic for a given ``seed``."""
     with warnings.catch_warnings():  # cma warns that matplotlib (plots) is missing
@@ -50,9 +57,16 @@ def tune(evaluator: PopulationEvaluator, structure: Structure, start: np.ndarray
     scale = np.maximum(np.abs(start), SCALE_FLOOR)
     # cma does not optimise in one dimension: a second, ignored coordinate keeps it happy.
     padded = max(dimension, 2)
-    options = {"seed": int(seed) % (2**31 - 2) + 1, "popsize": popsize, "verbose": -9,
-               "maxiter": generations, "tolfun": 0, "tolx": 1e-12, "tolflatfitness": 10**9,
-               "tolstagnation": 10**9}
+    options = {
+        "seed": int(seed) % (2**31 - 2) + 1,
+        "popsize": popsize,
+        "verbose": -9,
+        "maxiter": generations,
+        "tolfun": 0,
+        "tolx": 1e-12,
+        "tolflatfitness": 10**9,
+        "tolstagnation": 10**9,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         strategy = cma.CMAEvolutionStrategy(np.zeros(padded), sigma0, options)

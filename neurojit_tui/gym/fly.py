@@ -14,7 +14,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..compiler.dialect import CONTROL_ACTION_SIZE, CONTROL_ENTRY, CONTROL_MEM_SIZE, CONTROL_OBS_SIZE
+from ..compiler.dialect import (
+    CONTROL_ACTION_SIZE,
+    CONTROL_ENTRY,
+    CONTROL_MEM_SIZE,
+    CONTROL_OBS_SIZE,
+)
 
 DEFAULT_MAX_STEPS = 10_000  # per episode, for an environment without a time limit
 
@@ -50,8 +55,9 @@ def make_env(env_id: str):
     except gymnasium.error.Error as error:
         raise FlightError(f"cannot make Gymnasium environment {env_id!r}: {error}") from None
     except (ImportError, TypeError, ValueError, AttributeError) as error:
-        raise FlightError(f"cannot make Gymnasium environment {env_id!r}: "
-                          f"{type(error).__name__}: {error}") from None
+        raise FlightError(
+            f"cannot make Gymnasium environment {env_id!r}: {type(error).__name__}: {error}"
+        ) from None
     _check_spaces(env_id, env)
     return env
 
@@ -59,17 +65,25 @@ def make_env(env_id: str):
 def _check_spaces(env_id: str, env) -> None:
     from gymnasium import spaces
 
-    for what, space, size in (("observation", env.observation_space, CONTROL_OBS_SIZE),
-                              ("action", env.action_space, CONTROL_ACTION_SIZE)):
+    for what, space, size in (
+        ("observation", env.observation_space, CONTROL_OBS_SIZE),
+        ("action", env.action_space, CONTROL_ACTION_SIZE),
+    ):
         if not isinstance(space, spaces.Box) or space.shape != (size,):
             env.close()
             shown = f"{type(space).__name__}{getattr(space, 'shape', None) or ''}"
-            raise FlightError(f"{env_id}: its {what} space is {shown}; a TensorLang controller "
-                              f"needs Box({size},)")
+            raise FlightError(
+                f"{env_id}: its {what} space is {shown}; a TensorLang controller needs Box({size},)"
+            )
 
 
-def fly(program, env_id: str, episodes: int = 1, seed: int | None = 0,
-        max_steps: int = DEFAULT_MAX_STEPS):
+def fly(
+    program,
+    env_id: str,
+    episodes: int = 1,
+    seed: int | None = 0,
+    max_steps: int = DEFAULT_MAX_STEPS,
+):
     """Fly ``program`` (a compiled controller) for ``episodes`` episodes of ``env_id``;
     the first reset takes ``seed``, the next ones continue its sequence. Returns
     (FlightReport, the first assert violation or None); a violation ends the flight."""
@@ -85,7 +99,8 @@ def fly(program, env_id: str, episodes: int = 1, seed: int | None = 0,
             total = 0.0
             for _ in range(max_steps):
                 (action, mem), violation = program.call(
-                    CONTROL_ENTRY, np.asarray(observation, dtype=np.float64), mem)
+                    CONTROL_ENTRY, np.asarray(observation, dtype=np.float64), mem
+                )
                 if violation is not None:
                     break
                 action = np.clip(action, low, high).astype(env.action_space.dtype)
@@ -98,6 +113,11 @@ def fly(program, env_id: str, episodes: int = 1, seed: int | None = 0,
                 break
     finally:
         env.close()
-    report = FlightReport(env_id, len(returns), float(np.mean(returns)) if returns else 0.0,
-                          returns, time.perf_counter() - start)
+    report = FlightReport(
+        env_id,
+        len(returns),
+        float(np.mean(returns)) if returns else 0.0,
+        returns,
+        time.perf_counter() - start,
+    )
     return report, violation

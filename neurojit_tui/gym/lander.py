@@ -32,8 +32,8 @@ OBSERVATION_LOW = np.array([-2.5, -2.5, -10.0, -10.0, -2 * math.pi, -10.0, 0.0, 
 OBSERVATION_HIGH = np.array([2.5, 2.5, 10.0, 10.0, 2 * math.pi, 10.0, 1.0, 1.0])
 # The model's own step limit is switched off: the time limit is the TimeLimit wrapper's
 # (single environment) or ``max_episode_steps`` (vector environment), as in Gymnasium.
-NO_STEP_LIMIT = float(2 ** 53)
-EPISODE_SEEDS = 2 ** 63  # episode seeds are drawn below this (the kernel's seed is an i64)
+NO_STEP_LIMIT = float(2**53)
+EPISODE_SEEDS = 2**63  # episode seeds are drawn below this (the kernel's seed is an i64)
 
 
 def observation_space() -> spaces.Box:
@@ -50,15 +50,23 @@ def physics(gravity: float, turbulence: float, other: dict) -> model.Environment
     known = {f.name for f in dataclasses.fields(model.Environment)}
     unknown = set(other) - known
     if unknown:
-        raise TypeError(f"unknown lander setting(s) {', '.join(sorted(unknown))}; "
-                        f"settings: {', '.join(sorted(known))}")
+        raise TypeError(
+            f"unknown lander setting(s) {', '.join(sorted(unknown))}; "
+            f"settings: {', '.join(sorted(known))}"
+        )
     for name, value in {"gravity": gravity, "turbulence": turbulence, **other}.items():
         bound = "> 0" if name == "fuel_seconds" else ">= 0"  # the model divides by the fuel
-        if not (isinstance(value, (int, float)) and math.isfinite(value)
-                and (value > 0 if bound == "> 0" else value >= 0)):
+        if not (
+            isinstance(value, (int, float))
+            and math.isfinite(value)
+            and (value > 0 if bound == "> 0" else value >= 0)
+        ):
             raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
-    return model.Environment(gravity=float(gravity), turbulence=float(turbulence),
-                             **{k: float(v) for k, v in other.items()})
+    return model.Environment(
+        gravity=float(gravity),
+        turbulence=float(turbulence),
+        **{k: float(v) for k, v in other.items()},
+    )
 
 
 def observations(state: dict) -> np.ndarray:
@@ -77,14 +85,20 @@ def outcome_info(outcome: float) -> dict:
 class LunarLanderEnv(gymnasium.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": model.FPS}
 
-    def __init__(self, gravity: float = model.MOON_GRAVITY, turbulence: float = 1.0,
-                 render_mode: str | None = None, **lander):
+    def __init__(
+        self,
+        gravity: float = model.MOON_GRAVITY,
+        turbulence: float = 1.0,
+        render_mode: str | None = None,
+        **lander,
+    ):
         """``gravity`` (m/s^2) and ``turbulence`` (0 = calm) as for ``neurojit swarm``;
         ``lander``: any other field of ``sim.model.Environment`` (engine strengths, crash
         speed, fuel...)."""
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode {render_mode!r} is not one of "
-                             f"{self.metadata['render_modes']}")
+            raise ValueError(
+                f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}"
+            )
         self.environment = physics(gravity, turbulence, lander)
         self.observation_space = observation_space()
         self.action_space = action_space()
@@ -105,20 +119,33 @@ class LunarLanderEnv(gymnasium.Env):
     def step(self, action):
         action = np.asarray(action, dtype=np.float64).reshape(2)
         self._state["score"][:] = 0.0  # so that the score after the step is its reward
-        self._state = model.step(NumpyOps, self._state, self._params, self._constants,
-                                 NumpyOps.u64(self._seed), self._agent,
-                                 NumpyOps.u64(int(self._state["steps"][0])),
-                                 lambda obs, mem: ([action[0:1], action[1:2]], mem))
+        self._state = model.step(
+            NumpyOps,
+            self._state,
+            self._params,
+            self._constants,
+            NumpyOps.u64(self._seed),
+            self._agent,
+            NumpyOps.u64(int(self._state["steps"][0])),
+            lambda obs, mem: ([action[0:1], action[1:2]], mem),
+        )
         outcome = float(self._state["outcome"][0])
         terminated = outcome != model.FLYING
-        return (observations(self._state)[0], float(self._state["score"][0]), terminated, False,
-                outcome_info(outcome) if terminated else {})
+        return (
+            observations(self._state)[0],
+            float(self._state["score"][0]),
+            terminated,
+            False,
+            outcome_info(outcome) if terminated else {},
+        )
 
     def render(self):
         if self.render_mode != "ansi" or not self._state:
             return None
         s = {k: float(v[0]) for k, v in self._state.items()}
-        return (f"step {int(s['steps'])}: x {s['x']:+.2f} m, altitude "
-                f"{s['y'] - model.LEG_DOWN:.2f} m, velocity ({s['vx']:+.2f}, {s['vy']:+.2f}) m/s, "
-                f"angle {s['angle']:+.2f} rad, fuel {s['fuel']:.0%}, "
-                f"{model.OUTCOME_NAMES[s['outcome']]}\n")
+        return (
+            f"step {int(s['steps'])}: x {s['x']:+.2f} m, altitude "
+            f"{s['y'] - model.LEG_DOWN:.2f} m, velocity ({s['vx']:+.2f}, {s['vy']:+.2f}) m/s, "
+            f"angle {s['angle']:+.2f} rad, fuel {s['fuel']:.0%}, "
+            f"{model.OUTCOME_NAMES[s['outcome']]}\n"
+        )

@@ -37,8 +37,9 @@ def kernel_source() -> str:
     body = Tracer()
     state = {f: body.load(f"%s_{f}", "%i") for f in model.STATE_FIELDS}
     params = {f: body.load(f"%p_{f}", "%i") for f in model.PARAM_FIELDS}
-    seed_pointer = body.emit("llvm.getelementptr %seeds[%i] : (!llvm.ptr, i64) -> !llvm.ptr, i64",
-                             "ptr")
+    seed_pointer = body.emit(
+        "llvm.getelementptr %seeds[%i] : (!llvm.ptr, i64) -> !llvm.ptr, i64", "ptr"
+    )
     seed = body.emit(f"llvm.load {seed_pointer.name} : !llvm.ptr -> i64", "i64")
     step_number = body.emit(f"arith.fptoui {state['steps'].name} : f64 to i64", "i64")
     action = [body.load("%actions", "%main_index"), body.load("%actions", "%side_index")]
@@ -46,19 +47,29 @@ def kernel_source() -> str:
     def control(obs, mem):
         return action, mem  # the agent's action; the controller state is not used
 
-    constants = {k: body.emit(f"llvm.load %kptr_{k} : !llvm.ptr -> f64", "f64")
-                 for k in model.RUNTIME_CONSTANTS}
-    new = model.step(body, state, params, constants, seed, body.lift(0, "i64"), step_number,
-                     control)
+    constants = {
+        k: body.emit(f"llvm.load %kptr_{k} : !llvm.ptr -> f64", "f64")
+        for k in model.RUNTIME_CONSTANTS
+    }
+    new = model.step(
+        body, state, params, constants, seed, body.lift(0, "i64"), step_number, control
+    )
     for f in model.STATE_FIELDS:
         body.store(new[f], f"%s_{f}", "%i")
-    arguments = ([f"%s_{f}: !llvm.ptr {{llvm.noalias}}" for f in model.STATE_FIELDS]
-                 + [f"%p_{f}: !llvm.ptr {{llvm.noalias}}" for f in model.PARAM_FIELDS]
-                 + ["%seeds: !llvm.ptr {llvm.noalias}", "%actions: !llvm.ptr {llvm.noalias}",
-                    "%n: i64", "%kp: !llvm.ptr {llvm.noalias}"])
+    arguments = (
+        [f"%s_{f}: !llvm.ptr {{llvm.noalias}}" for f in model.STATE_FIELDS]
+        + [f"%p_{f}: !llvm.ptr {{llvm.noalias}}" for f in model.PARAM_FIELDS]
+        + [
+            "%seeds: !llvm.ptr {llvm.noalias}",
+            "%actions: !llvm.ptr {llvm.noalias}",
+            "%n: i64",
+            "%kp: !llvm.ptr {llvm.noalias}",
+        ]
+    )
     constant_pointers = "\n".join(
         f"    %kptr_{k} = llvm.getelementptr %kp[{i}] : (!llvm.ptr) -> !llvm.ptr, f64"
-        for i, k in enumerate(model.RUNTIME_CONSTANTS))
+        for i, k in enumerate(model.RUNTIME_CONSTANTS)
+    )
     indent = "      "
     return f"""
 module {{
@@ -97,17 +108,24 @@ class StepKernel:
         P = ctypes.c_void_p
         fields = len(model.STATE_FIELDS) + len(model.PARAM_FIELDS)
         self._function = ctypes.CFUNCTYPE(None, *([P] * fields), P, P, ctypes.c_int64, P)(
-            self._linked.addresses[KERNEL])
+            self._linked.addresses[KERNEL]
+        )
 
-    def step(self, state: dict, params: dict, seeds: np.ndarray, actions: np.ndarray,
-             constants: np.ndarray) -> None:
+    def step(
+        self,
+        state: dict,
+        params: dict,
+        seeds: np.ndarray,
+        actions: np.ndarray,
+        constants: np.ndarray,
+    ) -> None:
         """Advance every lander one step, in place. All arrays are contiguous: float64
         (uint64 ``seeds``), one element per lander, ``actions`` n x 2."""
         n = len(seeds)
-        pointers = ([state[f].ctypes.data for f in model.STATE_FIELDS]
-                    + [params[f].ctypes.data for f in model.PARAM_FIELDS])
-        self._function(*pointers, seeds.ctypes.data, actions.ctypes.data, n,
-                       constants.ctypes.data)
+        pointers = [state[f].ctypes.data for f in model.STATE_FIELDS] + [
+            params[f].ctypes.data for f in model.PARAM_FIELDS
+        ]
+        self._function(*pointers, seeds.ctypes.data, actions.ctypes.data, n, constants.ctypes.data)
 
 
 def step_kernel() -> StepKernel:

@@ -23,9 +23,15 @@ from .step_kernel import step_kernel
 class LunarLanderVectorEnv(VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
-    def __init__(self, num_envs: int = 1, gravity: float = model.MOON_GRAVITY,
-                 turbulence: float = 1.0, max_episode_steps: int | None = None,
-                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP, **settings):
+    def __init__(
+        self,
+        num_envs: int = 1,
+        gravity: float = model.MOON_GRAVITY,
+        turbulence: float = 1.0,
+        max_episode_steps: int | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        **settings,
+    ):
         """``max_episode_steps``: truncate an episode after this many steps (``make_vec``
         passes the registered 1000); ``settings``: as for ``LunarLanderEnv``."""
         if not isinstance(num_envs, int) or num_envs < 1:
@@ -73,7 +79,9 @@ class LunarLanderVectorEnv(VectorEnv):
         ``options={"reset_mask": mask}`` resets only the masked sub-environments."""
         super().reset(seed=seed if isinstance(seed, int) else None)
         if seed is not None:
-            seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, int) else list(seed)
+            seeds = (
+                [seed + i for i in range(self.num_envs)] if isinstance(seed, int) else list(seed)
+            )
             if len(seeds) != self.num_envs:
                 raise ValueError(f"reset got {len(seeds)} seeds for {self.num_envs} environments")
             for i, s in enumerate(seeds):
@@ -91,8 +99,11 @@ class LunarLanderVectorEnv(VectorEnv):
 
     def step(self, actions):
         actions = np.ascontiguousarray(actions, dtype=np.float64).reshape(self.num_envs, 2)
-        restarting = (np.flatnonzero(self._ended) if self.autoreset_mode == AutoresetMode.NEXT_STEP
-                      else np.zeros(0, dtype=int))
+        restarting = (
+            np.flatnonzero(self._ended)
+            if self.autoreset_mode == AutoresetMode.NEXT_STEP
+            else np.zeros(0, dtype=int)
+        )
         self._state["done"][restarting] = 1.0  # not stepped: they start over below
         self._state["score"].fill(0.0)  # so that the score after the step is its reward
         self._kernel.step(self._state, self._params, self._seeds, actions, self._constants)
@@ -100,8 +111,11 @@ class LunarLanderVectorEnv(VectorEnv):
         rewards = self._state["score"].copy()
         outcomes = self._state["outcome"].copy()
         terminated = outcomes != model.FLYING
-        truncated = (self._state["steps"] >= self.max_episode_steps if self.max_episode_steps
-                     else np.zeros(self.num_envs, dtype=bool))
+        truncated = (
+            self._state["steps"] >= self.max_episode_steps
+            if self.max_episode_steps
+            else np.zeros(self.num_envs, dtype=bool)
+        )
         observations = lander.observations(self._state)
         if len(restarting):
             self._start(restarting)

@@ -138,10 +138,10 @@ def result_types(statement: str, op: str) -> list[str]:
     colons = [i for i, c in marks if c == ":"]
     if not colons:
         return []
-    trailing = statement[colons[-1] + 1:].strip()
+    trailing = statement[colons[-1] + 1 :].strip()
     arrows = [i for i, c in _top_level(trailing) if c == "->"]
     if arrows:
-        results = trailing[arrows[-1] + 2:].strip()
+        results = trailing[arrows[-1] + 2 :].strip()
         if results.startswith("(") and results.endswith(")"):
             results = results[1:-1]
         return split_top_level(results)
@@ -184,7 +184,7 @@ class Analysis:
     functions: list[Function]
 
     @classmethod
-    def of(cls, text: str) -> "Analysis":
+    def of(cls, text: str) -> Analysis:
         lines = text.split("\n")
         functions: list[Function] = []
         for number, raw in enumerate(lines):
@@ -193,17 +193,30 @@ class Analysis:
             if header:
                 if functions:
                     functions[-1].last_line = number - 1
-                function = Function(header.group(1),
-                                    Span(number, header.start(1) - 1, header.end(1)),
-                                    number, len(lines) - 1)
+                function = Function(
+                    header.group(1),
+                    Span(number, header.start(1) - 1, header.end(1)),
+                    number,
+                    len(lines) - 1,
+                )
                 arguments, after = _arguments(line, header.end() - 1)
                 for k, (name, type_, column) in enumerate(arguments):
-                    function.values.setdefault(name, Value(
-                        name, type_, Span(number, column, column + len(name)),
-                        f"argument {k + 1} of @{function.name}"))
+                    function.values.setdefault(
+                        name,
+                        Value(
+                            name,
+                            type_,
+                            Span(number, column, column + len(name)),
+                            f"argument {k + 1} of @{function.name}",
+                        ),
+                    )
                 results = line[after:].strip()
-                function.signature = ("(" + ", ".join(t for _, t, _ in arguments) + ")"
-                                      + (" " + results.rstrip("{").strip() if results else ""))
+                function.signature = (
+                    "("
+                    + ", ".join(t for _, t, _ in arguments)
+                    + ")"
+                    + (" " + results.rstrip("{").strip() if results else "")
+                )
                 functions.append(function)
                 defined = {v.span for v in function.values.values()}
                 cls._uses(function, number, line, defined)
@@ -217,7 +230,7 @@ class Analysis:
                 op_match = _OP_AFTER_EQUALS.search(line, results.end() - 1)
                 op = (op_match.group(1) or op_match.group(2)) if op_match else ""
                 names = [n.strip().split(":")[0] for n in results.group(1).split(",")]
-                types = result_types(line[results.end():], op)
+                types = result_types(line[results.end() :], op)
                 if len(names) == 1 and len(types) > 1:
                     types = ["(" + ", ".join(types) + ")"]
                 column = 0
@@ -226,8 +239,9 @@ class Analysis:
                     span = Span(number, column, column + len(name))
                     column = span.end
                     defined.add(span)
-                    function.values.setdefault(name, Value(
-                        name, types[k] if k < len(types) else "", span, op or "an op"))
+                    function.values.setdefault(
+                        name, Value(name, types[k] if k < len(types) else "", span, op or "an op")
+                    )
             cls._uses(function, number, line, defined)
         return cls(lines, functions)
 
@@ -261,8 +275,9 @@ class Analysis:
         text = strip_comment(self.lines[line])
         for pattern in (_QUOTED_OP, _BARE_OP):
             for match in pattern.finditer(text):
-                if match.start() <= column <= match.end() and not text[
-                        :match.start(1)].endswith("%"):
+                if match.start() <= column <= match.end() and not text[: match.start(1)].endswith(
+                    "%"
+                ):
                     return match.group(1)
         return None
 
@@ -289,6 +304,7 @@ def token_end(line: str, column: int) -> int:
 
 # -- the dialect table, for hover and completion ----------------------------------------------
 
+
 def op_spec(name: str) -> OpSpec | None:
     return OPS_BY_NAME.get(name)
 
@@ -297,27 +313,39 @@ def op_signature(spec: OpSpec) -> str:
     operands = ", ".join(f"%{n}: {k}" for n, k in spec.operands)
     results = ", ".join(f"{n}: {k}" for n, k in spec.results) or "()"
     attributes = ", ".join(f"{n}: {k}" for n, k in spec.attributes)
-    return (f'"{spec.full_name}"({operands})' + (f" {{{attributes}}}" if attributes else "")
-            + f" -> {results}")
+    return (
+        f'"{spec.full_name}"({operands})'
+        + (f" {{{attributes}}}" if attributes else "")
+        + f" -> {results}"
+    )
 
 
-_KIND_MEANING = {"T": "a tensor, the same type as every other T of the op",
-                 "tensor": "a tensor of f64 (i1 for comparisons)", "f64": "an f64 scalar",
-                 "any": "an i1 or a tensor of i1",
-                 "float": "a float, e.g. 1.0 : f64", "string": 'a string, e.g. "lt"',
-                 "i64_array": "array<i64: ...>", "dense": "dense<...> : tensor<...xf64>"}
+_KIND_MEANING = {
+    "T": "a tensor, the same type as every other T of the op",
+    "tensor": "a tensor of f64 (i1 for comparisons)",
+    "f64": "an f64 scalar",
+    "any": "an i1 or a tensor of i1",
+    "float": "a float, e.g. 1.0 : f64",
+    "string": 'a string, e.g. "lt"',
+    "i64_array": "array<i64: ...>",
+    "dense": "dense<...> : tensor<...xf64>",
+}
 
 
 def op_documentation(spec: OpSpec) -> str:
     """Markdown for a hover or a completion item, from the dialect table."""
     parts = [f"```mlir\n{op_signature(spec)}\n```", spec.summary]
     if spec.operands:
-        parts.append("Operands: " + "; ".join(f"`{n}` {_KIND_MEANING[k]}" for n, k in spec.operands))
+        parts.append(
+            "Operands: " + "; ".join(f"`{n}` {_KIND_MEANING[k]}" for n, k in spec.operands)
+        )
     if spec.attributes:
-        parts.append("Attributes: " + "; ".join(f"`{n}` {_KIND_MEANING[k]}"
-                                                for n, k in spec.attributes))
-    parts.append("Results: " + ("; ".join(f"`{n}` {_KIND_MEANING[k]}" for n, k in spec.results)
-                                or "none"))
+        parts.append(
+            "Attributes: " + "; ".join(f"`{n}` {_KIND_MEANING[k]}" for n, k in spec.attributes)
+        )
+    parts.append(
+        "Results: " + ("; ".join(f"`{n}` {_KIND_MEANING[k]}" for n, k in spec.results) or "none")
+    )
     return "\n\n".join(parts)
 
 
@@ -397,7 +425,7 @@ def completion_context(prefix: str) -> tuple[str, str]:
     if re.search(r'predicate\s*=\s*"\w*$', code):
         return "predicate", ""
     if code.count('"') % 2 == 1:  # inside a string: an op name being typed
-        partial = code[code.rfind('"') + 1:]
+        partial = code[code.rfind('"') + 1 :]
         return ("op", partial) if re.fullmatch(r"[\w.]*", partial) else ("none", "")
     brace = _open_brace(code)
     if brace is not None:

@@ -36,7 +36,8 @@ class EngineChecker:
         with self._lock:
             if self._engine is None:
                 self._engine = EngineClient(
-                    on_restart=lambda reason: self.log(f"the checker {reason}; restarted it"))
+                    on_restart=lambda reason: self.log(f"the checker {reason}; restarted it")
+                )
             return self._engine
 
     @property
@@ -50,8 +51,13 @@ class EngineChecker:
             except EngineCrashed:
                 found = self._call(text, path)  # once more, on a fresh engine
         except EngineCrashed as crash:
-            return [_whole_file_error(path, f"the compiler crashed checking this program "
-                                            f"({crash}); fix the text or report it")]
+            return [
+                _whole_file_error(
+                    path,
+                    f"the compiler crashed checking this program "
+                    f"({crash}); fix the text or report it",
+                )
+            ]
         except EngineTimeout as timeout:
             return [_whole_file_error(path, str(timeout))]
         except EngineError as error:
@@ -59,8 +65,9 @@ class EngineChecker:
         return list(found)
 
     def _call(self, text: str, path: str) -> tuple[Diagnostic, ...]:
-        reply = self._client().call(self.request(text, path, self.controller),
-                                    timeout=CHECK_TIMEOUT_S)
+        reply = self._client().call(
+            self.request(text, path, self.controller), timeout=CHECK_TIMEOUT_S
+        )
         return reply.diagnostics
 
     def close(self) -> None:

@@ -33,14 +33,18 @@ from .checker import EngineChecker
 SERVER_NAME = "neurojit-tensorlang"
 DEBOUNCE_S = 0.15  # a check waits this long after the last change: typing does not queue checks
 SOURCE = "neurojit"
-_SEVERITIES = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning,
-               "note": lsp.DiagnosticSeverity.Information,
-               "remark": lsp.DiagnosticSeverity.Hint}
+_SEVERITIES = {
+    "error": lsp.DiagnosticSeverity.Error,
+    "warning": lsp.DiagnosticSeverity.Warning,
+    "note": lsp.DiagnosticSeverity.Information,
+    "remark": lsp.DiagnosticSeverity.Hint,
+}
 
 
 # -- positions -----------------------------------------------------------------------------
 # The analysis counts code points on lines split at "\n", as MLIR numbers lines; the client
 # counts in the encoding agreed at initialization (UTF-16 unless it offers another).
+
 
 def _units(text: str, encoding: str) -> int:
     if encoding == lsp.PositionEncodingKind.Utf8:
@@ -56,14 +60,14 @@ def to_client_column(line: str, column: int, encoding: str) -> int:
 
 def from_client_column(line: str, units: int, encoding: str) -> int:
     column = 0
-    while column < len(line) and _units(line[:column + 1], encoding) <= units:
+    while column < len(line) and _units(line[: column + 1], encoding) <= units:
         column += 1
     return column
 
 
 def mlir_column(line: str, column: int) -> int:
     """MLIR's 1-based column counts bytes of UTF-8; the code-point column (0-based)."""
-    return len(line.encode("utf-8")[:max(column - 1, 0)].decode("utf-8", "ignore"))
+    return len(line.encode("utf-8")[: max(column - 1, 0)].decode("utf-8", "ignore"))
 
 
 class Document:
@@ -91,22 +95,34 @@ class Document:
 
     def at(self, position: lsp.Position) -> tuple[int, int]:
         """(line, code-point column) of a client position."""
-        return position.line, from_client_column(self.line(position.line), position.character,
-                                                 self.encoding)
+        return position.line, from_client_column(
+            self.line(position.line), position.character, self.encoding
+        )
 
     def diagnostic(self, found, path: str) -> lsp.Diagnostic:
         """A compiler ``Diagnostic`` on this document; its notes become related
         information (and stay in the message, which every editor shows)."""
         span = self._span(found.line, found.col)
-        related = [lsp.DiagnosticRelatedInformation(
-            self.location(self._span(note.line, note.col) if note.file == path else span),
-            note.message) for note in found.notes]
+        related = [
+            lsp.DiagnosticRelatedInformation(
+                self.location(self._span(note.line, note.col) if note.file == path else span),
+                note.message,
+            )
+            for note in found.notes
+        ]
         message = found.message + "".join(
-            f"\nnote: {note.line}:{note.col}: {note.message}" if note.line else
-            f"\nnote: {note.message}" for note in found.notes)
-        return lsp.Diagnostic(self.range(span), message,
-                              severity=_SEVERITIES.get(found.severity, lsp.DiagnosticSeverity.Error),
-                              source=SOURCE, related_information=related or None)
+            f"\nnote: {note.line}:{note.col}: {note.message}"
+            if note.line
+            else f"\nnote: {note.message}"
+            for note in found.notes
+        )
+        return lsp.Diagnostic(
+            self.range(span),
+            message,
+            severity=_SEVERITIES.get(found.severity, lsp.DiagnosticSeverity.Error),
+            source=SOURCE,
+            related_information=related or None,
+        )
 
     def _span(self, line: int, col: int) -> Span:
         """The token that a 1-based MLIR line:col points at (line 0: the file's start)."""
@@ -118,10 +134,12 @@ class Document:
 
 # -- the server ----------------------------------------------------------------------------
 
+
 class TensorLangServer(LanguageServer):
     def __init__(self, checker=None):
-        super().__init__(SERVER_NAME, __version__,
-                         text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            SERVER_NAME, __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental
+        )
         self.checker = checker or EngineChecker(log=self.log)
         self._checks: dict[str, asyncio.Task] = {}
         self._documents: dict[str, Document] = {}
@@ -158,8 +176,11 @@ class TensorLangServer(LanguageServer):
         current = self.workspace.text_documents.get(uri)
         if current is None or current.version != document.version:
             return  # closed or changed meanwhile (a change has its own check on the way)
-        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-            uri, [document.diagnostic(d, path) for d in found], version=document.version))
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(
+                uri, [document.diagnostic(d, path) for d in found], version=document.version
+            )
+        )
 
     def forget(self, uri: str) -> None:
         task = self._checks.pop(uri, None)
@@ -170,16 +191,24 @@ class TensorLangServer(LanguageServer):
 
 
 def _hover_value(function, value: Value) -> str:
-    where = (value.origin if value.is_argument
-             else f"the result of `{value.origin}` on line {value.span.line + 1}")
+    where = (
+        value.origin
+        if value.is_argument
+        else f"the result of `{value.origin}` on line {value.span.line + 1}"
+    )
     type_ = value.type or "(type not written on its line)"
     return f"```mlir\n{value.name} : {type_}\n```\n{where} in `@{function.name}`"
 
 
 def _value_item(value: Value, replace: lsp.Range) -> lsp.CompletionItem:
-    return lsp.CompletionItem(value.name, kind=lsp.CompletionItemKind.Variable, detail=value.type,
-                              documentation=value.origin, filter_text=value.name,
-                              text_edit=lsp.TextEdit(replace, value.name))
+    return lsp.CompletionItem(
+        value.name,
+        kind=lsp.CompletionItemKind.Variable,
+        detail=value.type,
+        documentation=value.origin,
+        filter_text=value.name,
+        text_edit=lsp.TextEdit(replace, value.name),
+    )
 
 
 def _op_item(spec, replace: lsp.Range, quoted: bool) -> lsp.CompletionItem:
@@ -187,10 +216,14 @@ def _op_item(spec, replace: lsp.Range, quoted: bool) -> lsp.CompletionItem:
     if quoted:  # the opening quote is typed already
         template = template[1:]
     return lsp.CompletionItem(
-        spec.full_name, kind=lsp.CompletionItemKind.Function, detail=analysis.op_signature(spec),
+        spec.full_name,
+        kind=lsp.CompletionItemKind.Function,
+        detail=analysis.op_signature(spec),
         documentation=lsp.MarkupContent(lsp.MarkupKind.Markdown, analysis.op_documentation(spec)),
-        insert_text_format=lsp.InsertTextFormat.Snippet, filter_text=spec.full_name,
-        text_edit=lsp.TextEdit(replace, template))
+        insert_text_format=lsp.InsertTextFormat.Snippet,
+        filter_text=spec.full_name,
+        text_edit=lsp.TextEdit(replace, template),
+    )
 
 
 def completions(document: Document, line: int, column: int) -> list[lsp.CompletionItem]:
@@ -200,20 +233,28 @@ def completions(document: Document, line: int, column: int) -> list[lsp.Completi
     if kind == "value":
         return [_value_item(v, replace) for v in document.analysis.values_before(line)]
     if kind == "op":
-        quoted = prefix[:column - len(partial)].endswith('"')
+        quoted = prefix[: column - len(partial)].endswith('"')
         return [_op_item(spec, replace, quoted) for spec in analysis.tensorlang_ops()]
     if kind == "attribute":
         spec = analysis.op_spec(partial)
         if spec is None:
             return []
         typed = document.range(Span(line, column - len(analysis.trailing_word(prefix)), column))
-        return [lsp.CompletionItem(name, kind=lsp.CompletionItemKind.Property, detail=attribute_kind,
-                                   insert_text_format=lsp.InsertTextFormat.Snippet,
-                                   text_edit=lsp.TextEdit(typed, analysis.attribute_template(
-                                       name, attribute_kind, 1)))
-                for name, attribute_kind in spec.attributes]
+        return [
+            lsp.CompletionItem(
+                name,
+                kind=lsp.CompletionItemKind.Property,
+                detail=attribute_kind,
+                insert_text_format=lsp.InsertTextFormat.Snippet,
+                text_edit=lsp.TextEdit(typed, analysis.attribute_template(name, attribute_kind, 1)),
+            )
+            for name, attribute_kind in spec.attributes
+        ]
     if kind == "predicate":
-        return [lsp.CompletionItem(p, kind=lsp.CompletionItemKind.EnumMember) for p in COMPARE_PREDICATES]
+        return [
+            lsp.CompletionItem(p, kind=lsp.CompletionItemKind.EnumMember)
+            for p in COMPARE_PREDICATES
+        ]
     return []
 
 
@@ -221,14 +262,30 @@ def symbols(document: Document) -> list[lsp.DocumentSymbol]:
     found = []
     for function in document.analysis.functions:
         last = max(function.last_line, function.first_line)
-        whole = lsp.Range(document.position(function.first_line, 0),
-                          document.position(last, len(document.line(last))))
-        children = [lsp.DocumentSymbol(v.name, lsp.SymbolKind.Variable, document.range(v.span),
-                                       document.range(v.span), detail=v.type or None)
-                    for v in function.values.values()]
-        found.append(lsp.DocumentSymbol("@" + function.name, lsp.SymbolKind.Function, whole,
-                                        document.range(function.name_span),
-                                        detail=function.signature, children=children))
+        whole = lsp.Range(
+            document.position(function.first_line, 0),
+            document.position(last, len(document.line(last))),
+        )
+        children = [
+            lsp.DocumentSymbol(
+                v.name,
+                lsp.SymbolKind.Variable,
+                document.range(v.span),
+                document.range(v.span),
+                detail=v.type or None,
+            )
+            for v in function.values.values()
+        ]
+        found.append(
+            lsp.DocumentSymbol(
+                "@" + function.name,
+                lsp.SymbolKind.Function,
+                whole,
+                document.range(function.name_span),
+                detail=function.signature,
+                children=children,
+            )
+        )
     return found
 
 
@@ -266,17 +323,25 @@ def create_server(checker=None) -> TensorLangServer:
             function, name = found
             value = function.values.get(name)
             if value is None:
-                return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown,
-                                                   f"`{name}` is not defined in `@{function.name}`"))
-            return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, _hover_value(function, value)))
+                return lsp.Hover(
+                    lsp.MarkupContent(
+                        lsp.MarkupKind.Markdown, f"`{name}` is not defined in `@{function.name}`"
+                    )
+                )
+            return lsp.Hover(
+                lsp.MarkupContent(lsp.MarkupKind.Markdown, _hover_value(function, value))
+            )
         spec = analysis.op_spec(document.analysis.op_at(line, column) or "")
         if spec is not None:
-            return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown,
-                                               analysis.op_documentation(spec)))
+            return lsp.Hover(
+                lsp.MarkupContent(lsp.MarkupKind.Markdown, analysis.op_documentation(spec))
+            )
         return None
 
-    @server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
-                    lsp.CompletionOptions(trigger_characters=["%", '"', "{", ",", "."]))
+    @server.feature(
+        lsp.TEXT_DOCUMENT_COMPLETION,
+        lsp.CompletionOptions(trigger_characters=["%", '"', "{", ",", "."]),
+    )
     def completion(ls: TensorLangServer, params: lsp.CompletionParams) -> lsp.CompletionList:
         document = ls.document(params.text_document.uri)
         return lsp.CompletionList(False, completions(document, *document.at(params.position)))
@@ -302,8 +367,9 @@ def create_server(checker=None) -> TensorLangServer:
         return [document.location(span) for span in spans]
 
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    def document_symbol(ls: TensorLangServer,
-                        params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
+    def document_symbol(
+        ls: TensorLangServer, params: lsp.DocumentSymbolParams
+    ) -> list[lsp.DocumentSymbol]:
         return symbols(ls.document(params.text_document.uri))
 
     @server.feature(lsp.SHUTDOWN)

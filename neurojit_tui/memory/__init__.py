@@ -37,17 +37,35 @@ def rebuild_with(compiler: Compiler) -> Rebuild:
     return rebuild
 
 
-def remember(registry: Registry, key: str, key_data: dict[str, Any], text: str, path: str,
-             program: CompiledProgram, scores: dict[str, Any] | None = None,
-             strategy: dict[str, Any] | None = None,
-             provenance: dict[str, Any] | None = None) -> Entry:
+def remember(
+    registry: Registry,
+    key: str,
+    key_data: dict[str, Any],
+    text: str,
+    path: str,
+    program: CompiledProgram,
+    scores: dict[str, Any] | None = None,
+    strategy: dict[str, Any] | None = None,
+    provenance: dict[str, Any] | None = None,
+) -> Entry:
     """Store a compiled controller: in L1 at once (the live program), in L2 in the
     background (source, scores, provenance and object code)."""
-    entry = Entry(key, key_data, text, path, strategy, scores or {}, provenance or {},
-                  asserts_of(program))
+    entry = Entry(
+        key, key_data, text, path, strategy, scores or {}, provenance or {}, asserts_of(program)
+    )
     registry.put(entry, program.object_bytes, loaded=program)
     return entry
 
 
-__all__ = ["Entry", "LoadedController", "Registry", "asserts_of", "cache_key",
-           "canonical_condition", "default_root", "rebuild_with", "remember", "toolchain"]
+__all__ = [
+    "Entry",
+    "LoadedController",
+    "Registry",
+    "asserts_of",
+    "cache_key",
+    "canonical_condition",
+    "default_root",
+    "rebuild_with",
+    "remember",
+    "toolchain",
+]

@@ -43,46 +43,83 @@ def admit(candidate: Scores, rivals: dict[str, Scores]) -> tuple[bool, str]:
     for name, scores in rivals.items():
         if _rank(scores) >= mine:
             theirs = scores.get("success_rate") or 0.0
-            return False, (f"not better than {name} on the validation landers "
-                           f"(success {candidate.get('success_rate', 0.0):.1%} vs {theirs:.1%}, "
-                           f"CVaR-10 {candidate.get('cvar10_score') or -math.inf:.1f} vs "
-                           f"{scores.get('cvar10_score') if scores.get('cvar10_score') is not None else -math.inf:.1f})")
+            return False, (
+                f"not better than {name} on the validation landers "
+                f"(success {candidate.get('success_rate', 0.0):.1%} vs {theirs:.1%}, "
+                f"CVaR-10 {candidate.get('cvar10_score') or -math.inf:.1f} vs "
+                f"{scores.get('cvar10_score') if scores.get('cvar10_score') is not None else -math.inf:.1f})"
+            )
     return True, "better than " + (", ".join(rivals) if rivals else "nothing stored")
 
 
 VALIDATION_AGENTS = 1000
 
 
-def validation_scores(text: str, path: str, env: Environment, seed: int,
-                      agents: int = VALIDATION_AGENTS, compiler: Compiler | None = None,
-                      threads: int | None = None) -> Scores:
+def validation_scores(
+    text: str,
+    path: str,
+    env: Environment,
+    seed: int,
+    agents: int = VALIDATION_AGENTS,
+    compiler: Compiler | None = None,
+    threads: int | None = None,
+) -> Scores:
     """``text`` flown on the validation landers of ``seed`` (never a search's own)."""
     from ..sim.swarm import evaluate, validation_seed
 
-    report = evaluate(text, path, env, agents=agents, seed=validation_seed(seed),
-                      compiler=compiler, threads=threads)
-    return {"success_rate": report.success_rate, "mean_score": report.mean_score,
-            "cvar10_score": report.cvar10_score, "failure": report.failure,
-            "agents": agents, "seed": validation_seed(seed)}
+    report = evaluate(
+        text,
+        path,
+        env,
+        agents=agents,
+        seed=validation_seed(seed),
+        compiler=compiler,
+        threads=threads,
+    )
+    return {
+        "success_rate": report.success_rate,
+        "mean_score": report.mean_score,
+        "cvar10_score": report.cvar10_score,
+        "failure": report.failure,
+        "agents": agents,
+        "seed": validation_seed(seed),
+    }
 
 
-def sample_rivals(env: Environment, seed: int, agents: int = VALIDATION_AGENTS,
-                  compiler: Compiler | None = None,
-                  threads: int | None = None) -> dict[str, Scores]:
+def sample_rivals(
+    env: Environment,
+    seed: int,
+    agents: int = VALIDATION_AGENTS,
+    compiler: Compiler | None = None,
+    threads: int | None = None,
+) -> dict[str, Scores]:
     """Every built-in controller sample's validation scores, by file name."""
     from ..paths import controller_samples
 
-    return {path.name: validation_scores(path.read_text(), str(path), env, seed, agents,
-                                         compiler, threads) for path in controller_samples()}
+    return {
+        path.name: validation_scores(
+            path.read_text(), str(path), env, seed, agents, compiler, threads
+        )
+        for path in controller_samples()
+    }
 
 
-def remember_if_better(registry: Registry, env: Environment, key: str, key_data: dict[str, Any],
-                       text: str, path: str, compiler: Compiler, seed: int = 0,
-                       agents: int = VALIDATION_AGENTS, candidate: Scores | None = None,
-                       scores: dict[str, Any] | None = None,
-                       strategy: dict[str, Any] | None = None,
-                       provenance: dict[str, Any] | None = None,
-                       threads: int | None = None) -> dict[str, Any]:
+def remember_if_better(
+    registry: Registry,
+    env: Environment,
+    key: str,
+    key_data: dict[str, Any],
+    text: str,
+    path: str,
+    compiler: Compiler,
+    seed: int = 0,
+    agents: int = VALIDATION_AGENTS,
+    candidate: Scores | None = None,
+    scores: dict[str, Any] | None = None,
+    strategy: dict[str, Any] | None = None,
+    provenance: dict[str, Any] | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
     """Store ``text`` for ``key`` only if, on the same validation landers, it beats
     what is stored there and every sample. ``candidate``: its validation scores if the
     caller has them. Returns {"stored", "key", "reason", "validation", "rivals"}."""
@@ -93,21 +130,43 @@ def remember_if_better(registry: Registry, env: Environment, key: str, key_data:
     stored = registry.best(key)
     if stored is not None:
         rivals[f"the stored entry {key[:12]}"] = validation_scores(
-            stored.source, stored.file or "stored.mlir", env, seed, agents, compiler, threads)
+            stored.source, stored.file or "stored.mlir", env, seed, agents, compiler, threads
+        )
     admitted, reason = admit(candidate, rivals)
     if admitted:
         program = compiler.compile(text, path, require_control=True)
-        remember(registry, key, key_data, text, path, program,
-                 scores={**(scores or {}), **{k: candidate[k] for k in
-                                              ("success_rate", "mean_score", "cvar10_score")},
-                         "validation": candidate},
-                 strategy=strategy, provenance=provenance)
-    return {"stored": admitted, "key": key, "reason": reason, "validation": candidate,
-            "rivals": rivals}
+        remember(
+            registry,
+            key,
+            key_data,
+            text,
+            path,
+            program,
+            scores={
+                **(scores or {}),
+                **{k: candidate[k] for k in ("success_rate", "mean_score", "cvar10_score")},
+                "validation": candidate,
+            },
+            strategy=strategy,
+            provenance=provenance,
+        )
+    return {
+        "stored": admitted,
+        "key": key,
+        "reason": reason,
+        "validation": candidate,
+        "rivals": rivals,
+    }
 
 
-def not_worse_than_samples(text: str, path: str, env: Environment, compiler: Compiler,
-                           seed: int = 0, agents: int = VALIDATION_AGENTS) -> tuple[bool, str]:
+def not_worse_than_samples(
+    text: str,
+    path: str,
+    env: Environment,
+    compiler: Compiler,
+    seed: int = 0,
+    agents: int = VALIDATION_AGENTS,
+) -> tuple[bool, str]:
     """For answering a known condition from memory: the stored controller must be at
     least as good as the best sample on the validation landers."""
     mine = validation_scores(text, path, env, seed, agents, compiler)
@@ -117,5 +176,7 @@ def not_worse_than_samples(text: str, path: str, env: Environment, compiler: Com
     best_name = max(rivals, key=lambda name: _rank(rivals[name]))
     if _rank(mine) >= _rank(rivals[best_name]):
         return True, f"at least as good as {best_name}"
-    return False, (f"worse than {best_name} on the validation landers (success "
-                   f"{mine['success_rate']:.1%} vs {rivals[best_name]['success_rate']:.1%})")
+    return False, (
+        f"worse than {best_name} on the validation landers (success "
+        f"{mine['success_rate']:.1%} vs {rivals[best_name]['success_rate']:.1%})"
+    )

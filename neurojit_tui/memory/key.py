@@ -50,9 +50,9 @@ def canonical_condition(env: Environment) -> dict[str, float]:
 @lru_cache(maxsize=1)
 def toolchain() -> dict[str, str]:
     """What the compiled code depends on besides the program: versions and the CPU."""
-    import llvmlite.binding as llvm
-
     from importlib.metadata import PackageNotFoundError, version
+
+    import llvmlite.binding as llvm
 
     def package(name: str) -> str:
         try:
@@ -77,6 +77,9 @@ def _digest(data: dict[str, Any]) -> str:
 
 def cache_key(env: Environment, models: dict[str, str]) -> tuple[str, dict[str, Any]]:
     """(key, the data it hashes): the data is stored in the entry and checked on load."""
-    data = {"condition": canonical_condition(env), "toolchain": toolchain(),
-            "models": dict(sorted(models.items()))}
+    data = {
+        "condition": canonical_condition(env),
+        "toolchain": toolchain(),
+        "models": dict(sorted(models.items())),
+    }
     return _digest(data)[:32], data

@@ -81,7 +81,7 @@ class Entry:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Entry":
+    def from_json(cls, data: dict[str, Any]) -> Entry:
         """The entry ``to_json`` wrote (a TypeError when ``data`` is not one)."""
         return cls(**{**data, "asserts": [AssertSite(**a) for a in data.get("asserts", [])]})
 
@@ -91,8 +91,11 @@ class Entry:
         return f"obj-{self.object_sha256[:16]}.o"
 
     def rank_key(self) -> tuple[float, float, float]:
-        return (self.scores.get("success_rate") or 0.0, self.scores.get("cvar10_score") or -1e300,
-                self.created)
+        return (
+            self.scores.get("success_rate") or 0.0,
+            self.scores.get("cvar10_score") or -1e300,
+            self.created,
+        )
 
 
 def _content_hash(data: dict[str, Any]) -> str:
@@ -109,8 +112,10 @@ class LoadedController:
         self.path = entry.file
         self._linked = linked  # holding it keeps the code mapped
         self._address = linked.addresses[tl.CONTROL_ENTRY]
-        self._assert_status = AssertStatus(linked.addresses[tl.ASSERT_STATUS_GLOBAL],
-                                           {a.number: a.violation() for a in entry.asserts})
+        self._assert_status = AssertStatus(
+            linked.addresses[tl.ASSERT_STATUS_GLOBAL],
+            {a.number: a.violation() for a in entry.asserts},
+        )
 
     def address(self, name: str) -> int:
         if name != tl.CONTROL_ENTRY:
@@ -122,8 +127,9 @@ class LoadedController:
 
 
 class Registry:
-    def __init__(self, root: str | Path | None = None, rebuild: Rebuild | None = None,
-                 prewarm: bool = True):
+    def __init__(
+        self, root: str | Path | None = None, rebuild: Rebuild | None = None, prewarm: bool = True
+    ):
         """``rebuild(source, file) -> (object bytes, asserts)`` recompiles a stored
         source whose object can no longer be used (the engine passes the compiler)."""
         self.root = Path(root) if root else default_root()
@@ -132,11 +138,14 @@ class Registry:
         self.l1: dict[str, LoadedController | CompiledProgram] = {}
         self.warnings: list[str] = []
         self._queue: queue.Queue[tuple[Entry, bytes]] = queue.Queue()
-        self._writer = threading.Thread(target=self._drain, name="neurojit-registry-writer",
-                                        daemon=True)
+        self._writer = threading.Thread(
+            target=self._drain, name="neurojit-registry-writer", daemon=True
+        )
         self._writer.start()
         atexit.register(self.flush)
-        if prewarm:  # once per process: the JIT, and the toolchain facts entries are checked against
+        if (
+            prewarm
+        ):  # once per process: the JIT, and the toolchain facts entries are checked against
             machine_code()
             toolchain()
 
@@ -199,8 +208,11 @@ class Registry:
             self._quarantine(path, "not a registry entry of this format")
             return None
         if entry.key_data.get("toolchain") != toolchain():
-            self._quarantine(path, "built by another compiler/LLVM version or for another CPU",
-                             rebuild_from=entry)
+            self._quarantine(
+                path,
+                "built by another compiler/LLVM version or for another CPU",
+                rebuild_from=entry,
+            )
             return None
         return entry
 
@@ -209,7 +221,9 @@ class Registry:
         try:
             data = obj.read_bytes()
         except OSError as error:
-            self._quarantine(version, f"its object {obj.name}: {error.strerror}", rebuild_from=entry)
+            self._quarantine(
+                version, f"its object {obj.name}: {error.strerror}", rebuild_from=entry
+            )
             return None
         if hashlib.sha256(data).hexdigest() != entry.object_sha256:
             self._quarantine(obj, "object code hash mismatch (truncated or corrupt)")
@@ -219,10 +233,13 @@ class Registry:
         return LoadedController(entry, linked)
 
     def _quarantine(self, path: Path, reason: str, rebuild_from: Entry | None = None) -> None:
-        self._warn(f"registry: {path}: {reason}; moved to quarantine"
-                   + ("; rebuilding from its TensorLang source" if rebuild_from and self.rebuild
-                      else ""))
-        target = self.root / "quarantine" / f"{int(time.time() * 1e6)}-{path.parent.name}-{path.name}"
+        self._warn(
+            f"registry: {path}: {reason}; moved to quarantine"
+            + ("; rebuilding from its TensorLang source" if rebuild_from and self.rebuild else "")
+        )
+        target = (
+            self.root / "quarantine" / f"{int(time.time() * 1e6)}-{path.parent.name}-{path.name}"
+        )
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             if path.exists():
@@ -236,14 +253,21 @@ class Registry:
                 self._warn(f"registry: cannot rebuild {rebuild_from.key}: {error}")
                 return
             fresh = replace(
-                rebuild_from, asserts=asserts, created=time.time(),
-                key_data={**rebuild_from.key_data, "toolchain": toolchain()})
+                rebuild_from,
+                asserts=asserts,
+                created=time.time(),
+                key_data={**rebuild_from.key_data, "toolchain": toolchain()},
+            )
             self._write(fresh, object_bytes)
 
     # -- storing -------------------------------------------------------------------------
 
-    def put(self, entry: Entry, object_bytes: bytes,
-            loaded: LoadedController | CompiledProgram | None = None) -> None:
+    def put(
+        self,
+        entry: Entry,
+        object_bytes: bytes,
+        loaded: LoadedController | CompiledProgram | None = None,
+    ) -> None:
         """Store ``entry`` (L1 now if ``loaded`` is given; L2 in the background)."""
         entry.object_sha256 = hashlib.sha256(object_bytes).hexdigest()
         if loaded is not None:
@@ -323,11 +347,13 @@ class Registry:
 
         def distance(entry: Entry) -> float:
             there: dict[str, float] = entry.key_data.get("condition", {})
-            return (abs(there.get("gravity", 0.0) - here["gravity"]) / max(here["gravity"], 0.1)
-                    + abs(there.get("turbulence", 0.0) - here["turbulence"]))
+            return abs(there.get("gravity", 0.0) - here["gravity"]) / max(
+                here["gravity"], 0.1
+            ) + abs(there.get("turbulence", 0.0) - here["turbulence"])
 
-        return sorted((e for e in self.entries() if e.strategy or not with_strategy),
-                      key=distance)[:count]
+        return sorted((e for e in self.entries() if e.strategy or not with_strategy), key=distance)[
+            :count
+        ]
 
     def verify(self) -> dict[str, Any]:
         """Check every version and object; bad ones go to quarantine. Returns counts."""

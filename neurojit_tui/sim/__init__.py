@@ -20,8 +20,13 @@ from .report import SwarmReport
 
 # Names that need MLIR load it on first use: the UI process draws the lander with
 # ``model`` and must never load MLIR (tests/test_architecture.py checks it).
-_LAZY = {"Frame": "live", "LiveLander": "live", "evaluate": "swarm",
-         "evaluate_candidates": "swarm", "rank": "swarm"}
+_LAZY = {
+    "Frame": "live",
+    "LiveLander": "live",
+    "evaluate": "swarm",
+    "evaluate_candidates": "swarm",
+    "rank": "swarm",
+}
 
 
 def __getattr__(name: str):
@@ -30,5 +35,15 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Environment", "Frame", "LiveLander", "MAX_STEPS", "MOON_GRAVITY", "OUTCOME_NAMES",
-           "SwarmReport", "evaluate", "evaluate_candidates", "rank"]
+__all__ = [
+    "Environment",
+    "Frame",
+    "LiveLander",
+    "MAX_STEPS",
+    "MOON_GRAVITY",
+    "OUTCOME_NAMES",
+    "SwarmReport",
+    "evaluate",
+    "evaluate_candidates",
+    "rank",
+]

@@ -41,8 +41,14 @@ class Frame:
 
 
 class LiveLander:
-    def __init__(self, slot: ControllerSlot, env: model.Environment | None = None,
-                 seed: int = 0, agent: int = 0, max_steps: int = model.MAX_STEPS):
+    def __init__(
+        self,
+        slot: ControllerSlot,
+        env: model.Environment | None = None,
+        seed: int = 0,
+        agent: int = 0,
+        max_steps: int = model.MAX_STEPS,
+    ):
         self.slot = slot
         self.env = env or model.Environment()
         self.seed = seed
@@ -66,18 +72,34 @@ class LiveLander:
 
         def control(obs, mem):
             action, mem_out, controller_id, violation = self.slot.step_identified(
-                np.concatenate(obs), np.concatenate(mem))
+                np.concatenate(obs), np.concatenate(mem)
+            )
             used.update(action=action, controller_id=controller_id, violation=violation)
-            return ([action[i:i + 1] for i in range(len(action))],
-                    [mem_out[i:i + 1] for i in range(len(mem_out))])
+            return (
+                [action[i : i + 1] for i in range(len(action))],
+                [mem_out[i : i + 1] for i in range(len(mem_out))],
+            )
 
-        self._state = model.step(NumpyOps, self._state, self._params, self._constants,
-                                 NumpyOps.u64(self.seed), self._numbers,
-                                 NumpyOps.u64(self.steps), control)
+        self._state = model.step(
+            NumpyOps,
+            self._state,
+            self._params,
+            self._constants,
+            NumpyOps.u64(self.seed),
+            self._numbers,
+            NumpyOps.u64(self.steps),
+            control,
+        )
         self.steps += 1
         wind = float(self._params["wind_mean"][0] + self._state["wind_dev"][0])
-        return Frame(self.steps, self.state, tuple(float(a) for a in used["action"]),
-                     used["controller_id"], wind, used["violation"])
+        return Frame(
+            self.steps,
+            self.state,
+            tuple(float(a) for a in used["action"]),
+            used["controller_id"],
+            wind,
+            used["violation"],
+        )
 
     def frames(self):
         """Frames until the episode ends."""

@@ -61,8 +61,12 @@ SIDE_ENGINE_COST = 0.03
 
 # Agent outcome codes
 FLYING, LANDED, CRASHED, OUT_OF_BOUNDS = 0.0, 1.0, 2.0, 3.0
-OUTCOME_NAMES = {FLYING: "flying", LANDED: "landed", CRASHED: "crashed",
-                 OUT_OF_BOUNDS: "out_of_bounds"}
+OUTCOME_NAMES = {
+    FLYING: "flying",
+    LANDED: "landed",
+    CRASHED: "crashed",
+    OUT_OF_BOUNDS: "out_of_bounds",
+}
 
 MOON_GRAVITY = 1.62
 
@@ -99,9 +103,28 @@ class Environment:
 
 # Per-agent state carried between steps, in this order (the native kernel keeps one
 # array per field). mem0..3 is the controller's state (the ABI's ``mem``).
-STATE_FIELDS = ("x", "y", "vx", "vy", "angle", "omega", "leg_left", "leg_right", "fuel",
-                "gravity_dev", "wind_dev", "mem0", "mem1", "mem2", "mem3",
-                "score", "shaping", "done", "outcome", "steps")
+STATE_FIELDS = (
+    "x",
+    "y",
+    "vx",
+    "vy",
+    "angle",
+    "omega",
+    "leg_left",
+    "leg_right",
+    "fuel",
+    "gravity_dev",
+    "wind_dev",
+    "mem0",
+    "mem1",
+    "mem2",
+    "mem3",
+    "score",
+    "shaping",
+    "done",
+    "outcome",
+    "steps",
+)
 # Per-agent constants drawn at the start: Ornstein-Uhlenbeck decay and innovation
 # factors for gravity and wind, and the steady wind.
 PARAM_FIELDS = ("gravity_decay", "gravity_kick", "wind_decay", "wind_kick", "wind_mean")
@@ -127,8 +150,12 @@ _STEP_MUL = 0x8CB92BA72F3D8DD7
 
 def uniform(xp, seed, agent, step, stream: int):
     """A uniform number in [0, 1) per agent, from 64-bit integer arithmetic."""
-    z = (xp.u64(seed) * xp.u64(_GOLDEN) + agent * xp.u64(_AGENT_MUL)
-         + step * xp.u64(_STEP_MUL) + xp.u64(stream))
+    z = (
+        xp.u64(seed) * xp.u64(_GOLDEN)
+        + agent * xp.u64(_AGENT_MUL)
+        + step * xp.u64(_STEP_MUL)
+        + xp.u64(stream)
+    )
     z = (z ^ (z >> xp.u64(30))) * xp.u64(_MIX1)
     z = (z ^ (z >> xp.u64(27))) * xp.u64(_MIX2)
     z = z ^ (z >> xp.u64(31))
@@ -141,6 +168,7 @@ def unit_noise(xp, seed, agent, step, stream: int):
 
 
 # -- start of an episode ---------------------------------------------------------------------
+
 
 def agent_parameters(env: Environment, seed: int, agent: np.ndarray) -> dict:
     """Per-agent constants for the agents numbered ``agent`` (a uint64 array); numpy
@@ -192,6 +220,7 @@ def start(env: Environment, seed: int, agent: np.ndarray) -> tuple[dict, dict]:
 
 # -- one step --------------------------------------------------------------------------------
 
+
 def observe(xp, s) -> list:
     """Gymnasium LunarLander's normalised observation (the controller ABI's ``obs``)."""
     return [
@@ -208,9 +237,13 @@ def observe(xp, s) -> list:
 
 def shaping(xp, obs) -> object:
     """Gymnasium's potential: closer, slower, more level and on its legs is better."""
-    return (-100.0 * xp.sqrt(obs[0] * obs[0] + obs[1] * obs[1])
-            - 100.0 * xp.sqrt(obs[2] * obs[2] + obs[3] * obs[3])
-            - 100.0 * xp.abs(obs[4]) + 10.0 * obs[6] + 10.0 * obs[7])
+    return (
+        -100.0 * xp.sqrt(obs[0] * obs[0] + obs[1] * obs[1])
+        - 100.0 * xp.sqrt(obs[2] * obs[2] + obs[3] * obs[3])
+        - 100.0 * xp.abs(obs[4])
+        + 10.0 * obs[6]
+        + 10.0 * obs[7]
+    )
 
 
 def clip(xp, v, lo: float, hi: float):
@@ -220,10 +253,15 @@ def clip(xp, v, lo: float, hi: float):
 def runtime_constants(env: Environment, max_steps: int) -> dict:
     """The values ``step`` reads from ``env``: run-time inputs of the native kernel, so
     one compiled kernel serves every environment."""
-    return {"gravity": env.gravity, "main_engine_accel": env.main_engine_accel,
-            "side_engine_accel": env.side_engine_accel,
-            "side_engine_angular": env.side_engine_angular, "crash_speed": env.crash_speed,
-            "fuel_seconds": env.fuel_seconds, "max_steps": float(max_steps)}
+    return {
+        "gravity": env.gravity,
+        "main_engine_accel": env.main_engine_accel,
+        "side_engine_accel": env.side_engine_accel,
+        "side_engine_angular": env.side_engine_angular,
+        "crash_speed": env.crash_speed,
+        "fuel_seconds": env.fuel_seconds,
+        "max_steps": float(max_steps),
+    }
 
 
 RUNTIME_CONSTANTS = tuple(runtime_constants(Environment(), 1))
@@ -291,19 +329,36 @@ def step(xp, s: dict, p: dict, env: dict, seed, agent, t, control) -> dict:
     body_low = y - BODY_HALF_WIDTH * xp.abs(sin_b) - BODY_BOTTOM * cos_b
 
     # Turbulence: one Ornstein-Uhlenbeck step each for gravity and wind.
-    gravity_dev = (p["gravity_decay"] * s["gravity_dev"]
-                   + p["gravity_kick"] * unit_noise(xp, seed, agent, t, _STREAM_GRAVITY))
-    wind_dev = (p["wind_decay"] * s["wind_dev"]
-                + p["wind_kick"] * unit_noise(xp, seed, agent, t, _STREAM_WIND))
+    gravity_dev = p["gravity_decay"] * s["gravity_dev"] + p["gravity_kick"] * unit_noise(
+        xp, seed, agent, t, _STREAM_GRAVITY
+    )
+    wind_dev = p["wind_decay"] * s["wind_dev"] + p["wind_kick"] * unit_noise(
+        xp, seed, agent, t, _STREAM_WIND
+    )
 
     # End of episode and reward (Gymnasium's: the terminal step's reward is +-100 alone).
-    new = {"x": x, "y": y, "vx": vx, "vy": vy, "angle": angle, "omega": omega,
-           "leg_left": leg_left, "leg_right": leg_right}
-    crashed = (body_low < 0.0) | (impact > env["crash_speed"]) | (
-        touching & (xp.abs(vx) > env["crash_speed"]))
+    new = {
+        "x": x,
+        "y": y,
+        "vx": vx,
+        "vy": vy,
+        "angle": angle,
+        "omega": omega,
+        "leg_left": leg_left,
+        "leg_right": leg_right,
+    }
+    crashed = (
+        (body_low < 0.0)
+        | (impact > env["crash_speed"])
+        | (touching & (xp.abs(vx) > env["crash_speed"]))
+    )
     out = xp.abs(x) >= WORLD_W / 2
-    at_rest = (both_feet & (xp.abs(vx) < REST_SPEED)
-               & (xp.abs(vy) < REST_SPEED) & (xp.abs(omega) < REST_SPEED))
+    at_rest = (
+        both_feet
+        & (xp.abs(vx) < REST_SPEED)
+        & (xp.abs(vy) < REST_SPEED)
+        & (xp.abs(omega) < REST_SPEED)
+    )
     new_shaping = shaping(xp, observe(xp, new))
     reward = new_shaping - s["shaping"] - main * MAIN_ENGINE_COST - side * SIDE_ENGINE_COST
     reward = xp.where(at_rest, 100.0, reward)
@@ -314,11 +369,21 @@ def step(xp, s: dict, p: dict, env: dict, seed, agent, t, control) -> dict:
     last_step = (s["steps"] + 1.0) >= env["max_steps"]
     done = xp.where(crashed | out | at_rest | last_step, 1.0, 0.0)
 
-    new.update({
-        "fuel": fuel, "gravity_dev": gravity_dev, "wind_dev": wind_dev,
-        "mem0": mem_out[0], "mem1": mem_out[1], "mem2": mem_out[2], "mem3": mem_out[3],
-        "score": s["score"] + reward, "shaping": new_shaping, "done": done,
-        "outcome": outcome, "steps": s["steps"] + 1.0,
-    })
+    new.update(
+        {
+            "fuel": fuel,
+            "gravity_dev": gravity_dev,
+            "wind_dev": wind_dev,
+            "mem0": mem_out[0],
+            "mem1": mem_out[1],
+            "mem2": mem_out[2],
+            "mem3": mem_out[3],
+            "score": s["score"] + reward,
+            "shaping": new_shaping,
+            "done": done,
+            "outcome": outcome,
+            "steps": s["steps"] + 1.0,
+        }
+    )
     finished = s["done"] > 0.5
     return {name: xp.where(finished, s[name], new[name]) for name in STATE_FIELDS}

@@ -39,9 +39,14 @@ def agent_numbers(agents: int, first: int = 0) -> np.ndarray:
     return np.arange(first, first + agents, dtype=np.uint64)
 
 
-def simulate_reference(program: ReferenceProgram, env: model.Environment, agents: int,
-                       seed: int, max_steps: int = model.MAX_STEPS,
-                       record_trajectory: bool = False) -> RunResult:
+def simulate_reference(
+    program: ReferenceProgram,
+    env: model.Environment,
+    agents: int,
+    seed: int,
+    max_steps: int = model.MAX_STEPS,
+    record_trajectory: bool = False,
+) -> RunResult:
     """Run ``agents`` landers to the end of their episodes with ``@control`` of
     ``program``. An assert failure stops the run (the candidate is disqualified)."""
     import time
@@ -60,18 +65,23 @@ def simulate_reference(program: ReferenceProgram, env: model.Environment, agents
         if failure is not None and not failures:
             failures.append(failure)
             agent = int(np.flatnonzero(failure.rows)[0])
-            result.trigger = {"agent": agent, "step": now["step"],
-                              "obs": observations[agent].tolist()}
+            result.trigger = {
+                "agent": agent,
+                "step": now["step"],
+                "obs": observations[agent].tolist(),
+            }
         return [action[:, i] for i in range(action.shape[1])], [
-            mem_out[:, i] for i in range(mem_out.shape[1])]
+            mem_out[:, i] for i in range(mem_out.shape[1])
+        ]
 
     seed64 = NumpyOps.u64(seed)
     for t in range(max_steps):
         now["step"] = t
         if state["done"].min() > 0.5:
             break
-        state = model.step(NumpyOps, state, params, constants, seed64, numbers,
-                           NumpyOps.u64(t), control)
+        state = model.step(
+            NumpyOps, state, params, constants, seed64, numbers, NumpyOps.u64(t), control
+        )
         if record_trajectory:
             result.trajectory.append({k: v.copy() for k, v in state.items()})
         if failures:

@@ -52,9 +52,9 @@ class SwarmReport:
     def to_json(self) -> dict:
         data = asdict(self)
         del data["assert_violation"]
-        data["diagnostics"] = ([d.to_json() for d in self.diagnostics]
-                               or ([self.assert_violation.to_json()] if self.assert_violation
-                                   else []))
+        data["diagnostics"] = [d.to_json() for d in self.diagnostics] or (
+            [self.assert_violation.to_json()] if self.assert_violation else []
+        )
         for key in ("mean_score", "worst_score", "cvar10_score"):
             if not math.isfinite(data[key]):
                 data[key] = None  # JSON has no infinities

@@ -66,9 +66,17 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def evaluate(text: str, path: str, env: model.Environment | None = None, agents: int = 100,
-             seed: int = 0, threads: int | None = None, max_steps: int = model.MAX_STEPS,
-             timeout_s: float | None = None, compiler: Compiler | None = None) -> SwarmReport:
+def evaluate(
+    text: str,
+    path: str,
+    env: model.Environment | None = None,
+    agents: int = 100,
+    seed: int = 0,
+    threads: int | None = None,
+    max_steps: int = model.MAX_STEPS,
+    timeout_s: float | None = None,
+    compiler: Compiler | None = None,
+) -> SwarmReport:
     """Compile ``text`` fused with the physics and fly ``agents`` landers with it."""
     env = env or model.Environment()
     threads = threads or default_threads()
@@ -80,13 +88,24 @@ def evaluate(text: str, path: str, env: model.Environment | None = None, agents:
         report.diagnostics = list(error.diagnostics)
         return report
     report.compile_seconds = swarm.compile_seconds
-    return report_flight(report, lambda: swarm.run(env, agents, seed, max_steps=max_steps,
-                                                   threads=threads, timeout_s=timeout_s),
-                         text, path, env, agents, seed, max_steps, compiler)
+    return report_flight(
+        report,
+        lambda: swarm.run(
+            env, agents, seed, max_steps=max_steps, threads=threads, timeout_s=timeout_s
+        ),
+        text,
+        path,
+        env,
+        agents,
+        seed,
+        max_steps,
+        compiler,
+    )
 
 
-def report_flight(report: SwarmReport, fly, text, path, env, agents, seed, max_steps,
-                  compiler=None) -> SwarmReport:
+def report_flight(
+    report: SwarmReport, fly, text, path, env, agents, seed, max_steps, compiler=None
+) -> SwarmReport:
     """Fill ``report`` from ``fly()`` (a RunResult, here or on a cluster): a time-out is
     the failure; else the statistics, and for an assert that failed, the agent that set
     it off."""
@@ -100,8 +119,12 @@ def report_flight(report: SwarmReport, fly, text, path, env, agents, seed, max_s
         report.trigger = find_trigger(text, path, env, agents, seed, max_steps, compiler)
         if report.trigger:
             t = report.trigger
-            report.failure += (f" (agent {t['agent']} at step {t['step']}, obs = "
-                               + "[" + ", ".join(f"{v:.3f}" for v in t["obs"]) + "])")
+            report.failure += (
+                f" (agent {t['agent']} at step {t['step']}, obs = "
+                + "["
+                + ", ".join(f"{v:.3f}" for v in t["obs"])
+                + "])"
+            )
     return report
 
 
@@ -115,8 +138,9 @@ def find_trigger(text, path, env, agents, seed, max_steps, compiler=None) -> dic
     module, _ = (compiler or Compiler()).parse(text, path, require_control=True)
     if module is None:
         return None
-    return simulate_reference(ReferenceProgram(module, path), env, agents, seed,
-                              max_steps=max_steps).trigger
+    return simulate_reference(
+        ReferenceProgram(module, path), env, agents, seed, max_steps=max_steps
+    ).trigger
 
 
 def rank(reports: list[SwarmReport]) -> list[SwarmReport]:
@@ -163,9 +187,11 @@ class Outcomes:
     def describe(self) -> str:
         if not self.ok:
             return f"failed: {self.failure}"
-        return (f"landed {self.landed}/{self.agents}, crashed {self.crashed}, out of bounds "
-                f"{self.out_of_bounds}, still flying {self.timed_out}; mean score "
-                f"{self.mean_score:.1f}, CVaR-10 {self.cvar10_score:.1f}")
+        return (
+            f"landed {self.landed}/{self.agents}, crashed {self.crashed}, out of bounds "
+            f"{self.out_of_bounds}, still flying {self.timed_out}; mean score "
+            f"{self.mean_score:.1f}, CVaR-10 {self.cvar10_score:.1f}"
+        )
 
 
 def population_outcomes(run) -> list[Outcomes]:
@@ -182,8 +208,18 @@ def population_outcomes(run) -> list[Outcomes]:
     result = []
     for c in range(candidates):
         violation = run.assert_failures.get(c)
-        result.append(Outcomes(
-            agents, int(landed[c]), int(crashed[c]), int(out[c]), int(flying[c]),
-            float(landed[c]) / agents, float(means[c]), float(worst[c]), float(steps[c]),
-            f"assert failed during the swarm run: {violation.message}" if violation else None))
+        result.append(
+            Outcomes(
+                agents,
+                int(landed[c]),
+                int(crashed[c]),
+                int(out[c]),
+                int(flying[c]),
+                float(landed[c]) / agents,
+                float(means[c]),
+                float(worst[c]),
+                float(steps[c]),
+                f"assert failed during the swarm run: {violation.message}" if violation else None,
+            )
+        )
     return result

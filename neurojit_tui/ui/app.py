@@ -29,8 +29,7 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from ..engine import EngineClient
-from ..engine.protocol import (AgentToken, EvolutionProgress, LanderFrame, LogLine,
-                               StopFlightRequest)
+from ..engine.protocol import AgentToken, EvolutionProgress, LanderFrame, LogLine, StopFlightRequest
 from ..paths import neurojit_home
 from . import session
 from .buffer import EditedFile, NothingToSaveTo
@@ -75,26 +74,34 @@ class NeuroJITApp(App):
     BINDINGS = APP_BINDINGS
     COMMANDS = App.COMMANDS | {WorkstationCommands}
 
-    def __init__(self, path: str | None = None, engine: EngineClient | None = None,
-                 fps: float | None = None, layout: session.SessionLayout | None = None,
-                 remember_layout: bool = True):
+    def __init__(
+        self,
+        path: str | None = None,
+        engine: EngineClient | None = None,
+        fps: float | None = None,
+        layout: session.SessionLayout | None = None,
+        remember_layout: bool = True,
+    ):
         super().__init__()
         self.file = EditedFile.open(path)
         # the engine's native libraries log to a file, not over the screen; and it runs
         # at a lower CPU priority, so keystrokes are drawn at once while it computes
         self.engine_log = neurojit_home() / "engine.log"
-        self.engine = engine or EngineClient(on_event=self.route_engine_event,
-                                             stderr_path=str(self.engine_log),
-                                             niceness=ENGINE_NICENESS,
-                                             idle_priority=ENGINE_IDLE_PRIORITY)
+        self.engine = engine or EngineClient(
+            on_event=self.route_engine_event,
+            stderr_path=str(self.engine_log),
+            niceness=ENGINE_NICENESS,
+            idle_priority=ENGINE_IDLE_PRIORITY,
+        )
         self.jobs = EngineJobs(self, self.engine)
         self.remote = over_ssh()
         # over SSH every frame is bytes on the wire: fly slower, sample the cores less often
         self.fps = fps or (10.0 if self.remote else 25.0)
         self.remember_layout = remember_layout
         if layout is None:
-            layout, self.layout_warning = session.load() if remember_layout else (
-                session.SessionLayout(), None)
+            layout, self.layout_warning = (
+                session.load() if remember_layout else (session.SessionLayout(), None)
+            )
         else:
             self.layout_warning = None
         self.layout_choice = layout.normalized()
@@ -122,8 +129,13 @@ class NeuroJITApp(App):
             # the side panes, in session.SIDE_PANES order (the wide grid fills row by row)
             with Vertical(id="right"):
                 yield titled(LanderView(jobs, self.fps, id="lander"), "Lander", pane=True)
-                yield titled(CoresPane(interval=2.0 if self.remote else 1.0,
-                                       processes=jobs.processes, id="cores"), "Cores", pane=True)
+                yield titled(
+                    CoresPane(
+                        interval=2.0 if self.remote else 1.0, processes=jobs.processes, id="cores"
+                    ),
+                    "Cores",
+                    pane=True,
+                )
                 yield titled(RepairPane(jobs, id="repair"), "Repair", pane=True)
                 yield titled(ReasoningPane(jobs, id="reasoning"), "Reasoning", pane=True)
                 yield titled(SwarmPane(jobs, id="swarm"), "Swarm", pane=True)
@@ -136,9 +148,12 @@ class NeuroJITApp(App):
         self.set_workstation_theme(self.layout_choice.theme, save=False)
         self.apply_layout()
         reasoning = self.query_one(ReasoningPane)
-        self._event_routes = {LanderFrame: self.query_one(LanderView).receive,
-                              AgentToken: reasoning.receive, LogLine: reasoning.receive,
-                              EvolutionProgress: self.evolution_pane.receive}
+        self._event_routes = {
+            LanderFrame: self.query_one(LanderView).receive,
+            AgentToken: reasoning.receive,
+            LogLine: reasoning.receive,
+            EvolutionProgress: self.evolution_pane.receive,
+        }
         self.editor.focus()
         self.diagnostics_pane.check_soon()
         if self.layout_warning:
@@ -246,7 +261,9 @@ class NeuroJITApp(App):
 
     def action_editor_width(self, step: int) -> None:
         low, high = session.EDITOR_WIDTH_RANGE
-        self.layout_choice.editor_width = min(high, max(low, self.layout_choice.editor_width + step))
+        self.layout_choice.editor_width = min(
+            high, max(low, self.layout_choice.editor_width + step)
+        )
         self.apply_layout()
         self.save_layout()
 
@@ -255,9 +272,14 @@ class NeuroJITApp(App):
             self.screen.minimize()
             return
         focused = self.focused
-        pane = next((w for w in (focused, *(focused.ancestors if focused else ()))
-                     if w is not None and (w.has_class("pane") or w.id in ("editor", "diagnostics"))),
-                    None)
+        pane = next(
+            (
+                w
+                for w in (focused, *(focused.ancestors if focused else ()))
+                if w is not None and (w.has_class("pane") or w.id in ("editor", "diagnostics"))
+            ),
+            None,
+        )
         if pane is not None:
             self.screen.maximize(pane, container=False)
 
@@ -399,8 +421,9 @@ class NeuroJITApp(App):
             swarm.add_run(run)
         reply = message.reply
         if reply.best_source is not None:
-            self.open_program(reply.best_source,
-                              f"the best controller from {synthesis_source(reply)}")
+            self.open_program(
+                reply.best_source, f"the best controller from {synthesis_source(reply)}"
+            )
             self.query_one(RegistryPane).list_entries()
 
     @on(EvolutionPane.NewBest)
@@ -423,8 +446,9 @@ class NeuroJITApp(App):
         """Every job reports here. The engine's failures are EngineTrouble already; a job
         that failed in this process (a bug) is said, not lost."""
         if event.state == WorkerState.ERROR:
-            self.notify(f"{event.worker.name}: {event.worker.error!r}", title="Job failed",
-                        severity="error")
+            self.notify(
+                f"{event.worker.name}: {event.worker.error!r}", title="Job failed", severity="error"
+            )
 
     # -- leaving ---------------------------------------------------------------------------------
 
@@ -438,8 +462,12 @@ class NeuroJITApp(App):
         return self.hangup.recovery_file
 
 
-def run_app(path: str | None = None, fps: float | None = None, theme: str | None = None,
-            layout: str | None = None) -> int:
+def run_app(
+    path: str | None = None,
+    fps: float | None = None,
+    theme: str | None = None,
+    layout: str | None = None,
+) -> int:
     app = NeuroJITApp(path, fps=fps)
     app.hard_exit_on_hangup = True
     if theme:
@@ -450,6 +478,8 @@ def run_app(path: str | None = None, fps: float | None = None, theme: str | None
     if app.recovery_file is not None:
         import sys
 
-        print(f"neurojit: the terminal went away; the unsaved buffer is in {app.recovery_file}",
-              file=sys.stderr)
+        print(
+            f"neurojit: the terminal went away; the unsaved buffer is in {app.recovery_file}",
+            file=sys.stderr,
+        )
     return app.return_code or 0

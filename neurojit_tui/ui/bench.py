@@ -43,12 +43,30 @@ class TerminalSession:
     def __init__(self, command: str, size=(200, 60), env: dict | None = None):
         self.name = f"neurojit-bench-{os.getpid()}"
         extra = [item for k, v in (env or {}).items() for item in ("-e", f"{k}={v}")]
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(size[0]),
-                        "-y", str(size[1]), *extra, command], check=True)
+        subprocess.run(
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                self.name,
+                "-x",
+                str(size[0]),
+                "-y",
+                str(size[1]),
+                *extra,
+                command,
+            ],
+            check=True,
+        )
         # ignore-size: the pane keeps its size; no-output: no copy of the app's output
         self._control = subprocess.Popen(
             ["tmux", "-C", "attach-session", "-f", "ignore-size,no-output", "-t", self.name],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
 
     def _command(self, command: str) -> list[str]:
         """Run one tmux command on the control client; its output lines."""
@@ -86,8 +104,13 @@ class TerminalSession:
     def wait_gone(self, timeout: float = 30.0) -> None:
         """Wait until the app has quit (the tmux session ends with it)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and subprocess.run(
-                ["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0:
+        while (
+            time.monotonic() < deadline
+            and subprocess.run(
+                ["tmux", "has-session", "-t", self.name], capture_output=True
+            ).returncode
+            == 0
+        ):
             time.sleep(0.1)
 
     def close(self) -> None:
@@ -98,8 +121,9 @@ class TerminalSession:
             self._control.kill()
 
 
-def keystroke_latency(terminal: TerminalSession, row: int, key: str = "x",
-                      timeout: float = 5.0) -> float:
+def keystroke_latency(
+    terminal: TerminalSession, row: int, key: str = "x", timeout: float = 5.0
+) -> float:
     """Seconds from sending one key until screen row ``row`` shows a change.
 
     The screen is read every ``POLL_S``: reading it back to back kept tmux and this
@@ -116,8 +140,12 @@ def keystroke_latency(terminal: TerminalSession, row: int, key: str = "x",
 
 def summarize_ms(samples: list[float]) -> dict:
     ms = sorted(1000 * s for s in samples)
-    return {"n": len(ms), "p50_ms": statistics.median(ms),
-            "p95_ms": ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))], "max_ms": ms[-1]}
+    return {
+        "n": len(ms),
+        "p50_ms": statistics.median(ms),
+        "p95_ms": ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))],
+        "max_ms": ms[-1],
+    }
 
 
 def bench_ui(keys: int = 100, interval_s: float = 0.2, log=print) -> dict:
@@ -129,8 +157,9 @@ def bench_ui(keys: int = 100, interval_s: float = 0.2, log=print) -> dict:
     # grows with the file (highlighting, the gutter, the check)
     program = Path(home) / "heuristic.mlir"
     shutil.copy(samples_dir() / "heuristic.mlir", program)
-    terminal = TerminalSession(f"{neurojit} ui --layout wide {program}",
-                               env={"NEUROJIT_HOME": home})
+    terminal = TerminalSession(
+        f"{neurojit} ui --layout wide {program}", env={"NEUROJIT_HOME": home}
+    )
     try:
         terminal.wait_for("the controller verifies")
         editor_row = 1  # the editor's first text line, a comment: typing there keeps
@@ -145,8 +174,10 @@ def bench_ui(keys: int = 100, interval_s: float = 0.2, log=print) -> dict:
         for k in range(keys):
             idle.append(keystroke_latency(terminal, editor_row, TYPED[k % 2]))
             time.sleep(interval_s)
-        log("loaded: F7 (lander at 25 fps), Shift+F9 (both agents generating), F6 (swarm) "
-            "repeatedly")
+        log(
+            "loaded: F7 (lander at 25 fps), Shift+F9 (both agents generating), F6 (swarm) "
+            "repeatedly"
+        )
         terminal.keys("F7")
         terminal.keys("S-F9")
         terminal.wait_for("[reasoning]", timeout=180)  # the models are loaded and talking
@@ -163,10 +194,13 @@ def bench_ui(keys: int = 100, interval_s: float = 0.2, log=print) -> dict:
     finally:
         terminal.close()
         shutil.rmtree(home, ignore_errors=True)
-    result = {"idle": summarize_ms(idle), "loaded": summarize_ms(loaded),
-              "tmux_capture_ms": 1000 * statistics.median(round_trip),
-              "engine_load_seen": [line for line in load_lines if "inference" in line][:3],
-              "target_ms": TARGET_MS}
+    result = {
+        "idle": summarize_ms(idle),
+        "loaded": summarize_ms(loaded),
+        "tmux_capture_ms": 1000 * statistics.median(round_trip),
+        "engine_load_seen": [line for line in load_lines if "inference" in line][:3],
+        "target_ms": TARGET_MS,
+    }
     result["loaded_over_idle_p50"] = result["loaded"]["p50_ms"] / result["idle"]["p50_ms"]
     result["met"] = result["loaded"]["p95_ms"] <= TARGET_MS
     return result
@@ -176,12 +210,16 @@ def format_ui_table(result: dict) -> str:
     lines = ["| state | keys | p50 | p95 | max |", "| --- | ---: | ---: | ---: | ---: |"]
     for state in ("idle", "loaded"):
         r = result[state]
-        lines.append(f"| {state} | {r['n']} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | "
-                     f"{r['max_ms']:.1f} ms |")
-    lines.append(f"\nloaded / idle p50: {result['loaded_over_idle_p50']:.2f}x; one tmux "
-                 f"capture: {result['tmux_capture_ms']:.1f} ms (part of every sample); "
-                 f"target p95 <= {result['target_ms']:.0f} ms under load: "
-                 + ("met" if result["met"] else "NOT met"))
+        lines.append(
+            f"| {state} | {r['n']} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | "
+            f"{r['max_ms']:.1f} ms |"
+        )
+    lines.append(
+        f"\nloaded / idle p50: {result['loaded_over_idle_p50']:.2f}x; one tmux "
+        f"capture: {result['tmux_capture_ms']:.1f} ms (part of every sample); "
+        f"target p95 <= {result['target_ms']:.0f} ms under load: "
+        + ("met" if result["met"] else "NOT met")
+    )
     for line in result["engine_load_seen"]:
         lines.append(f"cores pane during the loaded run: {line}")
     return "\n".join(lines)

@@ -31,7 +31,7 @@ class EditedFile:
         self.open_error = open_error  # why the file the user named could not be opened
 
     @classmethod
-    def open(cls, path: str | None) -> "EditedFile":
+    def open(cls, path: str | None) -> EditedFile:
         if not path:
             return cls(None, SCRATCH)
         chosen = Path(path)

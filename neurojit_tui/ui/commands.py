@@ -21,22 +21,48 @@ def workstation_commands(app) -> list[tuple[str, str, object]]:
     for binding in APP_BINDINGS:
         if binding.action == "quit":
             continue  # Textual's own palette has Quit
-        commands.append((binding.description, binding.key_display or binding.key,
-                         partial(app.run_action, binding.action)))
+        commands.append(
+            (
+                binding.description,
+                binding.key_display or binding.key,
+                partial(app.run_action, binding.action),
+            )
+        )
     for name in app.themes:
-        commands.append((f"Theme: {name}", "switch the workstation's colours",
-                         partial(app.set_workstation_theme, name)))
+        commands.append(
+            (
+                f"Theme: {name}",
+                "switch the workstation's colours",
+                partial(app.set_workstation_theme, name),
+            )
+        )
     for layout in LAYOUTS:
-        commands.append((f"Layout: {layout}", "auto follows the terminal's size",
-                         partial(app.set_layout, layout)))
+        commands.append(
+            (
+                f"Layout: {layout}",
+                "auto follows the terminal's size",
+                partial(app.set_layout, layout),
+            )
+        )
     for pane in SIDE_PANES:
-        commands.append((f"Show pane: {pane.capitalize()}", "bring it forward and focus it",
-                         partial(app.show_side_pane, pane, True)))
-    commands.append(("Accept the evolved best", "into the editor (Ctrl+Z undoes)",
-                     app.action_accept_evolved))
+        commands.append(
+            (
+                f"Show pane: {pane.capitalize()}",
+                "bring it forward and focus it",
+                partial(app.show_side_pane, pane, True),
+            )
+        )
+    commands.append(
+        ("Accept the evolved best", "into the editor (Ctrl+Z undoes)", app.action_accept_evolved)
+    )
     for sample in controller_samples():
-        commands.append((f"Open sample: {sample.name}", "into the editor (Ctrl+Z undoes)",
-                         partial(app.open_program, sample.read_text(), sample.name)))
+        commands.append(
+            (
+                f"Open sample: {sample.name}",
+                "into the editor (Ctrl+Z undoes)",
+                partial(app.open_program, sample.read_text(), sample.name),
+            )
+        )
     return commands
 
 

@@ -62,11 +62,17 @@ class CoreMeters:
         spark = self.history if width >= 120 else 0
         cell = label + 1 + bar_width + 5 + (spark + 1 if spark else 0) + 2
         columns = self.columns_for(width, cell)
-        lines = [f"all {self.bar(self.total[-1], bar_width)} {self.total[-1]:3.0f}%  "
-                 f"{len(self.cores)} cores"]
+        lines = [
+            f"all {self.bar(self.total[-1], bar_width)} {self.total[-1]:3.0f}%  "
+            f"{len(self.cores)} cores"
+        ]
         if self.processes:
-            lines.append("  ".join(f"{name} {percent:.0f}%" + (f" ({note})" if note else "")
-                                   for name, percent, note in self.processes))
+            lines.append(
+                "  ".join(
+                    f"{name} {percent:.0f}%" + (f" ({note})" if note else "")
+                    for name, percent, note in self.processes
+                )
+            )
         row = []
         for index, history in enumerate(self.cores):
             text = f"{index:>{label}} {self.bar(history[-1], bar_width)} {history[-1]:3.0f}%"
@@ -85,9 +91,11 @@ class CoreMeters:
             return [f"cluster: {self.cluster_note}"]
         lines = [f"cluster: {len(self.nodes)} node(s)"] if self.nodes else []
         for node in self.nodes:
-            lines.append(f"node {node['address']} {node['node'][:8]} "
-                         f"{self.bar(node['percent'], bar_width)} {node['percent']:3.0f}% "
-                         f"of {node['cpus']} cores")
+            lines.append(
+                f"node {node['address']} {node['node'][:8]} "
+                f"{self.bar(node['percent'], bar_width)} {node['percent']:3.0f}% "
+                f"of {node['cpus']} cores"
+            )
         return lines
 
 
@@ -143,8 +151,14 @@ class CoresPane(Static):
         self._timer.stop()
 
     def sample(self) -> None:
-        self.app.run_worker(self._read_load, name="cores", group="cores", thread=True,
-                            exclusive=True, exit_on_error=False)
+        self.app.run_worker(
+            self._read_load,
+            name="cores",
+            group="cores",
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
 
     def _read_load(self) -> None:  # on a worker thread
         import psutil

@@ -83,8 +83,9 @@ class DiagnosticsPane(OptionList):
             self.add_option(Option(f"{d.line}:{d.col} {d.severity} {d.message}", id=str(i)))
         if not found:
             self.add_option(Option("no problems: the controller verifies", id="ok", disabled=True))
-        self.border_subtitle = (f"{sum(d.severity == 'error' for d in found)} error(s)"
-                                if found else "ok")
+        self.border_subtitle = (
+            f"{sum(d.severity == 'error' for d in found)} error(s)" if found else "ok"
+        )
         self.post_message(self.Shown(found))
 
     @on(OptionList.OptionSelected)

@@ -24,8 +24,10 @@ from .lexer import line_highlights
 
 ERROR_HIGHLIGHT = "diagnostic.error"
 WARNING_HIGHLIGHT = "diagnostic.warning"
-GUTTER_MARKS = {"error": ("●", Style(color="#ff5f5f", bold=True)),
-                "warning": ("▲", Style(color="#ffaf00", bold=True))}
+GUTTER_MARKS = {
+    "error": ("●", Style(color="#ff5f5f", bold=True)),
+    "warning": ("▲", Style(color="#ffaf00", bold=True)),
+}
 
 
 class TensorLangEditor(TextArea):
@@ -33,16 +35,18 @@ class TensorLangEditor(TextArea):
     # every keystroke: most of that redraws unchanged lines. Here it repaints
     # nothing itself; ``_watch_selection`` and ``_build_highlight_map`` repaint the rows
     # that can have changed.
-    selection: Reactive[Selection] = reactive(Selection(), init=False, always_update=True,
-                                              repaint=False)
+    selection: Reactive[Selection] = reactive(
+        Selection(), init=False, always_update=True, repaint=False
+    )
     error_lines: set[int] = frozenset()  # 0-based lines with an error diagnostic
     marks: dict[int, tuple[str, int]] = {}  # 0-based line -> (severity, 0-based column)
     # (text, highlights, marker) of each row as last highlighted: which rows an edit changed
     _drawn_rows: list[tuple] | None = None
 
     def __init__(self, text: str = "", **kwargs):
-        super().__init__(text, show_line_numbers=True, tab_behavior="indent", soft_wrap=False,
-                         **kwargs)
+        super().__init__(
+            text, show_line_numbers=True, tab_behavior="indent", soft_wrap=False, **kwargs
+        )
 
     def on_mount(self) -> None:
         if not self.theme.startswith("tensorlang-"):
@@ -54,8 +58,9 @@ class TensorLangEditor(TextArea):
         styles = dict(base.syntax_styles)
         styles[ERROR_HIGHLIGHT] = Style(underline=True, color="#ff5f5f", bold=True)
         styles[WARNING_HIGHLIGHT] = Style(underline=True)
-        self.register_theme(dataclasses.replace(base, name=f"tensorlang-{base.name}",
-                                                syntax_styles=styles))
+        self.register_theme(
+            dataclasses.replace(base, name=f"tensorlang-{base.name}", syntax_styles=styles)
+        )
         self.theme = f"tensorlang-{base.name}"
 
     def mark_diagnostics(self, diagnostics: Iterable[Diagnostic]) -> None:
@@ -112,8 +117,10 @@ class TensorLangEditor(TextArea):
         keystroke's time). Its cache keys name the document row (not the
         text), so when the rows keep their places (an edit within a line, new
         diagnostics) only the rows whose text, highlights or marker changed are dropped."""
-        rows = [(line, line_highlights(line), self.marks.get(row))
-                for row, line in enumerate(self.document.lines)]
+        rows = [
+            (line, line_highlights(line), self.marks.get(row))
+            for row, line in enumerate(self.document.lines)
+        ]
         previous = self._drawn_rows
         if previous is not None and len(previous) == len(rows) and not self.soft_wrap:
             changed = {row for row, (old, new) in enumerate(zip(previous, rows)) if old != new}
@@ -135,5 +142,6 @@ class TensorLangEditor(TextArea):
             if mark is not None:
                 severity, column = mark
                 start = len(line[:column].encode())
-                highlights[row].append((start, None, ERROR_HIGHLIGHT if severity == "error"
-                                        else WARNING_HIGHLIGHT))
+                highlights[row].append(
+                    (start, None, ERROR_HIGHLIGHT if severity == "error" else WARNING_HIGHLIGHT)
+                )

@@ -22,14 +22,24 @@ from typing import Any, TypeVar
 from textual.message import Message
 
 from ..engine import EngineClient, EngineCrashed, EngineError, EngineTimeout
-from ..engine.protocol import (CheckRequest, EvolveRequest, FlyRequest, RepairStepRequest,
-                               Request, SynthesizeRequest)
+from ..engine.protocol import (
+    CheckRequest,
+    EvolveRequest,
+    FlyRequest,
+    RepairStepRequest,
+    Request,
+    SynthesizeRequest,
+)
 
 ReplyT = TypeVar("ReplyT")
 
 # what the Cores pane calls a request the engine is running (others by their op)
-ACTIVITY = {SynthesizeRequest: "inference", RepairStepRequest: "inference",
-            FlyRequest: "flight", EvolveRequest: "evolution"}
+ACTIVITY = {
+    SynthesizeRequest: "inference",
+    RepairStepRequest: "inference",
+    FlyRequest: "flight",
+    EvolveRequest: "evolution",
+}
 UNREMARKABLE = (CheckRequest,)  # one after every pause in typing: not worth a note
 
 
@@ -49,8 +59,9 @@ class EngineJobs:
 
     def start(self, work: Callable[[], Any], group: str) -> None:
         """Run ``work`` on a worker thread (never on the UI's event loop)."""
-        self.app.run_worker(work, name=group, group=group, thread=True, exclusive=True,
-                            exit_on_error=False)
+        self.app.run_worker(
+            work, name=group, group=group, thread=True, exclusive=True, exit_on_error=False
+        )
 
     def call(self, request: Request[ReplyT], timeout: float | None = None) -> ReplyT | None:
         """``request``'s reply, or None when it failed (said by an ``EngineTrouble``)."""
@@ -68,8 +79,11 @@ class EngineJobs:
     def activity(self) -> str:
         """What the engine is doing, for people: "flight, inference"."""
         with self._lock:
-            kinds = [kind for kind, count in self._running.items()
-                     if count > 0 and kind not in UNREMARKABLE]
+            kinds = [
+                kind
+                for kind, count in self._running.items()
+                if count > 0 and kind not in UNREMARKABLE
+            ]
         return ", ".join(sorted({ACTIVITY.get(kind, kind.op) for kind in kinds}))
 
     def processes(self) -> dict[str, tuple[int | None, str]]:

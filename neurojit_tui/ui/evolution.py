@@ -49,6 +49,7 @@ PLOT_MIN_HEIGHT = 8  # a shorter body shows the lineage alone: a plot that small
 
 # -- pure formatting ------------------------------------------------------------------------
 
+
 def number(value, digits: int = 2) -> str:
     """A score as text; missing or infinite ones (nothing flew) as "-"."""
     if value is None or not math.isfinite(value):
@@ -62,14 +63,17 @@ def format_progress(generation: dict | None, best: dict | None = None) -> str:
     seeds are being tuned and ``best`` (the newest "best" event) is all there is."""
     if generation is None:
         return "tuning the seeds" + (f"  best {number(best['fitness'])}" if best else "")
-    return (f"generation {generation['generation']}  "
-            f"best {number(generation['best_fitness'])}  "
-            f"median {number(generation['median_fitness'])}  "
-            f"{generation.get('evaluations_per_s', 0.0):.0f} evaluations/s")
+    return (
+        f"generation {generation['generation']}  "
+        f"best {number(generation['best_fitness'])}  "
+        f"median {number(generation['median_fitness'])}  "
+        f"{generation.get('evaluations_per_s', 0.0):.0f} evaluations/s"
+    )
 
 
-def format_state(state: str, seconds: float = 0.0, failures: int = 0,
-                 result: dict | None = None) -> str:
+def format_state(
+    state: str, seconds: float = 0.0, failures: int = 0, result: dict | None = None
+) -> str:
     """The second status line: what the run is doing, or how it ended."""
     failed = f"  {failures} candidate(s) failed" if failures else ""
     if state == "idle":
@@ -80,24 +84,36 @@ def format_state(state: str, seconds: float = 0.0, failures: int = 0,
         return "the engine could not evolve (see Diagnostics)"
     result = result or {}
     ended = {"ok": "done", "cancelled": "stopped", "failed": "nothing flew"}.get(
-        result.get("status"), result.get("status", "done"))
-    return (f"{ended} in {result.get('seconds', 0.0):.1f} s: {result.get('generations', 0)} "
-            f"generation(s), {result.get('evaluations', 0)} evaluations{failed}")
+        result.get("status"), result.get("status", "done")
+    )
+    return (
+        f"{ended} in {result.get('seconds', 0.0):.1f} s: {result.get('generations', 0)} "
+        f"generation(s), {result.get('evaluations', 0)} evaluations{failed}"
+    )
 
 
-def fitness_series(history: list[dict], limit: int | None = None
-                   ) -> tuple[list[int], list[float], list[float]]:
+def fitness_series(
+    history: list[dict], limit: int | None = None
+) -> tuple[list[int], list[float], list[float]]:
     """(generations, best, median) for the plot: the rows where something flew, at most
     ``limit`` of them, evenly spread, the newest always included (the plot's cost
     grows with its points, and a pane shows only so many)."""
-    rows = [h for h in history
-            if h["best_fitness"] is not None and math.isfinite(h["best_fitness"])
-            and h["median_fitness"] is not None and math.isfinite(h["median_fitness"])]
+    rows = [
+        h
+        for h in history
+        if h["best_fitness"] is not None
+        and math.isfinite(h["best_fitness"])
+        and h["median_fitness"] is not None
+        and math.isfinite(h["median_fitness"])
+    ]
     if limit is not None and len(rows) > limit > 1:
         step = (len(rows) - 1) / (limit - 1)
         rows = [rows[round(i * step)] for i in range(limit)]
-    return ([h["generation"] for h in rows], [h["best_fitness"] for h in rows],
-            [h["median_fitness"] for h in rows])
+    return (
+        [h["generation"] for h in rows],
+        [h["best_fitness"] for h in rows],
+        [h["median_fitness"] for h in rows],
+    )
 
 
 def format_lineage(lineage: list[dict]) -> list[str]:
@@ -110,7 +126,9 @@ def format_lineage(lineage: list[dict]) -> list[str]:
             how = f"seed {Path(step.get('source') or step['description']).name}"
         elif step.get("description"):
             how = f"{how}: {step['description']}"
-        lines.append(f"{step['id']:>5} g{step['generation']:<3} {number(step.get('fitness'))}  {how}")
+        lines.append(
+            f"{step['id']:>5} g{step['generation']:<3} {number(step.get('fitness'))}  {how}"
+        )
     return lines
 
 
@@ -124,15 +142,17 @@ def parent_name(best: dict) -> str:
     return f"{Path(source).name or 'the seed'} as written"
 
 
-def diff_against_parent(parent_text: str, text: str, parent: str, name: str,
-                        context: int = 1) -> str:
+def diff_against_parent(
+    parent_text: str, text: str, parent: str, name: str, context: int = 1
+) -> str:
     """A unified diff from the parent's program to the best's."""
     if not parent_text:
         return "(no parent to compare with)"
     if parent_text == text:
         return f"(the same program as {parent})"
-    lines = difflib.unified_diff(parent_text.splitlines(), text.splitlines(), parent, name,
-                                 n=context, lineterm="")
+    lines = difflib.unified_diff(
+        parent_text.splitlines(), text.splitlines(), parent, name, n=context, lineterm=""
+    )
     return "\n".join(lines)
 
 
@@ -142,9 +162,11 @@ def format_scores(name: str, scores: dict | None) -> str:
     failure = scores.get("failure")
     if failure:
         return f"{name}: failed ({failure})"
-    return (f"{name}: {scores.get('success_rate', 0.0):.1%} landed, CVaR-10 "
-            f"{number(scores.get('cvar10_score'), 1)}, mean {number(scores.get('mean_score'), 1)} "
-            f"({scores.get('agents', '?')} landers)")
+    return (
+        f"{name}: {scores.get('success_rate', 0.0):.1%} landed, CVaR-10 "
+        f"{number(scores.get('cvar10_score'), 1)}, mean {number(scores.get('mean_score'), 1)} "
+        f"({scores.get('agents', '?')} landers)"
+    )
 
 
 def format_outcome(result: dict) -> list[str]:
@@ -153,13 +175,14 @@ def format_outcome(result: dict) -> list[str]:
     best = result.get("best")
     if best is None:
         return [f"no controller flew ({len(result.get('failures', []))} failed)"]
-    lines = [f"best {best['id']}, fitness {number(best.get('fitness'))}",
-             format_scores("training", best.get("train")),
-             format_scores("validation", best.get("validation"))]
+    lines = [
+        f"best {best['id']}, fitness {number(best.get('fitness'))}",
+        format_scores("training", best.get("train")),
+        format_scores("validation", best.get("validation")),
+    ]
     registry = best.get("registry")
     if registry is None:
-        why = ("the run was stopped" if result.get("status") == "cancelled"
-               else "no registry")
+        why = "the run was stopped" if result.get("status") == "cancelled" else "no registry"
         lines.append(f"registry: not offered ({why})")
     elif registry.get("stored"):
         lines.append(f"registry: stored under {registry['key'][:12]} ({registry['reason']})")
@@ -194,8 +217,12 @@ class EvolutionRun:
         best = result.get("best")
         if best is not None and (self.best is None or self.best["id"] != best["id"]):
             # the winner was not announced as a best (a tie): no parent's text to diff
-            self.best = {"id": best["id"], "text": best["source"],
-                         "lineage": best.get("lineage") or [], "parent_text": ""}
+            self.best = {
+                "id": best["id"],
+                "text": best["source"],
+                "lineage": best.get("lineage") or [],
+                "parent_text": "",
+            }
 
     @property
     def best_text(self) -> str | None:
@@ -218,16 +245,22 @@ class EvolutionRun:
         if self.result is not None:
             parts.append("\n".join(format_outcome(self.result)))
         if self.best is not None:
-            parts.append("lineage (newest first):\n" + "\n".join(format_lineage(self.best["lineage"])))
+            parts.append(
+                "lineage (newest first):\n" + "\n".join(format_lineage(self.best["lineage"]))
+            )
             parent = parent_name(self.best)
-            parts.append(diff_against_parent(self.best.get("parent_text", ""), self.best["text"],
-                                             parent, self.best["id"]))
+            parts.append(
+                diff_against_parent(
+                    self.best.get("parent_text", ""), self.best["text"], parent, self.best["id"]
+                )
+            )
         if not parts:
             return "the best controller's lineage and its diff against its parent show here"
         return "\n\n".join(parts)
 
 
 # -- the widget -------------------------------------------------------------------------------
+
 
 class EvolutionPane(Vertical):
     BINDINGS = [
@@ -308,8 +341,9 @@ class EvolutionPane(Vertical):
         self.announced = None
         self.start(time.monotonic())
         self._clock = self.set_interval(1.0, self.tick)
-        request = EvolveRequest(text=text, path=path, gravity=MOON_GRAVITY, turbulence=1.0,
-                                **options)
+        request = EvolveRequest(
+            text=text, path=path, gravity=MOON_GRAVITY, turbulence=1.0, **options
+        )
         self.jobs.start(partial(self._evolve, request), "evolve")
 
     def _evolve(self, request: EvolveRequest) -> None:  # a worker thread
@@ -366,8 +400,9 @@ class EvolutionPane(Vertical):
             self.announce(best["source"], best["id"])
         if (best.get("registry") or {}).get("stored"):
             self.post_message(RegistryUpdated())
-        self.notify(f"evolved {best['id']}: a (or Enter) in the Evolution pane puts it in "
-                    f"the editor")
+        self.notify(
+            f"evolved {best['id']}: a (or Enter) in the Evolution pane puts it in the editor"
+        )
 
     def start(self, started: float) -> None:
         self.run = EvolutionRun()
@@ -390,8 +425,11 @@ class EvolutionPane(Vertical):
     def show_status(self, now: float) -> None:
         """The two status lines (a fixed height: no layout pass)."""
         state = format_state(self.state, now - self.started, self.run.failures, self.run.result)
-        progress = (format_progress(self.run.latest, self.run.best)
-                    if self.state == "running" or self.run.latest else "generation -")
+        progress = (
+            format_progress(self.run.latest, self.run.best)
+            if self.state == "running" or self.run.latest
+            else "generation -"
+        )
         self.query_one("#evolution-status", Static).update(f"{progress}\n{state}", layout=False)
         best = self.run.best_id
         self.border_subtitle = f"best {best}" if best else ""

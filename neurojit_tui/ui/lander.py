@@ -42,11 +42,20 @@ def pack(items: list[str], width: int) -> list[str]:
 
 
 def telemetry(frame: LanderFrame, width: int, swaps: list[str] | None) -> list[str]:
-    lines = pack([f"alt {frame.y - model.LEG_DOWN:6.2f} m", f"vx {frame.vx:+5.2f}",
-                  f"vy {frame.vy:+5.2f} m/s", f"angle {frame.angle:+5.2f}",
-                  f"fuel {frame.fuel:4.0%}", f"step {frame.step:4}",
-                  f"agent {frame.agent}", f"score {frame.score:7.1f}", frame.outcome],
-                 width)
+    lines = pack(
+        [
+            f"alt {frame.y - model.LEG_DOWN:6.2f} m",
+            f"vx {frame.vx:+5.2f}",
+            f"vy {frame.vy:+5.2f} m/s",
+            f"angle {frame.angle:+5.2f}",
+            f"fuel {frame.fuel:4.0%}",
+            f"step {frame.step:4}",
+            f"agent {frame.agent}",
+            f"score {frame.score:7.1f}",
+            frame.outcome,
+        ],
+        width,
+    )
     lines.append(f"controller {short_id(frame.controller)}"[:width])
     if swaps and len(swaps) > 1:  # the hot-swap history gets its own line: it must show
         names = [short_id(s) for s in swaps]
@@ -63,8 +72,7 @@ def short_id(controller_id: str) -> str:
     return controller_id.rsplit("/", 1)[-1]
 
 
-def draw(frame: LanderFrame | None, width: int, height: int,
-         swaps: list[str] | None = None) -> str:
+def draw(frame: LanderFrame | None, width: int, height: int, swaps: list[str] | None = None) -> str:
     """The scene (sky, lander, flame, ground with the pad) and telemetry below it."""
     if frame is None:
         return "F7 flies a lander with the editor's controller; F8 hot-swaps it mid-flight."
@@ -81,7 +89,9 @@ def draw(frame: LanderFrame | None, width: int, height: int,
         return ground - round(y_m / model.WORLD_H * (rows - 1))
 
     for c in range(width):
-        grid[ground][c] = "▔" if abs((c / (width - 1) - 0.5) * model.WORLD_W) <= model.PAD_HALF_WIDTH else "░"
+        grid[ground][c] = (
+            "▔" if abs((c / (width - 1) - 0.5) * model.WORLD_W) <= model.PAD_HALF_WIDTH else "░"
+        )
     r, c = row(frame.y - model.LEG_DOWN + 0.6), column(frame.x)
     tilt = frame.angle
     body = "◢█◣" if abs(tilt) < 0.15 else ("◤█◢" if tilt > 0 else "◣█◥")
@@ -179,8 +189,9 @@ class LanderView(Widget):
         with self._fly_or_swap_lock:
             if get_current_worker().is_cancelled:
                 return
-            reply = self.jobs.call(SwapRequest(text, path, only_if_flying=True),
-                                   timeout=SWAP_TIMEOUT_S)
+            reply = self.jobs.call(
+                SwapRequest(text, path, only_if_flying=True), timeout=SWAP_TIMEOUT_S
+            )
             if reply is not None and reply.controller is None:
                 self.post_message(self.NothingFlying(text, path))
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 from functools import lru_cache
 
 from pygments.lexer import RegexLexer
-from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuation, String,
-                            Text, Whitespace)
+from pygments.token import (
+    Comment,
+    Keyword,
+    Name,
+    Number,
+    Operator,
+    Punctuation,
+    String,
+    Text,
+    Whitespace,
+)
 
 
 class TensorLangLexer(RegexLexer):
@@ -38,9 +47,15 @@ class TensorLangLexer(RegexLexer):
 
 # pygments token -> TextArea theme highlight name
 HIGHLIGHT_NAMES = [
-    (Comment, "comment"), (String, "string"), (Name.Function, "function"),
-    (Name.Variable, "variable"), (Keyword.Type, "type.builtin"), (Keyword, "keyword"),
-    (Name.Builtin, "constant.builtin"), (Number, "number"), (Operator, "operator"),
+    (Comment, "comment"),
+    (String, "string"),
+    (Name.Function, "function"),
+    (Name.Variable, "variable"),
+    (Keyword.Type, "type.builtin"),
+    (Keyword, "keyword"),
+    (Name.Builtin, "constant.builtin"),
+    (Number, "number"),
+    (Operator, "operator"),
 ]
 
 

@@ -23,8 +23,7 @@ from textual import on
 from textual.message import Message
 from textual.widgets import RichLog
 
-from ..engine.protocol import (AgentToken, CancelRequest, LogLine, SynthesizeReply,
-                               SynthesizeRequest)
+from ..engine.protocol import AgentToken, CancelRequest, LogLine, SynthesizeReply, SynthesizeRequest
 from ..sim.model import MOON_GRAVITY
 from .engine_jobs import EngineJobs
 from .results import SwarmRun
@@ -133,8 +132,10 @@ class ReasoningPane(RichLog):
     def _synthesize(self, candidates: int) -> None:  # a worker thread
         reply = self.jobs.call(SynthesizeRequest(MOON_GRAVITY, 1.0, candidates=candidates))
         if reply is not None:
-            runs = tuple(SwarmRun(Path(c.path).name, c.report, read_candidate(c.path))
-                         for c in reply.candidates)
+            runs = tuple(
+                SwarmRun(Path(c.path).name, c.report, read_candidate(c.path))
+                for c in reply.candidates
+            )
             self.post_message(self.Synthesized(reply, runs))
 
     @on(Synthesized)

@@ -74,8 +74,9 @@ class RepairPane(Vertical):
         request = RepairStepRequest(self.state.session, action, text)
         self.jobs.start(partial(self._step, action, request), "repair")
 
-    def _step(self, action: str,
-              request: RepairStartRequest | RepairStepRequest) -> None:  # a worker thread
+    def _step(
+        self, action: str, request: RepairStartRequest | RepairStepRequest
+    ) -> None:  # a worker thread
         state = self.jobs.call(request)
         if state is not None:
             self.post_message(self.Stepped(state, action))
@@ -89,8 +90,15 @@ class RepairPane(Vertical):
         table = self.query_one(DataTable)
         table.clear()
         for a in state.attempts:
-            table.add_row(str(a.number), a.tier, a.agent[:24], f"{a.seconds:.2f}",
-                          str(a.errors), a.decision, key=str(a.number))
+            table.add_row(
+                str(a.number),
+                a.tier,
+                a.agent[:24],
+                f"{a.seconds:.2f}",
+                str(a.errors),
+                a.decision,
+                key=str(a.number),
+            )
         if state.attempts:
             table.move_cursor(row=len(state.attempts) - 1)
         self.show_attempt(len(state.attempts) - 1)
@@ -105,10 +113,13 @@ class RepairPane(Vertical):
             detail.update(f"status: {self.state.status}\n{errors}\nn: make the first attempt")
             return
         a = self.state.attempts[index]
-        errors = "\n".join(f"{d.line}:{d.col} {d.severity} {d.message}"
-                           for d in a.diagnostics) or "verifies"
-        detail.update(f"attempt {a.number} ({a.tier}): {a.explanation}\n{errors}\n"
-                      f"{a.diff or '(no change)'}")
+        errors = (
+            "\n".join(f"{d.line}:{d.col} {d.severity} {d.message}" for d in a.diagnostics)
+            or "verifies"
+        )
+        detail.update(
+            f"attempt {a.number} ({a.tier}): {a.explanation}\n{errors}\n{a.diff or '(no change)'}"
+        )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key is not None and event.row_key.value is not None:

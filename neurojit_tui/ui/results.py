@@ -87,8 +87,10 @@ class SwarmPane(Vertical):
         table = DataTable(id="swarm-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("#", "controller", "landed", "mean", "CVaR-10", "M steps/s")
         yield table
-        yield Static("F6 flies 100 landers with the editor's controller; Shift+F9 synthesizes.",
-                     id="swarm-histogram")
+        yield Static(
+            "F6 flies 100 landers with the editor's controller; Shift+F9 synthesizes.",
+            id="swarm-histogram",
+        )
 
     def fly_swarm(self, text: str, path: str) -> None:
         """Fly 100 landers with ``text``'s controller; a row when they have landed."""
@@ -111,9 +113,14 @@ class SwarmPane(Vertical):
         if r.failure:
             row = (str(len(self.runs)), run.name, "failed", "-", "-", "-")
         else:
-            row = (str(len(self.runs)), run.name, f"{r.landed}/{r.agents}",
-                   f"{r.mean_score:.1f}", f"{r.cvar10_score:.1f}",
-                   f"{r.agent_steps_per_s / 1e6:.1f}")
+            row = (
+                str(len(self.runs)),
+                run.name,
+                f"{r.landed}/{r.agents}",
+                f"{r.mean_score:.1f}",
+                f"{r.cvar10_score:.1f}",
+                f"{r.agent_steps_per_s / 1e6:.1f}",
+            )
         table.add_row(*row, key=str(len(self.runs) - 1))
         table.move_cursor(row=len(self.runs) - 1)
         self.show_run(len(self.runs) - 1)
@@ -125,9 +132,11 @@ class SwarmPane(Vertical):
             detail = f"{run.name}: {r.failure}"
         else:
             h = r.score_histogram or {}
-            detail = (f"{run.name}: success {r.success_rate:.0%}, crashed {r.crashed}, "
-                      f"out {r.out_of_bounds}, flying {r.timed_out}\n"
-                      + draw_histogram(h.get("counts", []), h.get("edges", [0, 0])))
+            detail = (
+                f"{run.name}: success {r.success_rate:.0%}, crashed {r.crashed}, "
+                f"out {r.out_of_bounds}, flying {r.timed_out}\n"
+                + draw_histogram(h.get("counts", []), h.get("edges", [0, 0]))
+            )
         # its height is fixed (layout.tcss): no layout pass needed
         self.query_one("#swarm-histogram", Static).update(detail, layout=False)
         self.border_subtitle = f"{len(self.runs)} run(s)"
@@ -184,17 +193,23 @@ class RegistryPane(Vertical):
             c, s = e.condition, e.scores
             success = s.get("success_rate")
             mean = s.get("mean_score")
-            table.add_row(e.key[:10], str(c.get("gravity", "?")), str(c.get("turbulence", "?")),
-                          "-" if success is None else f"{success:.0%}",
-                          "-" if mean is None else f"{mean:.1f}", Path(e.file).name,
-                          key=str(index))
+            table.add_row(
+                e.key[:10],
+                str(c.get("gravity", "?")),
+                str(c.get("turbulence", "?")),
+                "-" if success is None else f"{success:.0%}",
+                "-" if mean is None else f"{mean:.1f}",
+                Path(e.file).name,
+                key=str(index),
+            )
         self.border_subtitle = f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
         if entries:
             self.show_entry(0)
         else:
             self.query_one("#registry-detail", Static).update(
                 "the registry is empty: F9 evolves a controller (Shift+F9 synthesizes one) "
-                "and stores the best")
+                "and stores the best"
+            )
 
     def show_entry(self, index: int) -> None:
         e = self.entries[index]
@@ -202,7 +217,8 @@ class RegistryPane(Vertical):
         gains = ", ".join(f"{k}={v}" for k, v in strategy.items() if k != "family")
         self.query_one("#registry-detail", Static).update(
             f"{e.key}  {strategy.get('family', '?')} {gains}\n"
-            f"stored {time.strftime('%Y-%m-%d %H:%M', time.localtime(e.created))}  {e.file}")
+            f"stored {time.strftime('%Y-%m-%d %H:%M', time.localtime(e.created))}  {e.file}"
+        )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key is not None and event.row_key.value is not None:

@@ -26,14 +26,16 @@ class SessionLayout:
     editor_width: int = 5  # tenths of the screen's width for the editor column
     side_pane: str = "lander"  # the side pane the compact layout shows
 
-    def normalized(self) -> "SessionLayout":
+    def normalized(self) -> SessionLayout:
         low, high = EDITOR_WIDTH_RANGE
         return SessionLayout(
             theme=self.theme if isinstance(self.theme, str) else "dark",
             layout=self.layout if self.layout in LAYOUTS else "auto",
             editor_width=min(high, max(low, int(self.editor_width)))
-            if isinstance(self.editor_width, (int, float)) else 5,
-            side_pane=self.side_pane if self.side_pane in SIDE_PANES else "lander")
+            if isinstance(self.editor_width, (int, float))
+            else 5,
+            side_pane=self.side_pane if self.side_pane in SIDE_PANES else "lander",
+        )
 
 
 def session_path() -> Path:

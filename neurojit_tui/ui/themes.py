@@ -58,12 +58,20 @@ class WorkstationTheme:
 def read_theme(path: Path) -> WorkstationTheme:
     match = _HEADER.search(path.read_text())
     if match is None:
-        raise ValueError(f"{path}:1:1: a theme file starts with "
-                         f"/* palette: <textual theme>; editor: <TextArea theme> */")
+        raise ValueError(
+            f"{path}:1:1: a theme file starts with "
+            f"/* palette: <textual theme>; editor: <TextArea theme> */"
+        )
     return WorkstationTheme(path.stem, match.group(1), match.group(2), path)
 
 
 def discover(folder: Path = THEMES_DIR) -> dict[str, WorkstationTheme]:
     """Every theme file in ``folder`` by name (``layout.tcss`` is not a theme)."""
-    return {t.name: t for t in (read_theme(p) for p in sorted(folder.glob("*.tcss"))
-                                if p != LAYOUT_CSS and p.name != LAYOUT_CSS.name)}
+    return {
+        t.name: t
+        for t in (
+            read_theme(p)
+            for p in sorted(folder.glob("*.tcss"))
+            if p != LAYOUT_CSS and p.name != LAYOUT_CSS.name
+        )
+    }

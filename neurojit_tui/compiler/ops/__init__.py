@@ -27,7 +27,9 @@ from .base import Op
 # By full name ("tensorlang.clamp"); ALL in the order of dialect.OPS.
 BY_NAME: dict[str, Op] = {
     op.spec.full_name: op
-    for module in (structure, elementwise, comparison, linear_algebra) for op in module.OPS}
+    for module in (structure, elementwise, comparison, linear_algebra)
+    for op in module.OPS
+}
 ALL: tuple[Op, ...] = tuple(BY_NAME[spec.full_name] for spec in tl.OPS)
 
 __all__ = ["ALL", "BY_NAME", "Op"]

@@ -36,6 +36,7 @@ ERASE = None
 
 # -- how the grammar writes an op ----------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Number:
     """Any float literal the grammar allows."""
@@ -101,6 +102,7 @@ Check: TypeAlias = Callable[[list[Batch], int], "BatchedAssertFailure | None"]
 
 
 # -- the op class ----------------------------------------------------------------------------
+
 
 class Op:
     """What one TensorLang op does. Its declaration (operands, results, attributes, shape

@@ -28,28 +28,33 @@ def with_element(tensor_type: MlirType, element_type: MlirType) -> MlirType:
     return ir.RankedTensorType.get(list(tensor_type.shape), element_type)
 
 
-def elementwise(inputs: Sequence[MlirValue], result_type: MlirType,
-                scalar_fn: Callable[..., MlirValue]) -> MlirValue:
+def elementwise(
+    inputs: Sequence[MlirValue], result_type: MlirType, scalar_fn: Callable[..., MlirValue]
+) -> MlirValue:
     """One linalg.generic applying ``scalar_fn`` to matching elements of ``inputs``."""
     rank = ir.RankedTensorType(result_type).rank
     identity = ir.AffineMap.get_identity(rank)
     generic = linalg.GenericOp_(
-        list(inputs), [empty_tensor(result_type)], [identity] * (len(inputs) + 1),
-        [linalg.IteratorType.parallel] * rank)
+        list(inputs),
+        [empty_tensor(result_type)],
+        [identity] * (len(inputs) + 1),
+        [linalg.IteratorType.parallel] * rank,
+    )
     block = generic.regions[0].blocks[0]
     with ir.InsertionPoint(block):
         linalg.YieldOp([scalar_fn(*block.arguments[: len(inputs)])])
     return generic.result
 
 
-def full_reduction(x: MlirValue, init_value: float,
-                   combine: Callable[[MlirValue, MlirValue], MlirValue]) -> MlirValue:
+def full_reduction(
+    x: MlirValue, init_value: float, combine: Callable[[MlirValue, MlirValue], MlirValue]
+) -> MlirValue:
     """Reduce every element of tensor ``x`` to a scalar with ``combine``."""
     t = ir.RankedTensorType(x.type)
-    init = linalg.fill(arith.constant(t.element_type, init_value),
-                       outs=[tensor.empty([], t.element_type)])
-    maps = [ir.AffineMap.get_identity(t.rank),
-            ir.AffineMap.get(t.rank, 0, [])]
+    init = linalg.fill(
+        arith.constant(t.element_type, init_value), outs=[tensor.empty([], t.element_type)]
+    )
+    maps = [ir.AffineMap.get_identity(t.rank), ir.AffineMap.get(t.rank, 0, [])]
     generic = linalg.GenericOp_([x], [init], maps, [linalg.IteratorType.reduction] * t.rank)
     block = generic.regions[0].blocks[0]
     with ir.InsertionPoint(block):

@@ -20,8 +20,18 @@ from numpy.typing import NDArray
 from .. import dialect as tl
 from ..diagnostics import location_parts
 from ..ir_types import MlirOperation, MlirValue
-from .base import (ERASE, NO_MATCH, Alternative, Batch, Check, Evaluate, OneOf, Op, ValueTypes,
-                   tensor_shape)
+from .base import (
+    ERASE,
+    NO_MATCH,
+    Alternative,
+    Batch,
+    Check,
+    Evaluate,
+    OneOf,
+    Op,
+    ValueTypes,
+    tensor_shape,
+)
 from .builders import elementwise, full_reduction, with_element
 from .types import format_shape, is_i1, ranked_tensor, shape, string_attribute
 
@@ -31,9 +41,12 @@ if TYPE_CHECKING:
     from ..verifier import SemanticVerifier
 
 MLIR_PREDICATES = {
-    "lt": arith.CmpFPredicate.OLT, "le": arith.CmpFPredicate.OLE,
-    "gt": arith.CmpFPredicate.OGT, "ge": arith.CmpFPredicate.OGE,
-    "eq": arith.CmpFPredicate.OEQ, "ne": arith.CmpFPredicate.ONE,
+    "lt": arith.CmpFPredicate.OLT,
+    "le": arith.CmpFPredicate.OLE,
+    "gt": arith.CmpFPredicate.OGT,
+    "ge": arith.CmpFPredicate.OGE,
+    "eq": arith.CmpFPredicate.OEQ,
+    "ne": arith.CmpFPredicate.ONE,
 }
 
 
@@ -50,8 +63,12 @@ def _ordered(fn: Compare) -> Compare:
 
 # numpy's comparisons are false on NaN already, except "ne".
 NUMPY_PREDICATES: dict[str, Compare] = {
-    "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
-    "eq": np.equal, "ne": _ordered(np.not_equal),
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+    "eq": np.equal,
+    "ne": _ordered(np.not_equal),
 }
 
 
@@ -69,23 +86,34 @@ class Cmp(Op):
             return
         predicate = string_attribute(op, "predicate")
         if predicate not in tl.COMPARE_PREDICATES:
-            verifier.error(op, f"unknown predicate \"{predicate}\"; expected one of "
-                               + ", ".join(tl.COMPARE_PREDICATES))
+            verifier.error(
+                op,
+                f'unknown predicate "{predicate}"; expected one of '
+                + ", ".join(tl.COMPARE_PREDICATES),
+            )
         for use in op.results[0].uses:
             user = use.owner
-            if not (user.name == "tensorlang.assert"
-                    or (user.name == "tensorlang.select" and use.operand_number == 0)):
-                verifier.error(op, f"the result of '{op.name}' may only be used as the "
-                                   "condition of tensorlang.select or tensorlang.assert "
-                                   f"(used by '{user.name}')")
+            if not (
+                user.name == "tensorlang.assert"
+                or (user.name == "tensorlang.select" and use.operand_number == 0)
+            ):
+                verifier.error(
+                    op,
+                    f"the result of '{op.name}' may only be used as the "
+                    "condition of tensorlang.select or tensorlang.assert "
+                    f"(used by '{user.name}')",
+                )
                 break
         result = ranked_tensor(op.results[0].type)
         assert result is not None  # IRDL: a tensor
         operand_shape = shape(op.operands[0].type)
         if not is_i1(result.element_type) or list(result.shape) != operand_shape:
-            verifier.error(op, f"'{op.name}' result must be "
-                               f"tensor<{format_shape(operand_shape)}xi1>, "
-                               f"got {op.results[0].type}")
+            verifier.error(
+                op,
+                f"'{op.name}' result must be "
+                f"tensor<{format_shape(operand_shape)}xi1>, "
+                f"got {op.results[0].type}",
+            )
 
     def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         return NO_MATCH if list(op.results[0].uses) else ERASE
@@ -111,15 +139,21 @@ class Select(Op):
             return
         assert cond is not None  # IRDL: a cmp's result is a tensor
         if not is_i1(cond.element_type) or list(cond.shape) != value_shape:
-            verifier.error(op, f"'{op.name}' condition must be "
-                               f"tensor<{format_shape(value_shape)}xi1>, "
-                               f"got {op.operands[0].type}")
+            verifier.error(
+                op,
+                f"'{op.name}' condition must be "
+                f"tensor<{format_shape(value_shape)}xi1>, "
+                f"got {op.operands[0].type}",
+            )
         verifier.require_f64_tensor(op, op.results[0], "values")
 
     def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         (lhs, rhs), compare = comparison(op.operands[0].owner)
-        return elementwise([lhs, rhs, op.operands[1], op.operands[2]], op.results[0].type,
-                           lambda a, b, t, f: arith.select(compare(a, b), t, f))
+        return elementwise(
+            [lhs, rhs, op.operands[1], op.operands[2]],
+            op.results[0].type,
+            lambda a, b, t, f: arith.select(compare(a, b), t, f),
+        )
 
     def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         return lambda ins, batch: np.where(ins[0], ins[1], ins[2])
@@ -155,8 +189,7 @@ class Assert(Op):
         if not (is_i1(cond) or (t is not None and is_i1(t.element_type))):
             verifier.error(op, f"'{op.name}' condition must be i1 or a tensor of i1, got {cond}")
         elif t is not None and op.operands[0].owner.name != "tensorlang.cmp":
-            verifier.error(op, f"'{op.name}' tensor condition must be the result of "
-                               "tensorlang.cmp")
+            verifier.error(op, f"'{op.name}' tensor condition must be the result of tensorlang.cmp")
 
     def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         number = lowering.record_assert(string_attribute(op, "message"), op.location)
@@ -164,8 +197,11 @@ class Assert(Op):
         i32 = ir.IntegerType.get_signless(32)
         if isinstance(cond.type, ir.RankedTensorType):
             (lhs, rhs), compare = comparison(cond.owner)
-            holds = elementwise([lhs, rhs], with_element(lhs.type, i32),
-                                lambda a, b: arith.extui(i32, compare(a, b)))
+            holds = elementwise(
+                [lhs, rhs],
+                with_element(lhs.type, i32),
+                lambda a, b: arith.extui(i32, compare(a, b)),
+            )
             all_hold = full_reduction(holds, 1, arith.andi)
             cond = arith.cmpi(arith.CmpIPredicate.ne, all_hold, arith.constant(i32, 0))
         status_type = ir.MemRefType.get([], i32)

@@ -79,9 +79,11 @@ class Clamp(Op):
 
     def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         lo, hi = float_attribute(op, "lo"), float_attribute(op, "hi")
-        return elementwise(op.operands, op.results[0].type,
-                           lambda x: arith.minimumf(arith.maximumf(x, f64_constant(lo)),
-                                                    f64_constant(hi)))
+        return elementwise(
+            op.operands,
+            op.results[0].type,
+            lambda x: arith.minimumf(arith.maximumf(x, f64_constant(lo)), f64_constant(hi)),
+        )
 
     def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         lo, hi = float_attribute(op, "lo"), float_attribute(op, "hi")

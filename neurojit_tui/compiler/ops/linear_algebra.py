@@ -30,11 +30,13 @@ class Matmul(Op):
             return
         (m, k), (k2, n) = shape(op.operands[0].type), shape(op.operands[1].type)
         if k != k2:
-            verifier.error(op, f"'{op.name}' inner dimensions differ: lhs is {m}x{k}, "
-                               f"rhs is {k2}x{n}")
+            verifier.error(
+                op, f"'{op.name}' inner dimensions differ: lhs is {m}x{k}, rhs is {k2}x{n}"
+            )
         elif shape(op.results[0].type) != [m, n]:
-            verifier.error(op, f"'{op.name}' result must be tensor<{m}x{n}xf64>, "
-                               f"got {op.results[0].type}")
+            verifier.error(
+                op, f"'{op.name}' result must be tensor<{m}x{n}xf64>, got {op.results[0].type}"
+            )
 
     def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         init = zero_filled(op.results[0].type)
@@ -60,8 +62,9 @@ class Matvec(Op):
         if k != k2:
             verifier.error(op, f"'{op.name}' matrix is {m}x{k} but vector has {k2} elements")
         elif shape(op.results[0].type) != [m]:
-            verifier.error(op, f"'{op.name}' result must be tensor<{m}xf64>, "
-                               f"got {op.results[0].type}")
+            verifier.error(
+                op, f"'{op.name}' result must be tensor<{m}xf64>, got {op.results[0].type}"
+            )
 
     def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         init = zero_filled(op.results[0].type)
@@ -83,8 +86,9 @@ class Dot(Op):
         t = ranked_tensor(op.operands[0].type)
         assert t is not None  # IRDL: a tensor
         if t.rank != 1 or not is_f64(t.element_type):
-            verifier.error(op, f"'{op.name}' expects two rank-1 f64 tensors, "
-                               f"got {op.operands[0].type}")
+            verifier.error(
+                op, f"'{op.name}' expects two rank-1 f64 tensors, got {op.operands[0].type}"
+            )
 
     def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         product = elementwise(op.operands, op.operands[0].type, arith.mulf)

@@ -70,32 +70,41 @@ class Slice(Op):
         if offsets is None or sizes is None:
             return
         if len(offsets) != len(dims) or len(sizes) != len(dims):
-            verifier.error(op, f"'{op.name}' needs {len(dims)} offsets and sizes for a rank-"
-                               f"{len(dims)} tensor, got {len(offsets)} and {len(sizes)}")
+            verifier.error(
+                op,
+                f"'{op.name}' needs {len(dims)} offsets and sizes for a rank-"
+                f"{len(dims)} tensor, got {len(offsets)} and {len(sizes)}",
+            )
             return
         for d, (o, s, n) in enumerate(zip(offsets, sizes, dims)):
             if o < 0 or s < 1 or o + s > n:
-                verifier.error(op, f"slice out of bounds in dimension {d}: offset {o} + size "
-                                   f"{s} exceeds {n}")
+                verifier.error(
+                    op, f"slice out of bounds in dimension {d}: offset {o} + size {s} exceeds {n}"
+                )
                 return
         if shape(op.results[0].type) != sizes:
-            verifier.error(op, f"'{op.name}' result must be tensor<{format_shape(sizes)}xf64>, "
-                               f"got {op.results[0].type}")
+            verifier.error(
+                op,
+                f"'{op.name}' result must be tensor<{format_shape(sizes)}xf64>, "
+                f"got {op.results[0].type}",
+            )
 
     def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         offsets = i64_array_attribute(op, "offsets")
         sizes = i64_array_attribute(op, "sizes")
-        view = tensor.extract_slice(op.results[0].type, op.operands[0], [], [], [],
-                                    offsets, sizes, [1] * len(sizes))
+        view = tensor.extract_slice(
+            op.results[0].type, op.operands[0], [], [], [], offsets, sizes, [1] * len(sizes)
+        )
         # Copy the strided view into a dense tensor. Left as a view, a slice that is
         # returned needs memref.copy with a strided layout, which lowers to a call into
         # MLIR's C runner library; this keeps the compiled code self-contained.
         return elementwise([view], op.results[0].type, lambda x: x)
 
     def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
-        index = (slice(None),) + tuple(slice(o, o + s) for o, s in
-                                       zip(i64_array_attribute(op, "offsets"),
-                                           i64_array_attribute(op, "sizes")))
+        index = (slice(None),) + tuple(
+            slice(o, o + s)
+            for o, s in zip(i64_array_attribute(op, "offsets"), i64_array_attribute(op, "sizes"))
+        )
         return lambda ins, batch: ins[0][index]
 
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
@@ -105,8 +114,11 @@ class Slice(Op):
                 continue
             for offset in range(n):
                 for size in range(1, n - offset + 1):
-                    yield Alternative((v,), tl.tensor_type((size,)), (
-                        f" {{offsets = array<i64: {offset}>, sizes = array<i64: {size}>}}",))
+                    yield Alternative(
+                        (v,),
+                        tl.tensor_type((size,)),
+                        (f" {{offsets = array<i64: {offset}>, sizes = array<i64: {size}>}}",),
+                    )
 
 
 class Concat(Op):
@@ -125,8 +137,9 @@ class Concat(Op):
                 return
             total += t.shape[0]
         if shape(op.results[0].type) != [total]:
-            verifier.error(op, f"'{op.name}' result must be tensor<{total}xf64>, "
-                               f"got {op.results[0].type}")
+            verifier.error(
+                op, f"'{op.name}' result must be tensor<{total}xf64>, got {op.results[0].type}"
+            )
 
     def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         result = empty_tensor(op.results[0].type)
@@ -141,8 +154,7 @@ class Concat(Op):
         def evaluate(ins: list[Batch], batch: int) -> Batch:
             # Only the batch axes broadcast (a constant has a batch axis of 1); the
             # concatenated axes may differ.
-            return np.concatenate([np.broadcast_to(x, (batch,) + x.shape[1:]) for x in ins],
-                                  axis=1)
+            return np.concatenate([np.broadcast_to(x, (batch,) + x.shape[1:]) for x in ins], axis=1)
 
         return evaluate
 
@@ -172,8 +184,7 @@ class Extract(Op):
                 return
 
     def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
-        index = [arith.constant(ir.IndexType.get(), i)
-                 for i in i64_array_attribute(op, "index")]
+        index = [arith.constant(ir.IndexType.get(), i) for i in i64_array_attribute(op, "index")]
         return tensor.extract(op.operands[0], index)
 
     def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
@@ -198,7 +209,8 @@ class Broadcast(Op):
     def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         dims = tuple(ir.RankedTensorType(op.results[0].type).shape)
         return lambda ins, batch: np.broadcast_to(
-            ins[0].reshape((-1,) + (1,) * len(dims)), (len(ins[0]),) + dims)
+            ins[0].reshape((-1,) + (1,) * len(dims)), (len(ins[0]),) + dims
+        )
 
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for t in dict.fromkeys(values.f64_tensors + list(values.seed_types)):
