@@ -10,8 +10,15 @@ import numpy as np
 import pytest
 from llguidance._tokenizer import TokenizerWrapper
 
-from neurojit_tui.agents.backend import (GrammarMask, Generation, LlamaBackend, ModelConfig,
-                                         SMOLLM2, compile_grammar, gbnf_to_lark)
+from neurojit_tui.agents.backend import (
+    SMOLLM2,
+    Generation,
+    GrammarMask,
+    LlamaBackend,
+    ModelConfig,
+    compile_grammar,
+    gbnf_to_lark,
+)
 from neurojit_tui.agents.grammar import full_grammar_sample
 from neurojit_tui.agents.reasoning import STRATEGY_GRAMMAR
 from neurojit_tui.agents.synthesis import SynthesisAgent
@@ -44,8 +51,16 @@ class RandomWalkBackend:
     def __init__(self, tokenizer, seed: int):
         self.tokenizer, self.rng = tokenizer, random.Random(seed)
 
-    def generate(self, prompt, grammar=None, max_tokens=None, on_token=None, cancel=None,
-                 stop=None, seed=None):
+    def generate(
+        self,
+        prompt,
+        grammar=None,
+        max_tokens=None,
+        on_token=None,
+        cancel=None,
+        stop=None,
+        seed=None,
+    ):
         mask = GrammarMask(self.tokenizer, compile_grammar(grammar), EOS + 1)
         tokens = list(prompt.encode())
         written = []

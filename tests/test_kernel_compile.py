@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from neurojit_tui.compiler.bench import bench_jit
-from neurojit_tui.compiler.machine_code import (CONTROL_BLOCK, FULL, QUICK, control_block_ir,
-                                                lower_control_block)
+from neurojit_tui.compiler.machine_code import (
+    CONTROL_BLOCK,
+    FULL,
+    QUICK,
+    control_block_ir,
+    lower_control_block,
+)
 from neurojit_tui.sim import model
 from neurojit_tui.sim.native import NativeSwarm
 
@@ -74,9 +79,14 @@ def test_swarm_dropped_before_its_full_tier_is_skipped(compiler):
 
 
 def test_bench_jit_reports_the_kernel_compiles():
-    row, = bench_jit(repeats=1, files=[SAMPLES / "pd.mlir"])
-    for key in ("kernel_s", "kernel_cpu_s", "kernel_parametric_s", "kernel_parametric_cpu_s",
-                "kernel_full_s"):
+    (row,) = bench_jit(repeats=1, files=[SAMPLES / "pd.mlir"])
+    for key in (
+        "kernel_s",
+        "kernel_cpu_s",
+        "kernel_parametric_s",
+        "kernel_parametric_cpu_s",
+        "kernel_full_s",
+    ):
         assert row[key] > 0, key
 
 
@@ -94,9 +104,16 @@ def test_the_controller_block_loop_is_vectorized(compiler, tmp_path):
     swarm = NativeSwarm(text, path, compiler).wait_for_full_tier(timeout_s=120)
     obj = tmp_path / "block.o"
     swarm.dump_controller_object(str(obj))
-    listing = subprocess.run([str(Path(llvm.__file__).parent / "bin" / "llvm-objdump"), "-d",
-                              str(obj)], capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        [str(Path(llvm.__file__).parent / "bin" / "llvm-objdump"), "-d", str(obj)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     block = listing.split(f"<{CONTROL_BLOCK}>:")[1]
-    packed = [line for line in block.splitlines()
-              if any(f"{op}pd" in line for op in ("mul", "add", "sub", "max", "min"))]
+    packed = [
+        line
+        for line in block.splitlines()
+        if any(f"{op}pd" in line for op in ("mul", "add", "sub", "max", "min"))
+    ]
     assert len(packed) >= 4, "the block loop was not vectorized"

@@ -16,9 +16,14 @@ from .test_sim import ASSERTING
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 
 
-
-@pytest.mark.parametrize("name", ["heuristic", pytest.param("pid", marks=pytest.mark.slow),
-                                  pytest.param("mlp", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "heuristic",
+        pytest.param("pid", marks=pytest.mark.slow),
+        pytest.param("mlp", marks=pytest.mark.slow),
+    ],
+)
 def test_c_trajectories_equal_the_native_kernel(compiler, name):
     """Same IEEE operations in the same order (sin/cos through the same polynomial, the
     controller's products accumulated as linalg does): the final states agree exactly,
@@ -32,7 +37,9 @@ def test_c_trajectories_equal_the_native_kernel(compiler, name):
         c_run = c_swarm.run(env, 600, 7, threads=threads)
         native_run = native.run(env, 600, 7, threads=threads)
         for field in model.STATE_FIELDS:
-            np.testing.assert_array_equal(c_run.state[field], native_run.state[field], err_msg=field)
+            np.testing.assert_array_equal(
+                c_run.state[field], native_run.state[field], err_msg=field
+            )
     assert c_run.state["done"].all() and c_run.agent_steps > 50_000
 
 
@@ -55,16 +62,22 @@ def test_an_assert_in_the_c_controller_reports_its_line(compiler, tmp_path):
     native_run = NativeSwarm(ASSERTING, path, compiler).run(model.Environment(), 64, 0)
     assert c_run.assert_failure is not None
     assert c_run.assert_failure.message == "lander must stay above y = 1"
-    assert (c_run.assert_failure.line, c_run.assert_failure.col) == (
-        native_run.assert_failure.line, native_run.assert_failure.col) == (5, 3)
+    assert (
+        (c_run.assert_failure.line, c_run.assert_failure.col)
+        == (native_run.assert_failure.line, native_run.assert_failure.col)
+        == (5, 3)
+    )
 
 
 def _ieee(kind: str, a: float, b: float) -> float:
     if a != a or b != b:
         return float("nan")
     if a == b == 0.0:  # -0 < +0
-        negative = (np.signbit(a) or np.signbit(b)) if kind == "minimum" else (
-            np.signbit(a) and np.signbit(b))
+        negative = (
+            (np.signbit(a) or np.signbit(b))
+            if kind == "minimum"
+            else (np.signbit(a) and np.signbit(b))
+        )
         return -0.0 if negative else 0.0
     return min(a, b) if kind == "minimum" else max(a, b)
 
@@ -86,14 +99,29 @@ def test_minimum_and_maximum_keep_mlir_semantics_against_known_bounds(tmp_path):
                 x, k = Value(tracer, "x", "f64"), tracer.lift(bound, "f64")
                 result = tracer.extremum(kind, k, x) if bound_first else tracer.extremum(kind, x, k)
                 name = f"f{len(cases)}"
-                functions.append(f"double {name}(double x) {{\n" + "\n".join(tracer.lines)
-                                 + f"\nreturn {result.name};\n}}\n")
+                functions.append(
+                    f"double {name}(double x) {{\n"
+                    + "\n".join(tracer.lines)
+                    + f"\nreturn {result.name};\n}}\n"
+                )
                 cases.append((name, kind, bound))
     source = tmp_path / "extremum.c"
     source.write_text(_PRELUDE + "\n".join(functions))
     library = tmp_path / "extremum.so"
-    subprocess.run(["gcc", "-O2", "-std=c11", "-fno-trapping-math", "-shared", "-fPIC",
-                    str(source), "-o", str(library)], check=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-O2",
+            "-std=c11",
+            "-fno-trapping-math",
+            "-shared",
+            "-fPIC",
+            str(source),
+            "-o",
+            str(library),
+        ],
+        check=True,
+    )
     compiled = ctypes.CDLL(str(library))
     for name, kind, bound in cases:
         function = getattr(compiled, name)
@@ -101,4 +129,5 @@ def test_minimum_and_maximum_keep_mlir_semantics_against_known_bounds(tmp_path):
         for x in (float("nan"), -0.0, 0.0, 1.5, -1.5, -2.0, 3.0, -7.0):
             got, want = function(x), _ieee(kind, x, bound)
             assert (np.isnan(got) and np.isnan(want)) or (
-                got == want and np.signbit(got) == np.signbit(want)), (kind, bound, x, got)
+                got == want and np.signbit(got) == np.signbit(want)
+            ), (kind, bound, x, got)

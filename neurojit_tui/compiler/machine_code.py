@@ -69,20 +69,34 @@ class MachineCode:
         tools = getattr(self._per_thread, "tools", None)
         if tools is None:
             llvm = self._llvm
-            machines = {tier: self._target.create_target_machine(
-                            cpu=self._cpu, features=self._features, opt=level,
-                            codemodel="jitdefault")
-                        for tier, level in ((QUICK, 0), (FULL, 3))}
-            o3 = llvm.create_pass_builder(machines[FULL],
-                                          llvm.create_pipeline_tuning_options(speed_level=3))
+            machines = {
+                tier: self._target.create_target_machine(
+                    cpu=self._cpu, features=self._features, opt=level, codemodel="jitdefault"
+                )
+                for tier, level in ((QUICK, 0), (FULL, 3))
+            }
+            o3 = llvm.create_pass_builder(
+                machines[FULL], llvm.create_pipeline_tuning_options(speed_level=3)
+            )
             tools = self._per_thread.tools = (llvm.create_context(), machines, o3)
         return tools
 
     def _quick_passes(self):
         passes = self._llvm.create_new_module_pass_manager()
-        for name in ("sroa", "instruction_combine", "simplify_cfg", "loop_simplify",
-                     "loop_rotate", "loop_unroll", "sroa", "instruction_combine", "new_gvn",
-                     "dead_code_elimination", "simplify_cfg", "global_dead_code_eliminate"):
+        for name in (
+            "sroa",
+            "instruction_combine",
+            "simplify_cfg",
+            "loop_simplify",
+            "loop_rotate",
+            "loop_unroll",
+            "sroa",
+            "instruction_combine",
+            "new_gvn",
+            "dead_code_elimination",
+            "simplify_cfg",
+            "global_dead_code_eliminate",
+        ):
             getattr(passes, f"add_{name}_pass")()
         return passes
 
@@ -116,8 +130,11 @@ class MachineCode:
             for symbol in exports:
                 builder.export_symbol(symbol)
             tracker = builder.link(self.jit, f"{name}-{self._libraries}")
-        return LinkedCode(tracker, {symbol: tracker[symbol] for symbol in exports},
-                          bytes(obj) if isinstance(obj, (bytes, bytearray)) else None)
+        return LinkedCode(
+            tracker,
+            {symbol: tracker[symbol] for symbol in exports},
+            bytes(obj) if isinstance(obj, (bytes, bytearray)) else None,
+        )
 
 
 machine_code = once(MachineCode)
@@ -133,8 +150,12 @@ BLOCK = 64  # agents per block: 20 state fields x 64 x 8 bytes = 10 KiB, in L1
 # Where each controller input and output lives in a block's buffers: field k of the
 # block's agent j is element k * BLOCK + j (structure of arrays, so both sides of the
 # controller call read and write whole vectors).
-CONTROL_BUFFERS = (("obs", tl.CONTROL_OBS_SIZE), ("mem", tl.CONTROL_MEM_SIZE),
-                   ("act", tl.CONTROL_ACTION_SIZE), ("mem_out", tl.CONTROL_MEM_SIZE))
+CONTROL_BUFFERS = (
+    ("obs", tl.CONTROL_OBS_SIZE),
+    ("mem", tl.CONTROL_MEM_SIZE),
+    ("act", tl.CONTROL_ACTION_SIZE),
+    ("mem_out", tl.CONTROL_MEM_SIZE),
+)
 
 
 CONTROL_BLOCK = "neurojit_control_block"
@@ -147,17 +168,26 @@ def control_block_ir(controller_ir: str, parametric: bool) -> str:
     calls ``@control`` for each agent of a block, reading and writing the buffers
     ``physics_kernel_source`` lays out. ``@control`` being internal with one caller, LLVM
     inlines it and drops its own copy; the loop then vectorizes across agents."""
-    ir_text, found = _CONTROL_DEFINITION.subn(f"define internal void @{tl.CONTROL_ENTRY}(",
-                                              controller_ir, count=1)
+    ir_text, found = _CONTROL_DEFINITION.subn(
+        f"define internal void @{tl.CONTROL_ENTRY}(", controller_ir, count=1
+    )
     if not found:
         raise ValueError("the lowered controller has no @control definition")
     locals_ = {name: f"%{name}_one" for name, _ in CONTROL_BUFFERS}
-    lines = [f"define void @{CONTROL_BLOCK}(ptr noalias %obs, ptr noalias %mem, ptr noalias %theta, "
-             f"ptr noalias %act, ptr noalias %mem_out, i64 %agents) {{",
-             "entry:"]
-    lines += [f"  {locals_[name]} = alloca [{size} x double], align 8" for name, size in CONTROL_BUFFERS]
-    lines += ["  %none = icmp sle i64 %agents, 0", "  br i1 %none, label %done, label %agent", "agent:",
-              "  %j = phi i64 [ 0, %entry ], [ %j_next, %agent ]"]
+    lines = [
+        f"define void @{CONTROL_BLOCK}(ptr noalias %obs, ptr noalias %mem, ptr noalias %theta, "
+        f"ptr noalias %act, ptr noalias %mem_out, i64 %agents) {{",
+        "entry:",
+    ]
+    lines += [
+        f"  {locals_[name]} = alloca [{size} x double], align 8" for name, size in CONTROL_BUFFERS
+    ]
+    lines += [
+        "  %none = icmp sle i64 %agents, 0",
+        "  br i1 %none, label %done, label %agent",
+        "agent:",
+        "  %j = phi i64 [ 0, %entry ], [ %j_next, %agent ]",
+    ]
 
     def element(array: str, k: int, index: str) -> str:
         name = f"{array[1:]}_{k}_{index[1:]}"
@@ -167,18 +197,35 @@ def control_block_ir(controller_ir: str, parametric: bool) -> str:
     for name, size in CONTROL_BUFFERS[:2]:  # gather the inputs
         for k in range(size):
             lines.append(f"  %{name}_{k}_offset = add i64 %j, {k * BLOCK}")
-            lines.append(f"  %{name}_{k}_value = load double, ptr {element('%' + name, k, f'%{name}_{k}_offset')}, align 8")
-            lines.append(f"  store double %{name}_{k}_value, ptr {element(locals_[name], k, str(k)) if k else locals_[name]}, align 8")
-    arguments = [locals_["obs"], locals_["mem"]] + (["%theta"] if parametric else []) + [
-        locals_["act"], locals_["mem_out"]]
+            lines.append(
+                f"  %{name}_{k}_value = load double, ptr {element('%' + name, k, f'%{name}_{k}_offset')}, align 8"
+            )
+            lines.append(
+                f"  store double %{name}_{k}_value, ptr {element(locals_[name], k, str(k)) if k else locals_[name]}, align 8"
+            )
+    arguments = (
+        [locals_["obs"], locals_["mem"]]
+        + (["%theta"] if parametric else [])
+        + [locals_["act"], locals_["mem_out"]]
+    )
     lines.append(f"  call void @{tl.CONTROL_ENTRY}({', '.join('ptr ' + a for a in arguments)})")
     for name, size in CONTROL_BUFFERS[2:]:  # scatter the outputs
         for k in range(size):
-            lines.append(f"  %{name}_{k}_result = load double, ptr {element(locals_[name], k, str(k)) if k else locals_[name]}, align 8")
+            lines.append(
+                f"  %{name}_{k}_result = load double, ptr {element(locals_[name], k, str(k)) if k else locals_[name]}, align 8"
+            )
             lines.append(f"  %{name}_{k}_offset = add i64 %j, {k * BLOCK}")
-            lines.append(f"  store double %{name}_{k}_result, ptr {element('%' + name, k, f'%{name}_{k}_offset')}, align 8")
-    lines += ["  %j_next = add i64 %j, 1", "  %more = icmp slt i64 %j_next, %agents",
-              "  br i1 %more, label %agent, label %done", "done:", "  ret void", "}"]
+            lines.append(
+                f"  store double %{name}_{k}_result, ptr {element('%' + name, k, f'%{name}_{k}_offset')}, align 8"
+            )
+    lines += [
+        "  %j_next = add i64 %j, 1",
+        "  %more = icmp slt i64 %j_next, %agents",
+        "  br i1 %more, label %agent, label %done",
+        "done:",
+        "  ret void",
+        "}",
+    ]
     return ir_text + "\n" + "\n".join(lines) + "\n"
 
 
@@ -196,5 +243,6 @@ def lower_control_block(compiler, text: str, path: str, parametric: bool = False
 def compile_control_block(block_ir: str, path: str, tier: str) -> LinkedCode:
     """Compile and link ``lower_control_block``'s IR; exports ``CONTROL_BLOCK`` and the
     assert status word."""
-    return machine_code().compile(block_ir, [CONTROL_BLOCK, tl.ASSERT_STATUS_GLOBAL],
-                                  f"swarm-{Path(path).stem}", tier)
+    return machine_code().compile(
+        block_ir, [CONTROL_BLOCK, tl.ASSERT_STATUS_GLOBAL], f"swarm-{Path(path).stem}", tier
+    )

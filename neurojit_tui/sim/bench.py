@@ -36,9 +36,15 @@ def _rate(run) -> float:
     return run.agent_steps / run.seconds
 
 
-def bench_swarm(path: str | None = None, seed: int = 0, repeats: int = 5, sizes=SIZES,
-                threads: int | None = None, scaling_agents: int = SCALING_AGENTS,
-                scaling_steps: int = SCALING_STEPS) -> dict:
+def bench_swarm(
+    path: str | None = None,
+    seed: int = 0,
+    repeats: int = 5,
+    sizes=SIZES,
+    threads: int | None = None,
+    scaling_agents: int = SCALING_AGENTS,
+    scaling_steps: int = SCALING_STEPS,
+) -> dict:
     path = str(path or samples_dir() / "heuristic.mlir")
     text = open(path).read()
     env = model.Environment()
@@ -57,7 +63,9 @@ def bench_swarm(path: str | None = None, seed: int = 0, repeats: int = 5, sizes=
         """Median rates of native and C, runs alternating."""
         native_rates, c_rates = [], []
         for _ in range(repeats):
-            native_rates.append(_rate(native.run(env, agents, seed, max_steps=steps, threads=count)))
+            native_rates.append(
+                _rate(native.run(env, agents, seed, max_steps=steps, threads=count))
+            )
             c_rates.append(_rate(c_swarm.run(env, agents, seed, max_steps=steps, threads=count)))
         return statistics.median(native_rates), statistics.median(c_rates)
 
@@ -66,28 +74,45 @@ def bench_swarm(path: str | None = None, seed: int = 0, repeats: int = 5, sizes=
         steps = STEPS.get(agents, 100)
         numpy_run = simulate_reference(reference, env, agents, seed, max_steps=steps)
         native_rate, c_rate = alternating(agents, steps, threads)
-        rows.append({
-            "agents": agents, "steps": steps, "threads": threads,
-            "numpy_steps_per_s": _rate(numpy_run), "native_steps_per_s": native_rate,
-            "ratio": native_rate / _rate(numpy_run),
-            "c_agent_steps_per_s": c_rate, "native_over_c": native_rate / c_rate,
-        })
+        rows.append(
+            {
+                "agents": agents,
+                "steps": steps,
+                "threads": threads,
+                "numpy_steps_per_s": _rate(numpy_run),
+                "native_steps_per_s": native_rate,
+                "ratio": native_rate / _rate(numpy_run),
+                "c_agent_steps_per_s": c_rate,
+                "native_over_c": native_rate / c_rate,
+            }
+        )
 
     scaling = []
     for count in range(1, threads + 1):
         native_rate, c_rate = alternating(scaling_agents, scaling_steps, count)
-        scaling.append({"threads": count, "native_steps_per_s": native_rate,
-                        "c_agent_steps_per_s": c_rate, "native_over_c": native_rate / c_rate})
+        scaling.append(
+            {
+                "threads": count,
+                "native_steps_per_s": native_rate,
+                "c_agent_steps_per_s": c_rate,
+                "native_over_c": native_rate / c_rate,
+            }
+        )
     for row in scaling:
         row["speedup"] = row["native_steps_per_s"] / scaling[0]["native_steps_per_s"]
         row["efficiency"] = row["speedup"] / row["threads"]
     return {
-        "file": path, "seed": seed, "rows": rows, "scaling": scaling,
-        "scaling_agents": scaling_agents, "scaling_steps": scaling_steps,
+        "file": path,
+        "seed": seed,
+        "rows": rows,
+        "scaling": scaling,
+        "scaling_agents": scaling_agents,
+        "scaling_steps": scaling_steps,
         "kernel_compile_s": native.compile_seconds,
         "kernel_full_compile_s": native.full_compile_seconds,
         "physics_compile_s": native.physics_compile_seconds,
-        "c_compile_s": c_swarm.compile_seconds, "c_compiler": gcc_version(),
+        "c_compile_s": c_swarm.compile_seconds,
+        "c_compiler": gcc_version(),
         "c_flags": " ".join(c_swarm.flags),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "cores": default_threads(),
@@ -95,25 +120,36 @@ def bench_swarm(path: str | None = None, seed: int = 0, repeats: int = 5, sizes=
 
 
 def format_swarm_table(result: dict) -> str:
-    lines = [f"controller {result['file']}, seed {result['seed']}, {result['cores']} cores",
-             f"{'agents':>8} {'steps':>6} {'numpy':>14} {'native':>14} {'ratio':>8} "
-             f"{'gcc -O3':>14} {'native/C':>9}"]
+    lines = [
+        f"controller {result['file']}, seed {result['seed']}, {result['cores']} cores",
+        f"{'agents':>8} {'steps':>6} {'numpy':>14} {'native':>14} {'ratio':>8} "
+        f"{'gcc -O3':>14} {'native/C':>9}",
+    ]
     for r in result["rows"]:
-        lines.append(f"{r['agents']:>8} {r['steps']:>6} {r['numpy_steps_per_s'] / 1e6:>9.3f} M/s "
-                     f"{r['native_steps_per_s'] / 1e6:>9.2f} M/s {r['ratio']:>7.1f}x "
-                     f"{r['c_agent_steps_per_s'] / 1e6:>9.2f} M/s {r['native_over_c']:>8.2f}x")
-    lines.append(f"thread scaling at {result['scaling_agents']} agents x "
-                 f"{result['scaling_steps']} steps:")
+        lines.append(
+            f"{r['agents']:>8} {r['steps']:>6} {r['numpy_steps_per_s'] / 1e6:>9.3f} M/s "
+            f"{r['native_steps_per_s'] / 1e6:>9.2f} M/s {r['ratio']:>7.1f}x "
+            f"{r['c_agent_steps_per_s'] / 1e6:>9.2f} M/s {r['native_over_c']:>8.2f}x"
+        )
+    lines.append(
+        f"thread scaling at {result['scaling_agents']} agents x {result['scaling_steps']} steps:"
+    )
     for s in result["scaling"]:
-        lines.append(f"  {s['threads']:>3} thread(s): {s['native_steps_per_s'] / 1e6:>8.2f} M/s "
-                     f"speed-up {s['speedup']:.2f} (efficiency {s['efficiency']:.0%}); "
-                     f"gcc -O3 {s['c_agent_steps_per_s'] / 1e6:.2f} M/s, "
-                     f"native/C {s['native_over_c']:.2f}x")
+        lines.append(
+            f"  {s['threads']:>3} thread(s): {s['native_steps_per_s'] / 1e6:>8.2f} M/s "
+            f"speed-up {s['speedup']:.2f} (efficiency {s['efficiency']:.0%}); "
+            f"gcc -O3 {s['c_agent_steps_per_s'] / 1e6:.2f} M/s, "
+            f"native/C {s['native_over_c']:.2f}x"
+        )
     lines.append(f"C: {result['c_compiler']} {result['c_flags']}")
-    lines.append(f"compiles: controller {result['kernel_compile_s'] * 1e3:.1f} ms to fly, "
-                 f"-O3 tier {(result['kernel_full_compile_s'] or 0) * 1e3:.1f} ms in the "
-                 f"background; physics kernel {result['physics_compile_s'] * 1e3:.1f} ms "
-                 f"(once per process)")
-    lines.append("targets: ratio >= 50x at 100 agents, >= 10x at 100,000; near-linear scaling; "
-                 "native >= 0.9x gcc -O3 at 100,000 agents")
+    lines.append(
+        f"compiles: controller {result['kernel_compile_s'] * 1e3:.1f} ms to fly, "
+        f"-O3 tier {(result['kernel_full_compile_s'] or 0) * 1e3:.1f} ms in the "
+        f"background; physics kernel {result['physics_compile_s'] * 1e3:.1f} ms "
+        f"(once per process)"
+    )
+    lines.append(
+        "targets: ratio >= 50x at 100 agents, >= 10x at 100,000; near-linear scaling; "
+        "native >= 0.9x gcc -O3 at 100,000 agents"
+    )
     return "\n".join(lines)

@@ -43,26 +43,47 @@ from ..compiler.diagnostics import location_parts
 from ..compiler.driver import CompileError, Compiler
 from ..compiler.jit import AssertSite
 from ..compiler.ops.structure import dense_array
-from ..compiler.ops.types import (float_attribute, i64_array_attribute, shape,
-                                  string_attribute)
+from ..compiler.ops.types import float_attribute, i64_array_attribute, shape, string_attribute
 from . import model
 from .native import BLOCK, NativeSwarm, ScalarTracer, Value
 
 C_KERNEL = "neurojit_c_swarm"
-GCC_FLAGS = ("-O3", "-march=native", "-std=c11", "-ffp-contract=off", "-fno-math-errno",
-             "-fno-trapping-math", "--param=max-tree-if-conversion-phi-args=8", "-fPIC", "-shared")
+GCC_FLAGS = (
+    "-O3",
+    "-march=native",
+    "-std=c11",
+    "-ffp-contract=off",
+    "-fno-math-errno",
+    "-fno-trapping-math",
+    "--param=max-tree-if-conversion-phi-args=8",
+    "-fPIC",
+    "-shared",
+)
 
 # An i1 is a 64-bit mask (0 or all ones), not a C int: gcc 12 gives up vectorizing the
 # agent loop at an and/or of two comparisons whose boolean types it cannot unify under
 # AVX-512; as masks as wide as the doubles they select, they are plain integer lanes.
 _C_TYPES = {"f64": "double", "i64": "uint64_t", "i1": "uint64_t"}
-_C_BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "xor": "^", "shr": ">>",
-             "and": "&", "or": "|"}
+_C_BINARY = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "xor": "^",
+    "shr": ">>",
+    "and": "&",
+    "or": "|",
+}
 _C_COMPARE = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "=="}
 # roundeven as rint: the same function in the default rounding mode (to nearest, ties to
 # even), which nothing here changes; gcc 12 vectorizes rint but not roundeven.
-_C_MATH = {"absf": "__builtin_fabs", "sqrt": "__builtin_sqrt", "roundeven": "__builtin_rint",
-           "tanh": "tanh", "exp": "exp"}
+_C_MATH = {
+    "absf": "__builtin_fabs",
+    "sqrt": "__builtin_sqrt",
+    "roundeven": "__builtin_rint",
+    "tanh": "tanh",
+    "exp": "exp",
+}
 
 # MLIR's arith.minimumf/maximumf (IEEE 754-2019 minimum/maximum): NaN propagates and
 # -0 < +0. C's fmin/fmax and a plain a < b ? a : b mean something else on those inputs,
@@ -146,8 +167,14 @@ class CTracer(ScalarTracer):
         # Take the bound when x is beyond it; an ordered comparison is false for a NaN x,
         # which is kept. Against a zero the comparison also orders -0 below +0.
         zero = "" if bound != 0.0 else "-0" if math.copysign(1.0, bound) < 0 else "+0"
-        beyond = {("minimum", ""): ">", ("minimum", "+0"): ">", ("minimum", "-0"): ">=",
-                  ("maximum", ""): "<", ("maximum", "+0"): "<=", ("maximum", "-0"): "<"}
+        beyond = {
+            ("minimum", ""): ">",
+            ("minimum", "+0"): ">",
+            ("minimum", "-0"): ">=",
+            ("maximum", ""): "<",
+            ("maximum", "+0"): "<=",
+            ("maximum", "-0"): "<",
+        }
         return self.emit(f"{a.name} {beyond[kind, zero]} {b.name} ? {b.name} : {a.name}", "f64")
 
     def math(self, op, a):
@@ -208,24 +235,42 @@ class ControllerEmitter:
     def op(self, op, ins):
         c, name = self.c, op.name.split(".", 1)[1]  # "tensorlang.add" and "arith.addf" alike
         lift = lambda v: c.lift(float(v), "f64")
-        unary = {"neg": c.negate, "abs": c.abs, "tanh": lambda x: c.math("tanh", x),
-                 "exp": lambda x: c.math("exp", x),
-                 "relu": lambda x: c.maximum(x, 0.0),
-                 "sigmoid": lambda x: 1.0 / (1.0 + c.math("exp", -x)),
-                 "negf": c.negate}
-        binary = {"add": "add", "sub": "sub", "mul": "mul", "div": "div",
-                  "addf": "add", "subf": "sub", "mulf": "mul", "divf": "div"}
-        extremum = {"min": "minimum", "max": "maximum", "minimumf": "minimum",
-                    "maximumf": "maximum"}
+        unary = {
+            "neg": c.negate,
+            "abs": c.abs,
+            "tanh": lambda x: c.math("tanh", x),
+            "exp": lambda x: c.math("exp", x),
+            "relu": lambda x: c.maximum(x, 0.0),
+            "sigmoid": lambda x: 1.0 / (1.0 + c.math("exp", -x)),
+            "negf": c.negate,
+        }
+        binary = {
+            "add": "add",
+            "sub": "sub",
+            "mul": "mul",
+            "div": "div",
+            "addf": "add",
+            "subf": "sub",
+            "mulf": "mul",
+            "divf": "div",
+        }
+        extremum = {
+            "min": "minimum",
+            "max": "maximum",
+            "minimumf": "minimum",
+            "maximumf": "maximum",
+        }
         scalar = not isinstance(ins[0], list) if ins else False
         each = (lambda f: f(ins[0])) if scalar else (lambda f: [f(x) for x in ins[0]])
         if name in unary:
             return each(unary[name])
         if name in binary or name in extremum:
+
             def combine(a, b):
                 if name in binary:
                     return c.binary(binary[name], a, b)
                 return c.extremum(extremum[name], a, b)
+
             return combine(*ins) if scalar else [combine(a, b) for a, b in zip(*ins)]
         if name in ("maxnumf", "minnumf"):  # NaN-ignoring, as C's fmax/fmin
             return c.emit(f"__builtin_f{name[:3]}({ins[0].name}, {ins[1].name})", "f64")
@@ -250,8 +295,11 @@ class ControllerEmitter:
                 flat = flat * size + index
             return ins[0][flat]
         if name == "slice":
-            (offset,), (size,) = i64_array_attribute(op, "offsets"), i64_array_attribute(op, "sizes")
-            return ins[0][offset:offset + size]
+            (offset,), (size,) = (
+                i64_array_attribute(op, "offsets"),
+                i64_array_attribute(op, "sizes"),
+            )
+            return ins[0][offset : offset + size]
         if name == "concat":
             return list(ins[0]) + list(ins[1])
         if name == "broadcast":
@@ -264,7 +312,8 @@ class ControllerEmitter:
             return [c.compare(predicate, a, b) for a, b in zip(*ins)]
         if name == "cmpf":
             predicate = {1: "eq", 2: "gt", 3: "ge", 4: "lt", 5: "le", 6: "ne"}[
-                ir.IntegerAttr(op.attributes["predicate"]).value]
+                ir.IntegerAttr(op.attributes["predicate"]).value
+            ]
             return c.compare(predicate, *ins)
         if name == "select":
             if scalar:
@@ -277,7 +326,9 @@ class ControllerEmitter:
         if name == "assert":
             number = len(self.asserts) + 1
             file, line, col = location_parts(op.location, self.path)
-            self.asserts.append(AssertSite(number, string_attribute(op, "message"), file, line, col))
+            self.asserts.append(
+                AssertSite(number, string_attribute(op, "message"), file, line, col)
+            )
             holds = ins[0] if isinstance(ins[0], list) else [ins[0]]
             for h in holds:  # a bit per assert: the lowest failed one is reported
                 c.lines.append(f"assert_failed |= (~{h.name} & 1) << {min(number, 64) - 1};")
@@ -293,8 +344,11 @@ class ControllerEmitter:
             pairs = [[(ins[0][r * cols + k], ins[1][k]) for k in range(cols)] for r in range(rows)]
         else:
             (rows, inner), (_, cols) = shape(op.operands[0].type), shape(op.operands[1].type)
-            pairs = [[(ins[0][r * inner + k], ins[1][k * cols + j]) for k in range(inner)]
-                     for r in range(rows) for j in range(cols)]
+            pairs = [
+                [(ins[0][r * inner + k], ins[1][k * cols + j]) for k in range(inner)]
+                for r in range(rows)
+                for j in range(cols)
+            ]
         sums = []
         for terms in pairs:
             acc = c.lift(0.0, "f64")
@@ -311,19 +365,30 @@ def c_kernel_source(module_op, path: str) -> tuple[str, list[AssertSite]]:
     controller = ControllerEmitter(module_op, body, path)
     state = {f: body.load(f"s_{f}", "i") for f in model.STATE_FIELDS}
     params = {f: body.load(f"p_{f}", "i") for f in model.PARAM_FIELDS}
-    new = model.step(body, state, params, {k: Value(body, f"k_{k}", "f64") for k in model.RUNTIME_CONSTANTS},
-                     Value(body, "seed64", "i64"), Value(body, "agent", "i64"),
-                     Value(body, "t64", "i64"), controller.control)
+    new = model.step(
+        body,
+        state,
+        params,
+        {k: Value(body, f"k_{k}", "f64") for k in model.RUNTIME_CONSTANTS},
+        Value(body, "seed64", "i64"),
+        Value(body, "agent", "i64"),
+        Value(body, "t64", "i64"),
+        controller.control,
+    )
     for f in model.STATE_FIELDS:
         body.store(new[f], f"s_{f}", "i")
     still_active = new["done"] < 0.5
-    arguments = ([f"double *restrict s_{f}" for f in model.STATE_FIELDS]
-                 + [f"const double *restrict p_{f}" for f in model.PARAM_FIELDS]
-                 + ["int64_t n", "int64_t first", "int64_t seed", "const double *restrict kp"])
-    constants = "\n".join(f"    const double k_{k} = kp[{i}];"
-                          for i, k in enumerate(model.RUNTIME_CONSTANTS))
+    arguments = (
+        [f"double *restrict s_{f}" for f in model.STATE_FIELDS]
+        + [f"const double *restrict p_{f}" for f in model.PARAM_FIELDS]
+        + ["int64_t n", "int64_t first", "int64_t seed", "const double *restrict kp"]
+    )
+    constants = "\n".join(
+        f"    const double k_{k} = kp[{i}];" for i, k in enumerate(model.RUNTIME_CONSTANTS)
+    )
     indent = "            "
-    return f"""{_PRELUDE}
+    return (
+        f"""{_PRELUDE}
 int32_t {C_KERNEL}({", ".join(arguments)}) {{
 {constants}
     const int64_t max_steps = (int64_t)k_max_steps;
@@ -347,20 +412,29 @@ int32_t {C_KERNEL}({", ".join(arguments)}) {{
     }}
     return neurojit_c_assert_status;
 }}
-""", controller.asserts
+""",
+        controller.asserts,
+    )
 
 
 def gcc_version(gcc: str = "gcc") -> str:
-    return subprocess.run([gcc, "--version"], capture_output=True, text=True,
-                          check=True).stdout.splitlines()[0]
+    return subprocess.run(
+        [gcc, "--version"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[0]
 
 
 class CReferenceSwarm(NativeSwarm):
     """A controller and the physics in C, compiled by gcc; flies like a ``NativeSwarm``
     (``run``), so the two run on the same agents, seeds, chunks and threads."""
 
-    def __init__(self, text: str, path: str, compiler: Compiler | None = None,
-                 gcc: str = "gcc", flags=GCC_FLAGS):
+    def __init__(
+        self,
+        text: str,
+        path: str,
+        compiler: Compiler | None = None,
+        gcc: str = "gcc",
+        flags=GCC_FLAGS,
+    ):
         compiler = compiler or Compiler()
         if shutil.which(gcc) is None:
             raise FileNotFoundError(f"{gcc}: not found; the C reference needs a C compiler")
@@ -375,17 +449,21 @@ class CReferenceSwarm(NativeSwarm):
         source = Path(self._folder.name) / f"swarm-{digest}.c"
         library = source.with_suffix(".so")
         source.write_text(self.source)
-        subprocess.run([gcc, *flags, str(source), "-o", str(library), "-lm"], check=True,
-                       capture_output=True, text=True)
+        subprocess.run(
+            [gcc, *flags, str(source), "-o", str(library), "-lm"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         self._library = ctypes.CDLL(str(library))
         P = ctypes.c_void_p
         fields = len(model.STATE_FIELDS) + len(model.PARAM_FIELDS)
         self._kernel = getattr(self._library, C_KERNEL)
         self._kernel.restype = ctypes.c_int32
         self._kernel.argtypes = [P] * fields + [ctypes.c_int64] * 3 + [P]
-        self._code = SimpleNamespace(status=ctypes.c_int32.in_dll(self._library,
-                                                                  "neurojit_c_assert_status"),
-                                     tier="gcc")
+        self._code = SimpleNamespace(
+            status=ctypes.c_int32.in_dll(self._library, "neurojit_c_assert_status"), tier="gcc"
+        )
         self.parameters = None
         self.asserts = {a.number: a for a in asserts}
         self.path = path

@@ -37,10 +37,18 @@ import numpy as np
 from mlir import ir, passmanager
 
 from ..compiler import dialect as tl
-from ..compiler.driver import Compiler, translate_to_llvm_ir
-from ..compiler.machine_code import (BLOCK, CONTROL_BLOCK, CONTROL_BUFFERS, FULL, QUICK,
-                                     compile_control_block, lower_control_block, machine_code)
 from ..compiler.dialect import ASSERT_STATUS_GLOBAL
+from ..compiler.driver import Compiler, translate_to_llvm_ir
+from ..compiler.machine_code import (
+    BLOCK,
+    CONTROL_BLOCK,
+    CONTROL_BUFFERS,
+    FULL,
+    QUICK,
+    compile_control_block,
+    lower_control_block,
+    machine_code,
+)
 from ..once import once
 from . import model
 from .reference import RunResult, agent_numbers
@@ -52,20 +60,24 @@ CHUNK = 1024  # agents per kernel call: the unit of work a thread takes, and of 
 class SwarmTimeout(Exception):
     """The run went past its time budget."""
 
+
 # Lowering of the kernel's own (trusted) ops; the controller arrives already lowered.
-_KERNEL_PIPELINE = ("builtin.module(convert-scf-to-cf,convert-math-to-llvm,"
-                    "convert-arith-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
-                    "reconcile-unrealized-casts)")
+_KERNEL_PIPELINE = (
+    "builtin.module(convert-scf-to-cf,convert-math-to-llvm,"
+    "convert-arith-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
+    "reconcile-unrealized-casts)"
+)
 
 
 # -- tracing model.step into MLIR ----------------------------------------------------------
+
 
 class Value:
     """One SSA value of a traced body; operators emit operations into the tracer."""
 
     __slots__ = ("tracer", "name", "type")
 
-    def __init__(self, tracer: "ScalarTracer", name: str, type_: str):
+    def __init__(self, tracer: ScalarTracer, name: str, type_: str):
         self.tracer, self.name, self.type = tracer, name, type_
 
     def _binary(self, other, kind: str, reverse: bool = False):
@@ -74,27 +86,57 @@ class Value:
         lhs, rhs = (other, self) if reverse else (self, other)
         return t.binary(kind, lhs, rhs)
 
-    def __add__(self, o): return self._binary(o, "add")
-    def __radd__(self, o): return self._binary(o, "add", reverse=True)
-    def __sub__(self, o): return self._binary(o, "sub")
-    def __rsub__(self, o): return self._binary(o, "sub", reverse=True)
-    def __mul__(self, o): return self._binary(o, "mul")
-    def __rmul__(self, o): return self._binary(o, "mul", reverse=True)
-    def __truediv__(self, o): return self._binary(o, "div")
-    def __rtruediv__(self, o): return self._binary(o, "div", reverse=True)
-    def __xor__(self, o): return self._binary(o, "xor")
-    def __rshift__(self, o): return self._binary(o, "shr")
-    def __and__(self, o): return self._binary(o, "and")
-    def __or__(self, o): return self._binary(o, "or")
+    def __add__(self, o):
+        return self._binary(o, "add")
+
+    def __radd__(self, o):
+        return self._binary(o, "add", reverse=True)
+
+    def __sub__(self, o):
+        return self._binary(o, "sub")
+
+    def __rsub__(self, o):
+        return self._binary(o, "sub", reverse=True)
+
+    def __mul__(self, o):
+        return self._binary(o, "mul")
+
+    def __rmul__(self, o):
+        return self._binary(o, "mul", reverse=True)
+
+    def __truediv__(self, o):
+        return self._binary(o, "div")
+
+    def __rtruediv__(self, o):
+        return self._binary(o, "div", reverse=True)
+
+    def __xor__(self, o):
+        return self._binary(o, "xor")
+
+    def __rshift__(self, o):
+        return self._binary(o, "shr")
+
+    def __and__(self, o):
+        return self._binary(o, "and")
+
+    def __or__(self, o):
+        return self._binary(o, "or")
 
     def __neg__(self):
         return self.tracer.negate(self)
 
     # Ordered comparisons: false when NaN is involved, like numpy's.
-    def __lt__(self, o): return self.tracer.compare("lt", self, self.tracer.lift(o, "f64"))
-    def __le__(self, o): return self.tracer.compare("le", self, self.tracer.lift(o, "f64"))
-    def __gt__(self, o): return self.tracer.compare("gt", self, self.tracer.lift(o, "f64"))
-    def __ge__(self, o): return self.tracer.compare("ge", self, self.tracer.lift(o, "f64"))
+    def __lt__(self, o):
+        return self.tracer.compare("lt", self, self.tracer.lift(o, "f64"))
+
+    def __le__(self, o):
+        return self.tracer.compare("le", self, self.tracer.lift(o, "f64"))
+
+    def __gt__(self, o):
+        return self.tracer.compare("gt", self, self.tracer.lift(o, "f64"))
+
+    def __ge__(self, o):
+        return self.tracer.compare("ge", self, self.tracer.lift(o, "f64"))
 
 
 class ScalarTracer:
@@ -121,16 +163,35 @@ class ScalarTracer:
         return self.constant(float(value) if type_ == "f64" else int(value), type_)
 
     # Primitives, spelled by the subclass
-    def literal(self, value, type_: str) -> Value: raise NotImplementedError
-    def binary(self, kind: str, lhs: Value, rhs: Value) -> Value: raise NotImplementedError
-    def negate(self, a: Value) -> Value: raise NotImplementedError
-    def compare(self, predicate: str, a: Value, b: Value) -> Value: raise NotImplementedError
-    def select(self, condition: Value, a: Value, b: Value) -> Value: raise NotImplementedError
-    def extremum(self, kind: str, a: Value, b: Value) -> Value: raise NotImplementedError
-    def math(self, op: str, a: Value) -> Value: raise NotImplementedError
-    def to_signed_int(self, a: Value) -> Value: raise NotImplementedError
-    def int_equals(self, a: Value, b: Value) -> Value: raise NotImplementedError
-    def to_float(self, value) -> Value: raise NotImplementedError
+    def literal(self, value, type_: str) -> Value:
+        raise NotImplementedError
+
+    def binary(self, kind: str, lhs: Value, rhs: Value) -> Value:
+        raise NotImplementedError
+
+    def negate(self, a: Value) -> Value:
+        raise NotImplementedError
+
+    def compare(self, predicate: str, a: Value, b: Value) -> Value:
+        raise NotImplementedError
+
+    def select(self, condition: Value, a: Value, b: Value) -> Value:
+        raise NotImplementedError
+
+    def extremum(self, kind: str, a: Value, b: Value) -> Value:
+        raise NotImplementedError
+
+    def math(self, op: str, a: Value) -> Value:
+        raise NotImplementedError
+
+    def to_signed_int(self, a: Value) -> Value:
+        raise NotImplementedError
+
+    def int_equals(self, a: Value, b: Value) -> Value:
+        raise NotImplementedError
+
+    def to_float(self, value) -> Value:
+        raise NotImplementedError
 
     # The namespace
     def where(self, condition, a, b):
@@ -142,10 +203,17 @@ class ScalarTracer:
     def maximum(self, a, b):
         return self.extremum("maximum", self.lift(a, "f64"), self.lift(b, "f64"))
 
-    def abs(self, a): return self.math("absf", a)
-    def sqrt(self, a): return self.math("sqrt", a)
-    def sin(self, a): return self._sincos(a)[0]
-    def cos(self, a): return self._sincos(a)[1]
+    def abs(self, a):
+        return self.math("absf", a)
+
+    def sqrt(self, a):
+        return self.math("sqrt", a)
+
+    def sin(self, a):
+        return self._sincos(a)[0]
+
+    def cos(self, a):
+        return self._sincos(a)[1]
 
     def u64(self, value):
         return self.lift(value, "i64")
@@ -161,35 +229,58 @@ class ScalarTracer:
         if x.name in self._sincos_cache:
             return self._sincos_cache[x.name]
         n = self.math("roundeven", x * 6.36619772367581382433e-01)
-        r = (x - n * 1.57079632673412561417e+00) - n * 6.07710050650619224932e-11
+        r = (x - n * 1.57079632673412561417e00) - n * 6.07710050650619224932e-11
         z = r * r
         w = z * z
-        sin_r = r + (z * r) * (-1.66666666666666324348e-01 + z * (
-            8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04 + z * (
-                2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08
-                                                  + z * 1.58969099521155010221e-10)))))
-        poly = (z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03
-                                                      + z * 2.48015872894767294178e-05))
-                + (w * w) * (-2.75573143513906633035e-07 + z * (
-                    2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))
+        sin_r = r + (z * r) * (
+            -1.66666666666666324348e-01
+            + z
+            * (
+                8.33333333332248946124e-03
+                + z
+                * (
+                    -1.98412698298579493134e-04
+                    + z
+                    * (
+                        2.75573137070700676789e-06
+                        + z * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)
+                    )
+                )
+            )
+        )
+        poly = z * (
+            4.16666666666666019037e-02
+            + z * (-1.38888888888741095749e-03 + z * 2.48015872894767294178e-05)
+        ) + (w * w) * (
+            -2.75573143513906633035e-07
+            + z * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)
+        )
         half_z = 0.5 * z
         one_minus = 1.0 - half_z
         cos_r = one_minus + (((1.0 - one_minus) - half_z) + z * poly)
         quadrant = self.to_signed_int(n) & 3
         is_q = [self.int_equals(quadrant, self.lift(q, "i64")) for q in (1, 2, 3)]
         minus_sin, minus_cos = -sin_r, -cos_r
-        sin_x = self.where(is_q[0], cos_r, self.where(is_q[1], minus_sin,
-                                                      self.where(is_q[2], minus_cos, sin_r)))
-        cos_x = self.where(is_q[0], minus_sin, self.where(is_q[1], minus_cos,
-                                                          self.where(is_q[2], sin_r, cos_r)))
+        sin_x = self.where(
+            is_q[0], cos_r, self.where(is_q[1], minus_sin, self.where(is_q[2], minus_cos, sin_r))
+        )
+        cos_x = self.where(
+            is_q[0], minus_sin, self.where(is_q[1], minus_cos, self.where(is_q[2], sin_r, cos_r))
+        )
         self._sincos_cache[x.name] = (sin_x, cos_x)
         return sin_x, cos_x
 
 
-_MLIR_BINARY = {"add": ("arith.addf", "arith.addi"), "sub": ("arith.subf", None),
-                "mul": ("arith.mulf", "arith.muli"), "div": ("arith.divf", None),
-                "xor": (None, "arith.xori"), "shr": (None, "arith.shrui"),
-                "and": (None, "arith.andi"), "or": (None, "arith.ori")}
+_MLIR_BINARY = {
+    "add": ("arith.addf", "arith.addi"),
+    "sub": ("arith.subf", None),
+    "mul": ("arith.mulf", "arith.muli"),
+    "div": ("arith.divf", None),
+    "xor": (None, "arith.xori"),
+    "shr": (None, "arith.shrui"),
+    "and": (None, "arith.andi"),
+    "or": (None, "arith.ori"),
+}
 
 
 class Tracer(ScalarTracer):
@@ -206,7 +297,8 @@ class Tracer(ScalarTracer):
 
     def literal(self, value, type_: str) -> Value:
         if type_ == "f64":
-            literal = "0x%016X" % struct.unpack("<Q", struct.pack("<d", float(value)))[0]
+            bits = struct.unpack("<Q", struct.pack("<d", float(value)))[0]
+            literal = f"0x{bits:016X}"
         else:  # i64 holds the unsigned value's bit pattern
             literal = str(value - (1 << 64) if value >= (1 << 63) else value)
         return self.emit(f"arith.constant {literal} : {type_}", type_)
@@ -242,12 +334,16 @@ class Tracer(ScalarTracer):
 
     # Memory and the controller call
     def load(self, base: str, index: str) -> Value:
-        pointer = self.emit(f"llvm.getelementptr {base}[{index}] : (!llvm.ptr, i64) -> !llvm.ptr, f64", "ptr")
+        pointer = self.emit(
+            f"llvm.getelementptr {base}[{index}] : (!llvm.ptr, i64) -> !llvm.ptr, f64", "ptr"
+        )
         return self.emit(f"llvm.load {pointer.name} : !llvm.ptr -> f64", "f64")
 
     def store(self, value, base: str, index: str) -> None:
         value = self.lift(value, "f64")
-        pointer = self.emit(f"llvm.getelementptr {base}[{index}] : (!llvm.ptr, i64) -> !llvm.ptr, f64", "ptr")
+        pointer = self.emit(
+            f"llvm.getelementptr {base}[{index}] : (!llvm.ptr, i64) -> !llvm.ptr, f64", "ptr"
+        )
         self.lines.append(f"llvm.store {value.name}, {pointer.name} : f64, !llvm.ptr")
 
     def index(self, base: str, offset: int) -> str:
@@ -292,31 +388,51 @@ def physics_kernel_source() -> str:
 
     def control_outputs(obs, mem):
         read = lambda buffer, k: body.load(buffer, body.index("%j", k * BLOCK))
-        return ([read("%act", k) for k in range(tl.CONTROL_ACTION_SIZE)],
-                [read("%mem_out", k) for k in range(tl.CONTROL_MEM_SIZE)])
+        return (
+            [read("%act", k) for k in range(tl.CONTROL_ACTION_SIZE)],
+            [read("%mem_out", k) for k in range(tl.CONTROL_MEM_SIZE)],
+        )
 
     state = {f: body.load(f"%s_{f}", "%i") for f in model.STATE_FIELDS}
     params = {f: body.load(f"%p_{f}", "%i") for f in model.PARAM_FIELDS}
-    new = model.step(body, state, params, {k: Value(body, f"%k_{k}", "f64") for k in model.RUNTIME_CONSTANTS},
-                     Value(body, "%seed", "i64"), Value(body, "%agent", "i64"),
-                     Value(body, "%t", "i64"), control_outputs)
+    new = model.step(
+        body,
+        state,
+        params,
+        {k: Value(body, f"%k_{k}", "f64") for k in model.RUNTIME_CONSTANTS},
+        Value(body, "%seed", "i64"),
+        Value(body, "%agent", "i64"),
+        Value(body, "%t", "i64"),
+        control_outputs,
+    )
     for f in model.STATE_FIELDS:
         body.store(new[f], f"%s_{f}", "%i")
     still_active = new["done"] < 0.5
     active = body.emit(f"arith.select {still_active.name}, %c1, %c0 : i64", "i64")
 
-    arguments = ([f"%s_{f}: !llvm.ptr {{llvm.noalias}}" for f in model.STATE_FIELDS]
-                 + [f"%p_{f}: !llvm.ptr {{llvm.noalias}}" for f in model.PARAM_FIELDS]
-                 + ["%n: i64", "%first: i64", "%seed: i64", "%kp: !llvm.ptr {llvm.noalias}",
-                    "%control_block: !llvm.ptr", "%theta: !llvm.ptr", "%status: !llvm.ptr"])
+    arguments = (
+        [f"%s_{f}: !llvm.ptr {{llvm.noalias}}" for f in model.STATE_FIELDS]
+        + [f"%p_{f}: !llvm.ptr {{llvm.noalias}}" for f in model.PARAM_FIELDS]
+        + [
+            "%n: i64",
+            "%first: i64",
+            "%seed: i64",
+            "%kp: !llvm.ptr {llvm.noalias}",
+            "%control_block: !llvm.ptr",
+            "%theta: !llvm.ptr",
+            "%status: !llvm.ptr",
+        ]
+    )
     constants = "\n".join(
         f"    %kptr_{k} = llvm.getelementptr %kp[{i}] : (!llvm.ptr) -> !llvm.ptr, f64\n"
         f"    %k_{k} = llvm.load %kptr_{k} : !llvm.ptr -> f64"
-        for i, k in enumerate(model.RUNTIME_CONSTANTS))
+        for i, k in enumerate(model.RUNTIME_CONSTANTS)
+    )
     buffers = "\n".join(
         f"    %n_{name} = arith.constant {size * BLOCK} : i64\n"
         f"    %{name} = llvm.alloca %n_{name} x f64 {{alignment = 64 : i64}} : (i64) -> !llvm.ptr"
-        for name, size in CONTROL_BUFFERS)
+        for name, size in CONTROL_BUFFERS
+    )
     indent = "          "
     pointer_types = ", ".join(["!llvm.ptr"] * 5)
     return f"""
@@ -380,9 +496,17 @@ class PhysicsKernel:
         self.object_bytes = self._linked.object_bytes
         P = ctypes.c_void_p
         fields = len(model.STATE_FIELDS) + len(model.PARAM_FIELDS)
-        self.function = ctypes.CFUNCTYPE(ctypes.c_int32, *([P] * fields), ctypes.c_int64,
-                                         ctypes.c_int64, ctypes.c_int64, P, P, P, P)(
-            self._linked.addresses[KERNEL])
+        self.function = ctypes.CFUNCTYPE(
+            ctypes.c_int32,
+            *([P] * fields),
+            ctypes.c_int64,
+            ctypes.c_int64,
+            ctypes.c_int64,
+            P,
+            P,
+            P,
+            P,
+        )(self._linked.addresses[KERNEL])
         self.compile_seconds = time.perf_counter() - t0
 
 
@@ -390,16 +514,17 @@ _compile_thread_lock = threading.Lock()
 
 # The -O3 tier of every NativeSwarm is compiled on one daemon thread, in order; a swarm
 # dropped before its turn is skipped (the queue holds it weakly).
-_compile_queue: "queue.SimpleQueue[tuple[weakref.ref, str]]" = queue.SimpleQueue()
+_compile_queue: queue.SimpleQueue[tuple[weakref.ref, str]] = queue.SimpleQueue()
 _compile_thread: threading.Thread | None = None
 
 
-def _background_compile(swarm: "NativeSwarm", block_ir: str) -> None:
+def _background_compile(swarm: NativeSwarm, block_ir: str) -> None:
     global _compile_thread
     with _compile_thread_lock:
         if _compile_thread is None:
-            _compile_thread = threading.Thread(target=_compile_worker, daemon=True,
-                                               name="neurojit-kernel-O3")
+            _compile_thread = threading.Thread(
+                target=_compile_worker, daemon=True, name="neurojit-kernel-O3"
+            )
             _compile_thread.start()
             atexit.register(_stop_compile_worker)
     _compile_queue.put((weakref.ref(swarm), block_ir))
@@ -437,6 +562,7 @@ physics_kernel = once(PhysicsKernel)
 
 # -- compiling and running ------------------------------------------------------------------
 
+
 @dataclass
 class ControllerCode:
     """One compiled tier of a controller's block loop, and its assert status word."""
@@ -459,8 +585,14 @@ class NativeSwarm:
     waits for it). Both tiers compute the same IEEE operations, so results do not
     depend on which one flew."""
 
-    def __init__(self, text: str, path: str, compiler: Compiler | None = None,
-                 tier: str = FULL, parametric: bool = False):
+    def __init__(
+        self,
+        text: str,
+        path: str,
+        compiler: Compiler | None = None,
+        tier: str = FULL,
+        parametric: bool = False,
+    ):
         """``parametric``: the program's tunable numbers become a per-candidate
         parameter vector (``parameters`` says which); ``run_population`` then flies many
         candidates of this structure in one call. ``compile_seconds`` is the time until
@@ -494,7 +626,7 @@ class NativeSwarm:
         finally:
             self._full_tier.set()
 
-    def wait_for_full_tier(self, timeout_s: float | None = None) -> "NativeSwarm":
+    def wait_for_full_tier(self, timeout_s: float | None = None) -> NativeSwarm:
         """Wait until the -O3 code is in (benchmarks measure that code)."""
         self._full_tier.wait(timeout_s)
         return self
@@ -509,11 +641,13 @@ class NativeSwarm:
         """The controller's block loop, at the tier the next run flies."""
         return self._code.linked.object_bytes
 
-    def _launch(self, code, pointers, count: int, first: int, seed: int, constants: int,
-                theta: int | None) -> int:
+    def _launch(
+        self, code, pointers, count: int, first: int, seed: int, constants: int, theta: int | None
+    ) -> int:
         """One kernel call on ``count`` agents from ``first``; returns the assert status."""
-        return self._physics.function(*pointers, count, first, seed, constants,
-                                      code.control_block, theta, code.status_address)
+        return self._physics.function(
+            *pointers, count, first, seed, constants, code.control_block, theta, code.status_address
+        )
 
     def dump_object(self, path: str) -> None:
         """The swarm kernel's object file: the physics kernel (``neurojit_swarm``), whose
@@ -523,9 +657,17 @@ class NativeSwarm:
     def dump_controller_object(self, path: str) -> None:
         Path(path).write_bytes(self.object_bytes)
 
-    def run(self, env: model.Environment, agents: int, seed: int,
-            max_steps: int = model.MAX_STEPS, threads: int = 1,
-            timeout_s: float | None = None, theta=None, first_agent: int = 0) -> RunResult:
+    def run(
+        self,
+        env: model.Environment,
+        agents: int,
+        seed: int,
+        max_steps: int = model.MAX_STEPS,
+        threads: int = 1,
+        timeout_s: float | None = None,
+        theta=None,
+        first_agent: int = 0,
+    ) -> RunResult:
         """Simulate ``agents`` landers on ``threads`` threads: agents ``first_agent``,
         ``first_agent + 1``... of ``seed`` (a cluster worker flies its slice of a swarm).
 
@@ -549,12 +691,20 @@ class NativeSwarm:
                 return 0
             count = min(CHUNK, agents - first)
             pointers = [a.ctypes.data + 8 * first for a in arrays]
-            return self._launch(code, pointers, count, first_agent + first, seed,
-                                constants.ctypes.data, theta_pointer)
+            return self._launch(
+                code,
+                pointers,
+                count,
+                first_agent + first,
+                seed,
+                constants.ctypes.data,
+                theta_pointer,
+            )
 
         if self.parameters is not None:
-            theta = np.ascontiguousarray(self.parameters.initial if theta is None else theta,
-                                         dtype=np.float64)
+            theta = np.ascontiguousarray(
+                self.parameters.initial if theta is None else theta, dtype=np.float64
+            )
             theta_pointer = theta.ctypes.data
         else:
             theta_pointer = None
@@ -567,8 +717,10 @@ class NativeSwarm:
             with ThreadPoolExecutor(threads, thread_name_prefix="neurojit-swarm") as pool:
                 statuses = list(pool.map(run_chunk, chunks))
         if late:
-            raise SwarmTimeout(f"timed out: the swarm run took longer than {timeout_s:g} s "
-                               f"({len(late)} of {len(chunks)} chunks not run)")
+            raise SwarmTimeout(
+                f"timed out: the swarm run took longer than {timeout_s:g} s "
+                f"({len(late)} of {len(chunks)} chunks not run)"
+            )
         number = next((s for s in statuses if s), 0)
         result = RunResult(dict(zip(model.STATE_FIELDS, arrays)))
         if number:
@@ -576,9 +728,17 @@ class NativeSwarm:
         result.seconds = time.perf_counter() - start
         return result
 
-    def run_population(self, env: model.Environment, thetas, agents: int, seed: int,
-                       max_steps: int = model.MAX_STEPS, threads: int = 1,
-                       timeout_s: float | None = None, first_agent: int = 0) -> "PopulationRun":
+    def run_population(
+        self,
+        env: model.Environment,
+        thetas,
+        agents: int,
+        seed: int,
+        max_steps: int = model.MAX_STEPS,
+        threads: int = 1,
+        timeout_s: float | None = None,
+        first_agent: int = 0,
+    ) -> PopulationRun:
         """Fly ``agents`` landers for every row of ``thetas`` (P x K parameter vectors)
         with this parametric kernel, in one pass over (candidate, chunk of agents) work
         items shared by ``threads`` threads.
@@ -592,8 +752,10 @@ class NativeSwarm:
         thetas = np.ascontiguousarray(np.atleast_2d(thetas), dtype=np.float64)
         candidates = thetas.shape[0]
         if thetas.shape[1] != max(1, len(self.parameters)):
-            raise ValueError(f"thetas have {thetas.shape[1]} columns; the program has "
-                             f"{len(self.parameters)} parameters")
+            raise ValueError(
+                f"thetas have {thetas.shape[1]} columns; the program has "
+                f"{len(self.parameters)} parameters"
+            )
         start = time.perf_counter()
         deadline = None if timeout_s is None else start + timeout_s
         params, state = _start_state(env, seed, agents, first_agent)
@@ -610,10 +772,18 @@ class NativeSwarm:
                 return 0
             count = min(CHUNK, agents - first)
             offset = 8 * (c * agents + first)
-            pointers = ([a.ctypes.data + offset for a in arrays]
-                        + [a.ctypes.data + 8 * first for a in param_arrays])
-            return self._launch(code, pointers, count, first_agent + first, seed,
-                                constants.ctypes.data, thetas[c].ctypes.data)
+            pointers = [a.ctypes.data + offset for a in arrays] + [
+                a.ctypes.data + 8 * first for a in param_arrays
+            ]
+            return self._launch(
+                code,
+                pointers,
+                count,
+                first_agent + first,
+                seed,
+                constants.ctypes.data,
+                thetas[c].ctypes.data,
+            )
 
         code = self._code  # one tier for the whole run
         code.status.value = 0
@@ -624,17 +794,26 @@ class NativeSwarm:
             with ThreadPoolExecutor(threads, thread_name_prefix="neurojit-population") as pool:
                 statuses = list(pool.map(run_item, work))
         if late:
-            raise SwarmTimeout(f"timed out: the population run took longer than {timeout_s:g} s "
-                               f"({len(late)} of {len(work)} work items not run)")
+            raise SwarmTimeout(
+                f"timed out: the population run took longer than {timeout_s:g} s "
+                f"({len(late)} of {len(work)} work items not run)"
+            )
         failures: dict[int, object] = {}
         if any(statuses):
             # The assert status word is shared by every thread, and a failure stops the
             # other candidates' blocks too: fly each candidate alone to say whose it was.
             for c in range(candidates):
-                alone = self.run(env, agents, seed, max_steps, threads=threads, theta=thetas[c],
-                                 first_agent=first_agent)
+                alone = self.run(
+                    env,
+                    agents,
+                    seed,
+                    max_steps,
+                    threads=threads,
+                    theta=thetas[c],
+                    first_agent=first_agent,
+                )
                 for f, column in zip(model.STATE_FIELDS, arrays):
-                    column[c * agents:(c + 1) * agents] = alone.state[f]
+                    column[c * agents : (c + 1) * agents] = alone.state[f]
                 if alone.assert_failure is not None:
                     failures[c] = alone.assert_failure
         state_out = {f: a.reshape(candidates, agents) for f, a in zip(model.STATE_FIELDS, arrays)}
@@ -657,8 +836,9 @@ class PopulationRun:
 _START_CACHE: dict = {}
 
 
-def _start_state(env: model.Environment, seed: int, agents: int,
-                 first_agent: int = 0) -> tuple[dict, dict]:
+def _start_state(
+    env: model.Environment, seed: int, agents: int, first_agent: int = 0
+) -> tuple[dict, dict]:
     """``model.start`` for agents first_agent.., kept for the last few (env, seed,
     agents, first_agent): a search flies the same training landers many times."""
     key = (env, seed, agents, first_agent)
@@ -666,8 +846,8 @@ def _start_state(env: model.Environment, seed: int, agents: int,
         if len(_START_CACHE) >= 8:
             _START_CACHE.pop(next(iter(_START_CACHE)))
         params, state = model.start(env, seed, agent_numbers(agents, first_agent))
-        _START_CACHE[key] = ({f: np.ascontiguousarray(params[f], dtype=np.float64)
-                              for f in model.PARAM_FIELDS},
-                             {f: np.ascontiguousarray(state[f], dtype=np.float64)
-                              for f in model.STATE_FIELDS})
+        _START_CACHE[key] = (
+            {f: np.ascontiguousarray(params[f], dtype=np.float64) for f in model.PARAM_FIELDS},
+            {f: np.ascontiguousarray(state[f], dtype=np.float64) for f in model.STATE_FIELDS},
+        )
     return _START_CACHE[key]
