@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..once import once
 from . import dialect as tl
@@ -47,7 +49,7 @@ class MachineCode:
     - ``full``: LLVM's O3 pipeline and O3 code generation, for code that runs long.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         import llvmlite.binding as llvm
 
         llvm.initialize_native_target()
@@ -62,7 +64,7 @@ class MachineCode:
         self._lock = threading.Lock()  # the JIT serves all threads
         self._libraries = 0
 
-    def _tools(self):
+    def _tools(self) -> tuple[Any, Any, Any]:
         """This thread's LLVM context, target machines and O3 pipeline. Each thread has
         its own, so a long -O3 compile in the background (a swarm kernel's second tier)
         never holds up a quick compile in the foreground; only linking is serialized."""
@@ -81,7 +83,7 @@ class MachineCode:
             tools = self._per_thread.tools = (llvm.create_context(), machines, o3)
         return tools
 
-    def _quick_passes(self):
+    def _quick_passes(self) -> Any:
         passes = self._llvm.create_new_module_pass_manager()
         for name in (
             "sroa",
@@ -111,13 +113,16 @@ class MachineCode:
         module.data_layout = str(target_machine.target_data)
         passes = self._quick_passes() if tier == QUICK else o3.getModulePassManager()
         passes.run(module, o3)
-        return target_machine.emit_object(module)
+        obj: bytes = target_machine.emit_object(module)
+        return obj
 
-    def compile(self, llvm_ir: str, exports, name: str, tier: str = QUICK) -> LinkedCode:
+    def compile(
+        self, llvm_ir: str, exports: Iterable[str], name: str, tier: str = QUICK
+    ) -> LinkedCode:
         """``emit_object`` then ``link``: the object bytes stay with the linked code."""
         return self.link(self.emit_object(llvm_ir, tier), exports, name)
 
-    def link(self, obj: bytes | Path, exports, name: str) -> LinkedCode:
+    def link(self, obj: bytes | Path, exports: Iterable[str], name: str) -> LinkedCode:
         """Load an object (bytes or a file) as a library of its own; returns the
         addresses of ``exports``."""
         with self._lock:
@@ -229,7 +234,7 @@ def control_block_ir(controller_ir: str, parametric: bool) -> str:
     return ir_text + "\n" + "\n".join(lines) + "\n"
 
 
-def lower_control_block(compiler, text: str, path: str, parametric: bool = False):
+def lower_control_block(compiler: Any, text: str, path: str, parametric: bool = False) -> Any:
     """A new structure's swarm code as LLVM IR: ``text`` lowered with ``compiler`` (a
     ``driver.Compiler``) and the block loop added. Returns (LLVM IR, ``Lowered``)."""
     from .driver import translate_to_llvm_ir  # the caller's compiler has MLIR loaded already
