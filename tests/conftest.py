@@ -39,3 +39,9 @@ def scripted_agents(reasoning_replies: list[str], synthesis_lines: list[str], **
         reasoning=ReasoningAgent(ScriptedBackend(list(reasoning_replies))),
         synthesis=SynthesisAgent(ScriptedBackend(list(synthesis_lines)), **synthesis_options),
     )
+
+
+@pytest.fixture
+def anyio_backend():
+    """Async tests (``@pytest.mark.anyio``) run on asyncio, Textual's event loop."""
+    return "asyncio"

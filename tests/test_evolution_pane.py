@@ -1,7 +1,6 @@
 """Evolution in the workstation: the pane's formatting, the engine's evolve request, and
 F9 in the real app (real engine, real MLIR, no language model, a tiny search)."""
 
-import asyncio
 import json
 import math
 
@@ -280,7 +279,8 @@ def test_engine_evolve_stops_on_cancel_with_the_best_so_far_and_offers_it_to_no_
 # -- F9 in the app ---------------------------------------------------------------------------------
 
 
-def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(tmp_path):
+@pytest.mark.anyio
+async def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(tmp_path):
     """F9 with a tiny search (no language model, the editor's program the only seed):
     the Evolution pane shows the generations, a plot, the best's lineage and diff and
     the final scores; every new best flies the live lander (hot-swapped into the
@@ -291,59 +291,56 @@ def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(tmp_pat
 
     path = _sample_copy(tmp_path)
 
-    async def run():
-        app = NeuroJITApp(str(path), remember_layout=False)
-        app.evolution_options = {
-            "budget_s": 60.0,
-            "generations": 2,
-            "population": 2,
-            "islands": 1,
-            "use_llm": False,
-            "with_default_seeds": False,
-        }
-        async with app.run_test(size=(200, 60)) as pilot:
-            editor = app.editor
-            original = editor.text
-            await _wait_for(pilot, lambda: any("verifies" in o for o in _options(app)))
-            view = app.query_one(LanderView)
-            await pilot.press("f7")
-            await _wait_for(pilot, lambda: view.frame is not None)
-            await pilot.press("f9")
-            pane = app.query_one(EvolutionPane)
-            assert pane.state == "running" and pane.border_title == "Evolution"
-            await _wait_for(pilot, lambda: pane.state == "done", 240)
-            result = pane.run.result
-            assert result["status"] == "ok" and result["generations"] == 2
-            status = str(pane.query_one("#evolution-status").render())
-            assert status.startswith("generation 2 ") and "evaluations/s" in status
-            assert "done in" in status
-            assert len(fitness_series(pane.run.history)[0]) == 3  # generations 0, 1, 2
-            detail = str(pane.query_one("#evolution-text").render())
-            assert "lineage (newest first):" in detail and "seed pd.mlir" in detail
-            assert "training:" in detail and "validation:" in detail and "registry:" in detail
-            assert f"+++ {pane.run.best['id']}" in detail  # the diff against its parent
-            # each best flew: hot-swapped into the flight F7 started
-            best_id = result["best"]["id"]
-            await _wait_for(
-                pilot, lambda: view.frame.controller.startswith(f"evolved-{best_id}.mlir#"), 30
-            )
-            assert view.controllers[0] == f"{path}#1" and len(view.controllers) >= 2
-            assert "hot-swaps:" in str(view.render())
-            assert editor.text == original  # nothing changes the buffer but accepting
-            await pilot.press("ctrl+g", "a")
-            assert editor.text == result["best"]["source"] != original
-            await pilot.press("f1", "ctrl+z")
-            assert editor.text == original  # one undo brings the buffer back
-            # F4 stops a run with the best so far, which is not offered to the registry
-            app.evolution_options["generations"] = None
-            await pilot.press("f9")
-            await _wait_for(pilot, lambda: pane.run.best is not None, 120)
-            await pilot.press("f4")
-            await _wait_for(pilot, lambda: pane.state == "done", 120)
-            assert pane.run.result["status"] == "cancelled"
-            assert "stopped in" in str(pane.query_one("#evolution-status").render())
-            assert "not offered (the run was stopped)" in str(
-                pane.query_one("#evolution-text").render()
-            )
-
-    asyncio.run(run())
+    app = NeuroJITApp(str(path), remember_layout=False)
+    app.evolution_options = {
+        "budget_s": 60.0,
+        "generations": 2,
+        "population": 2,
+        "islands": 1,
+        "use_llm": False,
+        "with_default_seeds": False,
+    }
+    async with app.run_test(size=(200, 60)) as pilot:
+        editor = app.editor
+        original = editor.text
+        await _wait_for(pilot, lambda: any("verifies" in o for o in _options(app)))
+        view = app.query_one(LanderView)
+        await pilot.press("f7")
+        await _wait_for(pilot, lambda: view.frame is not None)
+        await pilot.press("f9")
+        pane = app.query_one(EvolutionPane)
+        assert pane.state == "running" and pane.border_title == "Evolution"
+        await _wait_for(pilot, lambda: pane.state == "done", 240)
+        result = pane.run.result
+        assert result["status"] == "ok" and result["generations"] == 2
+        status = str(pane.query_one("#evolution-status").render())
+        assert status.startswith("generation 2 ") and "evaluations/s" in status
+        assert "done in" in status
+        assert len(fitness_series(pane.run.history)[0]) == 3  # generations 0, 1, 2
+        detail = str(pane.query_one("#evolution-text").render())
+        assert "lineage (newest first):" in detail and "seed pd.mlir" in detail
+        assert "training:" in detail and "validation:" in detail and "registry:" in detail
+        assert f"+++ {pane.run.best['id']}" in detail  # the diff against its parent
+        # each best flew: hot-swapped into the flight F7 started
+        best_id = result["best"]["id"]
+        await _wait_for(
+            pilot, lambda: view.frame.controller.startswith(f"evolved-{best_id}.mlir#"), 30
+        )
+        assert view.controllers[0] == f"{path}#1" and len(view.controllers) >= 2
+        assert "hot-swaps:" in str(view.render())
+        assert editor.text == original  # nothing changes the buffer but accepting
+        await pilot.press("ctrl+g", "a")
+        assert editor.text == result["best"]["source"] != original
+        await pilot.press("f1", "ctrl+z")
+        assert editor.text == original  # one undo brings the buffer back
+        # F4 stops a run with the best so far, which is not offered to the registry
+        app.evolution_options["generations"] = None
+        await pilot.press("f9")
+        await _wait_for(pilot, lambda: pane.run.best is not None, 120)
+        await pilot.press("f4")
+        await _wait_for(pilot, lambda: pane.state == "done", 120)
+        assert pane.run.result["status"] == "cancelled"
+        assert "stopped in" in str(pane.query_one("#evolution-status").render())
+        assert "not offered (the run was stopped)" in str(
+            pane.query_one("#evolution-text").render()
+        )

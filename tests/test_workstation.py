@@ -4,7 +4,6 @@ Pilot tests run the real app against a real engine process; the pure pieces (ses
 file, theme files, histogram) are tested on their own.
 """
 
-import asyncio
 import json
 import os
 import shutil
@@ -101,129 +100,122 @@ def _shown(app, pane_id: str) -> bool:
     return app.query_one(f"#{pane_id}").styles.display != "none"
 
 
-def test_compact_layout_shows_one_side_pane_and_f12_cycles_them():
-    async def run():
-        app = NeuroJITApp(None)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.pause()
-            assert app.layout_name == "compact"
-            assert [p for p in session.SIDE_PANES if _shown(app, p)] == ["lander"]
-            await pilot.press("f12")
-            assert [p for p in session.SIDE_PANES if _shown(app, p)] == ["cores"]
-            await pilot.press("f3")  # focusing the repair pane brings it forward
-            assert [p for p in session.SIDE_PANES if _shown(app, p)] == ["repair"]
-            assert _shown(app, "editor") and _shown(app, "diagnostics")
-
-    asyncio.run(run())
+@pytest.mark.anyio
+async def test_compact_layout_shows_one_side_pane_and_f12_cycles_them():
+    app = NeuroJITApp(None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.layout_name == "compact"
+        assert [p for p in session.SIDE_PANES if _shown(app, p)] == ["lander"]
+        await pilot.press("f12")
+        assert [p for p in session.SIDE_PANES if _shown(app, p)] == ["cores"]
+        await pilot.press("f3")  # focusing the repair pane brings it forward
+        assert [p for p in session.SIDE_PANES if _shown(app, p)] == ["repair"]
+        assert _shown(app, "editor") and _shown(app, "diagnostics")
 
 
-def test_wide_layout_shows_every_pane_and_alt_arrows_resize_the_editor(private_home):
-    async def run():
-        app = NeuroJITApp(None)
-        async with app.run_test(size=(200, 60)) as pilot:
-            await pilot.pause()
-            assert app.layout_name == "wide"
-            assert all(_shown(app, p) for p in session.SIDE_PANES)
-            width = app.query_one("#editor").size.width
-            await pilot.press("alt+right", "alt+right")
-            await pilot.pause()
-            assert app.query_one("#editor").size.width > width
-        saved = json.loads((private_home / "session.json").read_text())
-        assert saved["editor_width"] == session.SessionLayout().editor_width + 2
-
-    asyncio.run(run())
+@pytest.mark.anyio
+async def test_wide_layout_shows_every_pane_and_alt_arrows_resize_the_editor(private_home):
+    app = NeuroJITApp(None)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        assert app.layout_name == "wide"
+        assert all(_shown(app, p) for p in session.SIDE_PANES)
+        width = app.query_one("#editor").size.width
+        await pilot.press("alt+right", "alt+right")
+        await pilot.pause()
+        assert app.query_one("#editor").size.width > width
+    saved = json.loads((private_home / "session.json").read_text())
+    assert saved["editor_width"] == session.SessionLayout().editor_width + 2
 
 
-def test_theme_switch_applies_the_theme_file_and_is_remembered(private_home):
-    async def run():
-        app = NeuroJITApp(None)
-        async with app.run_test(size=(120, 40)) as pilot:
-            assert app.has_class("theme-dark") and app.theme == "textual-dark"
-            dark_border = app.query_one("#editor").styles.border_top
-            await pilot.press("ctrl+t")  # dark -> high-contrast (alphabetical)
-            assert app.has_class("theme-high-contrast") and not app.has_class("theme-dark")
-            assert app.theme == "neurojit-high-contrast"
-            assert app.query_one("#editor").styles.border_top != dark_border
-            await pilot.press("ctrl+t")
-            assert app.has_class("theme-light") and app.theme == "textual-light"
-            assert app.query_one(TensorLangEditor).theme == "tensorlang-github_light"
-        again = NeuroJITApp(None)
-        async with again.run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
-            assert again.has_class("theme-light")  # the next session starts where this one left
-
-    asyncio.run(run())
+@pytest.mark.anyio
+async def test_theme_switch_applies_the_theme_file_and_is_remembered(private_home):
+    app = NeuroJITApp(None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.has_class("theme-dark") and app.theme == "textual-dark"
+        dark_border = app.query_one("#editor").styles.border_top
+        await pilot.press("ctrl+t")  # dark -> high-contrast (alphabetical)
+        assert app.has_class("theme-high-contrast") and not app.has_class("theme-dark")
+        assert app.theme == "neurojit-high-contrast"
+        assert app.query_one("#editor").styles.border_top != dark_border
+        await pilot.press("ctrl+t")
+        assert app.has_class("theme-light") and app.theme == "textual-light"
+        assert app.query_one(TensorLangEditor).theme == "tensorlang-github_light"
+    again = NeuroJITApp(None)
+    async with again.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert again.has_class("theme-light")  # the next session starts where this one left
 
 
-def test_command_palette_runs_workstation_commands():
-    async def run():
-        app = NeuroJITApp(None)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.press("ctrl+p")
-            await pilot.press(*"theme: high")
-            await _wait_for(
-                pilot,
-                lambda: (
-                    False
-                    if not app.screen.query("CommandList")
-                    else app.screen.query_one("CommandList").option_count > 0
-                ),
-                10,
-            )
-            await pilot.press("enter")
-            await _wait_for(pilot, lambda: app.has_class("theme-high-contrast"), 10)
-            await pilot.press("ctrl+p")
-            await pilot.press(*"open sample: pid")
-            await _wait_for(
-                pilot,
-                lambda: (
-                    app.screen.query("CommandList")
-                    and app.screen.query_one("CommandList").option_count > 0
-                ),
-                10,
-            )
-            await pilot.press("enter")
-            await _wait_for(pilot, lambda: "PID" in app.editor.text, 10)
-
-    asyncio.run(run())
+@pytest.mark.anyio
+async def test_command_palette_runs_workstation_commands():
+    app = NeuroJITApp(None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"theme: high")
+        await _wait_for(
+            pilot,
+            lambda: (
+                False
+                if not app.screen.query("CommandList")
+                else app.screen.query_one("CommandList").option_count > 0
+            ),
+            10,
+        )
+        await pilot.press("enter")
+        await _wait_for(pilot, lambda: app.has_class("theme-high-contrast"), 10)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"open sample: pid")
+        await _wait_for(
+            pilot,
+            lambda: (
+                app.screen.query("CommandList")
+                and app.screen.query_one("CommandList").option_count > 0
+            ),
+            10,
+        )
+        await pilot.press("enter")
+        await _wait_for(pilot, lambda: "PID" in app.editor.text, 10)
 
 
-def test_gutter_marks_the_error_line_and_swarm_rows_open_in_the_editor(tmp_path):
+@pytest.mark.anyio
+async def test_gutter_marks_the_error_line_and_swarm_rows_open_in_the_editor(tmp_path):
     path = _sample_copy(tmp_path)
 
-    async def run():
-        app = NeuroJITApp(str(path))
-        async with app.run_test(size=(200, 60)) as pilot:
-            editor = app.query_one(TensorLangEditor)
-            await _wait_for(pilot, lambda: any("verifies" in o for o in _options(app)))
-            await pilot.press("f6")
-            pane = app.query_one(SwarmPane)
-            await _wait_for(pilot, lambda: len(pane.runs) == 1)
-            report = pane.runs[0].report
-            assert report.landed + report.crashed + report.out_of_bounds + report.timed_out == 100
-            assert sum(report.score_histogram["counts"]) == 100
-            detail = str(pane.query_one("#swarm-histogram").render())
-            assert "success" in detail and any(bar in detail for bar in "▁▂▃▄▅▆▇█")
-            original = editor.text
-            column = editor.document.get_line(10).index("matvec")
-            editor.replace("matvek", (10, column), (10, column + 6))
-            await _wait_for(pilot, lambda: editor.error_lines == {10})
-            row = 10 - editor.scroll_offset.y
-            assert "●" in editor.render_line(row).text  # the gutter marker
-            assert "●" not in editor.render_line(row + 1).text
-            # Enter on the swarm row brings the program flown back, as an undoable edit
-            table = pane.query_one("#swarm-table")
-            table.focus()
-            await pilot.press("enter")
-            assert editor.text == original
-            await pilot.press("f1", "ctrl+z")
-            assert "matvek" in editor.text
-
-    asyncio.run(run())
+    app = NeuroJITApp(str(path))
+    async with app.run_test(size=(200, 60)) as pilot:
+        editor = app.query_one(TensorLangEditor)
+        await _wait_for(pilot, lambda: any("verifies" in o for o in _options(app)))
+        await pilot.press("f6")
+        pane = app.query_one(SwarmPane)
+        await _wait_for(pilot, lambda: len(pane.runs) == 1)
+        report = pane.runs[0].report
+        assert report.landed + report.crashed + report.out_of_bounds + report.timed_out == 100
+        assert sum(report.score_histogram["counts"]) == 100
+        detail = str(pane.query_one("#swarm-histogram").render())
+        assert "success" in detail and any(bar in detail for bar in "▁▂▃▄▅▆▇█")
+        original = editor.text
+        column = editor.document.get_line(10).index("matvec")
+        editor.replace("matvek", (10, column), (10, column + 6))
+        await _wait_for(pilot, lambda: editor.error_lines == {10})
+        row = 10 - editor.scroll_offset.y
+        assert "●" in editor.render_line(row).text  # the gutter marker
+        assert "●" not in editor.render_line(row + 1).text
+        # Enter on the swarm row brings the program flown back, as an undoable edit
+        table = pane.query_one("#swarm-table")
+        table.focus()
+        await pilot.press("enter")
+        assert editor.text == original
+        await pilot.press("f1", "ctrl+z")
+        assert "matvek" in editor.text
 
 
 @pytest.mark.slow
-def test_synthesize_streams_both_agents_then_memory_answers_and_registry_lists_it(private_home):
+@pytest.mark.anyio
+async def test_synthesize_streams_both_agents_then_memory_answers_and_registry_lists_it(
+    private_home,
+):
     """Shift+F9 with the embedded models: labelled tokens stream into Reasoning, the
     candidate lands in Swarm, the best opens in the editor; the registry stores it only
     if it beats every sample (memory.admission: the small models' programs seldom do),
@@ -231,63 +223,58 @@ def test_synthesize_streams_both_agents_then_memory_answers_and_registry_lists_i
     flight. Quitting flushes the registry."""
     from neurojit_tui.ui.reasoning import ReasoningPane
 
-    async def run():
-        app = NeuroJITApp(None)
-        app.synthesis_candidates = 1
-        async with app.run_test(size=(200, 60)) as pilot:
-            reasoning = app.query_one(ReasoningPane)
-            await pilot.press("shift+f9")
-            # F4 while the reasoning agent is talking stops the run
-            await _wait_for(
-                pilot, lambda: any("[reasoning]" in str(l.text) for l in reasoning.lines), 120
-            )
-            await pilot.press("f4")
-            await _wait_for(pilot, lambda: (reasoning.border_subtitle or "") == "cancelled", 60)
-            assert (
-                not list((private_home / "registry" / "entries").glob("*/*.json"))
-                if (private_home / "registry" / "entries").exists()
-                else True
-            )
-            await pilot.press("shift+f9")
-            swarm = app.query_one(SwarmPane)
-            # The small models' program may not fly (then nothing replaces the buffer);
-            # both endings are the models' to choose, the plumbing is the same.
-            await _wait_for(
-                pilot,
-                lambda: (reasoning.border_subtitle or "").startswith(
-                    ("best from the models", "no candidate flew")
-                ),
-                400,
-            )
-            flew = "best from the models" in (reasoning.border_subtitle or "")
-            text = "\n".join(str(line.text) for line in reasoning.lines)
-            assert "[reasoning]" in text and "[synthesis]" in text and "[pipeline]" in text
-            assert len(swarm.runs) == 1
-            if not flew:
-                assert app.editor.text == SCRATCH  # nothing replaced the user's buffer
-                return
-            assert "@control" in app.editor.text and app.editor.text == swarm.runs[0].text
-            lines = [str(line.text) for line in reasoning.lines]
-            remembered = any(line.startswith("remembered: ") for line in lines)
-            assert remembered or any(line.startswith("not remembered: ") for line in lines)
-            registry = app.query_one(RegistryPane)
-            await _wait_for(
-                pilot, lambda: (registry.border_subtitle or "").endswith(("entry", "entries")), 60
-            )  # listed after the run
-            assert len(registry.entries) == (1 if remembered else 0)
-            if remembered:
-                await pilot.press("shift+f9")
-                await _wait_for(
-                    pilot, lambda: "memory (L1)" in (reasoning.border_subtitle or ""), 60
-                )
-        stored = (
-            list((private_home / "registry" / "entries").glob("*/*.json"))
-            if (private_home / "registry" / "entries").exists()
-            else []
+    app = NeuroJITApp(None)
+    app.synthesis_candidates = 1
+    async with app.run_test(size=(200, 60)) as pilot:
+        reasoning = app.query_one(ReasoningPane)
+        await pilot.press("shift+f9")
+        # F4 while the reasoning agent is talking stops the run
+        await _wait_for(
+            pilot, lambda: any("[reasoning]" in str(l.text) for l in reasoning.lines), 120
         )
-        assert len(stored) == (1 if remembered else 0)
-
-    asyncio.run(run())
+        await pilot.press("f4")
+        await _wait_for(pilot, lambda: (reasoning.border_subtitle or "") == "cancelled", 60)
+        assert (
+            not list((private_home / "registry" / "entries").glob("*/*.json"))
+            if (private_home / "registry" / "entries").exists()
+            else True
+        )
+        await pilot.press("shift+f9")
+        swarm = app.query_one(SwarmPane)
+        # The small models' program may not fly (then nothing replaces the buffer);
+        # both endings are the models' to choose, the plumbing is the same.
+        await _wait_for(
+            pilot,
+            lambda: (reasoning.border_subtitle or "").startswith(
+                ("best from the models", "no candidate flew")
+            ),
+            400,
+        )
+        flew = "best from the models" in (reasoning.border_subtitle or "")
+        text = "\n".join(str(line.text) for line in reasoning.lines)
+        assert "[reasoning]" in text and "[synthesis]" in text and "[pipeline]" in text
+        assert len(swarm.runs) == 1
+        if not flew:
+            assert app.editor.text == SCRATCH  # nothing replaced the user's buffer
+            return
+        assert "@control" in app.editor.text and app.editor.text == swarm.runs[0].text
+        lines = [str(line.text) for line in reasoning.lines]
+        remembered = any(line.startswith("remembered: ") for line in lines)
+        assert remembered or any(line.startswith("not remembered: ") for line in lines)
+        registry = app.query_one(RegistryPane)
+        await _wait_for(
+            pilot, lambda: (registry.border_subtitle or "").endswith(("entry", "entries")), 60
+        )  # listed after the run
+        assert len(registry.entries) == (1 if remembered else 0)
+        if remembered:
+            await pilot.press("shift+f9")
+            await _wait_for(pilot, lambda: "memory (L1)" in (reasoning.border_subtitle or ""), 60)
+    stored = (
+        list((private_home / "registry" / "entries").glob("*/*.json"))
+        if (private_home / "registry" / "entries").exists()
+        else []
+    )
+    assert len(stored) == (1 if remembered else 0)
 
 
 # -- a real terminal ---------------------------------------------------------------------------
