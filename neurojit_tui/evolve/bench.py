@@ -23,8 +23,8 @@ import numpy as np
 
 from ..compiler import Compiler
 from ..sim import model
-from ..sim.swarm import evaluate
-from .evaluation import PopulationEvaluator, fitness, population_evaluator, validate
+from ..sim.swarm import evaluate, validate
+from .evaluation import PopulationEvaluator, fitness, population_evaluator
 from .runner import samples
 from .search import EvolveOptions, evolve
 from .tuning import tune

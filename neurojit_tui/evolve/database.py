@@ -115,6 +115,12 @@ class ProgramDatabase:
         for k, best in enumerate(bests):
             self.add((k + 1) % len(self.islands), best)
 
+    def living(self) -> list[Individual]:
+        """Every program still in play: on an island or kept by the archive (once each)."""
+        alive = {id(m): m for m in self.members()}
+        alive.update({id(m): m for m in self.archive.values()})
+        return list(alive.values())
+
     def members(self) -> list[Individual]:
         return [m for island in self.islands for m in island]
 

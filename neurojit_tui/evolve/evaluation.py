@@ -23,11 +23,8 @@ from ..sim import model
 from ..sim.native import NativeSwarm, SwarmTimeout
 from ..sim.swarm import (
     Outcomes,
-    SwarmReport,
     default_threads,
-    evaluate,
     population_outcomes,
-    validation_seed,
 )
 
 # Seeds: the training landers are agents 0..N-1 of ``train_seed(S)``; validation uses
@@ -216,24 +213,3 @@ def population_evaluator(
 
 def _failed(agents: int, reason: str) -> Outcomes:
     return Outcomes(agents, 0, 0, 0, 0, 0.0, -math.inf, -math.inf, 0.0, reason)
-
-
-def validate(
-    text: str,
-    path: str,
-    env: model.Environment,
-    seed: int,
-    agents: int = 1000,
-    compiler: Compiler | None = None,
-    threads: int | None = None,
-) -> SwarmReport:
-    """The program as written, compiled the ordinary way, on validation landers."""
-    return evaluate(
-        text,
-        path,
-        env,
-        agents=agents,
-        seed=validation_seed(seed),
-        compiler=compiler,
-        threads=threads,
-    )

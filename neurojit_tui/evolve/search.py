@@ -27,8 +27,9 @@ import numpy as np
 
 from ..compiler import CompileError
 from ..sim import model
+from ..sim.swarm import validate, validation_seed
 from .database import Failure, Individual, ProgramDatabase
-from .evaluation import fitness, population_evaluator, selection_seed, validate, validation_seed
+from .evaluation import fitness, population_evaluator, selection_seed
 from .mutations import SYMBOLIC_OPERATORS, NotApplicable, mutate
 from .program import features
 from .tuning import tune
@@ -278,10 +279,9 @@ class Evolution:
         ):
             return
         self.evaluator.agents *= 2
-        living = {id(m): m for m in self.database.members()}
-        living.update({id(m): m for m in self.database.archive.values()})
+        living = self.database.living()
         by_structure: dict[str, list[Individual]] = {}
-        for member in living.values():
+        for member in living:
             by_structure.setdefault(member.structure_key, []).append(member)
         for members in by_structure.values():
             structure = self.evaluator.structure(members[0].text, f"{members[0].id}.mlir")
@@ -289,7 +289,7 @@ class Evolution:
             for member, outcome in zip(members, outcomes):
                 member.fitness, member.train = fitness(outcome), outcome.to_json()
         self._best = None
-        for member in sorted(living.values(), key=lambda m: m.id):
+        for member in sorted(living, key=lambda m: m.id):
             self._consider_best(member)
         self._log(
             f"generation {generation}: the best landed every training lander; the "
@@ -403,9 +403,7 @@ class Evolution:
         training landers cannot tell 99% from 99.5%, and the search's favourite on them is
         partly lucky (the winner's curse); the validation landers stay unseen."""
         ranked, seen = [], set()
-        living = {id(m): m for m in self.database.members()}
-        living.update({id(m): m for m in self.database.archive.values()})
-        for individual in sorted(living.values(), key=lambda i: (-i.fitness, i.id)):
+        for individual in sorted(self.database.living(), key=lambda i: (-i.fitness, i.id)):
             if individual.text not in seen and individual.fitness > -np.inf:
                 seen.add(individual.text)
                 ranked.append(individual)

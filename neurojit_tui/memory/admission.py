@@ -65,17 +65,9 @@ def validation_scores(
     threads: int | None = None,
 ) -> Scores:
     """``text`` flown on the validation landers of ``seed`` (never a search's own)."""
-    from ..sim.swarm import evaluate, validation_seed
+    from ..sim.swarm import validate, validation_seed
 
-    report = evaluate(
-        text,
-        path,
-        env,
-        agents=agents,
-        seed=validation_seed(seed),
-        compiler=compiler,
-        threads=threads,
-    )
+    report = validate(text, path, env, seed, agents, compiler, threads)
     return {
         "success_rate": report.success_rate,
         "mean_score": report.mean_score,

@@ -223,3 +223,24 @@ def population_outcomes(run) -> list[Outcomes]:
             )
         )
     return result
+
+
+def validate(
+    text: str,
+    path: str,
+    env: model.Environment,
+    seed: int,
+    agents: int = 1000,
+    compiler: Compiler | None = None,
+    threads: int | None = None,
+) -> SwarmReport:
+    """The program as written, compiled the ordinary way, on validation landers."""
+    return evaluate(
+        text,
+        path,
+        env,
+        agents=agents,
+        seed=validation_seed(seed),
+        compiler=compiler,
+        threads=threads,
+    )
