@@ -53,7 +53,7 @@ def test_grammar_is_generated_from_the_dialect_table():
     )
     text = LineGrammar(symbols).text()
     for op in tl.OPS:
-        if op.shape_rule != tl.ASSERT:
+        if op.shape_rule != tl.ShapeRule.ASSERT:
             assert f'\\"{op.full_name}\\"' in text, op.name
     assert '"  %v5 = " op' in text and '"  return "' in text
     # values are offered only with their own type

@@ -112,10 +112,9 @@ def test_op_templates_come_from_the_dialect_table():
     cmp = analysis.op_template(analysis.op_spec("tensorlang.cmp"))
     assert '{predicate = "${3|lt,le,gt,ge,eq,ne|}"}' in cmp
     assert analysis.op_template(analysis.op_spec("tensorlang.dot")).endswith("-> f64")
-    assert [s.full_name for s in analysis.tensorlang_ops()][:2] == [
-        "tensorlang.constant",
-        "tensorlang.add",
-    ]
+    names = [s.full_name for s in analysis.tensorlang_ops()]
+    assert names[0] == "tensorlang.constant"
+    assert {"tensorlang.add", "tensorlang.matvec", "tensorlang.assert"} <= set(names)
 
 
 def test_columns_between_mlir_code_points_and_utf16():

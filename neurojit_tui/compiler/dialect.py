@@ -1,11 +1,11 @@
-"""The TensorLang dialect: its single, declarative definition.
+"""The TensorLang dialect: the declarations of its ops, its controller ABI and its IRDL.
 
-This table says what each op *is*: its operands, results, attributes, shape rule and
-summary. The IRDL text that MLIR loads (``irdl_source``), the language server's hover
-and completion and the README's op table read it. What each op *does* (its semantic
-check, its lowering, its numpy meaning and how the LLM grammar writes it) is one class
-per op in ``compiler/ops/``. The table is plain data and imports nothing from MLIR, so
-the language server and the registry's warm path can read it without loading MLIR.
+Each op is one class in ``compiler/ops/`` that declares it (its ``spec``: operands,
+results, attributes, shape rule, summary) and says what it does. ``OPS`` here is those
+declarations in order; the IRDL text that MLIR loads (``irdl_source``) and the language
+server's hover and completion are made from it. Neither this module nor
+the op modules load MLIR when imported, so the language server and the registry's warm
+path read the dialect without it.
 
 TensorLang programs are ordinary MLIR text in generic op syntax, e.g.::
 
@@ -34,21 +34,23 @@ Compiled, ``@control`` becomes the C function
 
 from __future__ import annotations
 
-import enum
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass
-
 from .ir_types import MlirContext
+from .ops import ALL as _OP_CLASSES
 
-DIALECT_NAME = "tensorlang"
+# Declared beside the ops, and part of the dialect's vocabulary for everyone else:
+from .ops.base import DIALECT_NAME as DIALECT_NAME
+from .ops.base import OpSpec as OpSpec
+from .ops.base import ShapeRule as ShapeRule
+from .ops.base import shape_of as shape_of
+from .ops.base import tensor_type as tensor_type
+from .ops.comparison import ASSERT_STATUS_GLOBAL as ASSERT_STATUS_GLOBAL
+from .ops.comparison import COMPARE_PREDICATES as COMPARE_PREDICATES
+
 # Bumped whenever the meaning of a program may change (ops, lowering, ABI): it is part
 # of every cache key that stores compiled code.
 DIALECT_VERSION = "1"
 
 CONTROL_ENTRY = "control"
-# The module-level status word that a lowered ``tensorlang.assert`` writes its number to.
-ASSERT_STATUS_GLOBAL = "__tensorlang_assert_status"
 CONTROL_OBS_SIZE = 8
 CONTROL_MEM_SIZE = 4
 CONTROL_ACTION_SIZE = 2
@@ -59,45 +61,6 @@ CONTROL_SIGNATURE = (
 # Largest tensor a program may declare, in elements. Keeps every intermediate buffer
 # small enough to live on the stack of the compiled function.
 MAX_TENSOR_ELEMENTS = 4096
-
-
-class ShapeRule(enum.Enum):
-    """How an op's result type follows from its operand types: the family an op belongs
-    to, which its class in ``compiler/ops/`` implements."""
-
-    ELEMENTWISE = "elementwise"  # operands and result share one tensor type
-    CLAMP = "clamp"
-    COMPARE = "compare"
-    SELECT = "select"
-    MATMUL = "matmul"
-    MATVEC = "matvec"
-    DOT = "dot"
-    REDUCE = "reduce"
-    SLICE = "slice"
-    CONCAT = "concat"
-    EXTRACT = "extract"
-    BROADCAST = "broadcast"
-    CONSTANT = "constant"
-    ASSERT = "assert"
-
-
-# tests/test_agents.py names this one rule directly.
-ASSERT = ShapeRule.ASSERT
-
-COMPARE_PREDICATES = ("lt", "le", "gt", "ge", "eq", "ne")
-
-
-def tensor_type(shape: Iterable[int], element: str = "f64") -> str:
-    """``tensor<2x8xf64>`` for shape (2, 8)."""
-    return "tensor<" + "".join(f"{d}x" for d in shape) + element + ">"
-
-
-def shape_of(type_: str) -> tuple[int, ...] | None:
-    """(2, 8) for ``tensor<2x8xf64>``; None for a scalar."""
-    match = re.fullmatch(r"tensor<((?:\d+x)+)(f64|i1)>", type_)
-    if not match:
-        return None
-    return tuple(int(d) for d in match.group(1).rstrip("x").split("x"))
 
 
 # IRDL constraint kinds for operands/results. "T" is one shared variable per op, so
@@ -116,157 +79,7 @@ _ATTRIBUTE_CONSTRAINTS = {
 }
 
 
-@dataclass(frozen=True)
-class OpSpec:
-    """One TensorLang operation."""
-
-    name: str
-    operands: tuple[tuple[str, str], ...]
-    results: tuple[tuple[str, str], ...]
-    shape_rule: ShapeRule
-    summary: str
-    attributes: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def full_name(self) -> str:
-        return f"{DIALECT_NAME}.{self.name}"
-
-
-def _unary(name: str, summary: str) -> OpSpec:
-    return OpSpec(name, (("x", "T"),), (("result", "T"),), ShapeRule.ELEMENTWISE, summary)
-
-
-def _binary(name: str, summary: str) -> OpSpec:
-    return OpSpec(
-        name, (("lhs", "T"), ("rhs", "T")), (("result", "T"),), ShapeRule.ELEMENTWISE, summary
-    )
-
-
-OPS: tuple[OpSpec, ...] = (
-    OpSpec(
-        "constant",
-        (),
-        (("result", "tensor"),),
-        ShapeRule.CONSTANT,
-        "A constant tensor: {value = dense<...> : tensor<...xf64>}.",
-        attributes=(("value", "dense"),),
-    ),
-    _binary("add", "Elementwise lhs + rhs."),
-    _binary("sub", "Elementwise lhs - rhs."),
-    _binary("mul", "Elementwise lhs * rhs."),
-    _binary("div", "Elementwise lhs / rhs (IEEE: x/0 is inf or nan, never a trap)."),
-    _binary("min", "Elementwise minimum."),
-    _binary("max", "Elementwise maximum."),
-    _unary("neg", "Elementwise -x."),
-    _unary("abs", "Elementwise |x|."),
-    _unary("tanh", "Elementwise tanh(x)."),
-    _unary("exp", "Elementwise exp(x)."),
-    _unary("relu", "Elementwise max(x, 0)."),
-    _unary("sigmoid", "Elementwise 1 / (1 + exp(-x))."),
-    OpSpec(
-        "clamp",
-        (("x", "T"),),
-        (("result", "T"),),
-        ShapeRule.CLAMP,
-        "Elementwise min(max(x, lo), hi): {lo = -1.0 : f64, hi = 1.0 : f64}.",
-        attributes=(("lo", "float"), ("hi", "float")),
-    ),
-    OpSpec(
-        "cmp",
-        (("lhs", "T"), ("rhs", "T")),
-        (("result", "tensor"),),
-        ShapeRule.COMPARE,
-        'Elementwise comparison to an i1 tensor: {predicate = "lt"} '
-        "(lt, le, gt, ge, eq, ne; ordered).",
-        attributes=(("predicate", "string"),),
-    ),
-    OpSpec(
-        "select",
-        (("cond", "tensor"), ("on_true", "T"), ("on_false", "T")),
-        (("result", "T"),),
-        ShapeRule.SELECT,
-        "Elementwise cond ? on_true : on_false; cond is an i1 tensor of the same shape.",
-    ),
-    OpSpec(
-        "matmul",
-        (("lhs", "tensor"), ("rhs", "tensor")),
-        (("result", "tensor"),),
-        ShapeRule.MATMUL,
-        "Matrix product: tensor<MxK> x tensor<KxN> -> tensor<MxN>.",
-    ),
-    OpSpec(
-        "matvec",
-        (("matrix", "tensor"), ("vector", "tensor")),
-        (("result", "tensor"),),
-        ShapeRule.MATVEC,
-        "Matrix-vector product: tensor<MxK> x tensor<K> -> tensor<M>.",
-    ),
-    OpSpec(
-        "dot",
-        (("lhs", "T"), ("rhs", "T")),
-        (("result", "f64"),),
-        ShapeRule.DOT,
-        "Inner product of two tensor<Kxf64> -> f64.",
-    ),
-    OpSpec(
-        "sum",
-        (("x", "tensor"),),
-        (("result", "f64"),),
-        ShapeRule.REDUCE,
-        "Sum of all elements -> f64.",
-    ),
-    OpSpec(
-        "mean",
-        (("x", "tensor"),),
-        (("result", "f64"),),
-        ShapeRule.REDUCE,
-        "Mean of all elements -> f64.",
-    ),
-    OpSpec(
-        "slice",
-        (("x", "tensor"),),
-        (("result", "tensor"),),
-        ShapeRule.SLICE,
-        "Static slice: {offsets = array<i64: ...>, sizes = array<i64: ...>}; "
-        "the result has shape sizes.",
-        attributes=(("offsets", "i64_array"), ("sizes", "i64_array")),
-    ),
-    # Binary because IRDL binds one constraint variable to one type across all values
-    # of a variadic operand, so a variadic concat could not take different sizes.
-    OpSpec(
-        "concat",
-        (("lhs", "tensor"), ("rhs", "tensor")),
-        (("result", "tensor"),),
-        ShapeRule.CONCAT,
-        "Concatenation of two rank-1 tensors -> tensor<(M+N)xf64>; chain for more.",
-    ),
-    OpSpec(
-        "extract",
-        (("x", "tensor"),),
-        (("result", "f64"),),
-        ShapeRule.EXTRACT,
-        "One element as an f64 scalar: {index = array<i64: i, ...>}.",
-        attributes=(("index", "i64_array"),),
-    ),
-    OpSpec(
-        "broadcast",
-        (("x", "f64"),),
-        (("result", "tensor"),),
-        ShapeRule.BROADCAST,
-        "A tensor filled with the scalar x.",
-    ),
-    OpSpec(
-        "assert",
-        (("cond", "any"),),
-        (),
-        ShapeRule.ASSERT,
-        "Runtime check: every element of cond (i1 or an i1 tensor) must be true. "
-        'A violation is reported with {message = "..."} and this op\'s location; '
-        "execution goes on.",
-        attributes=(("message", "string"),),
-    ),
-)
-
+OPS: tuple[OpSpec, ...] = tuple(op.spec for op in _OP_CLASSES)
 OPS_BY_NAME: dict[str, OpSpec] = {op.full_name: op for op in OPS}
 
 

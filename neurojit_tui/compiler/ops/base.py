@@ -1,5 +1,9 @@
-"""What every TensorLang op class provides, and the plain values its grammar method
-describes alternatives with.
+"""What every TensorLang op class declares and provides, and the plain values its
+grammar method describes alternatives with.
+
+An op class declares the op in its ``spec`` (operands, results, attributes, shape rule,
+summary: what IRDL, the language server and the grammar read) and says what it does
+in four methods.
 
 An op class is handed the pass that runs it, the way an xDSL rewrite pattern is handed
 its rewriter: ``verify(op, verifier)`` reports through the ``SemanticVerifier``,
@@ -11,6 +15,8 @@ written with the value types defined so far; ``agents/grammar.py`` renders that 
 
 from __future__ import annotations
 
+import enum
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeAlias
@@ -18,7 +24,6 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
-from .. import dialect as tl
 from ..ir_types import MlirOperation, MlirValue
 
 if TYPE_CHECKING:
@@ -26,6 +31,65 @@ if TYPE_CHECKING:
     from ..reference import ReferenceProgram
     from ..verifier import SemanticVerifier
     from .comparison import BatchedAssertFailure
+
+DIALECT_NAME = "tensorlang"
+
+
+# -- what an op is ---------------------------------------------------------------------------
+
+
+class ShapeRule(enum.Enum):
+    """How an op's result type follows from its operand types: the family an op belongs
+    to, which its class implements."""
+
+    ELEMENTWISE = "elementwise"  # operands and result share one tensor type
+    CLAMP = "clamp"
+    COMPARE = "compare"
+    SELECT = "select"
+    MATMUL = "matmul"
+    MATVEC = "matvec"
+    DOT = "dot"
+    REDUCE = "reduce"
+    SLICE = "slice"
+    CONCAT = "concat"
+    EXTRACT = "extract"
+    BROADCAST = "broadcast"
+    CONSTANT = "constant"
+    ASSERT = "assert"
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One TensorLang operation's declaration. Operand and result kinds are IRDL
+    constraints: "T" (one tensor type shared by every "T" value of the op), "tensor",
+    "f64" or "any"; attribute kinds are "float", "string", "i64_array" or "dense"."""
+
+    name: str
+    operands: tuple[tuple[str, str], ...]
+    results: tuple[tuple[str, str], ...]
+    shape_rule: ShapeRule
+    summary: str
+    attributes: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def full_name(self) -> str:
+        return f"{DIALECT_NAME}.{self.name}"
+
+
+def tensor_type(shape: Iterable[int], element: str = "f64") -> str:
+    """``tensor<2x8xf64>`` for shape (2, 8)."""
+    return "tensor<" + "".join(f"{d}x" for d in shape) + element + ">"
+
+
+def shape_of(type_: str) -> tuple[int, ...] | None:
+    """(2, 8) for ``tensor<2x8xf64>``; None for a scalar."""
+    match = re.fullmatch(r"tensor<((?:\d+x)+)(f64|i1)>", type_)
+    if not match:
+        return None
+    return tuple(int(d) for d in match.group(1).rstrip("x").split("x"))
+
+
+# -- what a lowering returns -----------------------------------------------------------------
 
 # What a lowering returns when the op is not ready to be rewritten yet; MLIR then tries
 # it again later (a cmp waits until its select or assert has taken it in).
@@ -74,8 +138,8 @@ class Alternative:
 
 
 def tensor_shape(type_: str) -> tuple[int, ...]:
-    """The shape of a tensor type written as text (``tl.shape_of`` of a non-scalar)."""
-    dims = tl.shape_of(type_)
+    """The shape of a tensor type written as text (``shape_of`` of a non-scalar)."""
+    dims = shape_of(type_)
     assert dims is not None, f"{type_} is not a tensor type"
     return dims
 
@@ -105,14 +169,14 @@ Check: TypeAlias = Callable[[list[Batch], int], "BatchedAssertFailure | None"]
 
 
 class Op:
-    """What one TensorLang op does. Its declaration (operands, results, attributes, shape
-    rule, summary) is its row in ``dialect.OPS``, found by ``name``."""
+    """One TensorLang op: its declaration ``spec`` and what it does."""
 
-    name: str  # the short name, as in dialect.OPS
+    spec: OpSpec
 
     @property
-    def spec(self) -> tl.OpSpec:
-        return tl.OPS_BY_NAME[f"{tl.DIALECT_NAME}.{self.name}"]
+    def name(self) -> str:
+        """The short name ("clamp"); ``spec.full_name`` is "tensorlang.clamp"."""
+        return self.spec.name
 
     def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         """Check what IRDL cannot; report with ``verifier.error(op, message)``."""

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from mlir import ir
-from mlir.dialects import arith, linalg, tensor
-
 from ..ir_types import MlirType, MlirValue
+from .bindings import arith, ir, linalg, tensor
 
 
 def f64_constant(value: float) -> MlirValue:

@@ -13,11 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
-from mlir import ir
-from mlir.dialects import arith, memref
 from numpy.typing import NDArray
 
-from .. import dialect as tl
 from ..diagnostics import location_parts
 from ..ir_types import MlirOperation, MlirValue
 from .base import (
@@ -29,9 +26,13 @@ from .base import (
     Evaluate,
     OneOf,
     Op,
+    OpSpec,
+    ShapeRule,
     ValueTypes,
     tensor_shape,
+    tensor_type,
 )
+from .bindings import arith, ir, memref
 from .builders import elementwise, full_reduction, with_element
 from .types import format_shape, is_i1, ranked_tensor, shape, string_attribute
 
@@ -40,14 +41,18 @@ if TYPE_CHECKING:
     from ..reference import ReferenceProgram
     from ..verifier import SemanticVerifier
 
+COMPARE_PREDICATES = ("lt", "le", "gt", "ge", "eq", "ne")
+# Each predicate's ordered MLIR comparison, by its name in ``arith.CmpFPredicate``.
 MLIR_PREDICATES = {
-    "lt": arith.CmpFPredicate.OLT,
-    "le": arith.CmpFPredicate.OLE,
-    "gt": arith.CmpFPredicate.OGT,
-    "ge": arith.CmpFPredicate.OGE,
-    "eq": arith.CmpFPredicate.OEQ,
-    "ne": arith.CmpFPredicate.ONE,
+    "lt": "OLT",
+    "le": "OLE",
+    "gt": "OGT",
+    "ge": "OGE",
+    "eq": "OEQ",
+    "ne": "ONE",
 }
+# The module-level status word that a lowered ``tensorlang.assert`` writes its number to.
+ASSERT_STATUS_GLOBAL = "__tensorlang_assert_status"
 
 
 # A numpy comparison of two batches, elementwise.
@@ -74,22 +79,30 @@ NUMPY_PREDICATES: dict[str, Compare] = {
 
 def comparison(cmp_op: MlirOperation) -> tuple[list[MlirValue], ScalarCompare]:
     """(the cmp's operands, a function building the comparison of two elements)."""
-    predicate = MLIR_PREDICATES[string_attribute(cmp_op, "predicate")]
+    predicate = getattr(arith.CmpFPredicate, MLIR_PREDICATES[string_attribute(cmp_op, "predicate")])
     return list(cmp_op.operands), lambda a, b: arith.cmpf(predicate, a, b)
 
 
 class Cmp(Op):
-    name = "cmp"
+    spec = OpSpec(
+        "cmp",
+        (("lhs", "T"), ("rhs", "T")),
+        (("result", "tensor"),),
+        ShapeRule.COMPARE,
+        'Elementwise comparison to an i1 tensor: {predicate = "lt"} '
+        "(lt, le, gt, ge, eq, ne; ordered).",
+        attributes=(("predicate", "string"),),
+    )
 
     def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         if not verifier.require_f64_tensor(op, op.operands[0], "operands"):
             return
         predicate = string_attribute(op, "predicate")
-        if predicate not in tl.COMPARE_PREDICATES:
+        if predicate not in COMPARE_PREDICATES:
             verifier.error(
                 op,
                 f'unknown predicate "{predicate}"; expected one of '
-                + ", ".join(tl.COMPARE_PREDICATES),
+                + ", ".join(COMPARE_PREDICATES),
             )
         for use in op.results[0].uses:
             user = use.owner
@@ -123,13 +136,19 @@ class Cmp(Op):
         return lambda ins, batch: compare(ins[0], ins[1])
 
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
-        predicate = (' {predicate = "', OneOf("predicate", tl.COMPARE_PREDICATES), '"}')
+        predicate = (' {predicate = "', OneOf("predicate", COMPARE_PREDICATES), '"}')
         for t in values.f64_tensors:
-            yield Alternative((t, t), tl.tensor_type(tensor_shape(t), "i1"), predicate)
+            yield Alternative((t, t), tensor_type(tensor_shape(t), "i1"), predicate)
 
 
 class Select(Op):
-    name = "select"
+    spec = OpSpec(
+        "select",
+        (("cond", "tensor"), ("on_true", "T"), ("on_false", "T")),
+        (("result", "T"),),
+        ShapeRule.SELECT,
+        "Elementwise cond ? on_true : on_false; cond is an i1 tensor of the same shape.",
+    )
 
     def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         cond = ranked_tensor(op.operands[0].type)
@@ -160,7 +179,7 @@ class Select(Op):
 
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for c in values.bool_tensors:
-            t = tl.tensor_type(tensor_shape(c))
+            t = tensor_type(tensor_shape(c))
             yield Alternative((c, t, t), t)
 
 
@@ -181,7 +200,16 @@ class Assert(Op):
     Lowered, it stores into a module-level status word (0 = no violation, n = assert
     number n failed first); the caller reads and resets the word around each call."""
 
-    name = "assert"
+    spec = OpSpec(
+        "assert",
+        (("cond", "any"),),
+        (),
+        ShapeRule.ASSERT,
+        "Runtime check: every element of cond (i1 or an i1 tensor) must be true. "
+        'A violation is reported with {message = "..."} and this op\'s location; '
+        "execution goes on.",
+        attributes=(("message", "string"),),
+    )
 
     def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         cond = op.operands[0].type
@@ -205,7 +233,7 @@ class Assert(Op):
             all_hold = full_reduction(holds, 1, arith.andi)
             cond = arith.cmpi(arith.CmpIPredicate.ne, all_hold, arith.constant(i32, 0))
         status_type = ir.MemRefType.get([], i32)
-        status = memref.get_global(status_type, tl.ASSERT_STATUS_GLOBAL)
+        status = memref.get_global(status_type, ASSERT_STATUS_GLOBAL)
         previous = memref.load(status, [])
         # Keep the first violation of this call: write our number only if none yet.
         none_yet = arith.cmpi(arith.CmpIPredicate.eq, previous, arith.constant(i32, 0))

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
-from mlir.dialects import arith, math
 
 from ..ir_types import MlirOperation, MlirValue
-from .base import NUMBER, Alternative, Batch, Evaluate, Op, ValueTypes
+from .base import NUMBER, Alternative, Batch, Evaluate, Op, OpSpec, ShapeRule, ValueTypes
+from .bindings import arith, math
 from .builders import elementwise, f64_constant
 from .types import float_attribute
 
@@ -23,10 +23,21 @@ if TYPE_CHECKING:
 class Elementwise(Op):
     """An op whose whole meaning is its scalar function: ``scalar`` builds it in MLIR
     from the operands' elements, ``numpy`` computes it on arrays. The ops of this family
-    are instances (``ADD`` ...), not subclasses: their functions are all that differs."""
+    are instances (``ADD`` ...), not subclasses: their declaration and functions are all
+    that differs."""
 
-    def __init__(self, name: str, scalar: Callable[..., MlirValue], numpy: Callable[..., Batch]):
-        self.name, self.scalar, self.numpy = name, scalar, numpy
+    def __init__(
+        self,
+        name: str,
+        operands: tuple[str, ...],
+        summary: str,
+        scalar: Callable[..., MlirValue],
+        numpy: Callable[..., Batch],
+    ):
+        # "T": IRDL checks that every operand and the result have one type.
+        declared = tuple((operand, "T") for operand in operands)
+        self.spec = OpSpec(name, declared, (("result", "T"),), ShapeRule.ELEMENTWISE, summary)
+        self.scalar, self.numpy = scalar, numpy
 
     def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         verifier.require_f64_tensor(op, op.results[0], "operands and result")
@@ -51,24 +62,54 @@ def _sigmoid(x: MlirValue) -> MlirValue:
     return arith.divf(f64_constant(1.0), arith.addf(f64_constant(1.0), math.exp(arith.negf(x))))
 
 
-ADD = Elementwise("add", arith.addf, np.add)
-SUB = Elementwise("sub", arith.subf, np.subtract)
-MUL = Elementwise("mul", arith.mulf, np.multiply)
-DIV = Elementwise("div", arith.divf, np.divide)
-MIN = Elementwise("min", arith.minimumf, np.minimum)  # both propagate NaN
-MAX = Elementwise("max", arith.maximumf, np.maximum)
-NEG = Elementwise("neg", arith.negf, np.negative)
-ABS = Elementwise("abs", math.absf, np.abs)
-TANH = Elementwise("tanh", math.tanh, np.tanh)
-EXP = Elementwise("exp", math.exp, np.exp)
-RELU = Elementwise("relu", _relu, lambda x: np.maximum(x, 0.0))
-SIGMOID = Elementwise("sigmoid", _sigmoid, lambda x: 1.0 / (1.0 + np.exp(-x)))
+UNARY, BINARY = ("x",), ("lhs", "rhs")
+# The MLIR builders are wrapped in lambdas: the op modules import no MLIR until used.
+ADD = Elementwise("add", BINARY, "Elementwise lhs + rhs.", lambda a, b: arith.addf(a, b), np.add)
+SUB = Elementwise(
+    "sub", BINARY, "Elementwise lhs - rhs.", lambda a, b: arith.subf(a, b), np.subtract
+)
+MUL = Elementwise(
+    "mul", BINARY, "Elementwise lhs * rhs.", lambda a, b: arith.mulf(a, b), np.multiply
+)
+DIV = Elementwise(
+    "div",
+    BINARY,
+    "Elementwise lhs / rhs (IEEE: x/0 is inf or nan, never a trap).",
+    lambda a, b: arith.divf(a, b),
+    np.divide,
+)
+# minimumf/maximumf and np.minimum/np.maximum all propagate NaN.
+MIN = Elementwise(
+    "min", BINARY, "Elementwise minimum.", lambda a, b: arith.minimumf(a, b), np.minimum
+)
+MAX = Elementwise(
+    "max", BINARY, "Elementwise maximum.", lambda a, b: arith.maximumf(a, b), np.maximum
+)
+NEG = Elementwise("neg", UNARY, "Elementwise -x.", lambda x: arith.negf(x), np.negative)
+ABS = Elementwise("abs", UNARY, "Elementwise |x|.", lambda x: math.absf(x), np.abs)
+TANH = Elementwise("tanh", UNARY, "Elementwise tanh(x).", lambda x: math.tanh(x), np.tanh)
+EXP = Elementwise("exp", UNARY, "Elementwise exp(x).", lambda x: math.exp(x), np.exp)
+RELU = Elementwise("relu", UNARY, "Elementwise max(x, 0).", _relu, lambda x: np.maximum(x, 0.0))
+SIGMOID = Elementwise(
+    "sigmoid",
+    UNARY,
+    "Elementwise 1 / (1 + exp(-x)).",
+    _sigmoid,
+    lambda x: 1.0 / (1.0 + np.exp(-x)),
+)
 
 
 class Clamp(Op):
     """Elementwise min(max(x, lo), hi), the bounds being attributes."""
 
-    name = "clamp"
+    spec = OpSpec(
+        "clamp",
+        (("x", "T"),),
+        (("result", "T"),),
+        ShapeRule.CLAMP,
+        "Elementwise min(max(x, lo), hi): {lo = -1.0 : f64, hi = 1.0 : f64}.",
+        attributes=(("lo", "float"), ("hi", "float")),
+    )
 
     def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         if not verifier.require_f64_tensor(op, op.results[0], "operand and result"):

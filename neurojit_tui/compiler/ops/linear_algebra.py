@@ -7,12 +7,20 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
-from mlir import ir
-from mlir.dialects import arith, linalg
 
-from .. import dialect as tl
 from ..ir_types import MlirOperation, MlirValue
-from .base import Alternative, Batch, Evaluate, Op, ValueTypes, tensor_shape
+from .base import (
+    Alternative,
+    Batch,
+    Evaluate,
+    Op,
+    OpSpec,
+    ShapeRule,
+    ValueTypes,
+    tensor_shape,
+    tensor_type,
+)
+from .bindings import arith, ir, linalg
 from .builders import elementwise, f64_constant, full_reduction, zero_filled
 from .types import element_count, is_f64, ranked_tensor, shape
 
@@ -23,7 +31,13 @@ if TYPE_CHECKING:
 
 
 class Matmul(Op):
-    name = "matmul"
+    spec = OpSpec(
+        "matmul",
+        (("lhs", "tensor"), ("rhs", "tensor")),
+        (("result", "tensor"),),
+        ShapeRule.MATMUL,
+        "Matrix product: tensor<MxK> x tensor<KxN> -> tensor<MxN>.",
+    )
 
     def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         if not verifier.require_ranks(op, (2, 2, 2)):
@@ -49,11 +63,17 @@ class Matmul(Op):
         for a, b in itertools.product(values.matrices, values.matrices):
             (rows, inner), (inner2, cols) = tensor_shape(a), tensor_shape(b)
             if inner == inner2:
-                yield Alternative((a, b), tl.tensor_type((rows, cols)))
+                yield Alternative((a, b), tensor_type((rows, cols)))
 
 
 class Matvec(Op):
-    name = "matvec"
+    spec = OpSpec(
+        "matvec",
+        (("matrix", "tensor"), ("vector", "tensor")),
+        (("result", "tensor"),),
+        ShapeRule.MATVEC,
+        "Matrix-vector product: tensor<MxK> x tensor<K> -> tensor<M>.",
+    )
 
     def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         if not verifier.require_ranks(op, (2, 1, 1)):
@@ -76,11 +96,17 @@ class Matvec(Op):
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for m in values.matrices:
             rows, cols = tensor_shape(m)
-            yield Alternative((m, tl.tensor_type((cols,))), tl.tensor_type((rows,)))
+            yield Alternative((m, tensor_type((cols,))), tensor_type((rows,)))
 
 
 class Dot(Op):
-    name = "dot"
+    spec = OpSpec(
+        "dot",
+        (("lhs", "T"), ("rhs", "T")),
+        (("result", "f64"),),
+        ShapeRule.DOT,
+        "Inner product of two tensor<Kxf64> -> f64.",
+    )
 
     def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         t = ranked_tensor(op.operands[0].type)
@@ -126,7 +152,13 @@ class Reduction(Op):
 
 
 class Sum(Reduction):
-    name = "sum"
+    spec = OpSpec(
+        "sum",
+        (("x", "tensor"),),
+        (("result", "f64"),),
+        ShapeRule.REDUCE,
+        "Sum of all elements -> f64.",
+    )
     numpy = staticmethod(np.sum)
 
     def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
@@ -134,7 +166,13 @@ class Sum(Reduction):
 
 
 class Mean(Reduction):
-    name = "mean"
+    spec = OpSpec(
+        "mean",
+        (("x", "tensor"),),
+        (("result", "f64"),),
+        ShapeRule.REDUCE,
+        "Mean of all elements -> f64.",
+    )
     # numpy's stubs pick np.mean's overload without axis (a scalar); with one, an array.
     numpy = staticmethod(np.mean)  # type: ignore[assignment]
 

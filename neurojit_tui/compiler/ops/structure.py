@@ -8,13 +8,22 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
-from mlir import ir
-from mlir.dialects import arith, linalg, tensor
 from numpy.typing import NDArray
 
-from .. import dialect as tl
 from ..ir_types import MlirAttribute, MlirOperation, MlirValue
-from .base import Alternative, Batch, DenseLiteral, Evaluate, Op, ValueTypes, tensor_shape
+from .base import (
+    Alternative,
+    Batch,
+    DenseLiteral,
+    Evaluate,
+    Op,
+    OpSpec,
+    ShapeRule,
+    ValueTypes,
+    tensor_shape,
+    tensor_type,
+)
+from .bindings import arith, ir, linalg, tensor
 from .builders import elementwise, empty_tensor
 from .types import format_shape, i64_array_attribute, is_f64, ranked_tensor, shape
 
@@ -34,7 +43,14 @@ def dense_array(attr: MlirAttribute) -> NDArray[np.float64]:
 
 
 class Constant(Op):
-    name = "constant"
+    spec = OpSpec(
+        "constant",
+        (),
+        (("result", "tensor"),),
+        ShapeRule.CONSTANT,
+        "A constant tensor: {value = dense<...> : tensor<...xf64>}.",
+        attributes=(("value", "dense"),),
+    )
     MAX_GRAMMAR_ELEMENTS = 32  # the largest dense literal the grammar offers
 
     def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
@@ -58,7 +74,15 @@ class Constant(Op):
 
 
 class Slice(Op):
-    name = "slice"
+    spec = OpSpec(
+        "slice",
+        (("x", "tensor"),),
+        (("result", "tensor"),),
+        ShapeRule.SLICE,
+        "Static slice: {offsets = array<i64: ...>, sizes = array<i64: ...>}; "
+        "the result has shape sizes.",
+        attributes=(("offsets", "i64_array"), ("sizes", "i64_array")),
+    )
     # The grammar enumerates every (offset, size) pair, so it offers only small sources.
     MAX_GRAMMAR_SOURCE = 8
 
@@ -116,7 +140,7 @@ class Slice(Op):
                 for size in range(1, n - offset + 1):
                     yield Alternative(
                         (v,),
-                        tl.tensor_type((size,)),
+                        tensor_type((size,)),
                         (f" {{offsets = array<i64: {offset}>, sizes = array<i64: {size}>}}",),
                     )
 
@@ -124,7 +148,15 @@ class Slice(Op):
 class Concat(Op):
     """Along dimension 0, of two rank-1 tensors."""
 
-    name = "concat"
+    # Binary because IRDL binds one constraint variable to one type across all values
+    # of a variadic operand, so a variadic concat could not take different sizes.
+    spec = OpSpec(
+        "concat",
+        (("lhs", "tensor"), ("rhs", "tensor")),
+        (("result", "tensor"),),
+        ShapeRule.CONCAT,
+        "Concatenation of two rank-1 tensors -> tensor<(M+N)xf64>; chain for more.",
+    )
     MAX_GRAMMAR_RESULT = 16  # elements
 
     def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
@@ -162,11 +194,18 @@ class Concat(Op):
         for a, b in itertools.product(values.vectors, values.vectors):
             total = tensor_shape(a)[0] + tensor_shape(b)[0]
             if total <= self.MAX_GRAMMAR_RESULT:
-                yield Alternative((a, b), tl.tensor_type((total,)))
+                yield Alternative((a, b), tensor_type((total,)))
 
 
 class Extract(Op):
-    name = "extract"
+    spec = OpSpec(
+        "extract",
+        (("x", "tensor"),),
+        (("result", "f64"),),
+        ShapeRule.EXTRACT,
+        "One element as an f64 scalar: {index = array<i64: i, ...>}.",
+        attributes=(("index", "i64_array"),),
+    )
 
     def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         if not verifier.require_f64_tensor(op, op.operands[0], "operand"):
@@ -198,7 +237,13 @@ class Extract(Op):
 
 
 class Broadcast(Op):
-    name = "broadcast"
+    spec = OpSpec(
+        "broadcast",
+        (("x", "f64"),),
+        (("result", "tensor"),),
+        ShapeRule.BROADCAST,
+        "A tensor filled with the scalar x.",
+    )
 
     def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         verifier.require_f64_tensor(op, op.results[0], "result")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mlir import ir
-
 from ..ir_types import MlirOperation, MlirType
+from .bindings import ir
 
 
 def is_f64(t: MlirType) -> bool:
