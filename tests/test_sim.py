@@ -242,4 +242,26 @@ def test_bench_swarm_reports_both_sides_and_scaling():
         assert key in row
     assert row["ratio"] == pytest.approx(row["native_steps_per_s"] / row["numpy_steps_per_s"])
     assert [s["threads"] for s in result["scaling"]] == [1, 2]
+    assert row["native_over_c"] == pytest.approx(
+        row["native_steps_per_s"] / row["c_agent_steps_per_s"]
+    )
     assert "ratio" in format_swarm_table(result)
+
+
+def test_bench_swarm_without_a_c_compiler_measures_the_rest_and_says_so():
+    from neurojit_tui.sim.bench import bench_swarm, format_swarm_table
+
+    result = bench_swarm(
+        sizes=(100,),
+        repeats=1,
+        threads=1,
+        scaling_agents=512,
+        scaling_steps=10,
+        c_compiler="no-such-cc",
+    )
+    (row,) = result["rows"]
+    assert row["native_steps_per_s"] > 0 and row["ratio"] > 0
+    assert row["c_agent_steps_per_s"] is None and row["native_over_c"] is None
+    assert result["c_missing"] == "no-such-cc: not found"
+    table = format_swarm_table(result)
+    assert "no-such-cc: not found; the gcc -O3 columns are left out" in table
