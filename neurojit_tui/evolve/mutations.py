@@ -20,7 +20,7 @@ from .program import (
     VALUE,
     ControlProgram,
     ProgramShapeError,
-    read_slots,
+    state_slots_in_use,
 )
 
 OBSERVATION_NAMES = ("x", "y", "vx", "vy", "angle", "omega", "left leg", "right leg")
@@ -78,6 +78,21 @@ def add_to_channel(program: ControlProgram, prefix: str, term: str, channel: int
     return lines
 
 
+def merge_state(prefix: str, slots: set[int], new: str, old: str) -> list[str]:
+    """Lines defining ``<prefix>mem``: the state ``new`` at ``slots`` and ``old`` at
+    every other slot."""
+    mask = [1.0 if i in slots else 0.0 for i in range(tl.CONTROL_MEM_SIZE)]
+    bools = f"tensor<{tl.CONTROL_MEM_SIZE}xi1>"
+    return [
+        _constant(f"{prefix}hot", mask),
+        _constant(f"{prefix}half", [0.5], MEM_TYPE),
+        f'  {prefix}is = "tensorlang.cmp"({prefix}hot, {prefix}half) {{predicate = "gt"}} : '
+        f"({MEM_TYPE}, {MEM_TYPE}) -> {bools}",
+        f'  {prefix}mem = "tensorlang.select"({prefix}is, {new}, {old}) : '
+        f"({bools}, {MEM_TYPE}, {MEM_TYPE}) -> {MEM_TYPE}",
+    ]
+
+
 class AddObservationTerm:
     """action[channel] += gain * obs[k], gain starting at 0."""
 
@@ -132,7 +147,7 @@ class AddState:
 
     def apply(self, parent: str, rng, other: str | None = None) -> tuple[str, str]:
         program = ControlProgram.parse(parent)
-        used = read_slots(program.code_lines(), program.mem, tl.CONTROL_MEM_SIZE)
+        used = state_slots_in_use(program)
         free = [s for s in range(tl.CONTROL_MEM_SIZE) if s not in used]
         if not free:
             raise NotApplicable("every mem slot is in use")
@@ -162,15 +177,9 @@ class AddState:
                 f"  {p}new = arith.subf {p}o, {p}ao : f64",
                 f"  {p}s = arith.addf {p}keep, {p}new : f64",
             ]
-        onehot = [1.0 if i == slot else 0.0 for i in range(tl.CONTROL_MEM_SIZE)]
+        lines += [_broadcast(f"{p}sv", f"{p}s", tl.CONTROL_MEM_SIZE)]
+        lines += merge_state(p, {slot}, f"{p}sv", program.mem_out)
         lines += [
-            _broadcast(f"{p}sv", f"{p}s", tl.CONTROL_MEM_SIZE),
-            _constant(f"{p}hot", onehot),
-            _constant(f"{p}half", [0.5], MEM_TYPE),
-            f'  {p}is = "tensorlang.cmp"({p}hot, {p}half) {{predicate = "gt"}} : '
-            f"({MEM_TYPE}, {MEM_TYPE}) -> tensor<{tl.CONTROL_MEM_SIZE}xi1>",
-            f'  {p}mem = "tensorlang.select"({p}is, {p}sv, {program.mem_out}) : '
-            f"(tensor<{tl.CONTROL_MEM_SIZE}xi1>, {MEM_TYPE}, {MEM_TYPE}) -> {MEM_TYPE}",
             f"  {p}g = arith.constant 0.0 : f64",
             f"  {p}term = arith.mulf {p}g, {p}s : f64",
         ]
@@ -213,7 +222,9 @@ class GateOnContact:
 class Crossover:
     """Both parents' bodies side by side, their actions blended per channel with
     tunable weights that start at (parent 1, parent 2) = ([1, 0], [0, 1]) for a
-    channel-wise crossover (the main engine from one, the lateral from the other)."""
+    channel-wise crossover (the main engine from one, the lateral from the other).
+    Parents that both keep state do so in their own ``mem`` slots, which must not
+    overlap (``state_slots_in_use``); the child keeps each parent's state in its slots."""
 
     name = "crossover"
 
@@ -221,10 +232,11 @@ class Crossover:
         if other is None:
             raise NotApplicable("crossover needs a second parent")
         first, second = ControlProgram.parse(parent), ControlProgram.parse(other)
-        first_mem = read_slots(first.code_lines(), first.mem, tl.CONTROL_MEM_SIZE)
-        second_mem = read_slots(second.code_lines(), second.mem, tl.CONTROL_MEM_SIZE)
-        if first_mem and second_mem:
-            raise NotApplicable("both parents keep state in mem")
+        first_mem, second_mem = state_slots_in_use(first), state_slots_in_use(second)
+        if first_mem & second_mem:
+            raise NotApplicable(
+                f"both parents keep state in mem slots {sorted(first_mem & second_mem)}"
+            )
         p = first.fresh_prefix("x")
         mapping = {name: f"{p}p_{name[1:]}" for name in second.defined()}
         mapping.update({second.obs: first.obs, second.mem: first.mem})
@@ -239,7 +251,10 @@ class Crossover:
             _binary(f"{p}act", "add", f"{p}b1", f"{p}b2"),
         ]
         first.action = f"{p}act"
-        if second_mem:
+        if second_mem and first_mem:
+            first.body += merge_state(p, second_mem, second.mem_out, first.mem_out)
+            first.mem_out = f"{p}mem"
+        elif second_mem:
             first.mem_out = second.mem_out
         channel = "lateral" if swap else "main"
         return (

@@ -11,7 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
+from ..compiler import Compiler
 from ..compiler import dialect as tl
+from ..compiler.reference import ReferenceProgram
 
 OBS_TYPE = f"tensor<{tl.CONTROL_OBS_SIZE}xf64>"
 MEM_TYPE = f"tensor<{tl.CONTROL_MEM_SIZE}xf64>"
@@ -163,6 +167,48 @@ def read_slots(lines: list[str], value: str, size: int) -> set[int]:
         if uses > known:
             slots.update(range(size))
     return slots
+
+
+def state_slots_in_use(program: ControlProgram, samples: int = 64, seed: int = 0) -> set[int]:
+    """The ``mem`` slots whose value can change what ``program`` does: a slot is in use
+    when, with only that slot's value changed, the action or any *other* slot of the next
+    state changes. A slot the text never reads (``read_slots``) is free; of the slots it
+    does read, each is flown by the numpy reference on random observations and states
+    with and without that change. So a slot that is only copied through to itself (the
+    PID sample's untouched ``mem[2:4]``, sliced and concatenated back) is free: a new
+    state may be kept there without changing how the program flies. A state whose only
+    use is still multiplied by a gain of exactly 0 (as a mutation adds it) is free too.
+
+    A program the compiler rejects, or one whose asserts fail on the samples, keeps every
+    slot it reads."""
+    read = read_slots(program.code_lines(), program.mem, tl.CONTROL_MEM_SIZE)
+    if not read:
+        return read
+    text = program.text()
+    module, _ = Compiler().parse(text, "<parent>", require_control=True)
+    if module is None:
+        return read
+    reference = ReferenceProgram(module, "<parent>")
+    rng = np.random.default_rng(seed)
+    obs = rng.normal(scale=2.0, size=(samples, tl.CONTROL_OBS_SIZE))
+    obs[:, 6:8] = rng.integers(0, 2, size=(samples, 2))  # the legs are 0/1 flags
+    mem = rng.normal(scale=2.0, size=(samples, tl.CONTROL_MEM_SIZE))
+    (action, mem_out), failure = reference.call(tl.CONTROL_ENTRY, obs, mem)
+    if failure is not None:
+        return read
+    in_use = set()
+    for slot in sorted(read):
+        changed = mem.copy()
+        changed[:, slot] = rng.normal(scale=2.0, size=samples)
+        (action_after, mem_after), failure = reference.call(tl.CONTROL_ENTRY, obs, changed)
+        others = [j for j in range(tl.CONTROL_MEM_SIZE) if j != slot]
+        if (
+            failure is not None
+            or not np.array_equal(action_after, action, equal_nan=True)
+            or not np.array_equal(mem_after[:, others], mem_out[:, others], equal_nan=True)
+        ):
+            in_use.add(slot)
+    return in_use
 
 
 def features(text: str) -> Features:
