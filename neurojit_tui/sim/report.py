@@ -1,7 +1,9 @@
-"""What one swarm run says about one controller (``swarm.evaluate`` fills it in).
+"""What one swarm run says about one controller (``swarm.evaluate`` fills it in), and
+what a population run says about each of its candidates (``Outcomes``).
 
-A plain value, free of MLIR and the native kernels, so the engine can send it to the
-workstation as it is and the UI process can read it.
+Plain values, free of MLIR and the native kernels, so the engine can send them to the
+workstation as they are (a search's best carries its ``Outcomes``) and the UI process
+can read them.
 """
 
 from __future__ import annotations
@@ -63,3 +65,43 @@ class SwarmReport:
     def rank_key(self) -> tuple:
         """Sort ascending by this: failures last, then success rate, then CVaR."""
         return (not self.ok, -self.success_rate, -self.cvar10_score, -self.mean_score)
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """What a population run says about one candidate: a SwarmReport's statistics
+    without the histogram and the per-run extras (a search scores thousands)."""
+
+    agents: int
+    landed: int
+    crashed: int
+    out_of_bounds: int
+    timed_out: int
+    success_rate: float
+    mean_score: float
+    cvar10_score: float
+    mean_steps: float
+    failure: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    def rank_key(self) -> tuple:
+        return (not self.ok, -self.success_rate, -self.cvar10_score, -self.mean_score)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        for key in ("mean_score", "cvar10_score"):
+            if not math.isfinite(data[key]):
+                data[key] = None
+        return data
+
+    def describe(self) -> str:
+        if not self.ok:
+            return f"failed: {self.failure}"
+        return (
+            f"landed {self.landed}/{self.agents}, crashed {self.crashed}, out of bounds "
+            f"{self.out_of_bounds}, still flying {self.timed_out}; mean score "
+            f"{self.mean_score:.1f}, CVaR-10 {self.cvar10_score:.1f}"
+        )

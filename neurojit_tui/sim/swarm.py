@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -19,7 +18,7 @@ from ..compiler import CompileError, Compiler
 from . import model
 from .native import NativeSwarm, SwarmTimeout
 from .reference import RunResult
-from .report import HISTOGRAM_BINS, SwarmReport
+from .report import HISTOGRAM_BINS, Outcomes, SwarmReport
 
 
 def cvar(scores: np.ndarray, fraction: float = 0.1) -> float:
@@ -152,46 +151,6 @@ def evaluate_candidates(candidates: list[tuple[str, str]], **options) -> list[Sw
     """Evaluate (path, text) candidates under the same conditions; ranked."""
     compiler = options.pop("compiler", None) or Compiler()
     return rank([evaluate(text, path, compiler=compiler, **options) for path, text in candidates])
-
-
-@dataclass(frozen=True)
-class Outcomes:
-    """What a population run says about one candidate: a SwarmReport's statistics
-    without the histogram and the per-run extras (a search scores thousands)."""
-
-    agents: int
-    landed: int
-    crashed: int
-    out_of_bounds: int
-    timed_out: int
-    success_rate: float
-    mean_score: float
-    cvar10_score: float
-    mean_steps: float
-    failure: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
-
-    def rank_key(self) -> tuple:
-        return (not self.ok, -self.success_rate, -self.cvar10_score, -self.mean_score)
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        for key in ("mean_score", "cvar10_score"):
-            if not math.isfinite(data[key]):
-                data[key] = None
-        return data
-
-    def describe(self) -> str:
-        if not self.ok:
-            return f"failed: {self.failure}"
-        return (
-            f"landed {self.landed}/{self.agents}, crashed {self.crashed}, out of bounds "
-            f"{self.out_of_bounds}, still flying {self.timed_out}; mean score "
-            f"{self.mean_score:.1f}, CVaR-10 {self.cvar10_score:.1f}"
-        )
 
 
 def population_outcomes(run) -> list[Outcomes]:
