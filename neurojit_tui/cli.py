@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 EXIT_OK = 0
@@ -445,6 +446,7 @@ def cmd_synthesize(args) -> int:
 def cmd_evolve(args) -> int:
     from .evolve import EvolveOptions, run_evolution
     from .evolve.report import progress_line, summary
+    from .evolve.results import BestSoFar, EvolutionEvent, GenerationEnded
     from .sim import Environment
 
     seeds = [(path, _read(path)) for path in args.files]
@@ -464,14 +466,14 @@ def cmd_evolve(args) -> int:
     registry = None if args.no_cache else _registry(args)
     agents = None if args.no_llm else _agents(args)
 
-    def show(kind: str, data: dict) -> None:
+    def show(event: EvolutionEvent) -> None:
         if args.json:
             return
-        if kind == "generation":
-            print(progress_line(data), file=sys.stderr, flush=True)
-        elif kind == "best" and data["generation"] > 0:
+        if isinstance(event, GenerationEnded):
+            print(progress_line(event), file=sys.stderr, flush=True)
+        elif isinstance(event, BestSoFar) and event.generation > 0:
             print(
-                f"  new best {data['id']}: {data['description']} (fitness {data['fitness']:.2f})",
+                f"  new best {event.id}: {event.description} (fitness {event.fitness:.2f})",
                 file=sys.stderr,
                 flush=True,
             )
@@ -488,11 +490,10 @@ def cmd_evolve(args) -> int:
         raise SystemExit(f"neurojit: {error}") from None
     if registry is not None:
         registry.flush()
-    data = result.to_json()
-    if data["best"] and args.output:
-        Path(args.output).write_text(data["best"]["source"])
-        data["best"]["path"] = args.output
-    print(json.dumps(data, indent=2) if args.json else summary(data))
+    if result.best is not None and args.output:
+        Path(args.output).write_text(result.best.source)
+        result = replace(result, best=replace(result.best, path=args.output))
+    print(json.dumps(result.to_json(), indent=2) if args.json else summary(result))
     return EXIT_OK if result.status == "ok" else EXIT_RUNTIME
 
 

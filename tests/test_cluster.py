@@ -265,7 +265,7 @@ def test_evolve_picks_the_same_best_on_the_cluster(ray_cluster):
     remote = evolve(seeds, HARSH, small_options(cluster=ray_cluster.address))
     assert remote.status == local.status == "ok"
     assert remote.best == local.best  # source, training, selection and validation scores
-    assert [h["best_fitness"] for h in remote.history] == [h["best_fitness"] for h in local.history]
+    assert [h.best_fitness for h in remote.history] == [h.best_fitness for h in local.history]
     assert remote.evaluations == local.evaluations
     assert not local.cluster and len(remote.cluster["nodes"]) == 2
     # the nodes also flew the finalists on the selection landers
@@ -491,5 +491,5 @@ def test_the_workstation_s_evolution_flies_on_the_configured_cluster(
         )
         .result
     )
-    assert result["status"] == "ok" and result["cluster"]["address"] == ray_cluster.address
-    assert [n["evaluations"] > 0 for n in result["cluster"]["nodes"]] == [True, True]
+    assert result.status == "ok" and result.cluster["address"] == ray_cluster.address
+    assert [n["evaluations"] > 0 for n in result.cluster["nodes"]] == [True, True]

@@ -1,6 +1,8 @@
 """The engine process: real work through it, and a crashed or hung engine is survived."""
 
 import contextlib
+import json
+import math
 import os
 import signal
 import subprocess
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from neurojit_tui.compiler.diagnostics import Diagnostic
 from neurojit_tui.engine import EngineClient, EngineCrashed, EngineError, EngineTimeout
 from neurojit_tui.engine.protocol import (
     AgentToken,
@@ -26,6 +29,24 @@ from neurojit_tui.engine.protocol import (
     Request,
     SwarmRequest,
 )
+from neurojit_tui.evolve.results import (
+    BestProgram,
+    BestSoFar,
+    EvolutionResult,
+    EvolveOptions,
+    FailedCandidate,
+    GenerationEnded,
+    GenerationSummary,
+    LineageStep,
+    OperatorStats,
+    RegistryVerdict,
+    SearchLog,
+    SelectionScores,
+    TrainingScores,
+    ValidationScores,
+)
+from neurojit_tui.sim.model import Environment
+from neurojit_tui.sim.report import Outcomes
 
 from .conftest import SAMPLES
 
@@ -187,7 +208,6 @@ def test_every_request_has_one_handler_and_every_message_survives_the_pipe():
     """The engine's handler table names every request type of the protocol (the main
     loop answers shutdown itself), and requests, replies and events come back from
     their plain form (what the pipe carries) as they went in."""
-    from neurojit_tui.compiler.diagnostics import Diagnostic
     from neurojit_tui.compiler.jit import AssertViolation
     from neurojit_tui.engine import protocol, server
     from neurojit_tui.sim.report import SwarmReport
@@ -247,7 +267,7 @@ def test_every_request_has_one_handler_and_every_message_survives_the_pipe():
             "flying",
             False,
         ),
-        protocol.EvolutionProgress("best", {"id": "c-1", "lineage": [{"id": "c-1"}]}),
+        protocol.EvolutionProgress(log=SearchLog("seed pd.mlir: training fitness 91.74")),
     ]
     for value in values:
         assert protocol.from_wire(type(value), protocol.to_wire(value)) == value, value
@@ -255,3 +275,78 @@ def test_every_request_has_one_handler_and_every_message_survives_the_pipe():
     assert protocol.read_request(protocol.request_message(4, request)) == request
     with pytest.raises(protocol.UnknownRequest, match="unknown engine request 'registry'"):
         protocol.read_request({"id": 5, "op": "registry", "args": {}})
+
+
+LINEAGE = (
+    LineageStep("c-2", ("c-1",), "perturb", "scale a gain", 1, "k1", (0.5, 1.5), "", 91.75),
+    LineageStep("c-1", (), "seed", "seed pd.mlir", 0, "k1", (0.4, 1.5), "pd.mlir", 91.74),
+)
+
+
+def _evolution_result():
+    """An evolution's result with every part filled in, as the search makes it."""
+    scores = {"success_rate": 0.9, "mean_score": 200.0, "cvar10_score": -20.0, "agents": 1000}
+    best = BestProgram(
+        "c-2",
+        None,
+        PD,
+        91.75,
+        TrainingScores(0.9, 205.0, None, 128, 3),
+        ValidationScores(0.87, 193.6, -57.7, 1000, (1592590338,), 870, 100, 20, 10, None),
+        SelectionScores(0.9, 201.0, -30.0, 1000, 1592655875, ("c-2", "c-1")),
+        LINEAGE,
+        RegistryVerdict(True, "ab" * 32, "better than pd.mlir", scores, {"pd.mlir": scores}),
+    )
+    return EvolutionResult(
+        "ok",
+        2.4,
+        2,
+        867,
+        361.25,
+        best,
+        (
+            GenerationSummary(0, 91.74, 91.74, 1.0, 481),
+            GenerationSummary(1, 91.75, -math.inf, 1.7, 867),
+        ),
+        (
+            FailedCandidate(
+                0,
+                "seed",
+                "seed bad.mlir",
+                (),
+                "does not compile",
+                (Diagnostic("bad.mlir", 2, 3, "error", "'func.return' op has 0 operands"),),
+            ),
+        ),
+        ("pd.mlir", "bad.mlir"),
+        Environment(gravity=3.0, turbulence=0.8),
+        EvolveOptions(generations=2, budget_s=None, use_llm=False),
+        0.8,
+        3,
+        {"perturb": OperatorStats(tried=2, kept=1, improved=1), "llm": OperatorStats(failed=1)},
+        {},
+    )
+
+
+def test_an_evolution_s_events_and_result_survive_the_pipe_and_json():
+    """Each of the search's events and its result come back from the pipe's plain form,
+    and from that as JSON, equal to what went in (a dict of dataclasses, nested
+    tuples, an -inf and a None among them)."""
+    from neurojit_tui.engine import protocol
+
+    train = Outcomes(128, 117, 8, 2, 1, 0.914, 205.0, -22.1, 310.5)
+    events = [
+        GenerationEnded(GenerationSummary(1, 91.75, 91.74, 1.7, 867), 510.0, "c-2"),
+        BestSoFar("c-2", 91.75, PD, train, LINEAGE, PD, "scale a gain", 1),
+        FailedCandidate(2, "llm", "a proposal", ("c-2",), "no landers flew"),
+        SearchLog("generation 2: crossover not applicable to c-2"),
+    ]
+    values = [protocol.EvolutionProgress.of(event) for event in events]
+    values.append(protocol.EvolveReply(_evolution_result()))
+    for value in values:
+        wire = protocol.to_wire(value)
+        assert protocol.from_wire(type(value), wire) == value
+        assert protocol.from_wire(type(value), json.loads(json.dumps(wire))) == value
+    message = protocol.event_message(7, values[1])
+    assert message["event"] == "evolution" and protocol.read_event(message).best == events[1]
+    assert [value.log for value in values[:4]] == [None, None, None, events[3]]

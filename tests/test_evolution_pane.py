@@ -3,10 +3,25 @@ F9 in the real app (real engine, real MLIR, no language model, a tiny search).""
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 
 from neurojit_tui.engine.protocol import CancelRequest, EvolutionProgress, EvolveRequest, to_wire
+from neurojit_tui.evolve.results import (
+    BestProgram,
+    BestSoFar,
+    EvolutionResult,
+    FailedCandidate,
+    GenerationEnded,
+    GenerationSummary,
+    LineageStep,
+    RegistryVerdict,
+    SearchLog,
+    TrainingScores,
+    ValidationScores,
+)
+from neurojit_tui.sim.report import Outcomes
 from neurojit_tui.ui.evolution import (
     EvolutionPane,
     EvolutionRun,
@@ -31,26 +46,27 @@ func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (tensor<2xf64>, 
   return %a, %mem : tensor<2xf64>, tensor<4xf64>
 }"""
 CHILD = PARENT.replace("0.5 : f64", "0.75 : f64")
-LINEAGE = [
-    {
-        "id": "c-7",
-        "parents": ["c-2"],
-        "mutation": "perturb",
-        "description": "scale a gain by 1.5",
-        "generation": 3,
-        "fitness": 100.71,
-        "source": "",
-    },
-    {
-        "id": "c-2",
-        "parents": [],
-        "mutation": "seed",
-        "description": "seed /x/samples/pid.mlir",
-        "generation": 0,
-        "fitness": 100.68,
-        "source": "/x/samples/pid.mlir",
-    },
-]
+LINEAGE = (
+    LineageStep("c-7", ("c-2",), "perturb", "scale a gain by 1.5", 3, "k", (0.75,), "", 100.71),
+    LineageStep(
+        "c-2", (), "seed", "seed /x/samples/pid.mlir", 0, "k", (0.5,), "/x/samples/pid.mlir", 100.68
+    ),
+)
+TRAIN = Outcomes(128, 128, 0, 0, 0, 1.0, 247.18, 229.49, 300.0)
+
+
+def _best_so_far(fitness=100.71):
+    return BestSoFar("c-7", fitness, CHILD, TRAIN, LINEAGE, PARENT, "scale a gain by 1.5", 3)
+
+
+def _generation(generation, best, median, evaluations_per_s=0.0):
+    return GenerationEnded(
+        GenerationSummary(generation, best, median, 1.0, 100), evaluations_per_s, None
+    )
+
+
+def _result(status="ok", best=None, history=(), failures=(), seconds=0.0, generations=0):
+    return EvolutionResult(status, seconds, generations, 300, 75.0, best, history, failures)
 
 
 # -- pure formatting --------------------------------------------------------------------------
@@ -59,33 +75,23 @@ LINEAGE = [
 def test_numbers_and_status_lines():
     assert number(100.678) == "100.68" and number(None) == "-" and number(-math.inf) == "-"
     assert format_progress(None) == "tuning the seeds"
-    assert format_progress(None, {"fitness": 99.891}) == "tuning the seeds  best 99.89"
-    line = format_progress(
-        {
-            "generation": 3,
-            "evaluations_per_s": 412.4,
-            "best_fitness": 100.678,
-            "median_fitness": -math.inf,
-        }
-    )
+    assert format_progress(None, _best_so_far(fitness=99.891)) == "tuning the seeds  best 99.89"
+    line = format_progress(_generation(3, 100.678, -math.inf, evaluations_per_s=412.4))
     assert line == "generation 3  best 100.68  median -  412 evaluations/s"
     assert "F9" in format_state("idle")
     assert (
         format_state("running", 12.4, failures=2)
         == "evolving, 12 s (F4 stops)  2 candidate(s) failed"
     )
-    done = format_state(
-        "done",
-        result={"status": "cancelled", "seconds": 4.25, "generations": 1, "evaluations": 300},
-    )
+    done = format_state("done", result=_result("cancelled", seconds=4.25, generations=1))
     assert done == "stopped in 4.2 s: 1 generation(s), 300 evaluations"
 
 
 def test_fitness_series_leaves_out_generations_where_nothing_flew():
     history = [
-        {"generation": 0, "best_fitness": -math.inf, "median_fitness": -math.inf},
-        {"generation": 1, "best_fitness": 90.5, "median_fitness": 80.0},
-        {"generation": 2, "best_fitness": 95.0, "median_fitness": None},
+        GenerationSummary(0, -math.inf, -math.inf, 1.0, 100),
+        GenerationSummary(1, 90.5, 80.0, 2.0, 200),
+        GenerationSummary(2, 95.0, -math.inf, 3.0, 300),
     ]
     assert fitness_series(history) == ([1], [90.5], [80.0])
 
@@ -104,8 +110,8 @@ def test_lineage_reads_newest_first_with_how_each_program_was_made():
         "1.5",
     ]
     assert lines[1].endswith("seed pid.mlir") and "100.68" in lines[1]
-    assert parent_name({"lineage": LINEAGE}) == "c-2"
-    assert parent_name({"lineage": LINEAGE[1:]}) == "pid.mlir as written"
+    assert parent_name(LINEAGE) == "c-2"
+    assert parent_name(LINEAGE[1:]) == "pid.mlir as written"
 
 
 def test_diff_against_the_parent_shows_the_changed_line():
@@ -120,43 +126,30 @@ def test_diff_against_the_parent_shows_the_changed_line():
 
 
 def test_outcome_compares_training_with_validation_and_says_what_the_registry_did():
-    train = {"success_rate": 1.0, "mean_score": 247.18, "cvar10_score": 229.49, "agents": 128}
-    validation = {
-        "success_rate": 0.998,
-        "mean_score": 246.6,
-        "cvar10_score": 226.3,
-        "agents": 1000,
-        "failure": None,
-    }
-    best = {
-        "id": "c-7",
-        "fitness": 100.71,
-        "train": train,
-        "validation": validation,
-        "registry": {
-            "stored": False,
-            "key": "ab" * 32,
-            "reason": "not better than heuristic.mlir on the validation landers",
-        },
-    }
-    lines = format_outcome({"status": "ok", "best": best})
+    train = TrainingScores(1.0, 247.18, 229.49, 128, 3)
+    validation = ValidationScores(0.998, 246.6, 226.3, 1000, (9,), 998, 2, 0, 0, None)
+    refused = RegistryVerdict(
+        False, "ab" * 32, "not better than heuristic.mlir on the validation landers", {}, {}
+    )
+    best = BestProgram("c-7", None, CHILD, 100.71, train, validation, None, LINEAGE, refused)
+    lines = format_outcome(_result(best=best))
     assert lines[0] == "best c-7, fitness 100.71"
     assert lines[1] == "training: 100.0% landed, CVaR-10 229.5, mean 247.2 (128 landers)"
     assert lines[2] == "validation: 99.8% landed, CVaR-10 226.3, mean 246.6 (1000 landers)"
     assert (
         lines[3] == "registry: not stored, not better than heuristic.mlir on the validation landers"
     )
-    best["registry"] = {"stored": True, "key": "ab" * 32, "reason": "better than pd.mlir"}
+    stored = RegistryVerdict(True, "ab" * 32, "better than pd.mlir", {}, {})
     assert (
-        format_outcome({"status": "ok", "best": best})[3]
+        format_outcome(_result(best=replace(best, registry=stored)))[3]
         == "registry: stored under abababababab (better than pd.mlir)"
     )
-    del best["registry"]
     assert (
-        format_outcome({"status": "cancelled", "best": best})[3]
+        format_outcome(_result("cancelled", best=replace(best, registry=None)))[3]
         == "registry: not offered (the run was stopped)"
     )
-    assert format_outcome({"status": "failed", "best": None, "failures": [{}, {}]}) == [
+    failed = FailedCandidate(0, "seed", "seed bad.mlir", (), "does not compile")
+    assert format_outcome(_result("failed", failures=(failed, failed))) == [
         "no controller flew (2 failed)"
     ]
 
@@ -164,39 +157,28 @@ def test_outcome_compares_training_with_validation_and_says_what_the_registry_di
 def test_a_run_is_built_from_its_events_and_the_result_wins_at_the_end():
     run = EvolutionRun()
     assert run.best_text is None and "lineage" in run.detail()
-    run.record(
-        EvolutionProgress(
-            "generation", {"generation": 0, "best_fitness": 90.0, "median_fitness": 80.0}
-        )
-    )
-    run.record(EvolutionProgress("failure", {"reason": "does not compile"}))
-    run.record(
-        EvolutionProgress(
-            "best",
-            {
-                "id": "c-7",
-                "text": CHILD,
-                "parent_text": PARENT,
-                "lineage": LINEAGE,
-                "fitness": 100.71,
-            },
-        )
-    )
-    run.record(EvolutionProgress("log", {"message": "seed pd.mlir: ..."}))
+    run.record(EvolutionProgress.of(_generation(0, 90.0, 80.0)))
+    run.record(EvolutionProgress.of(FailedCandidate(0, "seed", "x", (), "does not compile")))
+    run.record(EvolutionProgress.of(_best_so_far()))
+    run.record(EvolutionProgress.of(SearchLog("seed pd.mlir: ...")))
     assert len(run.history) == 1 and run.failures == 1 and run.best_text == CHILD
     detail = run.detail()
     assert "lineage (newest first):" in detail and "+++ c-7" in detail and "a / Enter" in detail
-    run.finish(
-        {
-            "status": "ok",
-            "best": {"id": "c-9", "source": PARENT, "lineage": LINEAGE},
-            "history": [
-                {"generation": 0, "best_fitness": 90.0, "median_fitness": 80.0},
-                {"generation": 1, "best_fitness": 91.0, "median_fitness": 85.0},
-            ],
-        }
+    winner = BestProgram(
+        "c-9",
+        None,
+        PARENT,
+        100.71,
+        TrainingScores(1.0, 247.18, 229.49, 128, 3),
+        ValidationScores(0.998, 246.6, 226.3, 1000, (9,), 998, 2, 0, 0, None),
+        None,
+        LINEAGE,
     )
+    history = (GenerationSummary(0, 90.0, 80.0, 1.0, 100), GenerationSummary(1, 91.0, 85.0, 2, 200))
+    run.finish(_result(best=winner, history=history))
     assert run.best_text == PARENT and run.best_id == "c-9" and len(run.history) == 2
+    # the winner was not announced as a best: its lineage, and no parent's text to diff
+    assert "(no parent to compare with)" in run.detail() and "best c-9" in run.detail()
 
 
 # -- the engine's evolve request --------------------------------------------------------------
@@ -231,18 +213,17 @@ def test_engine_evolve_seeds_with_the_editor_then_the_samples_and_streams_plain_
         )
         .result
     )
-    assert result["seeds"][0] == "mine.mlir"  # the editor's program first
-    assert {"heuristic.mlir", "pid.mlir"} <= {s.rsplit("/", 1)[-1] for s in result["seeds"]}
+    assert result.seeds[0] == "mine.mlir"  # the editor's program first
+    assert {"heuristic.mlir", "pid.mlir"} <= {s.rsplit("/", 1)[-1] for s in result.seeds}
     assert {type(event) for event in events} == {EvolutionProgress}
-    kinds = [event.kind for event in events]
-    assert "generation" in kinds and "best" in kinds and "log" in kinds
+    assert any(event.generation for event in events) and any(event.log for event in events)
     # what crosses the pipe is plain data
     assert all(_plain_data(to_wire(event)) for event in events) and _plain_data(to_wire(result))
-    first_best = next(event.data for event in events if event.kind == "best")
+    first_best = next(event.best for event in events if event.best is not None)
     # a tuned seed's diff is against the seed as it was written
-    assert first_best["lineage"][0]["source"] == "mine.mlir" and first_best["parent_text"] == text
+    assert first_best.lineage[0].source == "mine.mlir" and first_best.parent_text == text
     json.dumps(to_wire(result))
-    assert result["best"]["validation"]["agents"] == 1000 and "registry" in result["best"]
+    assert result.best.validation.agents == 1000 and result.best.registry is not None
 
 
 def test_engine_evolve_stops_on_cancel_with_the_best_so_far_and_offers_it_to_no_one():
@@ -263,17 +244,18 @@ def test_engine_evolve_stops_on_cancel_with_the_best_so_far_and_offers_it_to_no_
             islands=1,
             use_llm=False,
         )
-        answer.update(
-            handlers.evolve(request, lambda event: event.kind == "best" and best_seen.set()).result
-        )
+        answer["result"] = handlers.evolve(
+            request, lambda event: event.best is not None and best_seen.set()
+        ).result
 
     worker = threading.Thread(target=run)
     worker.start()
     assert best_seen.wait(120)
     assert handlers.cancel(CancelRequest(), lambda event: None).cancelled == 1
     worker.join(120)
-    assert answer["status"] == "cancelled" and answer["best"] is not None
-    assert "registry" not in answer["best"]  # a stopped run stores nothing
+    result = answer["result"]
+    assert result.status == "cancelled" and result.best is not None
+    assert result.best.registry is None  # a stopped run stores nothing
 
 
 # -- F9 in the app ---------------------------------------------------------------------------------
@@ -312,7 +294,7 @@ async def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(t
         assert pane.state == "running" and pane.border_title == "Evolution"
         await _wait_for(pilot, lambda: pane.state == "done", 240)
         result = pane.run.result
-        assert result["status"] == "ok" and result["generations"] == 2
+        assert result.status == "ok" and result.generations == 2
         status = str(pane.query_one("#evolution-status").render())
         assert status.startswith("generation 2 ") and "evaluations/s" in status
         assert "done in" in status
@@ -320,9 +302,9 @@ async def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(t
         detail = str(pane.query_one("#evolution-text").render())
         assert "lineage (newest first):" in detail and "seed pd.mlir" in detail
         assert "training:" in detail and "validation:" in detail and "registry:" in detail
-        assert f"+++ {pane.run.best['id']}" in detail  # the diff against its parent
+        assert f"+++ {pane.run.best_id}" in detail  # the diff against its parent
         # each best flew: hot-swapped into the flight F7 started
-        best_id = result["best"]["id"]
+        best_id = result.best.id
         await _wait_for(
             pilot, lambda: view.frame.controller.startswith(f"evolved-{best_id}.mlir#"), 30
         )
@@ -330,7 +312,7 @@ async def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(t
         assert "hot-swaps:" in str(view.render())
         assert editor.text == original  # nothing changes the buffer but accepting
         await pilot.press("ctrl+g", "a")
-        assert editor.text == result["best"]["source"] != original
+        assert editor.text == result.best.source != original
         await pilot.press("f1", "ctrl+z")
         assert editor.text == original  # one undo brings the buffer back
         # F4 stops a run with the best so far, which is not offered to the registry
@@ -339,7 +321,7 @@ async def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(t
         await _wait_for(pilot, lambda: pane.run.best is not None, 120)
         await pilot.press("f4")
         await _wait_for(pilot, lambda: pane.state == "done", 120)
-        assert pane.run.result["status"] == "cancelled"
+        assert pane.run.result.status == "cancelled"
         assert "stopped in" in str(pane.query_one("#evolution-status").render())
         assert "not offered (the run was stopped)" in str(
             pane.query_one("#evolution-text").render()

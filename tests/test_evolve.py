@@ -21,6 +21,7 @@ from neurojit_tui.evolve.mutations import (
     mutate,
 )
 from neurojit_tui.evolve.program import ControlProgram, features, state_slots_in_use
+from neurojit_tui.evolve.results import BestSoFar, GenerationEnded, SearchLog
 from neurojit_tui.memory import Registry, rebuild_with
 from neurojit_tui.memory.admission import admit
 from neurojit_tui.sim import model
@@ -269,12 +270,12 @@ def test_same_seed_and_generations_give_the_same_best():
     first = evolve(seeds("heuristic", "pd"), HARSH, small_options())
     second = evolve(seeds("heuristic", "pd"), HARSH, small_options())
     assert first.status == second.status == "ok"
-    assert first.best["source"] == second.best["source"]
-    assert [h["best_fitness"] for h in first.history] == [h["best_fitness"] for h in second.history]
+    assert first.best.source == second.best.source
+    assert [h.best_fitness for h in first.history] == [h.best_fitness for h in second.history]
     assert first.generations == 2 and len(first.history) == 3
     assert first.evaluations == second.evaluations > 0
     other = evolve(seeds("heuristic", "pd"), HARSH, small_options(seed=4))
-    assert other.best["source"] != first.best["source"]
+    assert other.best.source != first.best.source
 
 
 def test_the_search_improves_on_its_seed_and_reports_unseen_validation_landers():
@@ -286,17 +287,14 @@ def test_the_search_improves_on_its_seed_and_reports_unseen_validation_landers()
         ),
     )
     best = result.best
-    seed_fitness = result.history[0]["best_fitness"]
-    assert result.history[-1]["best_fitness"] >= seed_fitness
+    seed_fitness = result.history[0].best_fitness
+    assert result.history[-1].best_fitness >= seed_fitness
     # the winner is one of the training's best few, chosen again on the selection landers
-    assert best["fitness"] <= result.history[-1]["best_fitness"]
-    assert best["id"] in best["selection"]["finalists"] and best["selection"]["agents"] == 128
-    assert best["validation"]["agents"] == 128
-    assert (
-        len({best["validation"]["seeds"][0], best["train"]["seed"], best["selection"]["seed"]}) == 3
-    )
-    assert best["lineage"][-1]["mutation"] == "seed"
-    assert set(best["train"]) >= {"success_rate", "mean_score", "cvar10_score"}
+    assert best.fitness <= result.history[-1].best_fitness
+    assert best.id in best.selection.finalists and best.selection.agents == 128
+    assert best.validation.agents == 128
+    assert len({best.validation.seeds[0], best.train.seed, best.selection.seed}) == 3
+    assert best.lineage[-1].mutation == "seed"
 
 
 def test_the_training_set_grows_once_the_best_lands_it_all():
@@ -307,11 +305,11 @@ def test_the_training_set_grows_once_the_best_lands_it_all():
         seeds("heuristic"),
         model.Environment(),
         small_options(generations=1, islands=1, train_agents=8, max_train_agents=16),
-        on_event=lambda kind, data: logs.append(data.get("message", "")),
+        on_event=lambda event: isinstance(event, SearchLog) and logs.append(event.message),
     )
-    assert result.history[0]["best_fitness"] > 100.0  # all 8 landed
+    assert result.history[0].best_fitness > 100.0  # all 8 landed
     assert [line for line in logs if "training set grows to 16" in line]
-    assert result.best["train"]["agents"] == 16
+    assert result.best.train.agents == 16
 
 
 class BrokenLLM:
@@ -329,12 +327,12 @@ def test_a_child_that_does_not_compile_is_recorded_with_its_diagnostics():
         small_options(use_llm=True, llm_rate=1.0, islands=1),
         llm=BrokenLLM(),
     )
-    reasons = [(f["mutation"], f["reason"]) for f in result.failures]
+    reasons = [(f.mutation, f.reason) for f in result.failures]
     assert ("seed", "does not compile") in reasons
     assert ("llm", "does not compile") in reasons
-    llm_failure = next(f for f in result.failures if f["mutation"] == "llm")
-    assert llm_failure["diagnostics"] and llm_failure["diagnostics"][0]["line"] > 0
-    assert result.operators["llm"]["failed"] == 2
+    llm_failure = next(f for f in result.failures if f.mutation == "llm")
+    assert llm_failure.diagnostics and llm_failure.diagnostics[0].line > 0
+    assert result.operators["llm"].failed == 2
     assert result.best is not None  # the search goes on with what flies
 
 
@@ -342,16 +340,16 @@ def test_cancel_stops_the_search():
     cancel = threading.Event()
     events = []
 
-    def on_event(kind, data):
-        events.append(kind)
-        if kind == "generation" and data["generation"] >= 1:
+    def on_event(event):
+        events.append(type(event))
+        if isinstance(event, GenerationEnded) and event.summary.generation >= 1:
             cancel.set()
 
     result = evolve(
         seeds("heuristic"), HARSH, small_options(generations=50), on_event=on_event, cancel=cancel
     )
     assert result.status == "cancelled" and result.generations <= 2
-    assert "best" in events and "generation" in events
+    assert BestSoFar in events and GenerationEnded in events
 
 
 def test_population_evaluator_compiles_a_structure_once(compiler):
@@ -411,21 +409,21 @@ def test_the_registry_refuses_a_controller_worse_than_a_sample_or_the_stored_one
     env = model.Environment()  # the Moon, where heuristic.mlir lands nearly all
     worse = evolve(seeds("pd"), env, small_options(generations=0, seed_tune_generations=0))
     verdict = remember_if_better(worse, env, registry)
-    assert not verdict["stored"] and "heuristic.mlir" in verdict["reason"]
-    assert registry.best(verdict["key"]) is None
+    assert not verdict.stored and "heuristic.mlir" in verdict.reason
+    assert registry.best(verdict.key) is None
     better = evolve(
         seeds("heuristic"),
         env,
         small_options(generations=1, seed_tune_generations=8, validation_agents=300),
     )
     verdict = remember_if_better(better, env, registry)
-    if verdict["stored"]:  # then the same program again is not better than itself
+    if verdict.stored:  # then the same program again is not better than itself
         registry.flush()
-        entry = registry.best(verdict["key"])
+        entry = registry.best(verdict.key)
         assert entry.provenance["lineage"] and entry.scores["validation"]["agents"] == 300
-        assert not remember_if_better(better, env, registry)["stored"]
+        assert not remember_if_better(better, env, registry).stored
     else:  # tuning on 64 training landers did not beat heuristic on the unseen ones
-        assert "not better than" in verdict["reason"]
+        assert "not better than" in verdict.reason
 
 
 # -- the command line --------------------------------------------------------------------------
@@ -498,9 +496,9 @@ def test_a_real_model_evolve_of_two_generations_completes(tmp_path, monkeypatch)
         on_token=lambda role, piece: tokens.append(role),
     )
     assert result.status == "ok" and result.generations == 2
-    assert result.operators["llm"]["tried"] == 2
+    llm = result.operators["llm"]
+    assert llm.tried == 2
     assert {"reasoning", "synthesis"} <= set(tokens)
-    llm_children = [f for f in result.failures if f["mutation"] == "llm"]
-    kept_or_failed = result.operators["llm"]["kept"] + result.operators["llm"]["failed"]
-    assert kept_or_failed + result.operators["llm"]["not_applicable"] <= 2
-    assert all(f["reason"] for f in llm_children)
+    llm_children = [f for f in result.failures if f.mutation == "llm"]
+    assert llm.kept + llm.failed + llm.not_applicable <= 2
+    assert all(f.reason for f in llm_children)

@@ -28,6 +28,14 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from ..compiler.diagnostics import Diagnostic
+from ..evolve.results import (
+    BestSoFar,
+    EvolutionEvent,
+    EvolutionResult,
+    FailedCandidate,
+    GenerationEnded,
+    SearchLog,
+)
 from ..sim.model import MOON_GRAVITY
 from ..sim.report import SwarmReport
 
@@ -62,7 +70,8 @@ def _field_types(cls: type) -> dict[str, Any]:
 
 def from_wire(kind: Any, data: Any) -> Any:
     """``data`` (what ``to_wire`` made) as a value of ``kind``: a dataclass, ``X | None``,
-    ``tuple[X, ...]``, ``list[X]``, or plain data (``dict``, numbers, strings) as it is."""
+    ``tuple[X, ...]``, ``list[X]``, ``dict[str, X]``, or plain data (numbers, strings, and
+    ``Any``) as it is."""
     if data is None:
         return None
     if isinstance(kind, type) and is_dataclass(kind):
@@ -76,6 +85,8 @@ def from_wire(kind: Any, data: Any) -> Any:
         return tuple(from_wire(args[0], item) for item in data)
     if origin is list:
         return [from_wire(args[0], item) for item in data]
+    if origin is dict:
+        return {key: from_wire(args[1], item) for key, item in data.items()}
     return data
 
 
@@ -202,9 +213,7 @@ class SynthesizeReply:
 
 @dataclass(frozen=True)
 class EvolveReply:
-    # the search's EvolutionResult.to_json(): its best is the evolve package's plain
-    # data (id, source, train, validation, lineage, registry)
-    result: dict[str, Any]
+    result: EvolutionResult
 
 
 @dataclass(frozen=True)
@@ -425,11 +434,25 @@ class LogLine(Event, topic="log"):
 
 @dataclass(frozen=True)
 class EvolutionProgress(Event, topic="evolution"):
-    """One of the search's events, and its data as the evolve package reports it (a
-    tuned seed's "best" carries the seed as written in ``parent_text``)."""
+    """One of the search's events, in the field of its kind, the others None (a field per
+    kind rather than one of the union type, so that ``from_wire`` knows its type). The
+    engine gives a tuned seed's ``BestSoFar`` the seed as written in ``parent_text``."""
 
-    kind: str  # generation | best | failure | log
-    data: dict[str, Any]
+    generation: GenerationEnded | None = None
+    best: BestSoFar | None = None
+    failure: FailedCandidate | None = None
+    log: SearchLog | None = None
+
+    @classmethod
+    def of(cls, event: EvolutionEvent) -> EvolutionProgress:
+        """The message that carries ``event``."""
+        if isinstance(event, GenerationEnded):
+            return cls(generation=event)
+        if isinstance(event, BestSoFar):
+            return cls(best=event)
+        if isinstance(event, FailedCandidate):
+            return cls(failure=event)
+        return cls(log=event)
 
 
 REQUESTS: dict[str, type[Request[Any]]] = {

@@ -19,6 +19,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -335,8 +336,8 @@ class Handlers:
 
     def evolve(self, request: p.EvolveRequest, emit: Emit) -> p.EvolveReply:
         """The registry keeps the winner only if it beats what is stored and every sample."""
+        from ..evolve.results import BestSoFar, EvolutionEvent, EvolveOptions
         from ..evolve.runner import default_seeds, run_evolution
-        from ..evolve.search import EvolveOptions
         from ..sim import Environment
 
         env = Environment(gravity=request.gravity, turbulence=request.turbulence)
@@ -352,11 +353,12 @@ class Handlers:
         for seed_path, seed_text in seeds:
             as_written.setdefault(seed_path, seed_text)
 
-        def forward(kind: str, data: dict[str, Any]) -> None:
-            if kind == "best" and not data.get("parent_text") and data.get("lineage"):
+        def forward(event: EvolutionEvent) -> None:
+            if isinstance(event, BestSoFar) and not event.parent_text and event.lineage:
                 # a tuned seed has no parent: its diff is against the seed as written
-                data = {**data, "parent_text": as_written.get(data["lineage"][0].get("source"), "")}
-            emit(p.EvolutionProgress(kind, data))
+                seed_text = as_written.get(event.lineage[0].source, "")
+                event = replace(event, parent_text=seed_text)
+            emit(p.EvolutionProgress.of(event))
 
         options = EvolveOptions(
             budget_s=request.budget_s,
@@ -380,7 +382,7 @@ class Handlers:
             )
         finally:
             self._cancels.discard(cancel)
-        return p.EvolveReply(result.to_json())
+        return p.EvolveReply(result)
 
     def list_registry(self, request: p.RegistryListRequest, emit: Emit) -> p.RegistryListing:
         """Every key's best entry, best first: the Registry pane's table."""

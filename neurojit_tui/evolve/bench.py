@@ -25,8 +25,9 @@ from ..compiler import Compiler
 from ..sim import model
 from ..sim.swarm import evaluate, validate
 from .evaluation import PopulationEvaluator, fitness, population_evaluator
+from .results import EvolveOptions
 from .runner import samples
-from .search import EvolveOptions, evolve
+from .search import evolve
 from .tuning import tune
 
 THROUGHPUT_AGENTS = 100
@@ -207,13 +208,13 @@ def bench_evolve(
             result = evolve(samples(), env, options, llm=llm)
             best = result.best
             note = ", ".join(
-                f"{name} {c['kept']}/{c['tried']} kept"
-                for name, c in sorted(result.operators.items())
+                f"{name} {stats.kept}/{stats.tried} kept"
+                for name, stats in sorted(result.operators.items())
             )
             arms.append(
                 _validation_row(
                     arm,
-                    best["source"] if best else None,
+                    best.source if best else None,
                     env,
                     seed,
                     validation_agents,

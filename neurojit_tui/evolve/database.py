@@ -10,11 +10,13 @@ that is different but not yet the best survives as a parent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..sim.report import Outcomes
 from .program import Features
+from .results import FailedCandidate, LineageStep
 
 
 @dataclass
@@ -26,7 +28,7 @@ class Individual:
     structure_key: str
     values: list[float]
     fitness: float  # on the training landers
-    train: dict  # Outcomes.to_json()
+    train: Outcomes
     features: Features
     parents: list[str]
     mutation: str  # how it was made ("seed", an operator's name, "llm")
@@ -34,40 +36,26 @@ class Individual:
     generation: int
     source: str = ""  # the seed file or registry entry it descends from, for seeds
 
-    def lineage_json(self) -> dict:
-        return {
-            "id": self.id,
-            "parents": self.parents,
-            "mutation": self.mutation,
-            "description": self.description,
-            "generation": self.generation,
-            "structure": self.structure_key,
-            "tuned_parameters": self.values,
-            "source": self.source,
-        }
+    def lineage_step(self) -> LineageStep:
+        return LineageStep(
+            self.id,
+            tuple(self.parents),
+            self.mutation,
+            self.description,
+            self.generation,
+            self.structure_key,
+            tuple(self.values),
+            self.source,
+            self.fitness,
+        )
 
 
 @dataclass
 class Failure:
-    """A candidate that did not compile or fly, with why."""
+    """A candidate that did not compile or fly: what the search reports, and its text."""
 
-    generation: int
-    mutation: str
-    description: str
-    parents: list[str]
-    reason: str
-    diagnostics: list = field(default_factory=list)
+    candidate: FailedCandidate
     text: str = ""
-
-    def to_json(self) -> dict:
-        return {
-            "generation": self.generation,
-            "mutation": self.mutation,
-            "description": self.description,
-            "parents": self.parents,
-            "reason": self.reason,
-            "diagnostics": self.diagnostics,
-        }
 
 
 class ProgramDatabase:

@@ -83,7 +83,7 @@ class LLMMutation:
         program = ControlProgram.parse(parent.text)
         known = [
             f"The current controller: {features(parent.text).describe()}. "
-            + failure_summary(parent.train)
+            + failure_summary(parent.train.to_json())
         ]
         reasoning = self.agents.reasoning.backend.generate(
             environment_prompt(env, known).replace(

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from .results import EvolutionResult, GenerationEnded, Scores
 
-def progress_line(data: dict) -> str:
+
+def progress_line(event: GenerationEnded) -> str:
+    stats = event.summary
     return (
-        f"generation {data['generation']:>3}  {data['evaluations']:>7} evaluations  "
-        f"{data['evaluations_per_s']:7.0f}/s  best {data['best_fitness']:7.2f}  "
-        f"median {data['median_fitness']:7.2f}  {data['seconds']:6.1f} s"
+        f"generation {stats.generation:>3}  {stats.evaluations:>7} evaluations  "
+        f"{event.evaluations_per_s:7.0f}/s  best {stats.best_fitness:7.2f}  "
+        f"median {stats.median_fitness:7.2f}  {stats.seconds:6.1f} s"
     )
 
 
-def _scores(label: str, scores: dict) -> str:
-    cvar = scores.get("cvar10_score")
-    mean = scores.get("mean_score")
+def _scores(label: str, scores: Scores) -> str:
+    cvar = scores.cvar10_score
+    mean = scores.mean_score
     return (
-        f"{label}: landed {scores['success_rate']:.1%} of {scores['agents']}, "
+        f"{label}: landed {scores.success_rate:.1%} of {scores.agents}, "
         f"mean score {mean if mean is None else round(mean, 1)}, "
         f"CVaR-10 {cvar if cvar is None else round(cvar, 1)}"
     )
@@ -39,31 +42,28 @@ def cluster_lines(cluster: dict) -> list[str]:
     return lines
 
 
-def summary(result: dict) -> str:
+def summary(result: EvolutionResult) -> str:
     lines = [
-        f"{result['status']}: {result['generations']} generation(s), "
-        f"{result['evaluations']} evaluations in {result['seconds']:.1f} s "
-        f"({result['evaluations_per_s']:.0f}/s), {result['structures']} structures, "
-        f"{len(result['failures'])} failed candidates"
+        f"{result.status}: {result.generations} generation(s), "
+        f"{result.evaluations} evaluations in {result.seconds:.1f} s "
+        f"({result.evaluations_per_s:.0f}/s), {result.structures} structures, "
+        f"{len(result.failures)} failed candidates"
     ]
-    lines += cluster_lines(result.get("cluster") or {})
-    best = result.get("best")
-    if not best:
+    lines += cluster_lines(result.cluster)
+    best = result.best
+    if best is None:
         return "\n".join(lines + ["no candidate flew"])
-    lines.append(_scores("training  ", best["train"]))
+    lines.append(_scores("training  ", best.train))
     lines.append(
-        _scores("validation", best["validation"])
-        + f" (seed {best['validation']['seeds'][0]}, never flown by the search)"
+        _scores("validation", best.validation)
+        + f" (seed {best.validation.seeds[0]}, never flown by the search)"
     )
-    lines.append(
-        "lineage: " + " <- ".join(f"{step['id']} ({step['mutation']})" for step in best["lineage"])
-    )
-    if best.get("registry"):
-        verdict = best["registry"]
+    lines.append("lineage: " + " <- ".join(f"{step.id} ({step.mutation})" for step in best.lineage))
+    if best.registry is not None:
+        verdict = best.registry
         lines.append(
-            ("stored in the registry: " if verdict["stored"] else "not stored: ")
-            + verdict["reason"]
+            ("stored in the registry: " if verdict.stored else "not stored: ") + verdict.reason
         )
-    if best.get("path"):
-        lines.append(f"wrote {best['path']}")
+    if best.path:
+        lines.append(f"wrote {best.path}")
     return "\n".join(lines)

@@ -14,13 +14,15 @@ keeps a run local).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import asdict, replace
 
 from ..cluster import resolve_address
 from ..compiler import Compiler
 from ..paths import controller_samples
 from ..sim import model
-from .search import EvolutionResult, EvolveOptions, evolve
+from .results import EvolutionEvent, EvolutionResult, EvolveOptions, RegistryVerdict
+from .search import evolve
 
 
 def samples() -> list[tuple[str, str]]:
@@ -42,7 +44,7 @@ def run_evolution(
     seeds: list[tuple[str, str]] | None = None,
     registry=None,
     agents=None,
-    on_event=None,
+    on_event: Callable[[EvolutionEvent], None] | None = None,
     on_token=None,
     cancel=None,
 ) -> EvolutionResult:
@@ -57,13 +59,14 @@ def run_evolution(
         llm = LLMMutation(agents, on_token=on_token)
     result = evolve(seeds, env, options, llm=llm, on_event=on_event, cancel=cancel)
     if registry is not None and result.best is not None and result.status == "ok":
-        result.best["registry"] = remember_if_better(result, env, registry, agents)
+        verdict = remember_if_better(result, env, registry, agents)
+        result = replace(result, best=replace(result.best, registry=verdict))
     return result
 
 
 def remember_if_better(
     result: EvolutionResult, env: model.Environment, registry, agents=None
-) -> dict:
+) -> RegistryVerdict:
     """Store the winner if it beats the stored entry and every sample on the same
     validation landers (``memory.admission``), with its lineage and both scores."""
     from ..agents.pipeline import model_identities
@@ -71,6 +74,7 @@ def remember_if_better(
     from ..memory.admission import remember_if_better as admit_and_remember
 
     best, options = result.best, result.options
+    assert best is not None, "a search that found nothing has nothing to remember"
     identities = (
         model_identities(agents)
         if agents is not None
@@ -78,27 +82,28 @@ def remember_if_better(
     )
     key, key_data = cache_key(env, identities)
     validation = {
-        k: best["validation"][k]
+        k: getattr(best.validation, k)
         for k in ("success_rate", "mean_score", "cvar10_score", "failure", "agents")
     }
-    return admit_and_remember(
+    verdict = admit_and_remember(
         registry,
         env,
         key,
         key_data,
-        best["source"],
-        f"evolved-{best['id']}.mlir",
+        best.source,
+        f"evolved-{best.id}.mlir",
         Compiler(),
-        seed=options["seed"],
-        agents=options["validation_agents"],
+        seed=options.seed,
+        agents=options.validation_agents,
         candidate=validation,
-        scores={"train": best["train"]},
-        threads=options["threads"],
+        scores={"train": asdict(best.train)},
+        threads=options.threads,
         provenance={
             "evolved": True,
-            "lineage": best["lineage"],
-            "seed": options["seed"],
+            "lineage": [asdict(step) for step in best.lineage],
+            "seed": options.seed,
             "generations": result.generations,
             "models": identities,
         },
     )
+    return RegistryVerdict(**verdict)

@@ -21,7 +21,8 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -32,55 +33,25 @@ from .database import Failure, Individual, ProgramDatabase
 from .evaluation import fitness, population_evaluator, selection_seed
 from .mutations import SYMBOLIC_OPERATORS, NotApplicable, mutate
 from .program import features
+from .results import (
+    BestProgram,
+    BestSoFar,
+    EvolutionEvent,
+    EvolutionResult,
+    EvolveOptions,
+    FailedCandidate,
+    GenerationEnded,
+    GenerationSummary,
+    LineageStep,
+    OperatorStats,
+    SearchLog,
+    SelectionScores,
+    TrainingScores,
+    ValidationScores,
+)
 from .tuning import tune
 
 RETUNE = "retune"
-
-
-@dataclass
-class EvolveOptions:
-    generations: int | None = None  # None: until the budget ends
-    budget_s: float | None = 120.0  # None: until ``generations``
-    population: int = 4  # programs kept per island
-    islands: int = 2
-    seed: int = 0
-    use_llm: bool = True
-    llm_rate: float = 0.25  # chance that a child is an LLM proposal (when agents are given)
-    train_agents: int = 128  # to start with: doubled whenever the best lands them all
-    max_train_agents: int = 1024
-    finalists: int = 8  # the training landers' best few, judged again on the selection set
-    selection_agents: int = 1000  # landers of another seed that choose among the finalists
-    validation_agents: int = 1000
-    cma_popsize: int = 16
-    seed_tune_generations: int = 30
-    child_tune_generations: int = 12
-    migrate_every: int = 4
-    threads: int | None = None
-    cluster: str | None = None  # a Ray cluster's address (or "auto") for the training flights
-
-
-@dataclass
-class EvolutionResult:
-    status: str  # "ok", "cancelled", "failed" (nothing flew)
-    seconds: float
-    generations: int
-    evaluations: int
-    evaluations_per_s: float
-    best: dict | None
-    history: list = field(default_factory=list)
-    failures: list = field(default_factory=list)
-    seeds: list = field(default_factory=list)
-    environment: dict = field(default_factory=dict)
-    options: dict = field(default_factory=dict)
-    compile_seconds: float = 0.0
-    structures: int = 0
-    operators: dict = field(default_factory=dict)  # name -> {"tried", "kept", "failed", "improved"}
-    cluster: dict = field(
-        default_factory=dict
-    )  # on a cluster: evaluations per node (RayCluster.report)
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 class _Deadline:
@@ -92,9 +63,9 @@ class _Deadline:
 
 
 class Evolution:
-    """One evolution run. ``on_event(kind, data)`` hears "generation", "best",
-    "failure" and "log" events as they happen (the CLI prints them; the engine
-    forwards them to the workstation)."""
+    """One evolution run. ``on_event(event)`` hears its events as they happen
+    (``GenerationEnded``, ``BestSoFar``, ``FailedCandidate``, ``SearchLog``): the CLI
+    prints them, the engine forwards them to the workstation."""
 
     def __init__(
         self,
@@ -102,27 +73,27 @@ class Evolution:
         env: model.Environment,
         options: EvolveOptions,
         llm=None,
-        on_event=None,
+        on_event: Callable[[EvolutionEvent], None] | None = None,
         cancel=None,
     ):
         self.seeds, self.env, self.options = seeds, env, options
         self.llm = llm if options.use_llm else None
-        self.on_event = on_event or (lambda kind, data: None)
+        self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
         self.rng = np.random.default_rng(options.seed)
         self.evaluator = population_evaluator(
             env, options.train_agents, options.seed, options.threads, options.cluster
         )
         self.database = ProgramDatabase(options.islands, options.population)
-        self.history: list[dict] = []
-        self.operators: dict[str, dict] = {}
+        self.history: list[GenerationSummary] = []
+        self.operators: dict[str, OperatorStats] = {}
         self._count = 0
         self._best: Individual | None = None
 
     # -- bookkeeping ------------------------------------------------------------------
 
     def _log(self, message: str) -> None:
-        self.on_event("log", {"message": message})
+        self.on_event(SearchLog(message))
 
     def _out_of_time(self) -> bool:
         budget = self.options.budget_s
@@ -131,18 +102,17 @@ class Evolution:
         )
 
     def _tally(self, operator: str, outcome: str) -> None:
-        counts = self.operators.setdefault(
-            operator, {"tried": 0, "kept": 0, "failed": 0, "not_applicable": 0, "improved": 0}
-        )
-        counts["tried" if outcome == "tried" else outcome] += 1
+        """Count one more ``outcome`` (an ``OperatorStats`` field) for ``operator``."""
+        stats = self.operators.get(operator, OperatorStats())
+        self.operators[operator] = replace(stats, **{outcome: getattr(stats, outcome) + 1})
 
     def _fail(self, generation, mutation, description, parents, reason, diagnostics=(), text=""):
-        failure = Failure(
-            generation, mutation, description, parents, reason, list(diagnostics), text
+        failure = FailedCandidate(
+            generation, mutation, description, tuple(parents), reason, tuple(diagnostics)
         )
-        self.database.failures.append(failure)
+        self.database.failures.append(Failure(failure, text))
         self._tally(mutation, "failed")
-        self.on_event("failure", failure.to_json())
+        self.on_event(failure)
         self._log(f"generation {generation}: {mutation} ({description}) failed: {reason}")
 
     def _next_id(self) -> str:
@@ -173,7 +143,7 @@ class Evolution:
                 description,
                 parents,
                 "does not compile",
-                [d.to_json() for d in error.diagnostics],
+                error.diagnostics,
                 text,
             )
             return None
@@ -205,7 +175,7 @@ class Evolution:
             structure.key,
             [float(v) for v in tuned.values],
             tuned.fitness,
-            tuned.outcomes.to_json(),
+            tuned.outcomes,
             features(tuned_text),
             parents,
             mutation,
@@ -274,7 +244,7 @@ class Evolution:
         best = self._best
         if (
             best is None
-            or best.train["success_rate"] < 1.0
+            or best.train.success_rate < 1.0
             or self.evaluator.agents * 2 > self.options.max_train_agents
         ):
             return
@@ -287,7 +257,7 @@ class Evolution:
             structure = self.evaluator.structure(members[0].text, f"{members[0].id}.mlir")
             outcomes = self.evaluator.fly(structure, np.array([m.values for m in members]))
             for member, outcome in zip(members, outcomes):
-                member.fitness, member.train = fitness(outcome), outcome.to_json()
+                member.fitness, member.train = fitness(outcome), outcome
         self._best = None
         for member in sorted(living, key=lambda m: m.id):
             self._consider_best(member)
@@ -300,21 +270,20 @@ class Evolution:
         members = self.database.members()
         fitnesses = [m.fitness for m in members] or [float("-inf")]
         elapsed = time.perf_counter() - self._start
-        row = {
-            "generation": generation,
-            "best_fitness": max(fitnesses),
-            "median_fitness": statistics.median(fitnesses),
-            "seconds": elapsed,
-            "evaluations": self.evaluator.evaluations,
-        }
-        self.history.append(row)
+        summary = GenerationSummary(
+            generation,
+            max(fitnesses),
+            statistics.median(fitnesses),
+            elapsed,
+            self.evaluator.evaluations,
+        )
+        self.history.append(summary)
         self.on_event(
-            "generation",
-            {
-                **row,
-                "evaluations_per_s": self.evaluator.evaluations / max(elapsed, 1e-9),
-                "best_id": self._best.id if self._best else None,
-            },
+            GenerationEnded(
+                summary,
+                self.evaluator.evaluations / max(elapsed, 1e-9),
+                self._best.id if self._best else None,
+            )
         )
 
     def _consider_best(self, individual: Individual) -> None:
@@ -322,29 +291,28 @@ class Evolution:
             parent = self.database.all.get(individual.parents[0]) if individual.parents else None
             self._best = individual
             self.on_event(
-                "best",
-                {
-                    "id": individual.id,
-                    "fitness": individual.fitness,
-                    "text": individual.text,
-                    "train": individual.train,
-                    "lineage": self.lineage(individual),
-                    "parent_text": parent.text if parent else "",
-                    "description": individual.description,
-                    "generation": individual.generation,
-                },
+                BestSoFar(
+                    individual.id,
+                    individual.fitness,
+                    individual.text,
+                    individual.train,
+                    self.lineage(individual),
+                    parent.text if parent else "",
+                    individual.description,
+                    individual.generation,
+                )
             )
 
-    def lineage(self, individual: Individual) -> list[dict]:
+    def lineage(self, individual: Individual) -> tuple[LineageStep, ...]:
         """The chain of first parents back to a seed (newest first)."""
         chain, seen = [], set()
         while individual is not None and individual.id not in seen:
             seen.add(individual.id)
-            chain.append(individual.lineage_json() | {"fitness": individual.fitness})
+            chain.append(individual.lineage_step())
             individual = (
                 self.database.all.get(individual.parents[0]) if individual.parents else None
             )
-        return chain
+        return tuple(chain)
 
     def run(self) -> EvolutionResult:
         try:
@@ -369,7 +337,7 @@ class Evolution:
                 self._consider_best(individual)
                 self._log(
                     f"seed {path}: training fitness {individual.fitness:.2f} "
-                    f"({individual.train['landed']}/{individual.train['agents']} landed)"
+                    f"({individual.train.landed}/{individual.train.agents} landed)"
                 )
         self._record_generation(0)
         generation = 0
@@ -397,7 +365,7 @@ class Evolution:
             self._record_generation(generation)
         return self._result(generation)
 
-    def _select(self) -> tuple[Individual | None, dict | None]:
+    def _select(self) -> tuple[Individual | None, SelectionScores | None]:
         """The winner: the training landers' best few (distinct programs) flown again on
         a larger selection set of another seed, and the best there. A hundred-odd
         training landers cannot tell 99% from 99.5%, and the search's favourite on them is
@@ -420,10 +388,15 @@ class Evolution:
             outcome = judge.fly(structure, np.array([structure.parameters.initial]))[0]
             scored.append((fitness(outcome), -ranked.index(individual), individual, outcome))
         _, _, winner, outcome = max(scored, key=lambda row: row[:2])
-        return winner, {
-            k: outcome.to_json()[k]
-            for k in ("success_rate", "mean_score", "cvar10_score", "agents")
-        } | {"seed": judge.seed, "finalists": [row[2].id for row in scored]}
+        scores = outcome.to_json()  # its scores with None for what is not finite
+        return winner, SelectionScores(
+            scores["success_rate"],
+            scores["mean_score"],
+            scores["cvar10_score"],
+            scores["agents"],
+            judge.seed,
+            tuple(row[2].id for row in scored),
+        )
 
     def _result(self, generation: int) -> EvolutionResult:
         elapsed = time.perf_counter() - self._start
@@ -438,28 +411,34 @@ class Evolution:
                 self.options.validation_agents,
                 threads=self.options.threads,
             )
-            summary = {
-                "id": best.id,
-                "path": None,
-                "source": best.text,
-                "fitness": best.fitness,
-                "train": {k: best.train[k] for k in ("success_rate", "mean_score", "cvar10_score")}
-                | {"agents": best.train["agents"], "seed": self.evaluator.seed},
-                "validation": {
-                    "success_rate": report.success_rate,
-                    "mean_score": report.mean_score,
-                    "cvar10_score": report.cvar10_score,
-                    "agents": report.agents,
-                    "seeds": [validation_seed(self.options.seed)],
-                    "landed": report.landed,
-                    "crashed": report.crashed,
-                    "out_of_bounds": report.out_of_bounds,
-                    "timed_out": report.timed_out,
-                    "failure": report.failure,
-                },
-                "selection": selection,
-                "lineage": self.lineage(best),
-            }
+            train = best.train.to_json()  # its scores with None for what is not finite
+            summary = BestProgram(
+                best.id,
+                None,
+                best.text,
+                best.fitness,
+                TrainingScores(
+                    train["success_rate"],
+                    train["mean_score"],
+                    train["cvar10_score"],
+                    train["agents"],
+                    self.evaluator.seed,
+                ),
+                ValidationScores(
+                    report.success_rate,
+                    report.mean_score,
+                    report.cvar10_score,
+                    report.agents,
+                    (validation_seed(self.options.seed),),
+                    report.landed,
+                    report.crashed,
+                    report.out_of_bounds,
+                    report.timed_out,
+                    report.failure,
+                ),
+                selection,
+                self.lineage(best),
+            )
         status = "cancelled" if self.cancel.is_set() else ("ok" if best else "failed")
         evaluations = self.evaluator.evaluations
         return EvolutionResult(
@@ -469,11 +448,11 @@ class Evolution:
             evaluations,
             evaluations / max(elapsed, 1e-9),
             summary,
-            self.history,
-            [f.to_json() for f in self.database.failures],
-            [path for path, _ in self.seeds],
-            self.env.to_json(),
-            asdict(self.options),
+            tuple(self.history),
+            tuple(f.candidate for f in self.database.failures),
+            tuple(path for path, _ in self.seeds),
+            self.env,
+            self.options,
             self.evaluator.compile_seconds,
             len(self.evaluator._structures),
             self.operators,
@@ -482,6 +461,11 @@ class Evolution:
 
 
 def evolve(
-    seeds, env, options: EvolveOptions | None = None, llm=None, on_event=None, cancel=None
+    seeds,
+    env,
+    options: EvolveOptions | None = None,
+    llm=None,
+    on_event: Callable[[EvolutionEvent], None] | None = None,
+    cancel=None,
 ) -> EvolutionResult:
     return Evolution(seeds, env, options or EvolveOptions(), llm, on_event, cancel).run()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..sim.report import Outcomes
 from .evaluation import PopulationEvaluator, Structure, fitness
 
 SCALE_FLOOR = 0.5  # how far (in z = 1) a parameter that starts near 0 may move
@@ -26,7 +27,7 @@ LIMIT = 1e6  # parameters stay finite and printable
 class Tuned:
     values: np.ndarray
     fitness: float
-    outcomes: object  # Outcomes of the best on the training landers
+    outcomes: Outcomes  # of the best on the training landers
     evaluations: int
     generations: int
     history: list = field(default_factory=list)  # best fitness after each generation

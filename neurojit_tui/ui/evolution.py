@@ -1,12 +1,12 @@
 """The Evolution pane: an evolution run (F9) as it goes, and its result.
 
-The engine's ``EvolveRequest`` streams "generation", "best", "failure" and "log"
-``EvolutionProgress`` events; this pane keeps what they say and shows the generation,
-evaluations per second, best and median fitness (percent landed on the training
-landers, plus a tie-break worth less than one lander); a plot of both over the
-generations; the best's chain of mutations back to a seed and its diff against its
-parent; and at the end its training and validation scores and whether the registry
-stored it. ``a`` or Enter puts the best into the editor as one undoable edit: the
+The engine's ``EvolveRequest`` streams ``EvolutionProgress`` events (a generation
+ended, a new best, a failed candidate, a log line: ``evolve/results.py``); this pane
+keeps what they say and shows the generation, evaluations per second, best and median
+fitness (percent landed on the training landers, plus a tie-break worth less than one
+lander); a plot of both over the generations; the best's chain of mutations back to a
+seed and its diff against its parent; and at the end its training and validation
+scores and whether the registry stored it. ``a`` or Enter puts the best into the editor as one undoable edit: the
 editor changes only then.
 
 The text comes from pure functions (tested without a terminal). The status lines and
@@ -38,6 +38,14 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from ..engine.protocol import EvolutionProgress, EvolveRequest
+from ..evolve.results import (
+    BestSoFar,
+    EvolutionResult,
+    GenerationEnded,
+    GenerationSummary,
+    LineageStep,
+    Scores,
+)
 from ..sim.model import MOON_GRAVITY
 from .engine_jobs import EngineJobs
 from .results import OpenProgram, RegistryUpdated
@@ -57,24 +65,26 @@ def number(value, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
-def format_progress(generation: dict | None, best: dict | None = None) -> str:
-    """The first status line, from the newest "generation" event (most important
+def format_progress(generation: GenerationEnded | None, best: BestSoFar | None = None) -> str:
+    """The first status line, from the newest generation's event (most important
     first: a narrow pane cuts the line's end); before generation 0 is complete, the
-    seeds are being tuned and ``best`` (the newest "best" event) is all there is."""
+    seeds are being tuned and ``best`` (the newest best) is all there is."""
     if generation is None:
-        return "tuning the seeds" + (f"  best {number(best['fitness'])}" if best else "")
+        return "tuning the seeds" + (f"  best {number(best.fitness)}" if best else "")
+    stats = generation.summary
     return (
-        f"generation {generation['generation']}  "
-        f"best {number(generation['best_fitness'])}  "
-        f"median {number(generation['median_fitness'])}  "
-        f"{generation.get('evaluations_per_s', 0.0):.0f} evaluations/s"
+        f"generation {stats.generation}  "
+        f"best {number(stats.best_fitness)}  "
+        f"median {number(stats.median_fitness)}  "
+        f"{generation.evaluations_per_s:.0f} evaluations/s"
     )
 
 
 def format_state(
-    state: str, seconds: float = 0.0, failures: int = 0, result: dict | None = None
+    state: str, seconds: float = 0.0, failures: int = 0, result: EvolutionResult | None = None
 ) -> str:
-    """The second status line: what the run is doing, or how it ended."""
+    """The second status line: what the run is doing, or how it ended (``result``, when
+    ``state`` is done)."""
     failed = f"  {failures} candidate(s) failed" if failures else ""
     if state == "idle":
         return IDLE_HINT
@@ -82,63 +92,54 @@ def format_state(
         return f"evolving, {seconds:.0f} s (F4 stops){failed}"
     if state == "error":
         return "the engine could not evolve (see Diagnostics)"
-    result = result or {}
+    if result is None:  # done, the result not yet recorded
+        return "done"
     ended = {"ok": "done", "cancelled": "stopped", "failed": "nothing flew"}.get(
-        result.get("status"), result.get("status", "done")
+        result.status, result.status
     )
     return (
-        f"{ended} in {result.get('seconds', 0.0):.1f} s: {result.get('generations', 0)} "
-        f"generation(s), {result.get('evaluations', 0)} evaluations{failed}"
+        f"{ended} in {result.seconds:.1f} s: {result.generations} "
+        f"generation(s), {result.evaluations} evaluations{failed}"
     )
 
 
 def fitness_series(
-    history: list[dict], limit: int | None = None
+    history: list[GenerationSummary], limit: int | None = None
 ) -> tuple[list[int], list[float], list[float]]:
     """(generations, best, median) for the plot: the rows where something flew, at most
     ``limit`` of them, evenly spread, the newest always included (the plot's cost
     grows with its points, and a pane shows only so many)."""
-    rows = [
-        h
-        for h in history
-        if h["best_fitness"] is not None
-        and math.isfinite(h["best_fitness"])
-        and h["median_fitness"] is not None
-        and math.isfinite(h["median_fitness"])
-    ]
+    rows = [h for h in history if math.isfinite(h.best_fitness) and math.isfinite(h.median_fitness)]
     if limit is not None and len(rows) > limit > 1:
         step = (len(rows) - 1) / (limit - 1)
         rows = [rows[round(i * step)] for i in range(limit)]
     return (
-        [h["generation"] for h in rows],
-        [h["best_fitness"] for h in rows],
-        [h["median_fitness"] for h in rows],
+        [h.generation for h in rows],
+        [h.best_fitness for h in rows],
+        [h.median_fitness for h in rows],
     )
 
 
-def format_lineage(lineage: list[dict]) -> list[str]:
+def format_lineage(lineage: tuple[LineageStep, ...]) -> list[str]:
     """The best's chain of first parents, newest first: one line per program, with
     how it was made and its training fitness."""
     lines = []
     for step in lineage:
-        how = step["mutation"]
+        how = step.mutation
         if how == "seed":
-            how = f"seed {Path(step.get('source') or step['description']).name}"
-        elif step.get("description"):
-            how = f"{how}: {step['description']}"
-        lines.append(
-            f"{step['id']:>5} g{step['generation']:<3} {number(step.get('fitness'))}  {how}"
-        )
+            how = f"seed {Path(step.source or step.description).name}"
+        elif step.description:
+            how = f"{how}: {step.description}"
+        lines.append(f"{step.id:>5} g{step.generation:<3} {number(step.fitness)}  {how}")
     return lines
 
 
-def parent_name(best: dict) -> str:
-    """What the best's diff is against: its first parent, or for a tuned seed the seed
-    as it was written."""
-    lineage = best.get("lineage") or []
+def parent_name(lineage: tuple[LineageStep, ...]) -> str:
+    """What the diff of a lineage's newest program is against: its first parent, or for
+    a tuned seed the seed as it was written."""
     if len(lineage) > 1:
-        return lineage[1]["id"]
-    source = lineage[0].get("source") if lineage else ""
+        return lineage[1].id
+    source = lineage[0].source if lineage else ""
     return f"{Path(source).name or 'the seed'} as written"
 
 
@@ -156,38 +157,35 @@ def diff_against_parent(
     return "\n".join(lines)
 
 
-def format_scores(name: str, scores: dict | None) -> str:
-    if not scores:
-        return f"{name}: -"
-    failure = scores.get("failure")
+def format_scores(name: str, scores: Scores, failure: str | None = None) -> str:
     if failure:
         return f"{name}: failed ({failure})"
     return (
-        f"{name}: {scores.get('success_rate', 0.0):.1%} landed, CVaR-10 "
-        f"{number(scores.get('cvar10_score'), 1)}, mean {number(scores.get('mean_score'), 1)} "
-        f"({scores.get('agents', '?')} landers)"
+        f"{name}: {scores.success_rate:.1%} landed, CVaR-10 "
+        f"{number(scores.cvar10_score, 1)}, mean {number(scores.mean_score, 1)} "
+        f"({scores.agents} landers)"
     )
 
 
-def format_outcome(result: dict) -> list[str]:
+def format_outcome(result: EvolutionResult) -> list[str]:
     """The final scores, training against validation (landers the search never flew),
     and what the registry did with the winner."""
-    best = result.get("best")
+    best = result.best
     if best is None:
-        return [f"no controller flew ({len(result.get('failures', []))} failed)"]
+        return [f"no controller flew ({len(result.failures)} failed)"]
     lines = [
-        f"best {best['id']}, fitness {number(best.get('fitness'))}",
-        format_scores("training", best.get("train")),
-        format_scores("validation", best.get("validation")),
+        f"best {best.id}, fitness {number(best.fitness)}",
+        format_scores("training", best.train),
+        format_scores("validation", best.validation, best.validation.failure),
     ]
-    registry = best.get("registry")
+    registry = best.registry
     if registry is None:
-        why = "the run was stopped" if result.get("status") == "cancelled" else "no registry"
+        why = "the run was stopped" if result.status == "cancelled" else "no registry"
         lines.append(f"registry: not offered ({why})")
-    elif registry.get("stored"):
-        lines.append(f"registry: stored under {registry['key'][:12]} ({registry['reason']})")
+    elif registry.stored:
+        lines.append(f"registry: stored under {registry.key[:12]} ({registry.reason})")
     else:
-        lines.append(f"registry: not stored, {registry['reason']}")
+        lines.append(f"registry: not stored, {registry.reason}")
     return lines
 
 
@@ -195,47 +193,38 @@ def format_outcome(result: dict) -> list[str]:
 class EvolutionRun:
     """What the pane knows about one run, built from its events (no widgets)."""
 
-    history: list = field(default_factory=list)  # "generation" data (the result's, at the end)
-    latest: dict | None = None  # the newest "generation" event's data
-    best: dict | None = None  # the newest "best" event's data
+    history: list[GenerationSummary] = field(default_factory=list)  # the result's, at the end
+    latest: GenerationEnded | None = None  # the newest generation's event
+    best: BestSoFar | None = None  # the newest best
     failures: int = 0
-    result: dict | None = None  # the engine's answer, once the run is over
+    result: EvolutionResult | None = None  # the engine's answer, once the run is over
 
     def record(self, event: EvolutionProgress) -> None:
-        if event.kind == "generation":
-            self.latest = event.data
-            self.history.append(event.data)
-        elif event.kind == "best":
-            self.best = event.data
-        elif event.kind == "failure":
+        if event.generation is not None:
+            self.latest = event.generation
+            self.history.append(event.generation.summary)
+        elif event.best is not None:
+            self.best = event.best
+        elif event.failure is not None:
             self.failures += 1
 
-    def finish(self, result: dict) -> None:
+    def finish(self, result: EvolutionResult) -> None:
         self.result = result
-        if result.get("history"):
-            self.history = list(result["history"])
-        best = result.get("best")
-        if best is not None and (self.best is None or self.best["id"] != best["id"]):
-            # the winner was not announced as a best (a tie): no parent's text to diff
-            self.best = {
-                "id": best["id"],
-                "text": best["source"],
-                "lineage": best.get("lineage") or [],
-                "parent_text": "",
-            }
+        if result.history:
+            self.history = list(result.history)
 
     @property
     def best_text(self) -> str | None:
         """The program to accept: the run's winner once it is over, else the best so far."""
-        if self.result is not None and self.result.get("best"):
-            return self.result["best"]["source"]
-        return self.best["text"] if self.best else None
+        if self.result is not None and self.result.best is not None:
+            return self.result.best.source
+        return self.best.text if self.best else None
 
     @property
     def best_id(self) -> str | None:
-        if self.result is not None and self.result.get("best"):
-            return self.result["best"]["id"]
-        return self.best["id"] if self.best else None
+        if self.result is not None and self.result.best is not None:
+            return self.result.best.id
+        return self.best.id if self.best else None
 
     def detail(self) -> str:
         """The lineage, the diff against the parent and (at the end) the outcome."""
@@ -244,16 +233,18 @@ class EvolutionRun:
             parts.append(ACCEPT_HINT)
         if self.result is not None:
             parts.append("\n".join(format_outcome(self.result)))
-        if self.best is not None:
-            parts.append(
-                "lineage (newest first):\n" + "\n".join(format_lineage(self.best["lineage"]))
-            )
-            parent = parent_name(self.best)
-            parts.append(
-                diff_against_parent(
-                    self.best.get("parent_text", ""), self.best["text"], parent, self.best["id"]
-                )
-            )
+        winner = self.result.best if self.result is not None else None
+        if winner is not None and (self.best is None or self.best.id != winner.id):
+            # the winner was not announced as a best (a tie): no parent's text to diff
+            shown = (winner.id, winner.source, winner.lineage, "")
+        elif self.best is not None:
+            shown = (self.best.id, self.best.text, self.best.lineage, self.best.parent_text)
+        else:
+            shown = None
+        if shown is not None:
+            name, text, lineage, parent_text = shown
+            parts.append("lineage (newest first):\n" + "\n".join(format_lineage(lineage)))
+            parts.append(diff_against_parent(parent_text, text, parent_name(lineage), name))
         if not parts:
             return "the best controller's lineage and its diff against its parent show here"
         return "\n\n".join(parts)
@@ -278,7 +269,7 @@ class EvolutionPane(Vertical):
 
     @dataclass
     class Evolved(Message, bubble=False):
-        result: dict | None  # EvolutionResult.to_json(), or None when the engine failed
+        result: EvolutionResult | None  # None: the engine failed
 
     @dataclass
     class NewBest(Message):
@@ -367,16 +358,17 @@ class EvolutionPane(Vertical):
             return  # a notice whose events an earlier one took
         for event in events:
             self.run.record(event)
-        lines = tuple(e.data["message"] for e in events if e.kind == "log")
+        lines = tuple(e.log.message for e in events if e.log is not None)
         if lines:
             self.post_message(self.Narrated(lines))
-        best = next((e.data for e in reversed(events) if e.kind == "best"), None)
-        if best is not None or any(e.kind in ("generation", "failure") for e in events):
+        best = next((e.best for e in reversed(events) if e.best is not None), None)
+        generation_ended = any(e.generation is not None for e in events)
+        if best is not None or generation_ended or any(e.failure is not None for e in events):
             self.show_status(time.monotonic())  # a fixed size: in place, no layout pass
-        if any(e.kind == "generation" for e in events):
+        if generation_ended:
             self.app.between_keystrokes(self.draw_plot, once=True)
         if best is not None:
-            self.announce(best["text"], best["id"])
+            self.announce(best.text, best.id)
             self.app.between_keystrokes(self.show_detail, once=True)
 
     def announce(self, text: str, name: str) -> None:
@@ -390,19 +382,17 @@ class EvolutionPane(Vertical):
         self.show_progress()  # events not yet shown come first
         self.app.between_keystrokes(partial(self._show_result, message.result))
 
-    def _show_result(self, result: dict | None) -> None:
+    def _show_result(self, result: EvolutionResult | None) -> None:
         self.finish(result, time.monotonic())
         self.post_message(self.Narrated((), ended=True))
-        best = (result or {}).get("best")
+        best = result.best if result is not None else None
         if best is None:
             return
-        if best["id"] != self.announced:  # the winner was not announced as a best
-            self.announce(best["source"], best["id"])
-        if (best.get("registry") or {}).get("stored"):
+        if best.id != self.announced:  # the winner was not announced as a best
+            self.announce(best.source, best.id)
+        if best.registry is not None and best.registry.stored:
             self.post_message(RegistryUpdated())
-        self.notify(
-            f"evolved {best['id']}: a (or Enter) in the Evolution pane puts it in the editor"
-        )
+        self.notify(f"evolved {best.id}: a (or Enter) in the Evolution pane puts it in the editor")
 
     def start(self, started: float) -> None:
         self.run = EvolutionRun()
@@ -412,7 +402,7 @@ class EvolutionPane(Vertical):
         self.draw_plot()
         self.show_detail()
 
-    def finish(self, result: dict | None, now: float) -> None:
+    def finish(self, result: EvolutionResult | None, now: float) -> None:
         if result is None:
             self.state = "error"
         else:

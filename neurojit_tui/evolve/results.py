@@ -1,0 +1,216 @@
+"""What an evolution is asked (``EvolveOptions``) and what it reports: the events it
+streams as it runs and the ``EvolutionResult`` it ends with.
+
+Plain frozen dataclasses, free of MLIR, numpy and the native kernels: the engine sends
+them to the workstation as they are (``engine/protocol.py``), and the UI process imports
+this module. ``EvolutionResult.to_json`` is what ``neurojit evolve --json`` prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..compiler.diagnostics import Diagnostic
+from ..sim.model import Environment
+from ..sim.report import Outcomes
+
+
+@dataclass(frozen=True)
+class EvolveOptions:
+    generations: int | None = None  # None: until the budget ends
+    budget_s: float | None = 120.0  # None: until ``generations``
+    population: int = 4  # programs kept per island
+    islands: int = 2
+    seed: int = 0
+    use_llm: bool = True
+    llm_rate: float = 0.25  # chance that a child is an LLM proposal (when agents are given)
+    train_agents: int = 128  # to start with: doubled whenever the best lands them all
+    max_train_agents: int = 1024
+    finalists: int = 8  # the training landers' best few, judged again on the selection set
+    selection_agents: int = 1000  # landers of another seed that choose among the finalists
+    validation_agents: int = 1000
+    cma_popsize: int = 16
+    seed_tune_generations: int = 30
+    child_tune_generations: int = 12
+    migrate_every: int = 4
+    threads: int | None = None
+    cluster: str | None = None  # a Ray cluster's address (or "auto") for the training flights
+
+
+# -- what the search reports as it goes ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    """One row of the search's history: the population's fitness after a generation."""
+
+    generation: int
+    best_fitness: float
+    median_fitness: float
+    seconds: float  # since the search started
+    evaluations: int  # so far
+
+
+@dataclass(frozen=True)
+class GenerationEnded:
+    """Event: a generation is complete."""
+
+    summary: GenerationSummary
+    evaluations_per_s: float
+    best_id: str | None  # None: nothing has flown yet
+
+
+@dataclass(frozen=True)
+class LineageStep:
+    """One program in a chain of first parents."""
+
+    id: str
+    parents: tuple[str, ...]
+    mutation: str  # how it was made ("seed", an operator's name, "llm")
+    description: str
+    generation: int
+    structure: str
+    tuned_parameters: tuple[float, ...]
+    source: str  # the seed file or registry entry it descends from, for seeds
+    fitness: float  # on the training landers
+
+
+@dataclass(frozen=True)
+class BestSoFar:
+    """Event: a program fitter on the training landers than any before it."""
+
+    id: str
+    fitness: float
+    text: str
+    train: Outcomes
+    lineage: tuple[LineageStep, ...]  # newest first, back to a seed
+    parent_text: str  # its first parent's program; "" for a seed
+    description: str
+    generation: int
+
+
+@dataclass(frozen=True)
+class FailedCandidate:
+    """Event, and a row of the result: a candidate that did not compile or fly."""
+
+    generation: int
+    mutation: str
+    description: str
+    parents: tuple[str, ...]
+    reason: str
+    diagnostics: tuple[Diagnostic, ...] = ()  # why it does not compile
+
+
+@dataclass(frozen=True)
+class SearchLog:
+    """Event: a line of the search's narration."""
+
+    message: str
+
+
+EvolutionEvent = GenerationEnded | BestSoFar | FailedCandidate | SearchLog
+
+
+# -- what it ends with -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scores:
+    """A program's scores on a set of landers."""
+
+    success_rate: float
+    # None on the training and selection landers when nothing finite was scored; the
+    # validation report keeps its -inf
+    mean_score: float | None
+    cvar10_score: float | None
+    agents: int
+
+
+@dataclass(frozen=True)
+class TrainingScores(Scores):
+    seed: int
+
+
+@dataclass(frozen=True)
+class SelectionScores(Scores):
+    """The winner's scores on the landers that chose it among the finalists."""
+
+    seed: int
+    finalists: tuple[str, ...]  # their ids
+
+
+@dataclass(frozen=True)
+class ValidationScores(Scores):
+    """The winner flown as written on landers the search never flew."""
+
+    seeds: tuple[int, ...]
+    landed: int
+    crashed: int
+    out_of_bounds: int
+    timed_out: int
+    failure: str | None
+
+
+@dataclass(frozen=True)
+class RegistryVerdict:
+    """Whether the registry stored the winner (``memory.admission.remember_if_better``)."""
+
+    stored: bool
+    key: str
+    reason: str
+    validation: dict[str, Any]  # the winner's scores as admission compared them
+    rivals: dict[str, dict[str, Any]]  # the stored entry's and each sample's, by name
+
+
+@dataclass(frozen=True)
+class BestProgram:
+    """The winner of a search."""
+
+    id: str
+    path: str | None  # where the CLI wrote it, if it did
+    source: str
+    fitness: float  # on the training landers
+    train: TrainingScores
+    validation: ValidationScores
+    selection: SelectionScores | None  # None: there was only one finalist
+    lineage: tuple[LineageStep, ...]  # newest first, back to a seed
+    registry: RegistryVerdict | None = None  # None: it was offered to no registry
+
+
+@dataclass(frozen=True)
+class OperatorStats:
+    """How an operator's children fared."""
+
+    tried: int = 0
+    kept: int = 0
+    failed: int = 0
+    not_applicable: int = 0
+    improved: int = 0  # fitter than the best before them
+
+
+@dataclass(frozen=True)
+class EvolutionResult:
+    status: str  # "ok", "cancelled", "failed" (nothing flew)
+    seconds: float
+    generations: int
+    evaluations: int
+    evaluations_per_s: float
+    best: BestProgram | None
+    history: tuple[GenerationSummary, ...] = ()
+    failures: tuple[FailedCandidate, ...] = ()
+    seeds: tuple[str, ...] = ()  # their paths
+    environment: Environment = field(default_factory=Environment)
+    options: EvolveOptions = field(default_factory=EvolveOptions)
+    compile_seconds: float = 0.0
+    structures: int = 0
+    operators: dict[str, OperatorStats] = field(default_factory=dict)  # by operator name
+    # on a cluster: evaluations per node (the cluster's own report, RayCluster.report)
+    cluster: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.best is not None and self.best.registry is None:
+            # the JSON of a best offered to no registry has always had no "registry" key
+            del data["best"]["registry"]
+        return data
