@@ -76,6 +76,30 @@ def test_seed_in_same_result_out_whatever_the_swarm_size_or_threads(kernels):
     assert not np.array_equal(small.state["x"], other.state["x"])
 
 
+def test_a_run_splits_into_smaller_chunks_to_keep_many_threads_busy(compiler, kernels):
+    from neurojit_tui.sim.native import CHUNK, MIN_CHUNK, chunk_size
+
+    assert chunk_size(16, 1024, 2) == CHUNK  # enough work items already
+    for rows, agents, threads in [(16, 1024, 64), (1, 1000, 2), (4, 128, 64), (1, 10, 8)]:
+        size = chunk_size(rows, agents, threads)
+        assert MIN_CHUNK <= size <= CHUNK and size % MIN_CHUNK == 0
+        items = rows * -(-agents // size)
+        assert items >= min(2 * threads, rows * -(-agents // MIN_CHUNK))
+    # the same landers, whatever the chunking: 300 agents on 1 thread (one call) and on 8
+    env = Environment(turbulence=1.5)
+    one = kernels["pid"].run(env, 300, seed=4, threads=1)
+    many = kernels["pid"].run(env, 300, seed=4, threads=8)
+    for field in model.STATE_FIELDS:
+        np.testing.assert_array_equal(one.state[field], many.state[field])
+    text = (SAMPLES / "heuristic.mlir").read_text()
+    kernel = NativeSwarm(text, "h.mlir", compiler, parametric=True)
+    thetas = kernel.parameters.initial * np.linspace(0.9, 1.1, 3)[:, None]
+    alone = kernel.run_population(env, thetas, 200, seed=4, threads=1)
+    shared = kernel.run_population(env, thetas, 200, seed=4, threads=16)
+    for field in model.STATE_FIELDS:
+        np.testing.assert_array_equal(alone.state[field], shared.state[field])
+
+
 def test_turbulence_is_randomized_per_agent():
     params = model.agent_parameters(Environment(), 3, np.arange(50, dtype=np.uint64))
     assert len(set(np.round(params["wind_mean"], 12))) == 50

@@ -55,6 +55,26 @@ from .reference import RunResult, agent_numbers
 
 KERNEL = "neurojit_swarm"
 CHUNK = 1024  # agents per kernel call: the unit of work a thread takes, and of time-outs
+# The smallest chunk a run splits into to keep every thread busy: a kernel call
+# vectorizes across its agents, so much smaller calls would pay more for the call
+# than they gain in parallelism.
+MIN_CHUNK = 64
+# Work items per thread that a run aims for, so threads that finish early find more.
+ITEMS_PER_THREAD = 2
+
+
+def chunk_size(rows: int, agents: int, threads: int) -> int:
+    """Agents per kernel call when ``rows`` candidates of ``agents`` landers each are
+    shared by ``threads`` threads: ``CHUNK``, unless that leaves threads idle (few
+    candidates, few agents, many cores), then smaller, down to ``MIN_CHUNK``. A
+    multiple of ``MIN_CHUNK``. Outcomes do not depend on it: each lander's weather
+    comes from its own number."""
+    wanted = ITEMS_PER_THREAD * threads
+    if rows * -(-agents // CHUNK) >= wanted:
+        return CHUNK
+    per_row = -(-wanted // max(1, rows))  # chunks each candidate's agents should make
+    size = -(-agents // per_row)
+    return min(CHUNK, max(MIN_CHUNK, -(-size // MIN_CHUNK) * MIN_CHUNK))
 
 
 class SwarmTimeout(Exception):
@@ -671,9 +691,10 @@ class NativeSwarm:
         """Simulate ``agents`` landers on ``threads`` threads: agents ``first_agent``,
         ``first_agent + 1``... of ``seed`` (a cluster worker flies its slice of a swarm).
 
-        Agents go out in chunks of ``CHUNK`` to whichever thread is free; with a
-        ``timeout_s`` no chunk starts after the deadline and ``SwarmTimeout`` is raised
-        (a chunk is bounded: at most CHUNK agents x max_steps steps).
+        Agents go out in chunks (``chunk_size``: at most ``CHUNK``) to whichever thread
+        is free; with a ``timeout_s`` no chunk starts after the deadline and
+        ``SwarmTimeout`` is raised (a chunk is bounded: at most CHUNK agents x max_steps
+        steps).
         """
         start = time.perf_counter()
         deadline = None if timeout_s is None else start + timeout_s
@@ -684,12 +705,13 @@ class NativeSwarm:
         code = self._code  # one tier for the whole run
         code.status.value = 0
         late = []
+        chunk = chunk_size(1, agents, threads)
 
         def run_chunk(first: int) -> int:
             if deadline is not None and time.perf_counter() > deadline:
                 late.append(first)
                 return 0
-            count = min(CHUNK, agents - first)
+            count = min(chunk, agents - first)
             pointers = [a.ctypes.data + 8 * first for a in arrays]
             return self._launch(
                 code,
@@ -709,7 +731,7 @@ class NativeSwarm:
         else:
             theta_pointer = None
 
-        chunks = range(0, agents, CHUNK)
+        chunks = range(0, agents, chunk)
         threads = max(1, min(threads, len(chunks)))
         if threads == 1:
             statuses = [run_chunk(first) for first in chunks]
@@ -762,7 +784,8 @@ class NativeSwarm:
         arrays = [np.tile(state[f], candidates) for f in model.STATE_FIELDS]
         param_arrays = [params[f] for f in model.PARAM_FIELDS]
         constants = np.array(list(model.runtime_constants(env, max_steps).values()))
-        work = [(c, first) for c in range(candidates) for first in range(0, agents, CHUNK)]
+        chunk = chunk_size(candidates, agents, threads)
+        work = [(c, first) for c in range(candidates) for first in range(0, agents, chunk)]
         late = []
 
         def run_item(item) -> int:
@@ -770,7 +793,7 @@ class NativeSwarm:
             if deadline is not None and time.perf_counter() > deadline:
                 late.append(item)
                 return 0
-            count = min(CHUNK, agents - first)
+            count = min(chunk, agents - first)
             offset = 8 * (c * agents + first)
             pointers = [a.ctypes.data + offset for a in arrays] + [
                 a.ctypes.data + 8 * first for a in param_arrays
