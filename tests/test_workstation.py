@@ -253,7 +253,9 @@ async def test_synthesize_streams_both_agents_then_memory_answers_and_registry_l
         flew = "best from the models" in (reasoning.border_subtitle or "")
         text = "\n".join(str(line.text) for line in reasoning.lines)
         assert "[reasoning]" in text and "[synthesis]" in text and "[pipeline]" in text
-        assert len(swarm.runs) == 1
+        # the pane's outcome and the Swarm pane's new row are two updates, each run
+        # between keystrokes: the row may come a moment after the subtitle
+        await _wait_for(pilot, lambda: len(swarm.runs) == 1, 30)
         if not flew:
             assert app.editor.text == SCRATCH  # nothing replaced the user's buffer
             return
