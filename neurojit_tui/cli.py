@@ -243,11 +243,22 @@ def _on_cluster(work):
         raise SystemExit(f"neurojit: error: {error}") from None
 
 
+def _environment(args):
+    """The conditions the flags ask for; a warning on stderr if no controller can land
+    under them (the run still goes ahead: its numbers say so too)."""
+    from .sim import Environment
+
+    env = Environment(gravity=args.gravity, turbulence=args.turbulence)
+    if (reason := env.impossible()) is not None:
+        print(f"neurojit: warning: {reason}", file=sys.stderr)
+    return env
+
+
 def cmd_swarm(args) -> int:
-    from .sim import Environment, evaluate
+    from .sim import evaluate
 
     _check_swarm_memory(args.agents)
-    env = Environment(gravity=args.gravity, turbulence=args.turbulence)
+    env = _environment(args)
     text = _read(args.file)
     address = _cluster_address(args)
     if address is None:
@@ -392,11 +403,10 @@ def cmd_synthesize(args) -> int:
     from .agents import ModelError
     from .agents.pipeline import synthesize
     from .paths import neurojit_home
-    from .sim import Environment
 
     _check_swarm_memory(args.agents)
     agents = _agents(args)
-    env = Environment(gravity=args.gravity, turbulence=args.turbulence)
+    env = _environment(args)
     out_dir = args.out_dir or str(neurojit_home() / "candidates" / time_stamp())
     log = (lambda message: None) if args.json else (lambda m: print(m, file=sys.stderr))
     registry = None if args.no_cache else _registry(args)
@@ -447,10 +457,9 @@ def cmd_evolve(args) -> int:
     from .evolve import EvolveOptions, run_evolution
     from .evolve.report import progress_line, summary
     from .evolve.results import BestSoFar, EvolutionEvent, GenerationEnded
-    from .sim import Environment
 
     seeds = [(path, _read(path)) for path in args.files]
-    env = Environment(gravity=args.gravity, turbulence=args.turbulence)
+    env = _environment(args)
     if args.generations is None and args.budget is None:
         args.budget = 120.0
     options = EvolveOptions(

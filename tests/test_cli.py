@@ -132,3 +132,14 @@ def test_demo_runs():
     result = neurojit("demo")
     assert result.returncode == 0, result.stderr
     assert "controller switches" in result.stdout
+
+
+def test_conditions_no_controller_can_land_in_get_a_warning(tmp_path):
+    heuristic = str(SAMPLES / "heuristic.mlir")
+    flags = ["--agents", "20", "--max-steps", "50", "--json"]
+    heavy = neurojit("swarm", heuristic, "--gravity", "6", *flags)
+    assert heavy.returncode in (0, 1), heavy.stderr
+    assert "warning: gravity 6 m/s^2 is not below the main engine's 5 m/s^2" in heavy.stderr
+    assert json.loads(heavy.stdout)["agents"] == 20  # the run still goes ahead
+    moon = neurojit("swarm", heuristic, *flags)
+    assert "warning" not in moon.stderr

@@ -87,6 +87,17 @@ class Environment:
     def to_json(self) -> dict:
         return asdict(self)
 
+    def impossible(self) -> str | None:
+        """Why no controller can land under these conditions, or None. The main engine
+        at full throttle must out-pull gravity to stop a fall."""
+        if self.gravity >= self.main_engine_accel:
+            return (
+                f"gravity {self.gravity:g} m/s^2 is not below the main engine's "
+                f"{self.main_engine_accel:g} m/s^2 at full throttle: no controller can stop "
+                "the fall, so none will land"
+            )
+        return None
+
     # Turbulence model (per agent, drawn from the seed; see ``agent_parameters``).
     @property
     def gravity_noise(self) -> float:  # m/s^2, stationary std of the gravity perturbation
