@@ -429,6 +429,22 @@ def test_the_registry_refuses_a_controller_worse_than_a_sample_or_the_stored_one
 # -- the command line --------------------------------------------------------------------------
 
 
+def test_cli_evolve_on_seeds_that_do_not_compile_says_why(tmp_path):
+    broken = tmp_path / "broken.mlir"
+    broken.write_text(sample("pd").replace("tensor<2xf64>)", "tensor<3xf64>)", 1))
+    proc = subprocess.run(
+        [sys.executable, "-m", "neurojit_tui.cli", "evolve", str(broken), "--budget", "5"]
+        + ["--no-llm", "--no-cache"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "no candidate flew" in proc.stdout
+    assert f"seed {broken}: does not compile" in proc.stdout
+    assert f"{broken}:" in proc.stdout and "error:" in proc.stdout  # its diagnostics
+
+
 def test_cli_evolve_prints_json_and_writes_the_best(tmp_path):
     out = tmp_path / "best.mlir"
     proc = subprocess.run(

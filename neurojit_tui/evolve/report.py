@@ -42,6 +42,9 @@ def cluster_lines(cluster: dict) -> list[str]:
     return lines
 
 
+SHOWN_FAILURES = 5  # failed candidates (and diagnostics of each) a summary lists
+
+
 def summary(result: EvolutionResult) -> str:
     lines = [
         f"{result.status}: {result.generations} generation(s), "
@@ -52,7 +55,11 @@ def summary(result: EvolutionResult) -> str:
     lines += cluster_lines(result.cluster)
     best = result.best
     if best is None:
-        return "\n".join(lines + ["no candidate flew"])
+        lines.append("no candidate flew")
+        for failure in result.failures[:SHOWN_FAILURES]:  # the seeds', when nothing flew
+            lines.append(f"  {failure.description}: {failure.reason}")
+            lines += [f"    {d.format()}" for d in failure.diagnostics[:SHOWN_FAILURES]]
+        return "\n".join(lines)
     lines.append(_scores("training  ", best.train))
     lines.append(
         _scores("validation", best.validation)
