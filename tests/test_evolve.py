@@ -426,6 +426,17 @@ def test_the_registry_refuses_a_controller_worse_than_a_sample_or_the_stored_one
         assert "not better than" in verdict.reason
 
 
+def test_the_reasoning_agent_hears_how_the_parent_fails_in_words():
+    from neurojit_tui.evolve.llm import failure_summary
+    from neurojit_tui.sim.report import Outcomes
+
+    crashing = Outcomes(128, 3, 100, 20, 5, 3 / 128, -90.5, float("-inf"), 300.0)
+    text = failure_summary(crashing)
+    assert "On 128 landers it lands 3, crashes 100, leaves the screen 20" in text
+    assert "still flying at the time limit 5" in text
+    assert "mean score -90" in text and "worst-10% score 0" in text  # -inf said as 0
+
+
 # -- the command line --------------------------------------------------------------------------
 
 

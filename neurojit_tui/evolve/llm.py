@@ -17,11 +17,16 @@ GGUF given with --reasoning-model / --synthesis-model plugs in here unchanged.
 from __future__ import annotations
 
 import json
+import math
+from typing import TYPE_CHECKING
 
 from ..agents.reasoning import environment_prompt
 from ..agents.repair import RepairSession
 from .mutations import CHANNELS, OBSERVATION_NAMES, NotApplicable
 from .program import ControlProgram, ProgramShapeError, features
+
+if TYPE_CHECKING:
+    from ..sim.report import Outcomes
 
 CHANGES = (
     "add a term",
@@ -49,13 +54,15 @@ text ::= [a-zA-Z0-9 ,.;:()/+=-]{1,80}
 NEW_LINES = 6
 
 
-def failure_summary(train: dict) -> str:
-    agents = max(1, train.get("agents", 1))
+def failure_summary(train: Outcomes) -> str:
+    """How the parent fares on the training landers, in words for the reasoning agent."""
+    mean = train.mean_score if math.isfinite(train.mean_score) else 0.0
+    worst = train.cvar10_score if math.isfinite(train.cvar10_score) else 0.0
     return (
-        f"On {agents} landers it lands {train.get('landed', 0)}, crashes "
-        f"{train.get('crashed', 0)}, leaves the screen {train.get('out_of_bounds', 0)} and "
-        f"is still flying at the time limit {train.get('timed_out', 0)}; mean score "
-        f"{train.get('mean_score') or 0:.0f}, worst-10% score {train.get('cvar10_score') or 0:.0f}."
+        f"On {max(1, train.agents)} landers it lands {train.landed}, crashes "
+        f"{train.crashed}, leaves the screen {train.out_of_bounds} and "
+        f"is still flying at the time limit {train.timed_out}; mean score "
+        f"{mean:.0f}, worst-10% score {worst:.0f}."
     )
 
 
@@ -83,7 +90,7 @@ class LLMMutation:
         program = ControlProgram.parse(parent.text)
         known = [
             f"The current controller: {features(parent.text).describe()}. "
-            + failure_summary(parent.train.to_json())
+            + failure_summary(parent.train)
         ]
         reasoning = self.agents.reasoning.backend.generate(
             environment_prompt(env, known).replace(
