@@ -50,20 +50,12 @@ class Individual:
         )
 
 
-@dataclass
-class Failure:
-    """A candidate that did not compile or fly: what the search reports, and its text."""
-
-    candidate: FailedCandidate
-    text: str = ""
-
-
 class ProgramDatabase:
     def __init__(self, islands: int, capacity: int):
         self.islands: list[list[Individual]] = [[] for _ in range(max(1, islands))]
         self.capacity = max(1, capacity)
         self.archive: dict[tuple, Individual] = {}
-        self.failures: list[Failure] = []
+        self.failures: list[FailedCandidate] = []
         self.all: dict[str, Individual] = {}
 
     def add(self, island: int, individual: Individual) -> bool:

@@ -29,7 +29,7 @@ import numpy as np
 from ..compiler import CompileError
 from ..sim import model
 from ..sim.swarm import validate, validation_seed
-from .database import Failure, Individual, ProgramDatabase
+from .database import Individual, ProgramDatabase
 from .evaluation import fitness, population_evaluator, selection_seed
 from .mutations import SYMBOLIC_OPERATORS, NotApplicable, mutate
 from .program import features
@@ -106,11 +106,11 @@ class Evolution:
         stats = self.operators.get(operator, OperatorStats())
         self.operators[operator] = replace(stats, **{outcome: getattr(stats, outcome) + 1})
 
-    def _fail(self, generation, mutation, description, parents, reason, diagnostics=(), text=""):
+    def _fail(self, generation, mutation, description, parents, reason, diagnostics=()):
         failure = FailedCandidate(
             generation, mutation, description, tuple(parents), reason, tuple(diagnostics)
         )
-        self.database.failures.append(Failure(failure, text))
+        self.database.failures.append(failure)
         self._tally(mutation, "failed")
         self.on_event(failure)
         self._log(f"generation {generation}: {mutation} ({description}) failed: {reason}")
@@ -144,7 +144,6 @@ class Evolution:
                 parents,
                 "does not compile",
                 error.diagnostics,
-                text,
             )
             return None
         initial = structure.parameters.initial if start is None else np.asarray(start)
@@ -165,7 +164,6 @@ class Evolution:
                 description,
                 parents,
                 tuned.outcomes.failure or "no landers flew",
-                text=text,
             )
             return None
         tuned_text = structure.write(tuned.values)
@@ -449,7 +447,7 @@ class Evolution:
             evaluations / max(elapsed, 1e-9),
             summary,
             tuple(self.history),
-            tuple(f.candidate for f in self.database.failures),
+            tuple(self.database.failures),
             tuple(path for path, _ in self.seeds),
             self.env,
             self.options,
