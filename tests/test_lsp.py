@@ -204,6 +204,16 @@ class Session:
             )
         )
 
+    def edit(self, uri: str, start: lsp.Position, end: lsp.Position, text: str) -> None:
+        """An incremental change, as editors send them: ``text`` replaces the range."""
+        self.version += 1
+        self.client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                lsp.VersionedTextDocumentIdentifier(uri=uri, version=self.version),
+                [lsp.TextDocumentContentChangePartial(lsp.Range(start, end), text)],
+            )
+        )
+
     async def diagnostics(self, uri: str) -> lsp.PublishDiagnosticsParams:
         """The diagnostics of the latest version sent (earlier publishes are skipped)."""
         while True:
@@ -348,6 +358,33 @@ def _engine_of(server_pid: int) -> psutil.Process:
                 return child
         time.sleep(0.05)
     raise AssertionError("the server started no engine")
+
+
+def test_incremental_edits_as_editors_send_them(tmp_path):
+    """Editors send ranges (the server asks for incremental sync), in UTF-16 columns."""
+    uri = (tmp_path / "pid.mlir").as_uri()
+    typo_at = position(PID, "%action", nth=PID.count("%action") - 1)
+    after = lsp.Position(typo_at.line, typo_at.character + len("%action"))
+    header = position(PID, "func.func")
+
+    async def scenario():
+        async with Session(tmp_path) as session:
+            session.open(uri, PID)
+            assert (await session.diagnostics(uri)).diagnostics == ()
+            session.edit(uri, typo_at, after, "%acton")  # a typo in the return
+            (error,) = (await session.diagnostics(uri)).diagnostics
+            assert "use of undeclared SSA value name" in error.message
+            assert error.range.start == typo_at
+            # a comment line with characters outside the BMP (two UTF-16 units each)
+            # above the header moves the error one line down, same column
+            session.edit(uri, header, header, "// g \U0001d4bc \u2192 lander\n")
+            (error,) = (await session.diagnostics(uri)).diagnostics
+            assert error.range.start == lsp.Position(typo_at.line + 1, typo_at.character)
+            moved = lsp.Position(typo_at.line + 1, typo_at.character)
+            session.edit(uri, moved, lsp.Position(moved.line, moved.character + 6), "%action")
+            assert (await session.diagnostics(uri)).diagnostics == ()
+
+    asyncio.run(scenario())
 
 
 def test_controller_option_holds_files_to_the_abi(tmp_path):
