@@ -12,6 +12,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from .bounded import bounded_float
+from .sim.model import GRAVITY_RANGE, TURBULENCE_RANGE
+
 EXIT_OK = 0
 EXIT_DIAGNOSTICS = 1  # the program has errors
 EXIT_RUNTIME = 2  # it ran, and an assert failed
@@ -65,18 +68,10 @@ def _int_in(low: int, high: int):
 
 def _float_in(low: float, high: float, low_open: bool = False):
     def number(text: str) -> float:
-        import math
-
         try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        allowed = f"above {low:g} and at most {high:g}" if low_open else f"from {low:g} to {high:g}"
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"{text} is not a finite number: give one {allowed}")
-        if value > high or value < low or (low_open and value == low):
-            raise argparse.ArgumentTypeError(f"{text} is out of range: give a number {allowed}")
-        return value
+            return bounded_float(text, low, high, low_open)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
 
     return number
 
@@ -87,8 +82,8 @@ MODEL_SEED = _int_in(0, 2**32 - 1)  # llama.cpp's seed is 32 bits
 STEPS = _int_in(1, 10**7)
 THREADS = _int_in(1, 1024)
 COUNT = _int_in(1, 10**6)  # candidates, attempts, repeats, episodes...
-GRAVITY = _float_in(0.0, 100.0)  # m/s^2
-TURBULENCE = _float_in(0.0, 100.0)
+GRAVITY = _float_in(*GRAVITY_RANGE)  # m/s^2
+TURBULENCE = _float_in(*TURBULENCE_RANGE)
 SECONDS = _float_in(0.0, 10.0**7, low_open=True)
 FPS = _float_in(0.0, 1000.0, low_open=True)
 
@@ -243,13 +238,13 @@ def _on_cluster(work):
         raise SystemExit(f"neurojit: error: {error}") from None
 
 
-def _environment(args):
-    """The conditions the flags ask for; a warning on stderr if no controller can land
-    under them (the run still goes ahead: its numbers say so too)."""
+def _environment(args, warn: bool = True):
+    """The conditions the flags ask for; with ``warn``, a warning on stderr if no
+    controller can land under them (the run still goes ahead: its numbers say so too)."""
     from .sim import Environment
 
     env = Environment(gravity=args.gravity, turbulence=args.turbulence)
-    if (reason := env.impossible()) is not None:
+    if warn and (reason := env.impossible()) is not None:
         print(f"neurojit: warning: {reason}", file=sys.stderr)
     return env
 
@@ -800,8 +795,22 @@ def _add_model_flags(p) -> None:
     )
 
 
+def _add_condition_flags(p) -> None:
+    """--gravity and --turbulence: the conditions the landers fly in (the Moon's unless
+    given), for every command that flies them."""
+    from .sim.model import Environment
+
+    moon = Environment()
+    p.add_argument(
+        "--gravity", type=GRAVITY, default=moon.gravity, help="m/s^2 (default: the Moon's, 1.62)"
+    )
+    p.add_argument(
+        "--turbulence", type=TURBULENCE, default=moon.turbulence, help="0 = calm (default 1)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from .sim.model import MAX_STEPS, MOON_GRAVITY
+    from .sim.model import MAX_STEPS
 
     parser = argparse.ArgumentParser(
         prog="neurojit", description="NeuroJIT Workstation: TensorLang JIT compiler tools."
@@ -854,8 +863,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--agents", type=AGENTS, default=100)
     p.add_argument("--seed", type=SEED, default=0)
-    p.add_argument("--gravity", type=GRAVITY, default=MOON_GRAVITY, help="m/s^2 (default: Moon)")
-    p.add_argument("--turbulence", type=TURBULENCE, default=1.0, help="0 = calm (default 1)")
+    _add_condition_flags(p)
     p.add_argument("--threads", type=THREADS, default=None, help="default: every core")
     p.add_argument("--max-steps", type=STEPS, default=MAX_STEPS)
     p.add_argument("--timeout", type=SECONDS, default=None, metavar="SECONDS")
@@ -885,8 +893,7 @@ def build_parser() -> argparse.ArgumentParser:
         "synthesize",
         help="reasoning -> synthesis -> compile -> swarm; keep the most robust candidate",
     )
-    p.add_argument("--gravity", type=GRAVITY, default=MOON_GRAVITY)
-    p.add_argument("--turbulence", type=TURBULENCE, default=1.0)
+    _add_condition_flags(p)
     p.add_argument("--candidates", type=COUNT, default=3)
     p.add_argument("--agents", type=AGENTS, default=100, help="landers per swarm evaluation")
     p.add_argument("--seed", type=SEED, default=0)
@@ -920,8 +927,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed programs (default: the samples and stored controllers for the "
         "nearest conditions)",
     )
-    p.add_argument("--gravity", type=GRAVITY, default=MOON_GRAVITY)
-    p.add_argument("--turbulence", type=TURBULENCE, default=1.0)
+    _add_condition_flags(p)
     p.add_argument(
         "--budget",
         type=SECONDS,
@@ -1004,6 +1010,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--theme", default=None, help="dark, light or high-contrast (themes/*.tcss)")
     p.add_argument("--layout", default=None, choices=["auto", "wide", "medium", "compact"])
+    _add_condition_flags(p)  # F6, F7, F9 and Shift+F9 fly in them (Ctrl+O changes them)
     p.set_defaults(handler=cmd_ui)
 
     p = sub.add_parser("demo", help="headless demo: compile the samples, hot-swap a running loop")
@@ -1054,7 +1061,13 @@ def cmd_ui(args) -> int:
     _check_workstation_start(args.file)
     from .ui.app import run_app
 
-    return run_app(args.file, fps=args.fps, theme=args.theme, layout=args.layout)
+    return run_app(
+        args.file,
+        fps=args.fps,
+        theme=args.theme,
+        layout=args.layout,
+        conditions=_environment(args, warn=False),  # the workstation warns on its screen
+    )
 
 
 def _check_workstation_start(path: str | None) -> None:

@@ -9,9 +9,9 @@ from neurojit_tui.paths import PROJECT_ROOT
 PACKAGE = PROJECT_ROOT / "neurojit_tui"
 
 # From the bottom. A unit is a package of neurojit_tui or one of its top-level modules;
-# the package's own small modules (__init__ with the version, once, paths, resources)
-# are one unit, "base". A unit may import itself and the units of lower layers only;
-# units that share a layer do not import each other.
+# the package's own small modules (__init__ with the version, bounded, once, paths,
+# resources) are one unit, "base". A unit may import itself and the units of lower
+# layers only; units that share a layer do not import each other.
 LAYERS = (
     ("base",),
     ("compiler",),  # TensorLang: dialect, verifier, lowering, JIT, hot-swap
@@ -24,7 +24,7 @@ LAYERS = (
     ("demo", "lsp", "ui"),  # programs that talk to the engine, or run the demo
     ("cli",),
 )
-BASE_MODULES = {"__init__", "once", "paths", "resources"}
+BASE_MODULES = {"__init__", "bounded", "once", "paths", "resources"}
 
 
 def _unit(module: str) -> str | None:

@@ -126,6 +126,11 @@ def test_the_workstation_refuses_a_bad_file_before_it_starts(tmp_path):
         (["repair", "F", "--max-attempts", "0"], "argument --max-attempts: 0 is out of range"),
         (["bench", "jit", "--repeats", "0"], "argument --repeats: 0 is out of range"),
         (["ui", "--fps", "0"], "argument --fps: 0 is out of range"),
+        (
+            ["ui", "--gravity", "101"],
+            "argument --gravity: 101 is out of range: give a number from 0 to 100",
+        ),
+        (["new.mlir", "--turbulence", "x"], "argument --turbulence: 'x' is not a number"),
     ],
 )
 def test_out_of_range_numbers_are_refused_with_the_range(arguments, message, capsys):
@@ -370,6 +375,8 @@ def arguments_for(command: str, file: str, out: str, registry: str):
                 "--fps": NUMBERS,
                 "--theme": st.sampled_from(["dark", "nope"]),
                 "--layout": st.sampled_from(["auto", "bogus"]),
+                "--gravity": NUMBERS,
+                "--turbulence": NUMBERS,
             }
         ).map(lambda f: [*f, file])
     # a command this test does not know (lsp reads stdin; any other is new): a bad flag

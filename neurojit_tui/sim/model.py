@@ -69,6 +69,9 @@ OUTCOME_NAMES = {
 }
 
 MOON_GRAVITY = 1.62
+# The conditions people may ask for (the commands' flags, the workstation's dialog)
+GRAVITY_RANGE = (0.0, 100.0)  # m/s^2
+TURBULENCE_RANGE = (0.0, 100.0)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ themes in ``themes/*.tcss`` (``themes.py``), the remembered layout in ``session.
 each pane's behaviour beside its widget (``diagnostics.py``: live checking,
 ``lander.py``: flights and hot-swaps, ``results.py``: swarms and the registry,
 ``reasoning.py``: synthesis and the token stream, ``repair.py``: repair stepping,
-``evolution.py``: evolution); the edited file in ``buffer.py``, a dropped terminal in
+``evolution.py``: evolution); the flight conditions and their dialog in
+``conditions.py``; the edited file in ``buffer.py``, a dropped terminal in
 ``hangup.py``, heavy updates between keystrokes in ``keystrokes.py``. This module
 composes them, turns keys into pane calls, and routes messages from pane to pane.
 """
@@ -31,9 +32,11 @@ from textual.worker import Worker, WorkerState
 from ..engine import EngineClient
 from ..engine.protocol import AgentToken, EvolutionProgress, LanderFrame, LogLine, StopFlightRequest
 from ..paths import neurojit_home
+from ..sim.model import Environment
 from . import session
 from .buffer import EditedFile, NothingToSaveTo
 from .commands import WorkstationCommands
+from .conditions import ConditionsDialog, describe
 from .cores import CoresPane
 from .diagnostics import DiagnosticsPane
 from .editor import TensorLangEditor
@@ -81,9 +84,12 @@ class NeuroJITApp(App):
         fps: float | None = None,
         layout: session.SessionLayout | None = None,
         remember_layout: bool = True,
+        conditions: Environment | None = None,
     ):
         super().__init__()
         self.file = EditedFile.open(path)
+        # what every swarm, flight, synthesis and evolution flies in (Ctrl+O changes it)
+        self.conditions = conditions or Environment()
         # the engine's native libraries log to a file, not over the screen; and it runs
         # at a lower CPU priority, so keystrokes are drawn at once while it computes
         self.engine_log = neurojit_home() / "engine.log"
@@ -108,7 +114,7 @@ class NeuroJITApp(App):
         self.themes = THEMES
         self.synthesis_candidates = 2  # programs the models write per synthesis
         # EvolveRequest's fields (budget_s, generations, population, islands, use_llm,
-        # ...) where they differ from its defaults
+        # ...) where they differ from its defaults; its conditions are ``conditions``
         self.evolution_options: dict = {}
         self.keystrokes = KeystrokeGaps(self)
         self.hangup = HangupGuard(self)
@@ -128,7 +134,9 @@ class NeuroJITApp(App):
                 yield titled(DiagnosticsPane(jobs, id="diagnostics"), "Diagnostics")
             # the side panes, in session.SIDE_PANES order (the wide grid fills row by row)
             with Vertical(id="right"):
-                yield titled(LanderView(jobs, self.fps, id="lander"), "Lander", pane=True)
+                yield titled(
+                    LanderView(jobs, self.fps, self.conditions, id="lander"), "Lander", pane=True
+                )
                 yield titled(
                     CoresPane(
                         interval=2.0 if self.remote else 1.0, processes=jobs.processes, id="cores"
@@ -147,6 +155,7 @@ class NeuroJITApp(App):
         self.sub_title = self.file_name + ("  (over SSH: 10 fps)" if self.remote else "")
         self.set_workstation_theme(self.layout_choice.theme, save=False)
         self.apply_layout()
+        self.show_conditions()
         reasoning = self.query_one(ReasoningPane)
         self._event_routes = {
             LanderFrame: self.query_one(LanderView).receive,
@@ -165,6 +174,38 @@ class NeuroJITApp(App):
         # styles and caches included, and paused the UI under load. What exists once
         # the first screen is up lives as long as the app: move it out of the way.
         self.call_after_refresh(gc.freeze)
+
+    # -- flight conditions ---------------------------------------------------------------------
+
+    def show_conditions(self) -> None:
+        """On the editor's border (always on screen), and a warning if no controller can
+        land in them (they still fly: the scores say so too)."""
+        self.editor.border_subtitle = describe(self.conditions)
+        if (reason := self.conditions.impossible()) is not None:
+            self.notify(reason, title="No controller can land", severity="warning", timeout=10)
+
+    def set_conditions(self, conditions: Environment) -> None:
+        """Fly in ``conditions`` from now on: the next swarm, synthesis and evolution,
+        and the flight in the air at once (it starts again in them)."""
+        if conditions == self.conditions:
+            return
+        self.conditions = conditions
+        said = [f"conditions: {describe(conditions)}"]
+        if self.query_one(LanderView).fly_in(conditions):
+            said.append("the lander flies again in them")
+        if self.evolution_pane.running:
+            said.append("the evolution running keeps its own")
+        self.notify("; ".join(said))
+        self.show_conditions()
+
+    def action_conditions(self) -> None:
+        if isinstance(self.screen, ConditionsDialog):
+            return  # open already (the key works everywhere)
+        self.push_screen(ConditionsDialog(self.conditions), self._take_conditions)
+
+    def _take_conditions(self, conditions: Environment | None) -> None:
+        if conditions is not None:  # None: cancelled
+            self.set_conditions(conditions)
 
     @property
     def editor(self) -> TensorLangEditor:
@@ -300,7 +341,7 @@ class NeuroJITApp(App):
 
     def action_swarm(self) -> None:
         self.show_side_pane("swarm")
-        self.query_one(SwarmPane).fly_swarm(self.editor.text, self.file_name)
+        self.query_one(SwarmPane).fly_swarm(self.editor.text, self.file_name, self.conditions)
 
     def action_fly(self) -> None:
         self.show_side_pane("lander")
@@ -314,11 +355,13 @@ class NeuroJITApp(App):
             self.notify("an evolution is running (F4 stops it)", severity="warning")
             return
         self.show_side_pane("evolution")
-        self.evolution_pane.evolve(self.editor.text, self.file_name, self.evolution_options)
+        self.evolution_pane.evolve(
+            self.editor.text, self.file_name, self.conditions, self.evolution_options
+        )
 
     def action_synthesize(self) -> None:
         self.show_side_pane("reasoning")
-        self.query_one(ReasoningPane).synthesize(self.synthesis_candidates)
+        self.query_one(ReasoningPane).synthesize(self.synthesis_candidates, self.conditions)
 
     def action_cancel_agents(self) -> None:
         self.query_one(ReasoningPane).stop_agents()
@@ -467,8 +510,9 @@ def run_app(
     fps: float | None = None,
     theme: str | None = None,
     layout: str | None = None,
+    conditions: Environment | None = None,
 ) -> int:
-    app = NeuroJITApp(path, fps=fps)
+    app = NeuroJITApp(path, fps=fps, conditions=conditions)
     app.hard_exit_on_hangup = True
     if theme:
         app.layout_choice.theme = theme

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from textual.message import Message
+from textual.worker import Worker
 
 from ..engine import EngineClient, EngineCrashed, EngineError, EngineTimeout
 from ..engine.protocol import (
@@ -57,9 +58,9 @@ class EngineJobs:
         self._running: Counter[type] = Counter()
         self._lock = threading.Lock()
 
-    def start(self, work: Callable[[], Any], group: str) -> None:
+    def start(self, work: Callable[[], Any], group: str) -> Worker:
         """Run ``work`` on a worker thread (never on the UI's event loop)."""
-        self.app.run_worker(
+        return self.app.run_worker(
             work, name=group, group=group, thread=True, exclusive=True, exit_on_error=False
         )
 

@@ -46,7 +46,7 @@ from ..evolve.results import (
     LineageStep,
     Scores,
 )
-from ..sim.model import MOON_GRAVITY
+from ..sim.model import Environment
 from .engine_jobs import EngineJobs
 from .results import OpenProgram, RegistryUpdated
 
@@ -325,15 +325,19 @@ class EvolutionPane(Vertical):
     def running(self) -> bool:
         return self.state == "running"
 
-    def evolve(self, text: str, path: str, options: dict) -> None:
-        """Evolve from ``text`` (and the samples and stored controllers, unless
-        ``options`` says otherwise: ``EvolveRequest``'s fields)."""
+    def evolve(self, text: str, path: str, conditions: Environment, options: dict) -> None:
+        """Evolve for ``conditions`` from ``text`` (and the samples and stored
+        controllers, unless ``options`` says otherwise: ``EvolveRequest``'s fields)."""
         self.events.clear()
         self.announced = None
         self.start(time.monotonic())
         self._clock = self.set_interval(1.0, self.tick)
         request = EvolveRequest(
-            text=text, path=path, gravity=MOON_GRAVITY, turbulence=1.0, **options
+            text=text,
+            path=path,
+            gravity=conditions.gravity,
+            turbulence=conditions.turbulence,
+            **options,
         )
         self.jobs.start(partial(self._evolve, request), "evolve")
 

@@ -29,6 +29,8 @@ APP_BINDINGS = [
         key_display="shift+f9",
     ),
     Binding("f4", "cancel_agents", "Stop agents", id="cancel-agents", priority=True),
+    # gravity and turbulence for F6, F7, F9 and Shift+F9 (conditions.py)
+    Binding("ctrl+o", "conditions", "Conditions", id="conditions", priority=True),
     Binding("ctrl+r", "repair", "Repair", id="repair", priority=True),
     Binding("f1", "focus_editor", "Editor", id="focus-editor", priority=True),
     Binding("f2", "focus_diagnostics", "Diagnostics", id="focus-diagnostics", priority=True),

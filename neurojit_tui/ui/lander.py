@@ -4,8 +4,9 @@ the flight behind it.
 ``draw`` is pure (a frame in, text out) so it is tested without a terminal. Frames come
 from the engine's ``FlyRequest`` as ``LanderFrame`` events: state in metres (see
 sim/model.py), the action, the id of the controller that flew this step, the wind. The
-pane starts flights (F7), hot-swaps the editor's program into one (F8), and flies each
-new best of an evolution: hot-swapped into the flight, or in a new one.
+pane starts flights (F7) in the app's conditions, hot-swaps the editor's program into one
+(F8), flies each new best of an evolution (hot-swapped into the flight, or in a new
+one), and starts the flight in the air again when the conditions change.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..engine.protocol import FlyRequest, LanderFrame, SwapRequest
 from ..sim import model
@@ -134,7 +135,12 @@ class LanderView(Widget):
 
     @dataclass
     class Swapped(Message, bubble=False):
+        """``text`` flies now, as ``controller``."""
+
         controller: str
+        text: str
+        path: str
+        say: bool  # a hot-swap by hand (F8) is said; an evolution's bests fly without a word
 
     @dataclass
     class NothingFlying(Message, bubble=False):
@@ -143,10 +149,17 @@ class LanderView(Widget):
         text: str
         path: str
 
-    def __init__(self, jobs: EngineJobs, fps: float, **kwargs):
+    def __init__(
+        self, jobs: EngineJobs, fps: float, conditions: model.Environment, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.jobs = jobs
         self.fps = fps
+        self.conditions = conditions  # what flights fly in (the app's)
+        # the program the flight in the air flies now (the last one swapped in), and
+        # the job that waits for the flight to end: to fly it again in new conditions
+        self.program: tuple[str, str] | None = None
+        self._flight: Worker | None = None
         self.frame: LanderFrame | None = None
         self.controllers: list[str] = []  # controller ids in the order they flew
         self.lines: list[str] = draw(None, 0, 0).split("\n")
@@ -166,19 +179,46 @@ class LanderView(Widget):
     def fly(self, text: str, path: str) -> None:
         """A new flight with ``text``'s controller (the one in the air lands for good)."""
         self.controllers.clear()
-        self.jobs.start(partial(self.jobs.call, FlyRequest(text, path, fps=self.fps)), "fly")
+        self.program = (text, path)
+        request = FlyRequest(
+            text,
+            path,
+            gravity=self.conditions.gravity,
+            turbulence=self.conditions.turbulence,
+            fps=self.fps,
+        )
+        self._flight = self.jobs.start(partial(self.jobs.call, request), "fly")
+
+    @property
+    def flying(self) -> bool:
+        """Whether a flight is up (it flies until another replaces it or the engine fails)."""
+        return self._flight is not None and self._flight.state in (
+            WorkerState.PENDING,
+            WorkerState.RUNNING,
+        )
+
+    def fly_in(self, conditions: model.Environment) -> bool:
+        """Fly in ``conditions`` from now on: the flight in the air, if one is, starts
+        again in them with the program it flies now. Whether it did."""
+        self.conditions = conditions
+        if not self.flying or self.program is None:
+            return False
+        self.fly(*self.program)
+        return True
 
     def hot_swap(self, text: str, path: str) -> None:
         self.jobs.start(partial(self._hot_swap, text, path), "swap")
 
     def _hot_swap(self, text: str, path: str) -> None:  # a worker thread
         reply = self.jobs.call(SwapRequest(text, path), timeout=SWAP_TIMEOUT_S)
-        if reply is not None:
-            self.post_message(self.Swapped(reply.controller))
+        if reply is not None and reply.controller is not None:
+            self.post_message(self.Swapped(reply.controller, text, path, say=True))
 
     @on(Swapped)
-    def say_swapped(self, message: Swapped) -> None:
-        self.notify(f"hot-swapped to {message.controller}")
+    def note_swapped(self, message: Swapped) -> None:
+        self.program = (message.text, message.path)
+        if message.say:
+            self.notify(f"hot-swapped to {message.controller}")
 
     def fly_or_swap(self, text: str, path: str) -> None:
         """Hot-swap ``text`` into the flight, or fly it when nothing is flying. One at a
@@ -192,8 +232,12 @@ class LanderView(Widget):
             reply = self.jobs.call(
                 SwapRequest(text, path, only_if_flying=True), timeout=SWAP_TIMEOUT_S
             )
-            if reply is not None and reply.controller is None:
+            if reply is None:
+                return
+            if reply.controller is None:
                 self.post_message(self.NothingFlying(text, path))
+            else:
+                self.post_message(self.Swapped(reply.controller, text, path, say=False))
 
     @on(NothingFlying)
     def fly_it(self, message: NothingFlying) -> None:

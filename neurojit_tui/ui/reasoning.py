@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.widgets import RichLog
 
 from ..engine.protocol import AgentToken, CancelRequest, LogLine, SynthesizeReply, SynthesizeRequest
-from ..sim.model import MOON_GRAVITY
+from ..sim.model import Environment
 from .engine_jobs import EngineJobs
 from .results import SwarmRun
 
@@ -125,12 +125,16 @@ class ReasoningPane(RichLog):
 
     # -- the synthesis and stopping the agents ----------------------------------------------
 
-    def synthesize(self, candidates: int) -> None:
+    def synthesize(self, candidates: int, conditions: Environment) -> None:
+        """``candidates`` programs for ``conditions`` (or memory's for them)."""
         self.border_subtitle = "synthesizing (F4 stops)"
-        self.jobs.start(partial(self._synthesize, candidates), "synthesize")
+        request = SynthesizeRequest(
+            conditions.gravity, conditions.turbulence, candidates=candidates
+        )
+        self.jobs.start(partial(self._synthesize, request), "synthesize")
 
-    def _synthesize(self, candidates: int) -> None:  # a worker thread
-        reply = self.jobs.call(SynthesizeRequest(MOON_GRAVITY, 1.0, candidates=candidates))
+    def _synthesize(self, request: SynthesizeRequest) -> None:  # a worker thread
+        reply = self.jobs.call(request)
         if reply is not None:
             runs = tuple(
                 SwarmRun(Path(c.path).name, c.report, read_candidate(c.path))

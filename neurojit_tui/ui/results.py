@@ -1,7 +1,8 @@
 """The Swarm and Registry panes: tables of scored controllers, a score histogram.
 
 Swarm: one row per controller flown (the editor's program with F6, each candidate a
-synthesis run wrote, Shift+F9), the selected row's score distribution under the table.
+synthesis run wrote, Shift+F9), the selected row's conditions and score distribution
+under the table.
 Registry: the best stored controller per condition (L2, ``~/.neurojit/registry``).
 In both, Enter opens the row's program in the editor (an undoable edit: Ctrl+Z brings
 the previous buffer back). A new row lays the screen out again, so rows are added
@@ -22,7 +23,9 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from ..engine.protocol import RegistryListRequest, RegistryRow, SwarmRequest
+from ..sim.model import Environment
 from ..sim.report import SwarmReport
+from .conditions import describe
 from .engine_jobs import EngineJobs
 
 SWARM_TIMEOUT_S = 300.0
@@ -49,6 +52,15 @@ def draw_histogram(counts: list[int], edges: list[float], rows: int = 3) -> str:
     low, high = f"{edges[0]:.0f}", f"{edges[-1]:.0f}"
     lines.append(low + high.rjust(max(1, width - len(low))))
     return "\n".join(lines)
+
+
+def flown_in(report: SwarmReport) -> str:
+    """The conditions a swarm flew in, as " in g 3 m/s² · turbulence 0.8" ("" if its
+    report does not say)."""
+    env = report.environment
+    if "gravity" not in env or "turbulence" not in env:
+        return ""
+    return " in " + describe(Environment(gravity=env["gravity"], turbulence=env["turbulence"]))
 
 
 @dataclass
@@ -92,15 +104,20 @@ class SwarmPane(Vertical):
             id="swarm-histogram",
         )
 
-    def fly_swarm(self, text: str, path: str) -> None:
-        """Fly 100 landers with ``text``'s controller; a row when they have landed."""
+    def fly_swarm(self, text: str, path: str, conditions: Environment) -> None:
+        """Fly 100 landers in ``conditions`` with ``text``'s controller; a row when they
+        have landed."""
         self.border_subtitle = "flying 100 landers..."
-        self.jobs.start(partial(self._fly_swarm, text, path), "swarm")
+        request = SwarmRequest(
+            text, path, gravity=conditions.gravity, turbulence=conditions.turbulence
+        )
+        self.jobs.start(partial(self._fly_swarm, request), "swarm")
 
-    def _fly_swarm(self, text: str, path: str) -> None:  # a worker thread
-        reply = self.jobs.call(SwarmRequest(text, path), timeout=SWARM_TIMEOUT_S)
+    def _fly_swarm(self, request: SwarmRequest) -> None:  # a worker thread
+        reply = self.jobs.call(request, timeout=SWARM_TIMEOUT_S)
         if reply is not None:
-            self.post_message(self.Flown(SwarmRun(Path(path).name, reply.report, text)))
+            run = SwarmRun(Path(request.path).name, reply.report, request.text)
+            self.post_message(self.Flown(run))
 
     @on(Flown)
     def show_flown(self, message: Flown) -> None:
@@ -132,8 +149,9 @@ class SwarmPane(Vertical):
             detail = f"{run.name}: {r.failure}"
         else:
             h = r.score_histogram or {}
+            # the conditions it flew in: runs in different ones are not comparable
             detail = (
-                f"{run.name}: success {r.success_rate:.0%}, crashed {r.crashed}, "
+                f"{run.name}{flown_in(r)}: success {r.success_rate:.0%}, crashed {r.crashed}, "
                 f"out {r.out_of_bounds}, flying {r.timed_out}\n"
                 + draw_histogram(h.get("counts", []), h.get("edges", [0, 0]))
             )
