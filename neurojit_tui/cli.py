@@ -1105,7 +1105,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     commands = set(parser._subparsers._group_actions[0].choices)
-    if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        # `neurojit --gravity 3 [FILE]`: the workstation's own options, given first
+        argv = ["ui", *argv]
+    elif not argv or (argv[0] not in commands and not argv[0].startswith("-")):
         # `neurojit` or `neurojit FILE`: the workstation, for a file that exists or a new
         # .mlir; any other word is a mistyped command
         if argv and not (Path(argv[0]).exists() or argv[0].endswith(".mlir")):

@@ -70,10 +70,12 @@ def test_ui_and_the_bare_form_start_the_workstation_in_the_flags_conditions(monk
     assert cli.main(["ui", "--gravity", "3", "--turbulence", "0.8"]) == 0
     assert cli.main(["new.mlir", "--gravity", "2.5"]) == 0  # `neurojit FILE --gravity G`
     assert cli.main(["new.mlir"]) == 0
+    assert cli.main(["--turbulence", "2", "new.mlir"]) == 0  # `neurojit --turbulence T FILE`
     assert [o["conditions"] for o in started] == [
         Environment(gravity=3.0, turbulence=0.8),
         Environment(gravity=2.5, turbulence=1.0),
         Environment(),
+        Environment(turbulence=2.0),
     ]
 
 
