@@ -464,6 +464,7 @@ def cmd_evolve(args) -> int:
         islands=args.islands,
         seed=args.seed,
         use_llm=not args.no_llm,
+        llm_mode=args.llm_mode,
         threads=args.threads_swarm,
         cluster=_cluster_address(args) or "none",
     )
@@ -946,6 +947,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=SEED, default=0)
     p.add_argument(
         "--no-llm", action="store_true", help="symbolic mutations only (no model is loaded)"
+    )
+    p.add_argument(
+        "--llm-mode",
+        choices=("guide", "write"),
+        default="guide",
+        help="guide: the model picks a change that a symbolic edit makes (default); "
+        "write: the synthesis agent writes it",
     )
     p.add_argument(
         "--swarm-threads",

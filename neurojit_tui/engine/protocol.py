@@ -356,6 +356,7 @@ class EvolveRequest(Request[EvolveReply], op="evolve"):
     islands: int = 2
     seed: int = 0
     use_llm: bool = True
+    llm_mode: str = "guide"  # EvolveOptions.llm_mode
     agents: dict[str, Any] | None = None
     with_default_seeds: bool = True
 

@@ -367,6 +367,7 @@ class Handlers:
             islands=request.islands,
             seed=request.seed,
             use_llm=request.use_llm,
+            llm_mode=request.llm_mode,
         )
         cancel = self._cancel_event()
         try:

@@ -190,14 +190,19 @@ def bench_evolve(
                 f"training fitness {fitness(tuned.outcomes):.2f}",
             )
         )
-        for arm, use_llm in (("evolve-llm", True), ("evolve-symbolic", False)):
+        for arm, llm_mode in (
+            ("evolve-llm-guide", "guide"),
+            ("evolve-llm-write", "write"),
+            ("evolve-symbolic", None),
+        ):
+            use_llm = llm_mode is not None
             if use_llm and agents is None:
                 continue
             llm = None
-            if use_llm:
+            if llm_mode is not None:
                 from .llm import LLMMutation
 
-                llm = LLMMutation(agents)
+                llm = LLMMutation(agents, mode=llm_mode)
             options = EvolveOptions(
                 budget_s=budget,
                 seed=seed,

@@ -1,13 +1,19 @@
-"""The LLM mutation: the reasoning agent proposes a change, the synthesis agent writes it.
+"""The LLM mutation: the reasoning agent proposes a change; a symbolic edit or the
+synthesis agent makes it.
 
 1. The reasoning agent sees the conditions, what the parent reads and how it fails on
    the training landers (landed, crashed, out of bounds, still flying, scores) and
    answers with one structural change as JSON under a grammar: what to change, on which
    observation, for which engine, and why.
-2. The synthesis agent keeps the parent's body and writes a few new lines after it,
-   under the line grammar (every line parses and type-checks by construction), then
-   the return.
-3. The repair loop fixes what the program as a whole gets wrong.
+2. In the "guide" mode, a change that a symbolic operator can make (add a term, an
+   integral or filtered state, a gate on leg contact; re-tune for "change the gain") is
+   made by that operator, on the proposed observation and engine: the model chooses,
+   the operator writes well-typed code, and the child starts out flying like its parent.
+   The model's cost is the proposal's few dozen tokens.
+3. Otherwise (the "write" mode, or "limit the output") the synthesis agent keeps the
+   parent's body and writes a few new lines after it, under the line grammar (every
+   line parses and type-checks by construction), then the return, and the repair loop
+   fixes what the program as a whole gets wrong.
 
 The child then goes through the same tuning and competition as a symbolic one; what the
 models add is measured by ``neurojit bench evolve`` against symbolic-only runs. Any
@@ -20,9 +26,18 @@ import json
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..agents.reasoning import environment_prompt
 from ..agents.repair import RepairSession
-from .mutations import CHANNELS, OBSERVATION_NAMES, NotApplicable
+from .mutations import (
+    CHANNELS,
+    OBSERVATION_NAMES,
+    AddObservationTerm,
+    AddState,
+    GateOnContact,
+    NotApplicable,
+)
 from .program import ControlProgram, ProgramShapeError, features
 
 if TYPE_CHECKING:
@@ -53,6 +68,17 @@ text ::= [a-zA-Z0-9 ,.;:()/+=-]{1,80}
 
 NEW_LINES = 6
 
+LLM_MODES = ("guide", "write")
+# The proposed changes a symbolic operator makes in the "guide" mode ("change the gain"
+# is a re-tune of the parent as it is).
+GUIDED_EDITS = {
+    "add a term": AddObservationTerm(),
+    "add an integral state": AddState("integral"),
+    "add a filtered state": AddState("filter"),
+    "gate on leg contact": GateOnContact(),
+}
+RETUNE_CHANGE = "change the gain"
+
 
 def failure_summary(train: Outcomes) -> str:
     """How the parent fares on the training landers, in words for the reasoning agent."""
@@ -69,10 +95,13 @@ def failure_summary(train: Outcomes) -> str:
 class LLMMutation:
     name = "llm"
 
-    def __init__(self, agents, on_token=None, repair_attempts: int = 2):
+    def __init__(self, agents, on_token=None, repair_attempts: int = 2, mode: str = "guide"):
+        if mode not in LLM_MODES:
+            raise ValueError(f"LLM mutation mode {mode!r}: choose one of {', '.join(LLM_MODES)}")
         self.agents = agents
         self.on_token = on_token
         self.repair_attempts = repair_attempts
+        self.mode = mode
         self.last: dict = {}  # the last proposal's record, for the result's log
 
     def _stream(self, role: str):
@@ -115,6 +144,11 @@ class LLMMutation:
             f"{proposal['change']} on {proposal['observation']} for the "
             f"{proposal['engine']} engine ({proposal['rationale']})"
         )
+        if self.mode == "guide" and (
+            proposal["change"] in GUIDED_EDITS or proposal["change"] == RETUNE_CHANGE
+        ):
+            self.last = {"proposal": proposal, "edit": "symbolic"}
+            return guided_edit(proposal, parent.text, seed), f"LLM: {change}"
         program.rename({program.obs: "%obs", program.mem: "%mem"})
         kept = [line.split("//")[0].rstrip() for line in program.code_lines()]
         written = self.agents.synthesis.write(
@@ -145,4 +179,32 @@ class LLMMutation:
         )
 
 
-__all__ = ["CHANGES", "CHANNELS", "LLMMutation", "PROPOSAL_GRAMMAR", "failure_summary"]
+def guided_edit(proposal: dict, parent: str, seed: int) -> str:
+    """The child that ``proposal``'s change makes of ``parent`` through its symbolic
+    operator, on the proposed observation and engine (NotApplicable if it cannot)."""
+    change = proposal["change"]
+    if change == RETUNE_CHANGE:
+        return parent  # the search tunes the child's numbers from the parent's
+    operator = GUIDED_EDITS[change]
+    rng = np.random.default_rng(seed)  # what the proposal leaves open (a state's slot)
+    if isinstance(operator, GateOnContact):
+        text, _ = operator.apply(parent, rng)
+    else:
+        text, _ = operator.apply(
+            parent,
+            rng,
+            observation=OBSERVATION_NAMES.index(proposal["observation"]),
+            channel=0 if proposal["engine"] == "main" else 1,
+        )
+    return text
+
+
+__all__ = [
+    "CHANGES",
+    "CHANNELS",
+    "LLM_MODES",
+    "LLMMutation",
+    "PROPOSAL_GRAMMAR",
+    "failure_summary",
+    "guided_edit",
+]

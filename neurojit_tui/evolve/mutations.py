@@ -25,6 +25,7 @@ from .program import (
 
 OBSERVATION_NAMES = ("x", "y", "vx", "vy", "angle", "omega", "left leg", "right leg")
 CHANNELS = ("main engine", "lateral engine")
+LEG_OBSERVATIONS = (6, 7)  # obs indices of the leg-contact flags
 SCALAR_TYPE = "tensor<1xf64>"
 
 
@@ -98,10 +99,18 @@ class AddObservationTerm:
 
     name = "add-term"
 
-    def apply(self, parent: str, rng, other: str | None = None) -> tuple[str, str]:
+    def apply(
+        self,
+        parent: str,
+        rng,
+        other: str | None = None,
+        observation: int | None = None,
+        channel: int | None = None,
+    ) -> tuple[str, str]:
+        """``observation`` and ``channel`` (0 main, 1 lateral) are drawn unless given."""
         program = ControlProgram.parse(parent)
-        k = int(rng.integers(tl.CONTROL_OBS_SIZE))
-        channel = int(rng.integers(2))
+        k = int(rng.integers(tl.CONTROL_OBS_SIZE)) if observation is None else observation
+        channel = int(rng.integers(2)) if channel is None else channel
         p = program.fresh_prefix("a")
         program.body += [
             _extract(f"{p}o", program.obs, k, tl.CONTROL_OBS_SIZE),
@@ -145,15 +154,26 @@ class AddState:
         self.kind = kind  # "integral" or "filter"
         self.name = f"add-{kind}"
 
-    def apply(self, parent: str, rng, other: str | None = None) -> tuple[str, str]:
+    def apply(
+        self,
+        parent: str,
+        rng,
+        other: str | None = None,
+        observation: int | None = None,
+        channel: int | None = None,
+    ) -> tuple[str, str]:
+        """``observation`` and ``channel`` (0 main, 1 lateral) are drawn unless given."""
+        if observation is not None and observation >= LEG_OBSERVATIONS[0]:
+            raise NotApplicable(f"{OBSERVATION_NAMES[observation]} is a 0/1 flag, not a signal")
         program = ControlProgram.parse(parent)
         used = state_slots_in_use(program)
         free = [s for s in range(tl.CONTROL_MEM_SIZE) if s not in used]
         if not free:
             raise NotApplicable("every mem slot is in use")
         slot = free[int(rng.integers(len(free)))]
-        k = int(rng.integers(6))  # the legs are 0/1 flags: nothing to integrate
-        channel = int(rng.integers(2))
+        # the legs are 0/1 flags: nothing to integrate or filter
+        k = int(rng.integers(LEG_OBSERVATIONS[0])) if observation is None else observation
+        channel = int(rng.integers(2)) if channel is None else channel
         p = program.fresh_prefix("s")
         lines = [
             _extract(f"{p}o", program.obs, k, tl.CONTROL_OBS_SIZE),

@@ -25,6 +25,9 @@ class EvolveOptions:
     seed: int = 0
     use_llm: bool = True
     llm_rate: float = 0.25  # chance that a child is an LLM proposal (when agents are given)
+    # "guide": the model chooses a change that a symbolic operator makes; "write": the
+    # synthesis agent writes it (evolve/llm.py)
+    llm_mode: str = "guide"
     train_agents: int = 128  # to start with: doubled whenever the best lands them all
     max_train_agents: int = 1024
     finalists: int = 8  # the training landers' best few, judged again on the selection set

@@ -56,7 +56,7 @@ def run_evolution(
     if agents is not None and options.use_llm:
         from .llm import LLMMutation
 
-        llm = LLMMutation(agents, on_token=on_token)
+        llm = LLMMutation(agents, on_token=on_token, mode=options.llm_mode)
     result = evolve(seeds, env, options, llm=llm, on_event=on_event, cancel=cancel)
     if registry is not None and result.best is not None and result.status == "ok":
         verdict = remember_if_better(result, env, registry, agents)
