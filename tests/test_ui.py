@@ -213,6 +213,23 @@ def test_lander_view_draws_a_frame_and_a_hot_swap():
 
 
 @pytest.mark.anyio
+async def test_the_lander_draws_only_frames_of_the_newest_flight():
+    from dataclasses import replace
+
+    from neurojit_tui.ui.lander import LanderView
+
+    app = NeuroJITApp(None)
+    async with app.run_test(size=(160, 50)) as pilot:
+        view = app.query_one(LanderView)
+        view.flight_number = 2  # as after a second F7: flight 1's frames may still arrive
+        view.show(replace(FRAME, flight=1, controller="old.mlir#1"))
+        assert view.frame is None and view.controllers == []
+        view.show(replace(FRAME, flight=2))
+        await pilot.pause()
+        assert view.frame.flight == 2 and view.controllers == ["b.mlir#2"]
+
+
+@pytest.mark.anyio
 async def test_flying_lander_hot_swaps_to_the_edited_controller(tmp_path):
     from neurojit_tui.ui.lander import LanderView
 

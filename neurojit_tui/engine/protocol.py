@@ -289,6 +289,9 @@ class FlyRequest(Request[FlyReply], op="fly"):
     turbulence: float = 1.0
     fps: float = 25.0
     episodes: int = 0
+    # the client's number for this flight, echoed in its frames: frames of a flight
+    # this one replaces may still be on their way, and the client can tell them apart
+    flight: int = 0
 
 
 @dataclass(frozen=True)
@@ -418,6 +421,7 @@ class LanderFrame(Event, topic="frame"):
     outcome: str
     done: bool
     violation: str | None = None  # a failed assert, formatted
+    flight: int = 0  # the FlyRequest's ``flight``
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,7 @@ class Handlers:
                         frame.outcome,
                         frame.done,
                         frame.violation.format() if frame.violation else None,
+                        request.flight,
                     )
                 )
                 time.sleep(1.0 / request.fps)

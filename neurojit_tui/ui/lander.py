@@ -160,6 +160,7 @@ class LanderView(Widget):
         # the job that waits for the flight to end: to fly it again in new conditions
         self.program: tuple[str, str] | None = None
         self._flight: Worker | None = None
+        self.flight_number = 0  # the flight whose frames are drawn (older ones are dropped)
         self.frame: LanderFrame | None = None
         self.controllers: list[str] = []  # controller ids in the order they flew
         self.lines: list[str] = draw(None, 0, 0).split("\n")
@@ -180,12 +181,14 @@ class LanderView(Widget):
         """A new flight with ``text``'s controller (the one in the air lands for good)."""
         self.controllers.clear()
         self.program = (text, path)
+        self.flight_number += 1
         request = FlyRequest(
             text,
             path,
             gravity=self.conditions.gravity,
             turbulence=self.conditions.turbulence,
             fps=self.fps,
+            flight=self.flight_number,
         )
         self._flight = self.jobs.start(partial(self.jobs.call, request), "fly")
 
@@ -246,6 +249,8 @@ class LanderView(Widget):
     # -- drawing --------------------------------------------------------------------------
 
     def show(self, frame: LanderFrame) -> None:
+        if frame.flight != self.flight_number:
+            return  # a frame of the flight the newest one replaced, still on its way
         self.frame = frame
         if not self.controllers or self.controllers[-1] != frame.controller:
             self.controllers.append(frame.controller)
