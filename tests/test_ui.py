@@ -213,6 +213,21 @@ def test_lander_view_draws_a_frame_and_a_hot_swap():
 
 
 @pytest.mark.anyio
+async def test_the_editor_border_names_the_file_and_marks_unsaved_changes(tmp_path):
+    path = _sample_copy(tmp_path)
+    app = NeuroJITApp(str(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        editor = app.query_one(TensorLangEditor)
+        assert editor.border_title == "Editor · pd.mlir"
+        editor.focus()
+        await pilot.press("end", "x")
+        await _wait_for(pilot, lambda: editor.border_title == "Editor · pd.mlir ●")
+        await pilot.press("ctrl+s")
+        await _wait_for(pilot, lambda: editor.border_title == "Editor · pd.mlir")
+        assert path.read_text() == editor.text
+
+
+@pytest.mark.anyio
 async def test_the_lander_draws_only_frames_of_the_newest_flight():
     from dataclasses import replace
 

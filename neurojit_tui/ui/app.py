@@ -152,7 +152,7 @@ class NeuroJITApp(App):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = self.file_name + ("  (over SSH: 10 fps)" if self.remote else "")
+        self.show_file_title()
         self.set_workstation_theme(self.layout_choice.theme, save=False)
         self.apply_layout()
         self.show_conditions()
@@ -231,6 +231,15 @@ class NeuroJITApp(App):
     @property
     def modified(self) -> bool:
         return self.file.is_modified(self.editor.text)
+
+    def show_file_title(self) -> None:
+        """The editor's border names the file, marks unsaved changes (●) and says when
+        the lander draws fewer frames because the terminal is remote."""
+        title = f"Editor · {Path(self.file_name).name}" + (" ●" if self.modified else "")
+        if self.remote:
+            title += "  (over SSH: 10 fps)"
+        if self.editor.border_title != title:
+            self.editor.border_title = title
 
     # -- layout and themes ---------------------------------------------------------------------
 
@@ -331,6 +340,7 @@ class NeuroJITApp(App):
             self.notify(self.file.save(self.editor.text))
         except NothingToSaveTo as reason:
             self.notify(str(reason), severity="warning")
+        self.show_file_title()
 
     async def action_quit(self) -> None:
         self.save_layout()
@@ -419,6 +429,7 @@ class NeuroJITApp(App):
     @on(TensorLangEditor.Changed)
     def check_after_typing(self) -> None:
         self.keystrokes.typed()
+        self.show_file_title()
         self.diagnostics_pane.edited()
 
     @on(DiagnosticsPane.CheckDue)
