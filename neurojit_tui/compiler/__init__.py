@@ -11,9 +11,9 @@ Public API::
 This package never imports textual: the UI talks to it through the engine process.
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
+from ..lazy import lazy_attributes
 from .diagnostics import Diagnostic
 from .dialect import (
     CONTROL_ACTION_SIZE,
@@ -43,10 +43,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -192,7 +192,7 @@ class ControllerSlot:
 
     def step_identified(
         self, obs: ArrayLike, mem: ArrayLike
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64], str | None, AssertViolation | None]:
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], str, AssertViolation | None]:
         """One step through the slot; returns (action, next_mem, controller id, assert
         violation or None), all from the one controller this step loaded."""
         entry = self.current_entry
@@ -208,7 +208,7 @@ class ControllerSlot:
             obs.ctypes.data, mem.ctypes.data, action.ctypes.data, mem_out.ctypes.data
         )
         violation = self._programs[entry].take_assert_violation()
-        return action, mem_out, self._ids.get(entry), violation
+        return action, mem_out, self._ids[entry], violation  # every installed entry has one
 
 
 class NativeLoop:

@@ -15,9 +15,9 @@ Layers: this package uses compiler, sim, memory and agents; the engine and the C
 it. It never imports textual.
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
+from ..lazy import lazy_attributes
 from .results import EvolutionResult, EvolveOptions
 
 if TYPE_CHECKING:  # what mypy reads for the lazy names below
@@ -36,10 +36,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

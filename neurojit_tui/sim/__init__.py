@@ -13,10 +13,15 @@ Public API::
 imports textual.
 """
 
-from importlib import import_module
+from typing import TYPE_CHECKING
 
+from ..lazy import lazy_attributes
 from .model import MAX_STEPS, MOON_GRAVITY, OUTCOME_NAMES, Environment
 from .report import SwarmReport
+
+if TYPE_CHECKING:  # what mypy reads for the lazy names below
+    from .live import Frame, LiveLander
+    from .swarm import evaluate, evaluate_candidates, rank
 
 # Names that need MLIR load it on first use: the UI process draws the lander with
 # ``model`` and must never load MLIR (tests/test_architecture.py checks it).
@@ -29,10 +34,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -8,6 +8,7 @@ exactly the turbulence that agent meets in a swarm run with that seed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,7 @@ class Frame:
     step: int
     state: dict  # model.STATE_FIELDS -> float, after this step
     action: tuple[float, float]  # what the controller asked for in this step
-    controller_id: str | None
+    controller_id: str
     wind: float  # m/s^2 lateral, for drawing
     violation: AssertViolation | None = None
 
@@ -101,7 +102,7 @@ class LiveLander:
             used["violation"],
         )
 
-    def frames(self):
+    def frames(self) -> Iterator[Frame]:
         """Frames until the episode ends."""
         while True:
             frame = self.step()
