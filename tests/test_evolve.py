@@ -344,6 +344,7 @@ def test_a_guided_llm_change_is_made_by_its_symbolic_operator(compiler):
         _proposal("change the gain"),
         _proposal("add a filtered state", "left leg"),
         _proposal("gate on leg contact"),
+        _proposal("limit the output", engine="lateral"),
     )
     from neurojit_tui.sim.report import Outcomes
 
@@ -360,7 +361,9 @@ def test_a_guided_llm_change_is_made_by_its_symbolic_operator(compiler):
     with pytest.raises(NotApplicable, match="0/1 flag"):
         llm.propose(parent, HARSH, seed=4)
     gated, _ = llm.propose(parent, HARSH, seed=5)
-    for child in (term, integral, gated):
+    limited, _ = llm.propose(parent, HARSH, seed=6)
+    assert '"tensorlang.min"' in limited and "dense<[1.0, 1.0]>" in limited
+    for child in (term, integral, gated, limited):
         assert compiler.check(child, "c.mlir", require_control=True) == []
         flown = evaluate(child, "c.mlir", HARSH, agents=16, seed=2, compiler=compiler)
         assert (flown.landed, round(flown.mean_score, 9)) == (

@@ -5,13 +5,12 @@ synthesis agent makes it.
    the training landers (landed, crashed, out of bounds, still flying, scores) and
    answers with one structural change as JSON under a grammar: what to change, on which
    observation, for which engine, and why.
-2. In the "guide" mode, a change that a symbolic operator can make (add a term, an
-   integral or filtered state, a gate on leg contact; re-tune for "change the gain") is
-   made by that operator, on the proposed observation and engine: the model chooses,
-   the operator writes well-typed code, and the child starts out flying like its parent.
-   The model's cost is the proposal's few dozen tokens.
-3. Otherwise (the "write" mode, or "limit the output") the synthesis agent keeps the
-   parent's body and writes a few new lines after it, under the line grammar (every
+2. In the "guide" mode (the default) the change is made by its symbolic operator (a
+   term, an integral or filtered state, a gate on leg contact, bounds on the engines;
+   a re-tune for "change the gain"), on the proposed observation and engine: the model
+   chooses, the operator writes well-typed code, and the child starts out flying like
+   its parent. The model's cost is the proposal's few dozen tokens.
+3. In the "write" mode the synthesis agent keeps the parent's body and writes a few new lines after it, under the line grammar (every
    line parses and type-checks by construction), then the return, and the repair loop
    fixes what the program as a whole gets wrong.
 
@@ -36,6 +35,7 @@ from .mutations import (
     AddObservationTerm,
     AddState,
     GateOnContact,
+    LimitOutput,
     NotApplicable,
 )
 from .program import ControlProgram, ProgramShapeError, features
@@ -69,13 +69,14 @@ text ::= [a-zA-Z0-9 ,.;:()/+=-]{1,80}
 NEW_LINES = 6
 
 LLM_MODES = ("guide", "write")
-# The proposed changes a symbolic operator makes in the "guide" mode ("change the gain"
-# is a re-tune of the parent as it is).
+# The symbolic operator that makes each proposed change in the "guide" mode ("change
+# the gain" is a re-tune of the parent as it is).
 GUIDED_EDITS = {
     "add a term": AddObservationTerm(),
     "add an integral state": AddState("integral"),
     "add a filtered state": AddState("filter"),
     "gate on leg contact": GateOnContact(),
+    "limit the output": LimitOutput(),
 }
 RETUNE_CHANGE = "change the gain"
 
@@ -187,7 +188,7 @@ def guided_edit(proposal: dict, parent: str, seed: int) -> str:
         return parent  # the search tunes the child's numbers from the parent's
     operator = GUIDED_EDITS[change]
     rng = np.random.default_rng(seed)  # what the proposal leaves open (a state's slot)
-    if isinstance(operator, GateOnContact):
+    if isinstance(operator, GateOnContact | LimitOutput):  # on the action as a whole
         text, _ = operator.apply(parent, rng)
     else:
         text, _ = operator.apply(

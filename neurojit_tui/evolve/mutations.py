@@ -213,6 +213,27 @@ class AddState:
         )
 
 
+class LimitOutput:
+    """Bounds on each engine's command, tunable per engine: ``min(max(action, lo), hi)``
+    with lo = [-1, -1] and hi = [1, 1] to start, the engines' own range (the lander clips
+    commands to it), so the child first flies like its parent. Lets the search cap an
+    engine: a gentler lateral thruster, a main engine that never cuts out entirely."""
+
+    name = "limit-output"
+
+    def apply(self, parent: str, rng, other: str | None = None) -> tuple[str, str]:
+        program = ControlProgram.parse(parent)
+        p = program.fresh_prefix("l")
+        program.body += [
+            _constant(f"{p}lo", [-1.0, -1.0]),
+            _constant(f"{p}hi", [1.0, 1.0]),
+            _binary(f"{p}floor", "max", program.action, f"{p}lo"),
+            _binary(f"{p}act", "min", f"{p}floor", f"{p}hi"),
+        ]
+        program.action = f"{p}act"
+        return program.text(), "limit each engine's command to tunable bounds"
+
+
 class GateOnContact:
     """Once a leg touches, scale the action by tunable gains (starting at 1, the
     identity): lets the search learn to cut the engines on touchdown."""
@@ -289,6 +310,7 @@ SYMBOLIC_OPERATORS = (
     AddState("integral"),
     AddState("filter"),
     GateOnContact(),
+    LimitOutput(),
     Crossover(),
 )
 
