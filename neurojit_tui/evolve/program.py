@@ -8,6 +8,7 @@ it is only not a parent for the text-editing mutations (``ProgramShapeError``).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -184,7 +185,14 @@ def state_slots_in_use(program: ControlProgram, samples: int = 64, seed: int = 0
     read = read_slots(program.code_lines(), program.mem, tl.CONTROL_MEM_SIZE)
     if not read:
         return read
-    text = program.text()
+    return set(_slots_that_matter(program.text(), frozenset(read), samples, seed))
+
+
+# A search asks this of the same parents again and again (every state mutation and
+# crossover): each answer costs a parse and a few reference flights.
+@functools.lru_cache(maxsize=256)
+def _slots_that_matter(text: str, read: frozenset[int], samples: int, seed: int) -> frozenset[int]:
+    """Of the slots ``text`` reads, those ``state_slots_in_use`` says are in use."""
     module, _ = Compiler().parse(text, "<parent>", require_control=True)
     if module is None:
         return read
@@ -208,7 +216,7 @@ def state_slots_in_use(program: ControlProgram, samples: int = 64, seed: int = 0
             or not np.array_equal(mem_after[:, others], mem_out[:, others], equal_nan=True)
         ):
             in_use.add(slot)
-    return in_use
+    return frozenset(in_use)
 
 
 def features(text: str) -> Features:
