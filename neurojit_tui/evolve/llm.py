@@ -10,9 +10,10 @@ synthesis agent makes it.
    a re-tune for "change the gain"), on the proposed observation and engine: the model
    chooses, the operator writes well-typed code, and the child starts out flying like
    its parent. The model's cost is the proposal's few dozen tokens.
-3. In the "write" mode the synthesis agent keeps the parent's body and writes a few new lines after it, under the line grammar (every
-   line parses and type-checks by construction), then the return, and the repair loop
-   fixes what the program as a whole gets wrong.
+3. In the "write" mode the synthesis agent keeps the parent's body and writes a few
+   new lines after it, under the line grammar (every line parses and type-checks by
+   construction), then the return, and the repair loop fixes what the program as a
+   whole gets wrong.
 
 The child then goes through the same tuning and competition as a symbolic one; what the
 models add is measured by ``neurojit bench evolve`` against symbolic-only runs. Any
