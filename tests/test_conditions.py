@@ -99,6 +99,43 @@ async def test_every_request_the_panes_send_flies_in_the_apps_conditions():
 
 
 @pytest.mark.anyio
+async def test_the_dialog_has_the_keys_and_the_palette_opens_it():
+    """While the dialog is open the workstation's keys wait (F6 flies nothing) and Tab
+    still moves between its fields; the palette's Conditions command opens it too."""
+    from textual.widgets import Input
+
+    from neurojit_tui.ui.conditions import ConditionsDialog
+
+    app = NeuroJITApp(None)
+    asked = []
+    app.jobs.call = lambda request, timeout=None: asked.append(request)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+o")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConditionsDialog), 10)
+        first = app.screen.focused
+        await pilot.press("f6", "ctrl+o", "tab")
+        await pilot.pause(0.3)
+        assert not [r for r in asked if isinstance(r, SwarmRequest)]
+        assert isinstance(app.screen, ConditionsDialog) and len(app.screen_stack) == 2
+        assert isinstance(app.screen.focused, Input) and app.screen.focused is not first
+        await pilot.press("escape")
+        await _wait_for(pilot, lambda: not isinstance(app.screen, ConditionsDialog), 10)
+        await pilot.press("f6")
+        await _wait_for(pilot, lambda: any(isinstance(r, SwarmRequest) for r in asked), 10)
+        await pilot.press("ctrl+p", *"conditions")
+        await _wait_for(
+            pilot,
+            lambda: (
+                bool(app.screen.query("CommandList"))
+                and app.screen.query_one("CommandList").option_count > 0
+            ),
+            10,
+        )
+        await pilot.press("enter")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConditionsDialog), 10)
+
+
+@pytest.mark.anyio
 async def test_the_flag_conditions_are_shown_and_a_swarm_flies_in_them(tmp_path):
     path = _sample_copy(tmp_path)
     app = NeuroJITApp(str(path), conditions=Environment(gravity=3.0, turbulence=0.8))

@@ -26,6 +26,7 @@ from pathlib import Path
 from textual import on
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
@@ -43,7 +44,7 @@ from .editor import TensorLangEditor
 from .engine_jobs import EngineJobs, EngineTrouble
 from .evolution import EvolutionPane
 from .hangup import HangupGuard
-from .keymap import APP_BINDINGS
+from .keymap import APP_BINDINGS, WORKSTATION_ACTIONS
 from .keystrokes import KeystrokeGaps
 from .lander import LanderView
 from .reasoning import ReasoningPane, synthesis_source
@@ -199,9 +200,15 @@ class NeuroJITApp(App):
         self.show_conditions()
 
     def action_conditions(self) -> None:
-        if isinstance(self.screen, ConditionsDialog):
-            return  # open already (the key works everywhere)
         self.push_screen(ConditionsDialog(self.conditions), self._take_conditions)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While a dialog is open (the conditions, the command palette) it has the keys:
+        the workstation's own (F6 flying a swarm...) wait until it closes, except Quit.
+        Textual's own actions (Tab between the dialog's fields) go on working."""
+        if isinstance(self.screen, ModalScreen) and action in WORKSTATION_ACTIONS:
+            return action == "quit"
+        return True
 
     def _take_conditions(self, conditions: Environment | None) -> None:
         if conditions is not None:  # None: cancelled

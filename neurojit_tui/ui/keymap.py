@@ -59,3 +59,7 @@ APP_BINDINGS = [
         "alt+right", "editor_width(1)", "Wider editor", id="editor-wider", show=False, priority=True
     ),
 ]
+
+
+# The actions those keys run, by name ("editor_width(-1)" is the action "editor_width").
+WORKSTATION_ACTIONS = frozenset(binding.action.split("(")[0] for binding in APP_BINDINGS)
