@@ -16,6 +16,7 @@ from ..compiler import dialect as tl
 from .program import (
     _DEFINES,
     ACTION_TYPE,
+    LEG_OBSERVATIONS,
     MEM_TYPE,
     VALUE,
     ControlProgram,
@@ -25,7 +26,6 @@ from .program import (
 
 OBSERVATION_NAMES = ("x", "y", "vx", "vy", "angle", "omega", "left leg", "right leg")
 CHANNELS = ("main engine", "lateral engine")
-LEG_OBSERVATIONS = (6, 7)  # obs indices of the leg-contact flags
 SCALAR_TYPE = "tensor<1xf64>"
 
 

@@ -21,6 +21,7 @@ from ..compiler.reference import ReferenceProgram
 OBS_TYPE = f"tensor<{tl.CONTROL_OBS_SIZE}xf64>"
 MEM_TYPE = f"tensor<{tl.CONTROL_MEM_SIZE}xf64>"
 ACTION_TYPE = f"tensor<{tl.CONTROL_ACTION_SIZE}xf64>"
+LEG_OBSERVATIONS = (6, 7)  # obs indices of the leg-contact flags (0 or 1, not signals)
 
 _HEADER = re.compile(
     r"func\.func\s+@"
@@ -199,7 +200,8 @@ def _slots_that_matter(text: str, read: frozenset[int], samples: int, seed: int)
     reference = ReferenceProgram(module, "<parent>")
     rng = np.random.default_rng(seed)
     obs = rng.normal(scale=2.0, size=(samples, tl.CONTROL_OBS_SIZE))
-    obs[:, 6:8] = rng.integers(0, 2, size=(samples, 2))  # the legs are 0/1 flags
+    legs = list(LEG_OBSERVATIONS)
+    obs[:, legs] = rng.integers(0, 2, size=(samples, len(legs)))
     mem = rng.normal(scale=2.0, size=(samples, tl.CONTROL_MEM_SIZE))
     (action, mem_out), failure = reference.call(tl.CONTROL_ENTRY, obs, mem)
     if failure is not None:
