@@ -24,7 +24,7 @@ LAYERS = (
     ("demo", "lsp", "ui"),  # programs that talk to the engine, or run the demo
     ("cli",),
 )
-BASE_MODULES = {"__init__", "bounded", "lazy", "once", "paths", "resources"}
+BASE_MODULES = {"__init__", "bounded", "lazy", "once", "paths", "resources", "version"}
 
 
 def _unit(module: str) -> str | None:

@@ -19,7 +19,10 @@ from ..sim.report import Outcomes
 @dataclass(frozen=True)
 class EvolveOptions:
     generations: int | None = None  # None: until the budget ends
-    budget_s: float | None = 120.0  # None: until ``generations``
+    budget_s: float | None = 120.0  # None: until ``generations`` or ``evaluations``
+    # stop at the first point where this many training evaluations are done (replayable,
+    # unlike the clock); None: no such bound
+    evaluations: int | None = None
     population: int = 4  # programs kept per island
     islands: int = 2
     seed: int = 0
@@ -193,6 +196,39 @@ class OperatorStats:
 
 
 @dataclass(frozen=True)
+class SeedProgram:
+    """A program the search started from, and where it came from, so that a replay
+    can find it again and tell when it changed."""
+
+    path: str  # as the run named it: a file, a sample, "registry:KEY12", the editor's
+    origin: str  # "file", "sample", "registry" or "editor"
+    sha256: str  # of its text
+    key: str | None = None  # the registry entry's full key (origin "registry")
+
+
+@dataclass(frozen=True)
+class ReplayRecord:
+    """What rerunning a search needs to give the same best: its seed, where it stopped,
+    its seed programs and the landers' seeds (``neurojit evolve --replay RUN.json``).
+
+    ``evaluations`` is the training-evaluation count at which the search stopped: a
+    budget run replays exactly with that bound instead of the clock (``StopRule``)."""
+
+    seed: int
+    stopped_by: str  # "generations", "evaluations", "budget", "cancelled" or "seeds"
+    evaluations: int | None  # None: it ran its generations (or no seed flew)
+    generations: int  # completed
+    seeds: tuple[SeedProgram, ...]
+    train_seed: int
+    selection_seed: int
+    validation_seed: int
+    version: str  # the project's version
+    source_sha256: str  # of the project's Python source: another one may search otherwise
+    replayable: bool
+    note: str  # why it may not replay byte for byte, when it may not
+
+
+@dataclass(frozen=True)
 class EvolutionResult:
     status: str  # "ok", "cancelled", "failed" (nothing flew)
     seconds: float
@@ -210,6 +246,7 @@ class EvolutionResult:
     operators: dict[str, OperatorStats] = field(default_factory=dict)  # by operator name
     # on a cluster: evaluations per node (the cluster's own report, RayCluster.report)
     cluster: dict[str, Any] = field(default_factory=dict)
+    replay: ReplayRecord | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -217,3 +254,8 @@ class EvolutionResult:
             # the JSON of a best offered to no registry has always had no "registry" key
             del data["best"]["registry"]
         return data
+
+    @property
+    def registry_seeds(self) -> tuple[SeedProgram, ...]:
+        """The seed programs the registry's memory of earlier runs contributed."""
+        return tuple(s for s in self.replay.seeds if s.origin == "registry") if self.replay else ()

@@ -11,13 +11,18 @@ landers the search never flew.
 
 Determinism: everything random comes from one ``numpy`` generator seeded with
 ``seed``, and nothing depends on the clock except the optional time budget; so the
-same ``seed`` and ``generations`` (with no budget cut) give the same best, on one
-machine or on a cluster (``cluster``: the training flights go to a Ray cluster, whose
-outcomes equal the local ones).
+same ``seed``, seed programs and ``generations`` or ``evaluations`` give the same best,
+on one machine or on a cluster (``cluster``: the training flights go to a Ray cluster,
+whose outcomes equal the local ones). A time budget is made replayable too: the search
+asks whether to stop at fixed points of its work (``StopRule``) and reads
+the clock only at the first of them after each batch of evaluations, so a budget run
+stops exactly where ``evaluations`` set to its count at the stop would stop it
+(``neurojit evolve --replay``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 import threading
 import time
@@ -29,6 +34,7 @@ import numpy as np
 from ..compiler import CompileError
 from ..sim import model
 from ..sim.swarm import validate, validation_seed
+from ..version import source_sha256, version
 from .database import Individual, ProgramDatabase
 from .evaluation import fitness, population_evaluator, selection_seed
 from .mutations import SYMBOLIC_OPERATORS, NotApplicable, mutate
@@ -44,7 +50,9 @@ from .results import (
     GenerationSummary,
     LineageStep,
     OperatorStats,
+    ReplayRecord,
     SearchLog,
+    SeedProgram,
     SelectionScores,
     TrainingScores,
     ValidationScores,
@@ -60,6 +68,56 @@ class _Deadline:
 
     def __init__(self, out_of_time):
         self.is_set = out_of_time
+
+
+class StopRule:
+    """When the search stops: the user's cancel, ``evaluations`` training evaluations,
+    or the time budget; latched, so once it says stop it always does.
+
+    The search asks at fixed points of its work. The clock is read only at the first
+    question after the evaluation count changed, so where a budget stops the search
+    depends only on the count: the first question at which at least ``evaluations``
+    are done is the very same question, and ``evaluations = stopped_at`` replays it."""
+
+    def __init__(
+        self,
+        options: EvolveOptions,
+        cancel,
+        evaluations_done: Callable[[], int],
+        clock: Callable[[], float] = time.perf_counter,
+    ):
+        self.budget_s, self.evaluations = options.budget_s, options.evaluations
+        self.cancel, self.evaluations_done, self.clock = cancel, evaluations_done, clock
+        self.start = clock()
+        self.reason: str | None = None  # "cancelled", "evaluations" or "budget" once stopped
+        self.stopped_at: int | None = None  # the evaluation count when it stopped
+        self._clock_read_at: int | None = None
+
+    def __call__(self) -> bool:
+        if self.reason is not None:
+            return True
+        count = self.evaluations_done()
+        if self.cancel.is_set():
+            self._stop("cancelled", count)
+        elif self.evaluations is not None and count >= self.evaluations:
+            self._stop("evaluations", count)
+        elif self.budget_s is not None and count != self._clock_read_at:
+            self._clock_read_at = count
+            if self.clock() - self.start > self.budget_s:
+                self._stop("budget", count)
+        return self.reason is not None
+
+    def _stop(self, reason: str, count: int) -> None:
+        self.reason, self.stopped_at = reason, count
+
+    def past_deadline(self) -> bool:
+        """For a model generating: the cancel or the clock itself (a generation makes no
+        evaluation, so it cannot wait for the count to change)."""
+        return (
+            self.reason is not None
+            or self.cancel.is_set()
+            or (self.budget_s is not None and self.clock() - self.start > self.budget_s)
+        )
 
 
 class Evolution:
@@ -89,17 +147,12 @@ class Evolution:
         self.operators: dict[str, OperatorStats] = {}
         self._count = 0
         self._best: Individual | None = None
+        self.stop = StopRule(options, self.cancel, lambda: self.evaluator.evaluations)
 
     # -- bookkeeping ------------------------------------------------------------------
 
     def _log(self, message: str) -> None:
         self.on_event(SearchLog(message))
-
-    def _out_of_time(self) -> bool:
-        budget = self.options.budget_s
-        return self.cancel.is_set() or (
-            budget is not None and time.perf_counter() - self._start > budget
-        )
 
     def _tally(self, operator: str, outcome: str) -> None:
         """Count one more ``outcome`` (an ``OperatorStats`` field) for ``operator``."""
@@ -155,7 +208,7 @@ class Evolution:
             seed=int(self.rng.integers(2**31)),
             popsize=self.options.cma_popsize,
             sigma0=sigma0,
-            should_stop=self._out_of_time,
+            should_stop=self.stop,
         )
         if not tuned.outcomes.ok or tuned.fitness == -np.inf:
             self._fail(
@@ -208,7 +261,7 @@ class Evolution:
                     parent,
                     self.env,
                     seed=int(self.rng.integers(2**31)),
-                    cancel=_Deadline(self._out_of_time),
+                    cancel=_Deadline(self.stop.past_deadline),
                 )
             else:
                 other = None
@@ -319,11 +372,11 @@ class Evolution:
             self.evaluator.close()
 
     def _run(self) -> EvolutionResult:
-        self._start = time.perf_counter()
+        self._start = self.stop.start = time.perf_counter()
         o = self.options
         seeded = []
         for path, text in self.seeds:
-            if self._out_of_time() and seeded:
+            if self.stop() and seeded:
                 break
             individual = self._tuned_individual(
                 text, path, 0, [], "seed", f"seed {path}", o.seed_tune_generations, source=path
@@ -339,14 +392,10 @@ class Evolution:
                 )
         self._record_generation(0)
         generation = 0
-        while (
-            seeded
-            and not self._out_of_time()
-            and (o.generations is None or generation < o.generations)
-        ):
+        while seeded and not self.stop() and (o.generations is None or generation < o.generations):
             generation += 1
             for island in range(len(self.database.islands)):
-                if self._out_of_time():
+                if self.stop():
                     break
                 child = self._child(island, generation)
                 if child is None:
@@ -455,6 +504,35 @@ class Evolution:
             len(self.evaluator._structures),
             self.operators,
             self.evaluator.report(),
+            self._replay_record(generation, seeded=best is not None),
+        )
+
+    def _replay_record(self, generation: int, seeded: bool) -> ReplayRecord:
+        """What a replay needs; the seeds' origins are the caller's to tell
+        (``runner.run_evolution`` does), here every seed is a file."""
+        o, stop = self.options, self.stop
+        stopped_by = stop.reason or ("generations" if seeded else "seeds")
+        notes = []
+        if stopped_by == "cancelled":
+            notes.append("it was cancelled by hand")
+        if self.llm is not None:
+            notes.append("the models' proposals are cut short by the clock")
+        return ReplayRecord(
+            o.seed,
+            stopped_by,
+            stop.stopped_at if stopped_by in ("evaluations", "budget") else None,
+            generation,
+            tuple(
+                SeedProgram(path, "file", hashlib.sha256(text.encode()).hexdigest())
+                for path, text in self.seeds
+            ),
+            self.evaluator.seed,
+            selection_seed(o.seed),
+            validation_seed(o.seed),
+            version(),
+            source_sha256(),
+            not notes,
+            "; ".join(notes),
         )
 
 
