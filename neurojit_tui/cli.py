@@ -19,6 +19,7 @@ EXIT_OK = 0
 EXIT_DIAGNOSTICS = 1  # the program has errors
 EXIT_RUNTIME = 2  # it ran, and an assert failed
 EXIT_USAGE = 64
+EXIT_USAGE_ERROR = 2  # bad arguments or input files (argparse's status too)
 
 
 # Far above any TensorLang program; what is larger (or endless, like /dev/zero) is not one.
@@ -82,6 +83,7 @@ MODEL_SEED = _int_in(0, 2**32 - 1)  # llama.cpp's seed is 32 bits
 STEPS = _int_in(1, 10**7)
 THREADS = _int_in(1, 1024)
 COUNT = _int_in(1, 10**6)  # candidates, attempts, repeats, episodes...
+EVALUATIONS = _int_in(1, 10**12)  # training evaluations of a search
 GRAVITY = _float_in(*GRAVITY_RANGE)  # m/s^2
 TURBULENCE = _float_in(*TURBULENCE_RANGE)
 SECONDS = _float_in(0.0, 10.0**7, low_open=True)
@@ -450,16 +452,19 @@ def cmd_synthesize(args) -> int:
 
 def cmd_evolve(args) -> int:
     from .evolve import EvolveOptions, run_evolution
-    from .evolve.report import progress_line, summary
+    from .evolve.report import progress_line
     from .evolve.results import BestSoFar, EvolutionEvent, GenerationEnded
 
+    if args.replay:
+        return _replay_evolution(args)
     seeds = [(path, _read(path)) for path in args.files]
     env = _environment(args)
-    if args.generations is None and args.budget is None:
+    if args.generations is None and args.budget is None and args.evaluations is None:
         args.budget = 120.0
     options = EvolveOptions(
         generations=args.generations,
         budget_s=args.budget,
+        evaluations=args.evaluations,
         population=args.population,
         islands=args.islands,
         seed=args.seed,
@@ -493,6 +498,12 @@ def cmd_evolve(args) -> int:
         )
     except ModelError as error:
         raise SystemExit(f"neurojit: {error}") from None
+    return _report_evolution(args, result, registry)
+
+
+def _report_evolution(args, result, registry) -> int:
+    from .evolve.report import summary
+
     if registry is not None:
         registry.flush()
     if result.best is not None and args.output:
@@ -500,6 +511,50 @@ def cmd_evolve(args) -> int:
         result = replace(result, best=replace(result.best, path=args.output))
     print(json.dumps(result.to_json(), indent=2) if args.json else summary(result))
     return EXIT_OK if result.status == "ok" else EXIT_RUNTIME
+
+
+def _replay_evolution(args) -> int:
+    """``evolve --replay RUN.json``: the recorded run again (its conditions, options and
+    seed programs; bounded by its evaluation count instead of the clock)."""
+    from .agents import ModelError
+    from .evolve import run_evolution
+    from .evolve.replay import ReplayError, load_replay
+
+    if args.files:
+        return _usage_error("evolve --replay takes its seed programs from the run's JSON")
+    registry = None if args.no_cache else _registry(args)
+    try:
+        replay = load_replay(args.replay, registry)
+    except ReplayError as error:
+        return _usage_error(str(error))
+    for warning in replay.warnings:
+        print(f"neurojit: warning: {warning}", file=sys.stderr)
+    options = replace(replay.options, threads=args.threads_swarm)
+    agents = _agents(args) if options.use_llm else None
+    if not args.json:
+        bound = (
+            f"{options.evaluations} evaluations"
+            if options.evaluations is not None
+            else f"{options.generations} generations"
+        )
+        print(
+            f"replaying {args.replay}: seed {options.seed}, {bound}, "
+            f"{len(replay.seeds)} seed program(s)",
+            file=sys.stderr,
+        )
+    try:
+        result = run_evolution(
+            replay.env, options, seeds=replay.seeds, registry=registry, agents=agents
+        )
+    except ModelError as error:
+        raise SystemExit(f"neurojit: {error}") from None
+    return _report_evolution(args, result, registry)
+
+
+def _usage_error(message: str) -> int:
+    """Bad input the parser cannot see: one line on stderr, exit status 2 (as argparse)."""
+    print(f"neurojit: error: {message}", file=sys.stderr)
+    return EXIT_USAGE_ERROR
 
 
 def _registry(args):
@@ -587,10 +642,13 @@ def cmd_bench(args) -> int:
         print(json.dumps(rows, indent=2) if args.json else format_inference_table(rows))
         return EXIT_OK
     if args.what == "cache":
-        from .agents.cache_bench import bench_cache, format_cache_table
+        from .evolve.cache_bench import CacheBenchError, bench_cache, format_cache_table
 
         log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr))
-        result = bench_cache(_agents(args), log=log)
+        try:
+            result = bench_cache(None if args.no_llm else _agents(args), log=log)
+        except CacheBenchError as error:
+            raise SystemExit(f"neurojit: bench cache: {error}") from None
         print(json.dumps(result, indent=2) if args.json else format_cache_table(result))
         return EXIT_OK
     if args.what == "repair":
@@ -810,10 +868,17 @@ def _add_condition_flags(p) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one line (argparse also prints the usage above it), exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .sim.model import MAX_STEPS
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="neurojit", description="NeuroJIT Workstation: TensorLang JIT compiler tools."
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -942,6 +1007,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="stop after this many generations (same --seed and --generations: the same result)",
     )
+    p.add_argument(
+        "--evaluations",
+        type=EVALUATIONS,
+        default=None,
+        metavar="N",
+        help="stop once N training evaluations are done (same --seed and --evaluations: "
+        "the same result, on any machine)",
+    )
+    p.add_argument(
+        "--replay",
+        metavar="RUN.json",
+        default=None,
+        help="run a recorded search again to the same best: its conditions, options and "
+        "seed programs from RUN.json (evolve --json, or a registry entry's JSON)",
+    )
     p.add_argument("--population", type=COUNT, default=4, help="programs kept per island")
     p.add_argument("--islands", type=_int_in(1, 64), default=2)
     p.add_argument("--seed", type=SEED, default=0)
@@ -1002,7 +1082,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="bench evolve: seconds per arm (default 60)",
     )
     p.add_argument(
-        "--no-llm", action="store_true", help="bench evolve: skip the arms that need the models"
+        "--no-llm",
+        action="store_true",
+        help="bench evolve: skip the arms that need the models; bench cache: evolve the "
+        "cold path without them",
     )
     _add_cluster_flag(p)  # bench evolve: its arms fly there; bench cluster: measure that one
     _add_model_flags(p)

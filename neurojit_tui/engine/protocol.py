@@ -355,6 +355,7 @@ class EvolveRequest(Request[EvolveReply], op="evolve"):
     turbulence: float = 1.0
     budget_s: float | None = 60.0
     generations: int | None = None
+    evaluations: int | None = None  # EvolveOptions.evaluations
     population: int = 4
     islands: int = 2
     seed: int = 0

@@ -344,7 +344,7 @@ class Handlers:
         env = Environment(gravity=request.gravity, turbulence=request.turbulence)
         registry = self.registry()
         seeds = default_seeds(env, registry) if request.with_default_seeds else []
-        text = request.text
+        text, path = request.text, None
         if text and text.strip():
             path = request.path or "editor.mlir"
             seeds = [(path, text)] + [
@@ -364,6 +364,7 @@ class Handlers:
         options = EvolveOptions(
             budget_s=request.budget_s,
             generations=request.generations,
+            evaluations=request.evaluations,
             population=request.population,
             islands=request.islands,
             seed=request.seed,
@@ -381,6 +382,7 @@ class Handlers:
                 on_event=forward,
                 on_token=self._token_stream(emit),
                 cancel=cancel,
+                editor_path=path,
             )
         finally:
             self._cancels.discard(cancel)

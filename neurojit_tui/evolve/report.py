@@ -42,6 +42,37 @@ def cluster_lines(cluster: dict) -> list[str]:
     return lines
 
 
+def provenance_lines(result: EvolutionResult) -> list[str]:
+    """Which seeds the registry's memory of earlier runs gave, and where the search
+    stopped (what a replay needs; the JSON has the whole record)."""
+    record = result.replay
+    if record is None:
+        return []
+    remembered = result.registry_seeds
+    lines = [
+        "seeds: "
+        + ", ".join(f"{s.path.rsplit('/', 1)[-1]} ({s.origin})" for s in record.seeds)
+        + (
+            f"; {len(remembered)} from the registry (earlier runs), so a rerun on this "
+            "registry may differ"
+            if remembered
+            else ""
+        )
+    ]
+    stopped = {
+        "budget": f"the time budget, at {record.evaluations} evaluations",
+        "evaluations": f"the evaluation bound, at {record.evaluations} evaluations",
+        "cancelled": f"a cancel, at {record.evaluations} evaluations",
+        "generations": f"the generation count ({record.generations})",
+        "seeds": "no seed program flew",
+    }.get(record.stopped_by, record.stopped_by)
+    lines.append(
+        f"stopped by {stopped}; seed {record.seed}"
+        + ("" if record.replayable else f"; may not replay exactly: {record.note}")
+    )
+    return lines
+
+
 SHOWN_FAILURES = 5  # failed candidates (and diagnostics of each) a summary lists
 
 
@@ -53,6 +84,7 @@ def summary(result: EvolutionResult) -> str:
         f"{len(result.failures)} failed candidates"
     ]
     lines += cluster_lines(result.cluster)
+    lines += provenance_lines(result)
     best = result.best
     if best is None:
         lines.append("no candidate flew")

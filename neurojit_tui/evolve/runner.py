@@ -14,6 +14,7 @@ keeps a run local).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, replace
 
@@ -21,8 +22,17 @@ from ..cluster import resolve_address
 from ..compiler import Compiler
 from ..paths import controller_samples
 from ..sim import model
-from .results import EvolutionEvent, EvolutionResult, EvolveOptions, RegistryVerdict
+from .results import (
+    EvolutionEvent,
+    EvolutionResult,
+    EvolveOptions,
+    RegistryVerdict,
+    SeedProgram,
+)
 from .search import evolve
+
+REGISTRY_PREFIX = "registry:"
+EDITOR = "editor"  # the origin of the workstation's buffer
 
 
 def samples() -> list[tuple[str, str]]:
@@ -30,12 +40,45 @@ def samples() -> list[tuple[str, str]]:
     return [(str(path), path.read_text()) for path in controller_samples()]
 
 
+def registry_label(key: str) -> str:
+    """How a seed taken from the registry is named (in the JSON, the pane, the log)."""
+    return f"{REGISTRY_PREFIX}{key[:12]}"
+
+
 def default_seeds(env: model.Environment, registry=None, nearby: int = 3) -> list[tuple[str, str]]:
     seeds = samples()
     if registry is not None:
         for entry in registry.nearby(env, nearby, with_strategy=False):
-            seeds.append((f"registry:{entry.key[:12]}", entry.source))
+            seeds.append((registry_label(entry.key), entry.source))
     return seeds
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def seed_programs(
+    seeds: list[tuple[str, str]], registry=None, editor_path: str | None = None
+) -> tuple[SeedProgram, ...]:
+    """Where each seed came from: a built-in sample, a registry entry (its full key), the
+    workstation's buffer (``editor_path``), or a file."""
+    sample_paths = {str(path) for path in controller_samples()}
+    keys = registry.keys() if registry is not None else []
+    programs = []
+    for path, text in seeds:
+        digest, key = text_sha256(text), None
+        if path.startswith(REGISTRY_PREFIX):
+            origin = "registry"
+            prefix = path.removeprefix(REGISTRY_PREFIX)
+            key = next((k for k in keys if k.startswith(prefix)), None)
+        elif path in sample_paths:
+            origin = "sample"
+        elif editor_path is not None and path == editor_path:
+            origin = EDITOR
+        else:
+            origin = "file"
+        programs.append(SeedProgram(path, origin, digest, key))
+    return tuple(programs)
 
 
 def run_evolution(
@@ -47,9 +90,11 @@ def run_evolution(
     on_event: Callable[[EvolutionEvent], None] | None = None,
     on_token=None,
     cancel=None,
+    editor_path: str | None = None,
 ) -> EvolutionResult:
     """Evolve controllers for ``env``. ``agents`` (``agents.Agents``) enables LLM
-    mutations unless ``options.use_llm`` is off; ``on_token(role, piece)`` hears them."""
+    mutations unless ``options.use_llm`` is off; ``on_token(role, piece)`` hears them.
+    ``editor_path``: the seed that is the workstation's buffer, for the replay record."""
     seeds = seeds or default_seeds(env, registry)
     options = replace(options, cluster=resolve_address(options.cluster))
     llm = None
@@ -58,6 +103,9 @@ def run_evolution(
 
         llm = LLMMutation(agents, on_token=on_token, mode=options.llm_mode)
     result = evolve(seeds, env, options, llm=llm, on_event=on_event, cancel=cancel)
+    if result.replay is not None:
+        origins = seed_programs(seeds, registry, editor_path)
+        result = replace(result, replay=replace(result.replay, seeds=origins))
     if registry is not None and result.best is not None and result.status == "ok":
         verdict = remember_if_better(result, env, registry, agents)
         result = replace(result, best=replace(result.best, registry=verdict))
@@ -70,16 +118,12 @@ def remember_if_better(
     """Store the winner if it beats the stored entry and every sample on the same
     validation landers (``memory.admission``), with its lineage and both scores."""
     from ..agents.pipeline import model_identities
-    from ..memory import cache_key
+    from ..memory import NO_MODELS, cache_key
     from ..memory.admission import remember_if_better as admit_and_remember
 
     best, options = result.best, result.options
     assert best is not None, "a search that found nothing has nothing to remember"
-    identities = (
-        model_identities(agents)
-        if agents is not None
-        else {"reasoning": "none", "synthesis": "none"}
-    )
+    identities = model_identities(agents) if agents is not None else NO_MODELS
     key, key_data = cache_key(env, identities)
     validation = {
         k: getattr(best.validation, k)
@@ -104,6 +148,10 @@ def remember_if_better(
             "seed": options.seed,
             "generations": result.generations,
             "models": identities,
+            # what `neurojit evolve --replay` needs, as the run's JSON has it
+            "replay": asdict(result.replay) if result.replay is not None else None,
+            "options": asdict(options),
+            "environment": env.to_json(),
         },
     )
     return RegistryVerdict(**verdict)

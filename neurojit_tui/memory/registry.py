@@ -330,6 +330,10 @@ class Registry:
         except OSError:
             return []
 
+    def versions(self, key: str) -> list[Entry]:
+        """Every valid version stored for ``key``, best first."""
+        return [entry for entry, _ in self._valid_versions(key)]
+
     def best(self, key: str) -> Entry | None:
         versions = self._valid_versions(key)
         return versions[0][0] if versions else None

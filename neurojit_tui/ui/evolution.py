@@ -38,6 +38,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from ..engine.protocol import EvolutionProgress, EvolveRequest
+from ..evolve.report import provenance_lines
 from ..evolve.results import (
     BestSoFar,
     EvolutionResult,
@@ -186,7 +187,7 @@ def format_outcome(result: EvolutionResult) -> list[str]:
         lines.append(f"registry: stored under {registry.key[:12]} ({registry.reason})")
     else:
         lines.append(f"registry: not stored, {registry.reason}")
-    return lines
+    return lines + provenance_lines(result)
 
 
 @dataclass
