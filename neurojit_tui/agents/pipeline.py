@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..compiler import Compiler
-from ..memory import cache_key
+from ..memory import cache_key, lookup_keys
 from ..memory.admission import not_worse_than_samples, remember_if_better
 from ..sim import Environment, SwarmReport, evaluate, rank
 from .reasoning import Strategy
@@ -112,6 +112,29 @@ def model_identities(agents) -> dict[str, str]:
     }
 
 
+def known_controller(registry, env: Environment, models: dict, compiler, seed: int, log=print):
+    """(the stored entry, "l1" | "l2") for ``env``, or None: under the key of these
+    models' controllers, else under the key of controllers no model wrote (an evolved
+    one answers whatever models are loaded). Known conditions are never answered with
+    less than the best sample (a registry written before admission checks may hold
+    worse). No model is loaded."""
+    for key, _ in lookup_keys(env, models):
+        controller, level = registry.lookup(key)
+        if controller is None:
+            continue
+        entry = getattr(controller, "entry", None)
+        if entry is None:  # an L1 hit is the live program: read its entry once written
+            registry.flush()
+            entry = registry.best(key)
+        good, why = not_worse_than_samples(
+            entry.source, entry.file or "stored.mlir", env, compiler, seed
+        )
+        if good:
+            return entry, level
+        log(f"known conditions, but the stored controller is {why}")
+    return None
+
+
 def synthesize(
     agents,
     env: Environment,
@@ -134,22 +157,10 @@ def synthesize(
     start = time.perf_counter()
     if registry is not None:
         key, key_data = cache_key(env, model_identities(agents))
-        controller, level = registry.lookup(key)
-        if controller is not None:
-            # Known conditions are never answered with less than the best sample (a
-            # registry written before admission checks may hold worse).
-            entry = getattr(controller, "entry", None)
-            if entry is None:  # an L1 hit is the live program: read its entry once written
-                registry.flush()
-                entry = registry.best(key)
-            good, why = not_worse_than_samples(
-                entry.source, entry.file or "stored.mlir", env, compiler, seed
-            )
-            if not good:
-                log(f"known conditions, but the stored controller is {why}: synthesizing anew")
-                controller = None
-        if controller is not None:
-            log(f"known conditions: controller from {level.upper()} memory (key {key})")
+        known = known_controller(registry, env, model_identities(agents), compiler, seed, log)
+        if known is not None:
+            entry, level = known
+            log(f"known conditions: controller from {level.upper()} memory (key {entry.key})")
             return SynthesisRun(
                 "ok",
                 time.perf_counter() - start,
@@ -159,7 +170,7 @@ def synthesize(
                     entry.scores.get("mean_score"),
                     entry.scores.get("cvar10_score"),
                     strategy=entry.strategy,
-                    key=key,
+                    key=entry.key,
                     source=entry.source,
                 ),
                 [],

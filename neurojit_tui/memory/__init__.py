@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..compiler.jit import AssertSite, CompiledProgram
-from .key import cache_key, canonical_condition, toolchain
+from .key import NO_MODELS, cache_key, canonical_condition, lookup_keys, toolchain
 from .registry import Entry, LoadedController, Rebuild, Registry, default_root
 
 if TYPE_CHECKING:
@@ -58,6 +58,8 @@ def remember(
 
 
 __all__ = [
+    "NO_MODELS",
+    "lookup_keys",
     "Entry",
     "LoadedController",
     "Registry",

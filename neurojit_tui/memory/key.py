@@ -83,3 +83,17 @@ def cache_key(env: Environment, models: dict[str, str]) -> tuple[str, dict[str, 
         "models": dict(sorted(models.items())),
     }
     return _digest(data)[:32], data
+
+
+# The model identities of a controller no model wrote (evolved by symbolic search alone).
+NO_MODELS = {"reasoning": "none", "synthesis": "none"}
+
+
+def lookup_keys(env: Environment, models: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    """The keys a controller for ``env`` may be stored under, in lookup order: the one
+    these models' controllers get, then the one of controllers no model wrote, which
+    are as good an answer whatever models are loaded."""
+    keys = [cache_key(env, models)]
+    if models != NO_MODELS:
+        keys.append(cache_key(env, NO_MODELS))
+    return keys
