@@ -679,6 +679,7 @@ def cmd_bench(args) -> int:
                 agents=agents,
                 log=log,
                 cluster=address,
+                evaluations=args.evaluations,
             )
         )
         print(json.dumps(result, indent=2) if args.json else format_evolve_table(result))
@@ -1080,6 +1081,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=60.0,
         metavar="SECONDS",
         help="bench evolve: seconds per arm (default 60)",
+    )
+    p.add_argument(
+        "--evaluations",
+        type=EVALUATIONS,
+        default=None,
+        metavar="N",
+        help="bench evolve: bound the searching arms by N training evaluations instead of "
+        "seconds (repeatable)",
     )
     p.add_argument(
         "--no-llm",

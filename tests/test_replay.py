@@ -223,3 +223,26 @@ def test_bench_cache_measures_a_warm_start_of_what_evolve_stored():
     assert result["cold_status"] == "ok" and not result["cold_used_models"]
     assert result["l2_s"] > 0 and result["cold_over_l2"] > 1
     assert result["cold_over_l1"] > result["cold_over_l2"]
+
+
+def test_bench_evolve_with_an_evaluation_bound_repeats_exactly():
+    from neurojit_tui.evolve.bench import bench_evolve, format_evolve_table
+
+    def run():
+        return bench_evolve(
+            [(3.0, 0.8)],
+            evaluations=300,
+            validation_agents=64,
+            log=lambda m: None,
+            throughput_seconds=0.1,
+        )
+
+    first, second = run(), run()
+    scores = lambda r: [
+        (a["arm"], a["evaluations"], a["success_rate"], a["cvar10_score"])
+        for a in r["conditions"][0]["arms"]
+    ]
+    assert scores(first) == scores(second)
+    searched = [a for a in first["conditions"][0]["arms"] if a["arm"] != "heuristic"]
+    assert all(300 <= a["evaluations"] < 400 for a in searched), searched
+    assert format_evolve_table(first).startswith("300 training evaluations per searching arm")

@@ -139,9 +139,12 @@ def bench_evolve(
     log=print,
     cluster: str | None = None,
     throughput_seconds: float = 5.0,
+    evaluations: int | None = None,
 ) -> dict:
     """``cluster``: the arms' training flights go to that Ray cluster (validation and
-    the throughput comparison stay on this machine)."""
+    the throughput comparison stay on this machine). ``evaluations``: the searching arms
+    (CMA-ES and evolve) stop after this many training evaluations instead of ``budget``
+    seconds, so the bench repeats exactly (the synthesize arm keeps the seconds)."""
     heuristic = next(t for p, t in samples() if p.endswith("heuristic.mlir"))
     rows = []
     for gravity, turbulence in conditions:
@@ -168,13 +171,14 @@ def bench_evolve(
         try:
             structure = evaluator.structure(heuristic, "heuristic.mlir")
             deadline = t0 + budget
+
+            def spent(deadline=deadline, evaluator=evaluator) -> bool:
+                if evaluations is not None:
+                    return evaluator.evaluations >= evaluations
+                return time.perf_counter() > deadline
+
             tuned = tune(
-                evaluator,
-                structure,
-                structure.parameters.initial,
-                10**6,
-                seed,
-                should_stop=lambda deadline=deadline: time.perf_counter() > deadline,
+                evaluator, structure, structure.parameters.initial, 10**6, seed, should_stop=spent
             )
         finally:
             evaluator.close()
@@ -204,7 +208,8 @@ def bench_evolve(
 
                 llm = LLMMutation(agents, mode=llm_mode)
             options = EvolveOptions(
-                budget_s=budget,
+                budget_s=None if evaluations is not None else budget,
+                evaluations=evaluations,
                 seed=seed,
                 use_llm=use_llm,
                 validation_agents=validation_agents,
@@ -234,6 +239,7 @@ def bench_evolve(
     log("throughput: parametric vs recompile-per-candidate")
     return {
         "budget_s": budget,
+        "evaluations": evaluations,
         "seed": seed,
         "validation_agents": validation_agents,
         "conditions": rows,
@@ -252,9 +258,13 @@ def _format_scores(row: dict) -> str:
 
 
 def format_evolve_table(result: dict) -> str:
+    bound = (
+        f"{result['evaluations']} training evaluations per searching arm"
+        if result.get("evaluations")
+        else f"budget {result['budget_s']:g} s per arm"
+    )
     lines = [
-        f"budget {result['budget_s']:g} s per arm; validation: {result['validation_agents']} "
-        f"landers of a seed no arm trains on",
+        f"{bound}; validation: {result['validation_agents']} landers of a seed no arm trains on",
         "",
     ]
     lines.append("| gravity | turbulence | arm | landed | CVaR-10 | mean | evaluations | seconds |")
