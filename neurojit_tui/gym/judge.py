@@ -38,7 +38,7 @@ from .groups import IDLE, LANDED, RESET, REWARD, STEP, TERMINATED, TRUNCATED, En
 # maybe other threads, which a fork does not carry over safely. As with any such start
 # method, a script that makes a Judge must guard its main code (`if __name__ == ...`).
 WORKER_CONTEXT = "forkserver"
-DEFAULT_ENVS_PER_WORKER = 16
+DEFAULT_ENVS_PER_WORKER = 32
 
 
 def default_workers() -> int:
