@@ -78,10 +78,12 @@ def _float_in(low: float, high: float, low_open: bool = False):
 
 
 AGENTS = _int_in(1, 10**9)  # the memory guard (_check_swarm_memory) has the last word
-SEED = _int_in(0, 2**63 - 1)  # the noise generator's seed is an unsigned 64-bit number
+SEED_MAX = 2**63 - 1
+SEED = _int_in(0, SEED_MAX)  # the noise generator's seed is an unsigned 64-bit number
 MODEL_SEED = _int_in(0, 2**32 - 1)  # llama.cpp's seed is 32 bits
 STEPS = _int_in(1, 10**7)
 THREADS = _int_in(1, 1024)
+WORKERS = _int_in(0, 1024)
 COUNT = _int_in(1, 10**6)  # candidates, attempts, repeats, episodes...
 EVALUATIONS = _int_in(1, 10**12)  # training evaluations of a search
 GRAVITY = _float_in(*GRAVITY_RANGE)  # m/s^2
@@ -776,30 +778,49 @@ def _first_comment(path: Path) -> str:
 
 def cmd_gym(args) -> int:
     from .compiler import CompileError, Compiler
-    from .gym.fly import FlightError, fly
+    from .gym.environments import EnvSpec, FlightError
+    from .gym.fly import fly
+    from .gym.judge import Judge, default_workers
 
+    try:
+        spec = EnvSpec.parse(args.env, args.env_arg)
+    except FlightError as error:
+        print(f"neurojit: error: {error}", file=sys.stderr)
+        return EXIT_RUNTIME
     try:
         program = Compiler().compile(_read(args.file), args.file, require_control=True)
     except CompileError as error:
         _print_diagnostics(error.diagnostics, False)
         return EXIT_DIAGNOSTICS
-    try:
-        report, violation = fly(
-            program, args.env, episodes=args.episodes, seed=args.seed, max_steps=args.max_steps
+    seeds = [args.seed + episode for episode in range(args.episodes)]
+    if seeds[-1] > SEED_MAX:
+        print(
+            f"neurojit: error: --seed {args.seed}: episode seeds pass {SEED_MAX}", file=sys.stderr
         )
+        return EXIT_RUNTIME
+    workers = default_workers() if args.workers is None else args.workers
+    try:
+        if workers == 0:
+            report, _ = fly(program, spec, seeds=seeds, max_steps=args.max_steps)
+        else:
+            with Judge(spec, workers=workers, max_steps=args.max_steps) as judge:
+                report = judge.fly(program, seeds)
     except FlightError as error:
-        raise SystemExit(f"neurojit: error: {error}") from None
+        print(f"neurojit: error: {error}", file=sys.stderr)
+        return EXIT_RUNTIME
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
         returns = report.returns
         print(
-            f"{args.file} in {report.env}: {report.episodes} episode(s), seed {args.seed}, "
+            f"{args.file} in {spec.label()}: {report.episodes} episode(s), seed {args.seed}"
+            f"{'' if len(seeds) == 1 else f'..{seeds[-1]}'}, "
             f"mean return {report.mean_return:.1f} (min {min(returns):.1f}, max "
-            f"{max(returns):.1f}), {report.seconds:.2f} s"
+            f"{max(returns):.1f}), CVaR-10 {report.cvar10:.1f}, landed {report.landed:.0%}, "
+            f"solved {report.solved:.0%}, {report.seconds:.2f} s"
         )
-    if violation is not None:
-        print(violation.format(), file=sys.stderr)
+    if report.violation is not None:
+        print(report.violation.format(), file=sys.stderr)
         return EXIT_RUNTIME
     return EXIT_OK
 
@@ -1139,8 +1160,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="a Gymnasium environment id whose spaces fit (Box(8) observation, "
         "Box(2) action), e.g. NeuroJIT/LunarLander-v0 or LunarLanderContinuous-v3",
     )
+    p.add_argument(
+        "--env-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a gymnasium.make argument (repeatable); VALUE true/false, a number or text, "
+        "e.g. --env-arg enable_wind=true --env-arg wind_power=15",
+    )
     p.add_argument("--episodes", type=COUNT, default=1)
-    p.add_argument("--seed", type=SEED, default=0, help="seed of the first reset")
+    p.add_argument(
+        "--seed",
+        type=SEED,
+        default=0,
+        help="episode i is reset with seed S+i (default 0)",
+    )
+    p.add_argument(
+        "--workers",
+        type=WORKERS,
+        default=None,
+        metavar="N",
+        help="worker processes stepping the environments (default: one per core; "
+        "0: every episode in this process)",
+    )
     p.add_argument(
         "--max-steps",
         type=STEPS,

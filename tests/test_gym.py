@@ -1,5 +1,6 @@
 """The lander as Gymnasium environments, and `neurojit gym` flying TensorLang controllers in
-Gymnasium environments, Gymnasium's own Box2D LunarLanderContinuous-v3 included."""
+Gymnasium environments, Gymnasium's own Box2D LunarLanderContinuous-v3 included: their
+arguments, the scores, and the parallel judge."""
 
 import json
 import subprocess
@@ -14,12 +15,31 @@ from gymnasium.vector import AutoresetMode
 
 import neurojit_tui.gym  # noqa: F401  (registers NeuroJIT/LunarLander-v0)
 from neurojit_tui.gym import ENV_ID
+from neurojit_tui.gym.environments import (
+    EnvSpec,
+    FlightError,
+    LandingMonitor,
+    make_env,
+    parse_env_args,
+)
+from neurojit_tui.gym.fly import cvar10, fly
+from neurojit_tui.gym.judge import Judge
 from neurojit_tui.gym.lander import LunarLanderEnv
 from neurojit_tui.gym.vector import LunarLanderVectorEnv
 from neurojit_tui.paths import PROJECT_ROOT
 from neurojit_tui.sim import model
 
 SAMPLES = PROJECT_ROOT / "samples"
+BOX2D = "LunarLanderContinuous-v3"
+ASSERTING = """func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (tensor<2xf64>, tensor<4xf64>) {
+  %y = "tensorlang.extract"(%obs) {index = array<i64: 1>} : (tensor<8xf64>) -> f64
+  %limit = arith.constant 0.5 : f64
+  %high = arith.cmpf ogt, %y, %limit : f64
+  "tensorlang.assert"(%high) {message = "lander must stay high"} : (i1) -> ()
+  %a = "tensorlang.constant"() {value = dense<[0.2, 0.0]> : tensor<2xf64>} : () -> tensor<2xf64>
+  return %a, %mem : tensor<2xf64>, tensor<4xf64>
+}
+"""
 # The kernel's sin and cos are its own polynomials (sim/native.py), libm's differ in the
 # last bit: the tolerance the project holds its two implementations to.
 TOLERANCE = 1e-9
@@ -167,7 +187,9 @@ def test_neurojit_gym_flies_the_heuristic_in_gymnasiums_box2d_lander():
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert set(report) == {"env", "episodes", "mean_return", "returns", "seconds"}
+    assert {"env", "episodes", "mean_return", "returns", "seconds"} <= set(report)
+    assert {"landed", "solved", "cvar10", "landings", "seeds", "env_args"} <= set(report)
+    assert report["seeds"] == [0, 1, 2] and report["env_args"] == {}
     assert report["env"] == "LunarLanderContinuous-v3" and report["episodes"] == 3
     assert len(report["returns"]) == 3 and report["seconds"] > 0
     # the sample is a port of Gymnasium's own heuristic: it lands, and scores as "solved"
@@ -178,23 +200,37 @@ def test_neurojit_gym_flies_the_heuristic_in_gymnasiums_box2d_lander():
 def test_neurojit_gym_in_our_environment_and_its_text_report():
     result = neurojit("gym", SAMPLES / "heuristic.mlir", "--env", ENV_ID, "--episodes", 2)
     assert result.returncode == 0, result.stderr
-    assert f"heuristic.mlir in {ENV_ID}: 2 episode(s), seed 0, mean return" in result.stdout
+    assert f"heuristic.mlir in {ENV_ID}: 2 episode(s), seed 0..1, mean return" in result.stdout
+    assert "landed 100%, solved 100%" in result.stdout
 
 
 @pytest.mark.parametrize(
-    "env, message",
+    "arguments, message",
     [
         (
-            "CartPole-v1",
+            ["--env", "CartPole-v1"],
             "CartPole-v1: its observation space is Box(4,); a TensorLang controller needs Box(8,)",
         ),
-        ("Nope-v0", "cannot make Gymnasium environment 'Nope-v0'"),
-        ("no_such_module:Thing-v0", "cannot make Gymnasium environment 'no_such_module:Thing-v0'"),
+        (["--env", "Nope-v0"], "cannot make Gymnasium environment 'Nope-v0'"),
+        (
+            ["--env", "no_such_module:Thing-v0"],
+            "cannot make Gymnasium environment 'no_such_module:Thing-v0'",
+        ),
+        (
+            ["--env", BOX2D, "--env-arg", "nosuch=1"],
+            f"cannot make Gymnasium environment '{BOX2D} nosuch=1': TypeError:",
+        ),
+        (
+            ["--env", BOX2D, "--env-arg", "gravity=-20"],
+            f"cannot make Gymnasium environment '{BOX2D} gravity=-20': AssertionError:",
+        ),
+        (["--env", BOX2D, "--env-arg", "wind_power"], "--env-arg 'wind_power': expected KEY=VALUE"),
+        (["--env", BOX2D, "--env-arg", "=15"], "--env-arg '=15': the key before '=' is empty"),
     ],
 )
-def test_neurojit_gym_refuses_environments_that_do_not_fit(env, message):
-    result = neurojit("gym", SAMPLES / "pd.mlir", "--env", env)
-    assert result.returncode == 1
+def test_neurojit_gym_refuses_environments_that_do_not_fit(arguments, message):
+    result = neurojit("gym", SAMPLES / "pd.mlir", *arguments)
+    assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
@@ -204,3 +240,193 @@ def test_neurojit_gym_reports_compile_errors_like_check():
     result = neurojit("gym", broken, "--env", ENV_ID)
     assert result.returncode == 1
     assert f"{broken}:5:11: error: slice out of bounds" in result.stderr
+
+
+def test_env_args_are_json_scalars_or_text():
+    assert parse_env_args(
+        ["enable_wind=true", "wind_power=15", "gravity=-9.5", "name=abc", "off=False", "e=1e3"]
+    ) == {
+        "enable_wind": True,
+        "wind_power": 15,
+        "gravity": -9.5,
+        "name": "abc",
+        "off": "False",  # JSON's spelling only
+        "e": 1000.0,
+    }
+    parsed = parse_env_args(["x=NaN", "y=", "z=a=b", "w=null", "v=[1]"])
+    assert parsed == {"x": "NaN", "y": "", "z": "a=b", "w": "null", "v": "[1]"}
+    assert isinstance(parse_env_args(["n=15"])["n"], int)
+    assert parse_env_args([]) == {}
+
+
+@pytest.mark.parametrize(
+    "items, message",
+    [
+        (["wind_power"], "expected KEY=VALUE"),
+        (["=3"], "the key before '=' is empty"),
+        (["  =3"], "the key before '=' is empty"),
+        (["wind power=3"], "is not a keyword argument name"),
+        (["a=1", "a=2"], "--env-arg a is given twice"),
+    ],
+)
+def test_malformed_env_args_are_one_line_errors(items, message):
+    with pytest.raises(FlightError, match=message) as error:
+        parse_env_args(items)
+    assert "\n" not in str(error.value)
+
+
+def test_env_spec_is_canonical_and_hashable():
+    one = EnvSpec.parse(BOX2D, ["wind_power=15.0", "enable_wind=true"])
+    other = EnvSpec.of(BOX2D, {"enable_wind": True, "wind_power": 15.0})
+    assert one == other and hash(one) == hash(other) and len({one, other}) == 1
+    assert one.args == (("enable_wind", True), ("wind_power", 15.0))
+    assert one.label() == f"{BOX2D} enable_wind=True wind_power=15.0"
+    assert one.to_json() == {"id": BOX2D, "args": {"enable_wind": True, "wind_power": 15.0}}
+    assert json.loads(one.key()) == one.to_json()
+    assert EnvSpec.of(BOX2D, {"wind_power": 15}).key() != one.key()  # 15 and 15.0 differ
+    assert EnvSpec(BOX2D).label() == BOX2D and EnvSpec.of(BOX2D, {"s": "a b"}).label().endswith(
+        's="a b"'
+    )
+
+
+def test_cvar10_is_the_mean_of_the_worst_tenth_and_at_least_one_episode():
+    assert cvar10([5.0]) == 5.0
+    assert cvar10([3.0, -1.0, 7.0]) == -1.0
+    assert cvar10(list(range(20))) == 0.5
+    assert cvar10([]) == -np.inf
+
+
+class EndsWith(gymnasium.Env):
+    """A one-step environment without a lander whose only reward is ``reward``."""
+
+    observation_space = gymnasium.spaces.Box(-1, 1, shape=(8,))
+    action_space = gymnasium.spaces.Box(-1, 1, shape=(2,))
+
+    def __init__(self, reward, terminated=True):
+        self.reward, self.terminated = reward, terminated
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(8, dtype=np.float32), {}
+
+    def step(self, action):
+        return np.zeros(8, dtype=np.float32), self.reward, self.terminated, True, {}
+
+
+@pytest.mark.parametrize(
+    "reward, terminated, landed", [(100.0, True, True), (-100.0, True, False), (100.0, False, None)]
+)
+def test_landing_without_a_lander_is_the_last_rewards_bonus(reward, terminated, landed):
+    env = LandingMonitor(EndsWith(reward, terminated))
+    env.reset(seed=0)
+    *_, info = env.step(np.zeros(2, dtype=np.float32))
+    assert info.get("landed") == landed
+
+
+def test_landed_is_read_from_the_box2d_lander(compiler):
+    """heuristic.mlir, a port of Gymnasium's heuristic, lands in the stock environment;
+    every landing ends with Gymnasium's +100, which only a lander at rest gets."""
+    program = compiler.compile((SAMPLES / "heuristic.mlir").read_text(), "h.mlir")
+    report, violation = fly(program, BOX2D, seeds=range(8))
+    assert violation is None and report.episodes == 8
+    assert report.landed >= 0.75 and report.landed == np.mean(report.landings)
+    env = make_env(BOX2D)
+    env.reset(seed=0)
+    assert isinstance(env, LandingMonitor) and env.unwrapped.lander.awake
+    env.close()
+    crash = compiler.compile((SAMPLES / "pd.mlir").read_text(), "pd.mlir")
+    crashed, _ = fly(crash, BOX2D, seeds=range(3))
+    assert crashed.landed < 1 and crashed.solved == 0
+
+
+def test_neurojit_gym_with_env_args_reports_the_scores():
+    result = neurojit(
+        "gym",
+        SAMPLES / "heuristic.mlir",
+        "--env",
+        BOX2D,
+        "--env-arg",
+        "enable_wind=true",
+        "--env-arg",
+        "wind_power=15",
+        "--episodes",
+        4,
+        "--workers",
+        2,
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["env"] == BOX2D and report["env_args"] == {"enable_wind": True, "wind_power": 15}
+    assert report["episodes"] == 4 and report["workers"] == 2 and report["seeds"] == [0, 1, 2, 3]
+    assert 0 <= report["landed"] <= 1 and 0 <= report["solved"] <= 1
+    assert report["landed"] == np.mean(report["landings"])
+    assert report["solved"] == np.mean([r >= 200 for r in report["returns"]])
+    assert report["cvar10"] == min(report["returns"])  # 10% of 4 episodes: the worst one
+    assert report["violation"] is None
+
+
+@pytest.fixture(scope="module")
+def programs():
+    from neurojit_tui.compiler import Compiler
+
+    compiler = Compiler()
+    return {
+        name: compiler.compile((SAMPLES / f"{name}.mlir").read_text(), f"{name}.mlir")
+        for name in ("heuristic", "pid")
+    }
+
+
+@pytest.mark.parametrize("workers, envs_per_worker", [(1, 1), (2, 2), (3, 1)])
+def test_the_judge_equals_sequential_flight_for_the_same_seeds(programs, workers, envs_per_worker):
+    """Episode i is reset with seeds[i] whatever the workers: the same returns and
+    landings as fly(), one flight after another on the same workers."""
+    seeds = [5, 17, 3, 42, 8, 11, 2]
+    with Judge(BOX2D, workers=workers, envs_per_worker=envs_per_worker) as judge:
+        for name in ("heuristic", "pid"):
+            expected, _ = fly(programs[name], BOX2D, seeds=seeds)
+            report = judge.fly(programs[name], seeds)
+            assert report.returns == expected.returns, name
+            assert report.landings == expected.landings and report.seeds == seeds
+            assert report.steps == expected.steps and report.workers == workers
+            assert (report.mean_return, report.cvar10, report.landed, report.solved) == (
+                expected.mean_return,
+                expected.cvar10,
+                expected.landed,
+                expected.solved,
+            )
+
+
+def test_the_judge_in_our_environment_with_arguments_and_a_step_limit(programs):
+    spec = EnvSpec.of(ENV_ID, {"gravity": 3.0, "turbulence": 0.5})
+    expected, _ = fly(programs["heuristic"], spec, seeds=[1, 2, 3], max_steps=50)
+    with Judge(spec, workers=2, envs_per_worker=1, max_steps=50) as judge:
+        report = judge.fly(programs["heuristic"], [1, 2, 3])
+    assert report.returns == expected.returns and report.steps == 150
+    assert report.env_args == {"gravity": 3.0, "turbulence": 0.5}
+
+
+def test_an_assert_violation_ends_the_judges_flight(compiler):
+    program = compiler.compile(ASSERTING, "asserting.mlir")
+    with Judge(BOX2D, workers=1, envs_per_worker=2) as judge:
+        report = judge.fly(program, [0, 1, 2])
+        assert report.violation is not None and "lander must stay high" in report.violation.message
+        assert 1 <= report.episodes <= 2 and report.landings == [False] * report.episodes
+        # the workers stay usable for the next controller
+        again = judge.fly(program, [0])
+        assert again.violation is not None and again.episodes == 1
+    assert judge._envs is None  # closed by the context manager
+
+
+def test_neurojit_gym_reports_an_assert_violation(tmp_path):
+    path = tmp_path / "asserting.mlir"
+    path.write_text(ASSERTING)
+    result = neurojit("gym", path, "--env", BOX2D, "--episodes", 2, "--json")
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["violation"]["line"] == 5
+    assert "assertion failed: lander must stay high" in result.stderr
+
+
+def test_bad_judge_environments_fail_before_any_worker_starts():
+    with pytest.raises(FlightError, match="its action space is Discrete"):
+        Judge("LunarLander-v3", workers=1)

@@ -8,7 +8,9 @@ flown in any Gymnasium environment with the lander's spaces.
 
 (or, without the import: ``gymnasium.make("neurojit_tui.gym:NeuroJIT/LunarLander-v0")``).
 ``lander.py`` is the single environment (``sim/model.py`` with numpy), ``vector.py`` the
-vector one (``step_kernel.py``), ``fly.py`` flies a TensorLang controller (``neurojit gym``).
+vector one (``step_kernel.py``). ``environments.py`` names and makes any Gymnasium
+environment for a controller (``--env ID --env-arg KEY=VALUE``), ``fly.py`` flies a TensorLang
+controller in this process, ``judge.py`` in worker processes (``groups.py``); ``neurojit gym``.
 This package never imports textual.
 """
 
