@@ -1,11 +1,12 @@
-"""The ablation statistics (evolve/statistics.py): pure functions on scripted numbers,
-no flights."""
+"""The ablation statistics (evolve/statistics.py) and the operator bandit
+(evolve/bandit.py): pure functions on scripted numbers, no flights."""
 
 import math
 
 import numpy as np
 import pytest
 
+from neurojit_tui.evolve.bandit import OperatorBandit, stalled
 from neurojit_tui.evolve.results import GenerationSummary
 from neurojit_tui.evolve.statistics import (
     bootstrap_median_difference,
@@ -153,3 +154,101 @@ def test_improve_rate_with_a_wilson_interval():
     assert "3/20" in rate.describe()
     with pytest.raises(ValueError):
         improve_rate(3, 4)
+
+
+# -- the bandit ----------------------------------------------------------------------------------
+
+
+def _play(bandit, rates, costs, picks, seed=0, noise=0.05):
+    """Play ``picks`` rounds: arm a's child improves by rates[a] * cost, with noise."""
+    rng, world = np.random.default_rng(seed), np.random.default_rng(seed + 1000)
+    chosen = []
+    for _ in range(picks):
+        arm = bandit.choose(rng)
+        cost = costs[arm] * (0.8 + 0.4 * world.random())
+        reward = rates[arm] * cost + noise * world.standard_normal()
+        bandit.record(arm, reward, cost)
+        chosen.append(arm)
+    return chosen
+
+
+def test_the_bandit_converges_to_the_best_arm():
+    arms = ["add-term", "drop-term", "crossover", "retune", "llm"]
+    rates = {arm: 0.1 for arm in arms} | {"crossover": 1.0}
+    costs = dict.fromkeys(arms, 1.0)
+    chosen = _play(OperatorBandit(arms), rates, costs, 1000)
+    assert set(chosen[: len(arms)]) == set(arms)  # every arm once, first
+    assert chosen[-200:].count("crossover") > 0.7 * 200
+    assert all(chosen.count(arm) >= 2 for arm in arms)  # the others are still explored
+
+
+def test_a_cheap_arm_beats_an_expensive_one_with_the_same_reward():
+    # each child improves by 0.5 either way; the model's takes ten times the seconds
+    bandit = OperatorBandit(["llm", "add-term"])
+    rng = np.random.default_rng(0)
+    chosen = []
+    for _ in range(300):
+        arm = bandit.choose(rng)
+        bandit.record(arm, 0.5, 10.0 if arm == "llm" else 1.0)
+        chosen.append(arm)
+    assert chosen[-100:].count("add-term") > 70
+    stats = bandit.stats()
+    assert stats["add-term"].rate == pytest.approx(0.5)
+    assert stats["llm"].rate == pytest.approx(0.05)
+
+
+def test_the_bandit_tries_every_arm_and_is_deterministic():
+    arms = [f"op-{i}" for i in range(6)]
+    bandit = OperatorBandit(arms)
+    first = bandit.choose(np.random.default_rng(5))  # choosing records nothing
+    rng = np.random.default_rng(5)
+    tried = []
+    for _ in range(len(arms)):
+        arm = bandit.choose(rng)
+        bandit.record(arm, 0.0, 1.0)  # nothing ever improves
+        tried.append(arm)
+    assert sorted(tried) == arms and tried[0] == first
+    # the same generator gives the same choices
+    again, rng = OperatorBandit(arms), np.random.default_rng(5)
+    replay = []
+    for _ in range(len(arms)):
+        arm = again.choose(rng)
+        again.record(arm, 0.0, 1.0)
+        replay.append(arm)
+    assert replay == tried
+    # with nothing improving, exploration spreads the picks evenly
+    rng = np.random.default_rng(6)
+    for _ in range(60):
+        bandit.record(bandit.choose(rng), 0.0, 1.0)
+    pulls = [s.pulls for s in bandit.stats().values()]
+    assert max(pulls) - min(pulls) <= 1
+
+
+def test_bandit_rewards_are_clipped_and_costs_checked():
+    bandit = OperatorBandit(["a", "b"])
+    bandit.record("a", -3.0, 2.0)  # a worse child earns nothing, loses nothing
+    bandit.record("a", -math.inf, 1.0)  # nor does a failed one
+    bandit.record("b", float("nan"), 0.0)  # a free child's cost is floored
+    stats = bandit.stats()
+    assert stats["a"].reward == 0.0 and stats["a"].cost_s == 3.0 and stats["a"].pulls == 2
+    assert stats["b"].cost_s > 0.0
+    with pytest.raises(KeyError):
+        bandit.record("c", 1.0, 1.0)
+    with pytest.raises(ValueError):
+        bandit.record("a", 1.0, -1.0)
+    with pytest.raises(ValueError):
+        bandit.record("a", math.inf, 1.0)
+    with pytest.raises(ValueError):
+        OperatorBandit(["a", "a"])
+
+
+def test_stalled():
+    assert not stalled([1.0, 2.0, 3.0], window=3)  # not enough generations yet
+    assert stalled([1.0, 5.0, 5.0, 5.0, 5.0], window=3)
+    assert not stalled([1.0, 5.0, 5.0, 5.0, 5.1], window=3)
+    assert stalled([1.0, 5.0, 5.0, 5.0, 5.1], window=3, min_improvement=0.5)
+    assert stalled([5.0, 4.0, 4.5, 4.9], window=3)  # lower than before is no progress
+    assert not stalled([-math.inf, -math.inf, 1.0], window=1)
+    assert stalled([-math.inf, float("nan"), -math.inf], window=2)
+    with pytest.raises(ValueError):
+        stalled([1.0], window=0)
