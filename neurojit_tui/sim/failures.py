@@ -31,13 +31,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..compiler.reference import ReferenceProgram
 from . import model
 from .numpy_ops import NumpyOps
+
+if TYPE_CHECKING:  # only a type here: reading a table does not load MLIR
+    from ..compiler.reference import ReferenceProgram
 
 FloatArray = NDArray[np.float64]
 State = Mapping[str, FloatArray]
