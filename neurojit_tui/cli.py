@@ -667,6 +667,8 @@ def cmd_bench(args) -> int:
         result = bench_ui(log=log)
         print(json.dumps(result, indent=2) if args.json else format_ui_table(result))
         return EXIT_OK
+    if args.what == "evolve" and args.arms:
+        return _bench_ablation(args)
     if args.what == "evolve":
         from .evolve.bench import bench_evolve, format_evolve_table
 
@@ -695,6 +697,37 @@ def cmd_bench(args) -> int:
         print(json.dumps(result, indent=2) if args.json else format_cluster_table(result))
         return EXIT_OK
     raise SystemExit(f"neurojit: unknown benchmark {args.what!r}")
+
+
+def _bench_ablation(args) -> int:
+    """``bench evolve --arms A,B --seeds K``: the same search with different proposers."""
+    from .evolve.ablation import (
+        MODEL_ARMS,
+        AblationError,
+        bench_ablation,
+        check_arms,
+        format_ablation_table,
+    )
+
+    arms = [arm.strip() for arm in args.arms.split(",") if arm.strip()]
+    try:
+        check_arms(arms, have_models=not args.no_llm)
+    except AblationError as error:
+        return _usage_error(f"--arms {args.arms!r}: {error}")
+    agents = _agents(args) if any(arm in MODEL_ARMS for arm in arms) else None
+    log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
+    result = bench_ablation(
+        _conditions(args.conditions),
+        arms,
+        args.seeds,
+        budget=args.budget,
+        evaluations=args.evaluations,
+        agents=agents,
+        first_seed=args.seed,
+        log=log,
+    )
+    print(json.dumps(result, indent=2) if args.json else format_ablation_table(result))
+    return EXIT_OK
 
 
 def _conditions(text: str) -> list[tuple[float, float]]:
@@ -1110,6 +1143,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="bench evolve: bound the searching arms by N training evaluations instead of "
         "seconds (repeatable)",
+    )
+    p.add_argument(
+        "--arms",
+        default=None,
+        metavar="A,B,...",
+        help="bench evolve: an ablation over seeds of these arms instead (symbolic, random, "
+        "guide, guide-plain, write), with significance tests between them",
+    )
+    p.add_argument(
+        "--seeds",
+        type=_int_in(1, 1000),
+        default=5,
+        metavar="K",
+        help="bench evolve --arms: runs per arm, seeds --seed .. --seed+K-1 (default 5)",
     )
     p.add_argument(
         "--no-llm",

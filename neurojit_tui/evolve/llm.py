@@ -82,6 +82,23 @@ GUIDED_EDITS = {
 RETUNE_CHANGE = "change the gain"
 
 
+FAILURE_LANDERS = 48  # flown with the numpy reference for the failure table
+
+
+def failure_table_text(parent_text: str, env, seed: int) -> str:
+    """The parent's failure table (crash kind by condition bin, the worst lander's
+    flight) on a few reference landers, for the reasoning agent; "" if it cannot fly."""
+    from ..compiler import Compiler
+    from ..compiler.reference import ReferenceProgram
+    from ..sim.failures import fly_failures, format_failure_table, reference_controller
+
+    module, _ = Compiler().parse(parent_text, "<parent>", require_control=True)
+    if module is None:
+        return ""
+    control = reference_controller(ReferenceProgram(module, "<parent>"))
+    return format_failure_table(fly_failures(control, env, seed, FAILURE_LANDERS))
+
+
 def failure_summary(train: Outcomes) -> str:
     """How the parent fares on the training landers, in words for the reasoning agent."""
     mean = train.mean_score if math.isfinite(train.mean_score) else 0.0
@@ -97,10 +114,20 @@ def failure_summary(train: Outcomes) -> str:
 class LLMMutation:
     name = "llm"
 
-    def __init__(self, agents, on_token=None, repair_attempts: int = 2, mode: str = "guide"):
+    def __init__(
+        self,
+        agents,
+        on_token=None,
+        repair_attempts: int = 2,
+        mode: str = "guide",
+        failure_table: bool = True,
+    ):
+        """``failure_table``: show the model the parent's crash kinds by condition and
+        its worst lander's flight, and ask for a change that targets them."""
         if mode not in LLM_MODES:
             raise ValueError(f"LLM mutation mode {mode!r}: choose one of {', '.join(LLM_MODES)}")
         self.agents = agents
+        self.failure_table = failure_table
         self.on_token = on_token
         self.repair_attempts = repair_attempts
         self.mode = mode
@@ -123,6 +150,10 @@ class LLMMutation:
             f"The current controller: {features(parent.text).describe()}. "
             + failure_summary(parent.train)
         ]
+        if self.failure_table:
+            table = failure_table_text(parent.text, env, seed % 2**31)
+            if table:
+                known.append("How it fails:\n" + table + "\nPropose a change for that failure.")
         reasoning = self.agents.reasoning.backend.generate(
             environment_prompt(env, known).replace(
                 "Answer with a strategy as JSON: controller family, gains and a short rationale.",
@@ -181,6 +212,34 @@ class LLMMutation:
         )
 
 
+class RandomGuide:
+    """The guide mode's control arm: a proposal drawn uniformly from the same grammar
+    (change, observation, engine) and made by the same symbolic operators, with no
+    model. What the LLM arm gains over this is what the model's choice is worth."""
+
+    name = "random"
+
+    def __init__(self):
+        self.last: dict = {}
+
+    def propose(self, parent, env, seed: int, cancel=None) -> tuple[str, str]:
+        rng = np.random.default_rng(seed)
+        proposal = {
+            "change": CHANGES[int(rng.integers(len(CHANGES)))],
+            "observation": OBSERVATION_NAMES[int(rng.integers(len(OBSERVATION_NAMES)))],
+            "engine": ("main", "lateral")[int(rng.integers(2))],
+        }
+        self.last = {"proposal": proposal, "edit": "symbolic"}
+        try:
+            text = guided_edit(proposal, parent.text, seed)
+        except ProgramShapeError as error:
+            raise NotApplicable(str(error)) from None
+        return text, (
+            f"random: {proposal['change']} on {proposal['observation']} for the "
+            f"{proposal['engine']} engine"
+        )
+
+
 def guided_edit(proposal: dict, parent: str, seed: int) -> str:
     """The child that ``proposal``'s change makes of ``parent`` through its symbolic
     operator, on the proposed observation and engine (NotApplicable if it cannot)."""
@@ -207,6 +266,8 @@ __all__ = [
     "LLM_MODES",
     "LLMMutation",
     "PROPOSAL_GRAMMAR",
+    "RandomGuide",
     "failure_summary",
+    "failure_table_text",
     "guided_edit",
 ]

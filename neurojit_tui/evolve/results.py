@@ -193,6 +193,7 @@ class OperatorStats:
     failed: int = 0
     not_applicable: int = 0
     improved: int = 0  # fitter than the best before them
+    improved_parent: int = 0  # fitter than their (first) parent on the training landers
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,9 @@ class Evolution:
         operators = list(SYMBOLIC_OPERATORS) + [RETUNE]
         use_llm = self.llm is not None and self.rng.random() < self.options.llm_rate
         operator = "llm" if use_llm else operators[int(self.rng.integers(len(operators)))]
-        name = operator if isinstance(operator, str) else operator.name
+        name = (
+            self.llm.name if use_llm else operator if isinstance(operator, str) else operator.name
+        )
         self._tally(name, "tried")
         if operator == RETUNE:
             return self._tuned_individual(
@@ -400,6 +402,9 @@ class Evolution:
                 child = self._child(island, generation)
                 if child is None:
                     continue
+                parent = self.database.all.get(child.parents[0]) if child.parents else None
+                if parent is not None and child.fitness > parent.fitness:
+                    self._tally(child.mutation, "improved_parent")
                 kept = self.database.add(island, child)
                 if kept:
                     self._tally(child.mutation, "kept")
