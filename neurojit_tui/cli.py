@@ -702,11 +702,11 @@ def cmd_bench(args) -> int:
 def _bench_ablation(args) -> int:
     """``bench evolve --arms A,B --seeds K``: the same search with different proposers."""
     from .evolve.ablation import (
-        MODEL_ARMS,
         AblationError,
         bench_ablation,
         check_arms,
         format_ablation_table,
+        needs_models,
     )
 
     arms = [arm.strip() for arm in args.arms.split(",") if arm.strip()]
@@ -714,7 +714,7 @@ def _bench_ablation(args) -> int:
         check_arms(arms, have_models=not args.no_llm)
     except AblationError as error:
         return _usage_error(f"--arms {args.arms!r}: {error}")
-    agents = _agents(args) if any(arm in MODEL_ARMS for arm in arms) else None
+    agents = _agents(args) if any(needs_models(arm) for arm in arms) else None
     log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
     result = bench_ablation(
         _conditions(args.conditions),
@@ -1149,7 +1149,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="A,B,...",
         help="bench evolve: an ablation over seeds of these arms instead (symbolic, random, "
-        "guide, guide-plain, write), with significance tests between them",
+        "guide, guide-plain, write; ARM+bandit chooses operators with a cost-aware bandit), "
+        "with significance tests between them",
     )
     p.add_argument(
         "--seeds",

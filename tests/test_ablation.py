@@ -61,3 +61,13 @@ def test_the_model_sees_how_the_parent_fails():
     table = failure_table_text(sample("pd"), HARSH, seed=0)
     assert "48 landers" in table and "worst: lander" in table
     assert any(kind in table for kind in ("hard touchdown", "tip-over", "timeout", "drift out"))
+
+
+def test_the_bandit_tries_every_operator_then_weighs_them_by_gain_per_second():
+    seeds = [("pd.mlir", sample("pd")), ("heuristic.mlir", sample("heuristic"))]
+    options = small_options(generations=8, use_llm=True, operator_choice="bandit")
+    result = evolve(seeds, HARSH, options, llm=RandomGuide())
+    tried = {name: stats.tried for name, stats in result.operators.items()}
+    assert sum(tried.values()) == 16  # two islands x eight generations
+    assert set(tried) >= {"random", "retune"}  # every arm first, before any weighing
+    assert not result.replay.replayable and "bandit" in result.replay.note

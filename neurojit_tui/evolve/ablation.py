@@ -9,7 +9,10 @@ that a quarter of the children get (``llm_rate``):
   the control for ``guide``;
 * ``guide``: the reasoning model's proposal, having seen the parent's failure table;
 * ``guide-plain``: the same without the failure table (only the landed/crashed counts);
-* ``write``: the synthesis model writes the change.
+* ``write``: the synthesis model writes the change;
+* ``ARM+bandit`` (``guide+bandit``, ``random+bandit``, ``symbolic+bandit``): the same
+  proposer, with the operators chosen by a cost-aware bandit instead of at random, and
+  the proposer asked whenever the search stalls.
 
 Every arm gets the same wall-clock seconds per run, model time included (or the same
 training evaluations with ``evaluations``), the same seeds, and is judged on the same
@@ -40,11 +43,27 @@ class AblationError(ValueError):
     """Arms the bench does not know, or that need models it was not given."""
 
 
+BANDIT = "+bandit"
+
+
+def _parts(arm: str) -> tuple[str, str]:
+    """(proposer, operator choice) of an arm's name."""
+    return arm.removesuffix(BANDIT), "bandit" if arm.endswith(BANDIT) else "uniform"
+
+
+def needs_models(arm: str) -> bool:
+    return _parts(arm)[0] in MODEL_ARMS
+
+
 def check_arms(arms: list[str], have_models: bool) -> None:
-    unknown = [arm for arm in arms if arm not in ARMS]
+    unknown = [arm for arm in arms if _parts(arm)[0] not in ARMS]
     if unknown:
-        raise AblationError(f"unknown arm {unknown[0]!r}: choose from {', '.join(ARMS)}")
-    if not have_models and any(arm in MODEL_ARMS for arm in arms):
+        raise AblationError(
+            f"unknown arm {unknown[0]!r}: choose from {', '.join(ARMS)} (each may end in {BANDIT})"
+        )
+    if len(set(arms)) != len(arms):
+        raise AblationError("an arm is named twice")
+    if not have_models and any(needs_models(arm) for arm in arms):
         raise AblationError("the arms guide, guide-plain and write need the models (no --no-llm)")
 
 
@@ -52,6 +71,7 @@ def proposer(arm: str, agents):
     """What makes the arm's proposals (None: symbolic operators only)."""
     from .llm import LLMMutation, RandomGuide
 
+    arm, _ = _parts(arm)
     if arm == "symbolic":
         return None
     if arm == "random":
@@ -64,7 +84,7 @@ def proposer(arm: str, agents):
 def proposals(result: EvolutionResult, arm: str) -> tuple[int, int]:
     """(tried, improved their parent) of the arm's own proposals: the model's or the
     random guide's; for ``symbolic``, every symbolic operator's (re-tunes aside)."""
-    names = {"random": ["random"], "symbolic": None}.get(arm, ["llm"])
+    names = {"random": ["random"], "symbolic": None}.get(_parts(arm)[0], ["llm"])
     picked = [
         stats
         for name, stats in result.operators.items()
@@ -82,7 +102,8 @@ def run_arm(arm: str, env, seed: int, budget, evaluations, agents, validation_ag
         budget_s=None if evaluations is not None else budget,
         evaluations=evaluations,
         seed=seed,
-        use_llm=arm != "symbolic",
+        use_llm=_parts(arm)[0] != "symbolic",
+        operator_choice=_parts(arm)[1],
         validation_agents=validation_agents,
     )
     result = evolve(samples(), env, options, llm=proposer(arm, agents))

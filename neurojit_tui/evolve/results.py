@@ -31,6 +31,9 @@ class EvolveOptions:
     # "guide": the model chooses a change that a symbolic operator makes; "write": the
     # synthesis agent writes it (evolve/llm.py)
     llm_mode: str = "guide"
+    # "uniform": operators at random (the proposer at llm_rate); "bandit": by measured
+    # training-fitness gain per second (evolve/bandit.py), the proposer when it stalls
+    operator_choice: str = "uniform"
     train_agents: int = 128  # to start with: doubled whenever the best lands them all
     max_train_agents: int = 1024
     finalists: int = 8  # the training landers' best few, judged again on the selection set

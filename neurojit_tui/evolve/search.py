@@ -35,6 +35,7 @@ from ..compiler import CompileError
 from ..sim import model
 from ..sim.swarm import validate, validation_seed
 from ..version import source_sha256, version
+from .bandit import OperatorBandit, stalled
 from .database import Individual, ProgramDatabase
 from .evaluation import fitness, population_evaluator, selection_seed
 from .mutations import SYMBOLIC_OPERATORS, NotApplicable, mutate
@@ -60,6 +61,7 @@ from .results import (
 from .tuning import tune
 
 RETUNE = "retune"
+STALL_WINDOW = 3  # generations without a better best before the bandit asks the proposer
 
 
 class _Deadline:
@@ -148,6 +150,14 @@ class Evolution:
         self._count = 0
         self._best: Individual | None = None
         self.stop = StopRule(options, self.cancel, lambda: self.evaluator.evaluations)
+        self.bandit = None
+        if options.operator_choice == "bandit":
+            arms = [op.name for op in SYMBOLIC_OPERATORS] + [RETUNE]
+            self.bandit = OperatorBandit(arms + ([self.llm.name] if self.llm else []))
+        elif options.operator_choice != "uniform":
+            raise ValueError(f"operator_choice {options.operator_choice!r}: uniform or bandit")
+        self._best_since_growth: list[float] = []  # best training fitness per generation
+        self._last_choice = ("", None)
 
     # -- bookkeeping ------------------------------------------------------------------
 
@@ -235,14 +245,35 @@ class Evolution:
             source,
         )
 
+    def _pick_operator(self):
+        """The operator of the next child: with ``operator_choice`` "uniform", the
+        proposer (model or random guide) at ``llm_rate`` and otherwise a symbolic
+        operator or a re-tune at random; with "bandit", the operator with the most
+        training-fitness gain per second so far (``bandit.OperatorBandit``), and the
+        proposer whenever the search has stalled."""
+        operators = list(SYMBOLIC_OPERATORS) + [RETUNE]
+        if self.bandit is None:
+            use_llm = self.llm is not None and self.rng.random() < self.options.llm_rate
+            return "llm" if use_llm else operators[int(self.rng.integers(len(operators)))]
+        if self.llm is not None and stalled(self._best_since_growth, STALL_WINDOW):
+            self._best_since_growth.clear()  # asked; give its child time to count
+            return "llm"
+        name = self.bandit.choose(self.rng)
+        if self.llm is not None and name == self.llm.name:
+            return "llm"
+        return next(op for op in operators if (op if isinstance(op, str) else op.name) == name)
+
     def _child(self, island: int, generation: int) -> Individual | None:
         parent = self.database.select(island, self.rng)
-        operators = list(SYMBOLIC_OPERATORS) + [RETUNE]
-        use_llm = self.llm is not None and self.rng.random() < self.options.llm_rate
-        operator = "llm" if use_llm else operators[int(self.rng.integers(len(operators)))]
+        operator = self._pick_operator()
         name = (
-            self.llm.name if use_llm else operator if isinstance(operator, str) else operator.name
+            self.llm.name
+            if operator == "llm"
+            else operator
+            if isinstance(operator, str)
+            else operator.name
         )
+        self._last_choice = (name, parent)
         self._tally(name, "tried")
         if operator == RETUNE:
             return self._tuned_individual(
@@ -302,6 +333,7 @@ class Evolution:
         ):
             return
         self.evaluator.agents *= 2
+        self._best_since_growth.clear()  # another scale of fitness
         living = self.database.living()
         by_structure: dict[str, list[Individual]] = {}
         for member in living:
@@ -331,6 +363,7 @@ class Evolution:
             self.evaluator.evaluations,
         )
         self.history.append(summary)
+        self._best_since_growth.append(summary.best_fitness)
         self.on_event(
             GenerationEnded(
                 summary,
@@ -399,7 +432,12 @@ class Evolution:
             for island in range(len(self.database.islands)):
                 if self.stop():
                     break
+                started = time.perf_counter()
                 child = self._child(island, generation)
+                if self.bandit is not None:
+                    name, parent = self._last_choice
+                    gain = child.fitness - parent.fitness if child is not None else 0.0
+                    self.bandit.record(name, gain, time.perf_counter() - started)
                 if child is None:
                     continue
                 parent = self.database.all.get(child.parents[0]) if child.parents else None
@@ -520,8 +558,10 @@ class Evolution:
         notes = []
         if stopped_by == "cancelled":
             notes.append("it was cancelled by hand")
-        if self.llm is not None:
+        if self.llm is not None and self.llm.name == "llm":
             notes.append("the models' proposals are cut short by the clock")
+        if self.bandit is not None:
+            notes.append("the bandit weighs operators by measured seconds")
         return ReplayRecord(
             o.seed,
             stopped_by,
