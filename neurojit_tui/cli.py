@@ -1149,7 +1149,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="A,B,...",
         help="bench evolve: an ablation over seeds of these arms instead (symbolic, random, "
-        "guide, guide-plain, write; ARM+bandit chooses operators with a cost-aware bandit), "
+        "guide, guide-plain, write; +bandit: a cost-aware bandit chooses the operators; "
+        "+memory: edits that helped in earlier runs return as examples), "
         "with significance tests between them",
     )
     p.add_argument(

@@ -71,3 +71,51 @@ def test_the_bandit_tries_every_operator_then_weighs_them_by_gain_per_second():
     assert sum(tried.values()) == 16  # two islands x eight generations
     assert set(tried) >= {"random", "retune"}  # every arm first, before any weighing
     assert not result.replay.replayable and "bandit" in result.replay.note
+
+
+def test_edits_that_helped_come_back_for_similar_failures(tmp_path):
+    from neurojit_tui.memory.edits import EditMemory, EditRecord
+
+    memory = EditMemory(tmp_path)
+    hard = {"hard touchdown": 0.8, "timeout": 0.0}
+    drift = {"hard touchdown": 0.0, "drift out": 0.7}
+    memory.add(EditRecord(3.0, 0.8, hard, "reads y, vy", "add a term", "vy", "main", 10.0, 50.0))
+    memory.add(EditRecord(3.0, 0.8, drift, "reads x", "add a term", "vx", "lateral", 5.0, 9.0))
+    memory.add(EditRecord(3.0, 0.8, hard, "reads y", "gate on leg contact", "x", "main", 9, 1))
+    (tmp_path / "edits" / "junk.json").write_text("{not a record")
+    situation = EditRecord(2.9, 0.8, {"hard touchdown": 0.75}, "reads y", "", "", "", 0, 0)
+    (closest,) = memory.similar(situation, count=1)
+    assert (closest.change, closest.observation, closest.engine) == ("add a term", "vy", "main")
+    assert len(memory.similar(situation, count=5)) == 2  # the edit that hurt is not an example
+    assert "raised its fitness from 10.0 to 50.0" in closest.describe()
+
+
+def test_a_proposal_that_helps_is_remembered_and_shown_next_time(tmp_path):
+    from types import SimpleNamespace
+
+    from neurojit_tui.evolve.llm import LLMMutation
+    from neurojit_tui.memory.edits import EditMemory
+    from neurojit_tui.sim.report import Outcomes
+
+    from .conftest import scripted_agents
+
+    proposal = '{"change": "add a term", "observation": "vy", "engine": "main", "rationale": "r"}'
+    agents = scripted_agents([proposal] * 3, [])
+    memory = EditMemory(tmp_path)
+    llm = LLMMutation(agents, mode="guide", memory=memory)
+    train = Outcomes(64, 6, 50, 0, 8, 6 / 64, -80.0, -200.0, 400.0)
+    parent = SimpleNamespace(text=sample("pd"), train=train, fitness=9.4)
+    child_text, description = llm.propose(parent, HARSH, seed=1)
+    assert description.startswith("LLM: add a term on vy for the main engine")
+    assert "How it fails:" in agents.reasoning.backend.prompts[0]
+    llm.feedback(parent, SimpleNamespace(fitness=5.0))  # worse: not an example
+    assert memory.records() == []
+    llm.propose(parent, HARSH, seed=2)
+    llm.feedback(parent, SimpleNamespace(text=child_text, fitness=30.0))
+    (record,) = memory.records()
+    assert (record.change, record.observation, record.engine) == ("add a term", "vy", "main")
+    assert (record.fitness_before, record.fitness_after) == (9.4, 30.0)
+    assert sum(record.failures.values()) > 0  # pd fails at g = 3
+    llm.propose(parent, HARSH, seed=3)
+    assert "Changes that helped before:" in agents.reasoning.backend.prompts[2]
+    assert "raised its fitness from 9.4 to 30.0" in agents.reasoning.backend.prompts[2]

@@ -12,7 +12,9 @@ that a quarter of the children get (``llm_rate``):
 * ``write``: the synthesis model writes the change;
 * ``ARM+bandit`` (``guide+bandit``, ``random+bandit``, ``symbolic+bandit``): the same
   proposer, with the operators chosen by a cost-aware bandit instead of at random, and
-  the proposer asked whenever the search stalls.
+  the proposer asked whenever the search stalls;
+* ``ARM+memory`` (a model's arm): edits that helped in its earlier runs of the bench
+  (``memory.edits``) come back as examples for parents that fail in similar ways.
 
 Every arm gets the same wall-clock seconds per run, model time included (or the same
 training evaluations with ``evaluations``), the same seeds, and is judged on the same
@@ -28,7 +30,10 @@ from __future__ import annotations
 import itertools
 import math
 import statistics as stdlib_statistics
+import tempfile
+from pathlib import Path
 
+from ..memory.edits import EditMemory
 from ..sim import model
 from .results import EvolutionResult, EvolveOptions
 from .runner import samples
@@ -43,12 +48,13 @@ class AblationError(ValueError):
     """Arms the bench does not know, or that need models it was not given."""
 
 
-BANDIT = "+bandit"
+MODIFIERS = ("bandit", "memory")
 
 
-def _parts(arm: str) -> tuple[str, str]:
-    """(proposer, operator choice) of an arm's name."""
-    return arm.removesuffix(BANDIT), "bandit" if arm.endswith(BANDIT) else "uniform"
+def _parts(arm: str) -> tuple[str, frozenset[str]]:
+    """(proposer, modifiers) of an arm's name, e.g. ("guide", {"bandit"})."""
+    base, *modifiers = arm.split("+")
+    return base, frozenset(modifiers)
 
 
 def needs_models(arm: str) -> bool:
@@ -56,29 +62,34 @@ def needs_models(arm: str) -> bool:
 
 
 def check_arms(arms: list[str], have_models: bool) -> None:
-    unknown = [arm for arm in arms if _parts(arm)[0] not in ARMS]
-    if unknown:
-        raise AblationError(
-            f"unknown arm {unknown[0]!r}: choose from {', '.join(ARMS)} (each may end in {BANDIT})"
-        )
+    for arm in arms:
+        base, modifiers = _parts(arm)
+        if base not in ARMS or not modifiers <= set(MODIFIERS):
+            raise AblationError(
+                f"unknown arm {arm!r}: choose from {', '.join(ARMS)}, each with "
+                "+bandit and/or +memory"
+            )
+        if "memory" in modifiers and base not in MODEL_ARMS:
+            raise AblationError(f"arm {arm!r}: +memory is for the model's arms")
     if len(set(arms)) != len(arms):
         raise AblationError("an arm is named twice")
     if not have_models and any(needs_models(arm) for arm in arms):
         raise AblationError("the arms guide, guide-plain and write need the models (no --no-llm)")
 
 
-def proposer(arm: str, agents):
+def proposer(arm: str, agents, memory=None):
     """What makes the arm's proposals (None: symbolic operators only)."""
     from .llm import LLMMutation, RandomGuide
 
-    arm, _ = _parts(arm)
-    if arm == "symbolic":
+    base, modifiers = _parts(arm)
+    memory = memory if "memory" in modifiers else None
+    if base == "symbolic":
         return None
-    if arm == "random":
+    if base == "random":
         return RandomGuide()
-    if arm == "write":
-        return LLMMutation(agents, mode="write")
-    return LLMMutation(agents, mode="guide", failure_table=arm == "guide")
+    if base == "write":
+        return LLMMutation(agents, mode="write", memory=memory)
+    return LLMMutation(agents, mode="guide", failure_table=base == "guide", memory=memory)
 
 
 def proposals(result: EvolutionResult, arm: str) -> tuple[int, int]:
@@ -97,16 +108,18 @@ def _finite(value: float | None) -> float:
     return value if value is not None and math.isfinite(value) else -math.inf
 
 
-def run_arm(arm: str, env, seed: int, budget, evaluations, agents, validation_agents) -> dict:
+def run_arm(
+    arm: str, env, seed: int, budget, evaluations, agents, validation_agents, memory=None
+) -> dict:
     options = EvolveOptions(
         budget_s=None if evaluations is not None else budget,
         evaluations=evaluations,
         seed=seed,
         use_llm=_parts(arm)[0] != "symbolic",
-        operator_choice=_parts(arm)[1],
+        operator_choice="bandit" if "bandit" in _parts(arm)[1] else "uniform",
         validation_agents=validation_agents,
     )
-    result = evolve(samples(), env, options, llm=proposer(arm, agents))
+    result = evolve(samples(), env, options, llm=proposer(arm, agents, memory))
     tried, improved = proposals(result, arm)
     best = result.best
     return {
@@ -143,20 +156,32 @@ def bench_ablation(
         "validation_agents": validation_agents,
         "conditions": [],
     }
-    for gravity, turbulence in conditions:
-        env = model.Environment(gravity=gravity, turbulence=turbulence)
-        runs: dict[str, list[dict]] = {arm: [] for arm in arms}
-        for seed in result["seeds"]:  # seeds outside, so a cut-short bench is balanced
-            for arm in arms:
-                run = run_arm(arm, env, seed, budget, evaluations, agents, validation_agents)
-                runs[arm].append(run)
-                log(
-                    f"g {gravity:g} t {turbulence:g} seed {seed} {arm:<11} landed "
-                    f"{run['success']:.1%} CVaR-10 {run['cvar10']:.1f} "
-                    f"({run['evaluations']} evaluations, {run['proposals']} proposals, "
-                    f"{run['improved_parent']} improved their parent)"
-                )
-        result["conditions"].append(_condition_summary(gravity, turbulence, runs))
+    # a +memory arm learns across its own runs, in the bench's order, and from no other
+    with tempfile.TemporaryDirectory(prefix="neurojit-edits-") as folder:
+        memories = {arm: EditMemory(Path(folder) / arm) for arm in arms}
+        for gravity, turbulence in conditions:
+            env = model.Environment(gravity=gravity, turbulence=turbulence)
+            runs: dict[str, list[dict]] = {arm: [] for arm in arms}
+            for seed in result["seeds"]:  # seeds outside, so a cut-short bench is balanced
+                for arm in arms:
+                    run = run_arm(
+                        arm,
+                        env,
+                        seed,
+                        budget,
+                        evaluations,
+                        agents,
+                        validation_agents,
+                        memories[arm],
+                    )
+                    runs[arm].append(run)
+                    log(
+                        f"g {gravity:g} t {turbulence:g} seed {seed} {arm:<11} landed "
+                        f"{run['success']:.1%} CVaR-10 {run['cvar10']:.1f} "
+                        f"({run['evaluations']} evaluations, {run['proposals']} proposals, "
+                        f"{run['improved_parent']} improved their parent)"
+                    )
+            result["conditions"].append(_condition_summary(gravity, turbulence, runs))
     return result
 
 

@@ -85,18 +85,31 @@ RETUNE_CHANGE = "change the gain"
 FAILURE_LANDERS = 48  # flown with the numpy reference for the failure table
 
 
-def failure_table_text(parent_text: str, env, seed: int) -> str:
-    """The parent's failure table (crash kind by condition bin, the worst lander's
-    flight) on a few reference landers, for the reasoning agent; "" if it cannot fly."""
+def parent_failures(parent_text: str, env, seed: int):
+    """The parent's ``sim.failures.FailureTable`` (crash kind by condition bin, the
+    worst lander's flight) on a few reference landers; None if it cannot fly."""
     from ..compiler import Compiler
     from ..compiler.reference import ReferenceProgram
-    from ..sim.failures import fly_failures, format_failure_table, reference_controller
+    from ..sim.failures import fly_failures, reference_controller
 
     module, _ = Compiler().parse(parent_text, "<parent>", require_control=True)
     if module is None:
-        return ""
+        return None
     control = reference_controller(ReferenceProgram(module, "<parent>"))
-    return format_failure_table(fly_failures(control, env, seed, FAILURE_LANDERS))
+    return fly_failures(control, env, seed, FAILURE_LANDERS)
+
+
+def failure_table_text(parent_text: str, env, seed: int) -> str:
+    """The parent's failure table in a few lines for the model ("" if it cannot fly)."""
+    from ..sim.failures import format_failure_table
+
+    table = parent_failures(parent_text, env, seed)
+    return format_failure_table(table) if table is not None else ""
+
+
+def failure_shares(table) -> dict[str, float]:
+    """Each failure kind's share of the landers flown (an edit memory's situation)."""
+    return {kind: table.total(kind) / max(1, table.agents) for kind in table.counts}
 
 
 def failure_summary(train: Outcomes) -> str:
@@ -121,17 +134,43 @@ class LLMMutation:
         repair_attempts: int = 2,
         mode: str = "guide",
         failure_table: bool = True,
+        memory=None,
     ):
         """``failure_table``: show the model the parent's crash kinds by condition and
-        its worst lander's flight, and ask for a change that targets them."""
+        its worst lander's flight, and ask for a change that targets them. ``memory``
+        (``memory.edits.EditMemory``): edits that helped in similar situations become
+        examples in the prompt, and ``feedback`` records the ones that help now."""
         if mode not in LLM_MODES:
             raise ValueError(f"LLM mutation mode {mode!r}: choose one of {', '.join(LLM_MODES)}")
         self.agents = agents
         self.failure_table = failure_table
+        self.memory = memory
+        self._situation = (None, None)  # the last proposal's, for ``feedback``
         self.on_token = on_token
         self.repair_attempts = repair_attempts
         self.mode = mode
         self.last: dict = {}  # the last proposal's record, for the result's log
+
+    def feedback(self, parent, child) -> None:
+        """The search's word on the last proposal's child (None: it did not fly). An
+        edit that made the child fitter than its parent goes into the edit memory."""
+        situation, proposal = self._situation
+        self._situation = (None, None)
+        if self.memory is None or situation is None or child is None:
+            return
+        if not child.fitness > parent.fitness:
+            return
+        from dataclasses import replace
+
+        self.memory.add(
+            replace(
+                situation,
+                change=proposal["change"],
+                observation=proposal["observation"],
+                engine=proposal["engine"],
+                fitness_after=child.fitness,
+            )
+        )
 
     def _stream(self, role: str):
         return None if self.on_token is None else (lambda piece: self.on_token(role, piece))
@@ -150,10 +189,37 @@ class LLMMutation:
             f"The current controller: {features(parent.text).describe()}. "
             + failure_summary(parent.train)
         ]
-        if self.failure_table:
-            table = failure_table_text(parent.text, env, seed % 2**31)
-            if table:
-                known.append("How it fails:\n" + table + "\nPropose a change for that failure.")
+        situation = None
+        if self.failure_table or self.memory is not None:
+            from ..memory.edits import EditRecord
+            from ..sim.failures import format_failure_table
+
+            table = parent_failures(parent.text, env, seed % 2**31)
+            if table is not None:
+                situation = EditRecord(
+                    env.gravity,
+                    env.turbulence,
+                    failure_shares(table),
+                    features(parent.text).describe(),
+                    "",
+                    "",
+                    "",
+                    parent.fitness,
+                    parent.fitness,
+                )
+                if self.failure_table:
+                    known.append(
+                        "How it fails:\n"
+                        + format_failure_table(table)
+                        + "\nPropose a change for that failure."
+                    )
+                examples = self.memory.similar(situation) if self.memory is not None else []
+                if examples:
+                    known.append(
+                        "Changes that helped before: "
+                        + "; ".join(example.describe() for example in examples)
+                        + "."
+                    )
         reasoning = self.agents.reasoning.backend.generate(
             environment_prompt(env, known).replace(
                 "Answer with a strategy as JSON: controller family, gains and a short rationale.",
@@ -177,6 +243,7 @@ class LLMMutation:
             f"{proposal['change']} on {proposal['observation']} for the "
             f"{proposal['engine']} engine ({proposal['rationale']})"
         )
+        self._situation = situation, proposal
         if self.mode == "guide" and (
             proposal["change"] in GUIDED_EDITS or proposal["change"] == RETUNE_CHANGE
         ):

@@ -101,7 +101,12 @@ def run_evolution(
     if agents is not None and options.use_llm:
         from .llm import LLMMutation
 
-        llm = LLMMutation(agents, on_token=on_token, mode=options.llm_mode)
+        memory = None
+        if registry is not None:
+            from ..memory.edits import EditMemory
+
+            memory = EditMemory(registry.root)  # edits that helped, as examples
+        llm = LLMMutation(agents, on_token=on_token, mode=options.llm_mode, memory=memory)
     result = evolve(seeds, env, options, llm=llm, on_event=on_event, cancel=cancel)
     if result.replay is not None:
         origins = seed_programs(seeds, registry, editor_path)

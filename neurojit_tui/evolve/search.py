@@ -434,8 +434,10 @@ class Evolution:
                     break
                 started = time.perf_counter()
                 child = self._child(island, generation)
+                name, parent = self._last_choice
+                if self.llm is not None and name == self.llm.name and hasattr(self.llm, "feedback"):
+                    self.llm.feedback(parent, child)
                 if self.bandit is not None:
-                    name, parent = self._last_choice
                     gain = child.fitness - parent.fitness if child is not None else 0.0
                     self.bandit.record(name, gain, time.perf_counter() - started)
                 if child is None:
