@@ -1150,7 +1150,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="A,B,...",
         help="bench evolve: an ablation over seeds of these arms instead (symbolic, random, "
         "guide, guide-plain, write; +bandit: a cost-aware bandit chooses the operators; "
-        "+memory: edits that helped in earlier runs return as examples), "
+        "+memory: edits that helped in earlier runs return as examples; +screen: a short "
+        "tuning on 48 landers first), "
         "with significance tests between them",
     )
     p.add_argument(

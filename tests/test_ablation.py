@@ -119,3 +119,16 @@ def test_a_proposal_that_helps_is_remembered_and_shown_next_time(tmp_path):
     llm.propose(parent, HARSH, seed=3)
     assert "Changes that helped before:" in agents.reasoning.backend.prompts[2]
     assert "raised its fitness from 9.4 to 30.0" in agents.reasoning.backend.prompts[2]
+
+
+def test_screening_drops_proposals_that_beat_no_parent_on_a_few_landers():
+    seeds = [("pd.mlir", sample("pd")), ("heuristic.mlir", sample("heuristic"))]
+    options = small_options(generations=6, use_llm=True, llm_rate=1.0, screen_agents=16)
+    result = evolve(seeds, HARSH, options, llm=RandomGuide())
+    stats = result.operators["random"]
+    assert stats.tried == 12 and stats.screened_out >= 1
+    assert stats.screened_out + stats.not_applicable + stats.failed <= stats.tried
+    unscreened = evolve(
+        seeds, HARSH, small_options(generations=6, use_llm=True, llm_rate=1.0), llm=RandomGuide()
+    )
+    assert unscreened.operators["random"].screened_out == 0

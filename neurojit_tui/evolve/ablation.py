@@ -14,7 +14,9 @@ that a quarter of the children get (``llm_rate``):
   proposer, with the operators chosen by a cost-aware bandit instead of at random, and
   the proposer asked whenever the search stalls;
 * ``ARM+memory`` (a model's arm): edits that helped in its earlier runs of the bench
-  (``memory.edits``) come back as examples for parents that fail in similar ways.
+  (``memory.edits``) come back as examples for parents that fail in similar ways;
+* ``ARM+screen``: a proposal is first tuned briefly on 48 landers and dropped unless it
+  beats its parent there.
 
 Every arm gets the same wall-clock seconds per run, model time included (or the same
 training evaluations with ``evaluations``), the same seeds, and is judged on the same
@@ -48,7 +50,8 @@ class AblationError(ValueError):
     """Arms the bench does not know, or that need models it was not given."""
 
 
-MODIFIERS = ("bandit", "memory")
+MODIFIERS = ("bandit", "memory", "screen")
+SCREEN_AGENTS = 48  # the landers a +screen arm tunes a proposal on first
 
 
 def _parts(arm: str) -> tuple[str, frozenset[str]]:
@@ -67,7 +70,7 @@ def check_arms(arms: list[str], have_models: bool) -> None:
         if base not in ARMS or not modifiers <= set(MODIFIERS):
             raise AblationError(
                 f"unknown arm {arm!r}: choose from {', '.join(ARMS)}, each with "
-                "+bandit and/or +memory"
+                "+bandit, +memory and/or +screen"
             )
         if "memory" in modifiers and base not in MODEL_ARMS:
             raise AblationError(f"arm {arm!r}: +memory is for the model's arms")
@@ -117,6 +120,7 @@ def run_arm(
         seed=seed,
         use_llm=_parts(arm)[0] != "symbolic",
         operator_choice="bandit" if "bandit" in _parts(arm)[1] else "uniform",
+        screen_agents=SCREEN_AGENTS if "screen" in _parts(arm)[1] else 0,
         validation_agents=validation_agents,
     )
     result = evolve(samples(), env, options, llm=proposer(arm, agents, memory))

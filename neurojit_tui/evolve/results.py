@@ -34,6 +34,10 @@ class EvolveOptions:
     # "uniform": operators at random (the proposer at llm_rate); "bandit": by measured
     # training-fitness gain per second (evolve/bandit.py), the proposer when it stalls
     operator_choice: str = "uniform"
+    # a proposal (the model's or the random guide's) is first tuned briefly on this many
+    # training landers and dropped unless it beats its parent there; 0: no screening
+    screen_agents: int = 0
+    screen_generations: int = 2
     train_agents: int = 128  # to start with: doubled whenever the best lands them all
     max_train_agents: int = 1024
     finalists: int = 8  # the training landers' best few, judged again on the selection set
@@ -197,6 +201,7 @@ class OperatorStats:
     not_applicable: int = 0
     improved: int = 0  # fitter than the best before them
     improved_parent: int = 0  # fitter than their (first) parent on the training landers
+    screened_out: int = 0  # proposals whose short tuning on a few landers beat no parent
 
 
 @dataclass(frozen=True)

@@ -309,6 +309,10 @@ class Evolution:
             self._log(f"generation {generation}: {name} not applicable to {parent.id}: {why}")
             self._tally(name, "not_applicable")
             return None
+        if operator == "llm" and self.options.screen_agents and self._screened_out(text, parent):
+            self._log(f"generation {generation}: {name} ({description}) screened out")
+            self._tally(name, "screened_out")
+            return None
         return self._tuned_individual(
             text,
             f"gen{generation}-{name}.mlir",
@@ -318,6 +322,33 @@ class Evolution:
             description,
             self.options.child_tune_generations,
         )
+
+    def _screened_out(self, text: str, parent: Individual) -> bool:
+        """A short tuning of the proposal on the first ``screen_agents`` training
+        landers: out unless it beats its parent there (a full tuning costs many times
+        more). A proposal that does not compile is not screened: the full path records
+        why. The screen's flights count as evaluations."""
+        o = self.options
+        screen = self.evaluator.on_landers(o.screen_agents, self.evaluator.seed)
+        try:
+            child = self.evaluator.structure(text, "screened.mlir")
+            mother = self.evaluator.structure(parent.text, f"{parent.id}.mlir")
+        except CompileError:
+            return False
+        try:
+            parent_fitness = fitness(screen.fly(mother, np.array([parent.values]))[0])
+            tuned = tune(
+                screen,
+                child,
+                child.parameters.initial,
+                o.screen_generations,
+                seed=int(self.rng.integers(2**31)),
+                popsize=o.cma_popsize,
+                should_stop=self.stop,
+            )
+        finally:
+            self.evaluator.evaluations += screen.evaluations
+        return not tuned.fitness > parent_fitness
 
     # -- the loop ---------------------------------------------------------------------------
 
