@@ -138,6 +138,8 @@ class Evolution:
     ):
         self.seeds, self.env, self.options = seeds, env, options
         self.llm = llm if options.use_llm else None
+        # what the proposer's children are tallied as ("llm" for the models)
+        self.proposer_name = getattr(self.llm, "name", "llm")
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
         self.rng = np.random.default_rng(options.seed)
@@ -153,7 +155,7 @@ class Evolution:
         self.bandit = None
         if options.operator_choice == "bandit":
             arms = [op.name for op in SYMBOLIC_OPERATORS] + [RETUNE]
-            self.bandit = OperatorBandit(arms + ([self.llm.name] if self.llm else []))
+            self.bandit = OperatorBandit(arms + ([self.proposer_name] if self.llm else []))
         elif options.operator_choice != "uniform":
             raise ValueError(f"operator_choice {options.operator_choice!r}: uniform or bandit")
         self._best_since_growth: list[float] = []  # best training fitness per generation
@@ -259,7 +261,7 @@ class Evolution:
             self._best_since_growth.clear()  # asked; give its child time to count
             return "llm"
         name = self.bandit.choose(self.rng)
-        if self.llm is not None and name == self.llm.name:
+        if self.llm is not None and name == self.proposer_name:
             return "llm"
         return next(op for op in operators if (op if isinstance(op, str) else op.name) == name)
 
@@ -267,7 +269,7 @@ class Evolution:
         parent = self.database.select(island, self.rng)
         operator = self._pick_operator()
         name = (
-            self.llm.name
+            self.proposer_name
             if operator == "llm"
             else operator
             if isinstance(operator, str)
@@ -466,7 +468,7 @@ class Evolution:
                 started = time.perf_counter()
                 child = self._child(island, generation)
                 name, parent = self._last_choice
-                if self.llm is not None and name == self.llm.name and hasattr(self.llm, "feedback"):
+                if self.llm is not None and name == self.proposer_name and hasattr(self.llm, "feedback"):
                     self.llm.feedback(parent, child)
                 if self.bandit is not None:
                     gain = child.fitness - parent.fitness if child is not None else 0.0
@@ -591,7 +593,7 @@ class Evolution:
         notes = []
         if stopped_by == "cancelled":
             notes.append("it was cancelled by hand")
-        if self.llm is not None and self.llm.name == "llm":
+        if self.llm is not None and self.proposer_name == "llm":
             notes.append("the models' proposals are cut short by the clock")
         if self.bandit is not None:
             notes.append("the bandit weighs operators by measured seconds")
