@@ -253,3 +253,14 @@ def test_a_run_offers_its_winner_under_its_environments_key(tmp_path):
     assert verdict.validation["mean_score"] == result.best.gym_validation.mean_return
     assert set(verdict.rivals) == {"heuristic.mlir", "pid.mlir", "mlp.mlir", "pd.mlir"}
     assert all(rival["episodes"] == 6 for rival in verdict.rivals.values())
+
+
+def test_rank_correlation_of_native_fitness_and_the_environments_return():
+    from neurojit_tui.evolve.fidelity import perturbed_variants, rank_correlation
+
+    programs = perturbed_variants([(str(HEURISTIC), HEURISTIC.read_text())], 3, seed=1)
+    assert len(programs) == 4 and len({text for _, text in programs}) == 4
+    spec = EnvSpec.of(ENV_ID, {"turbulence": 0.5})
+    fidelity = rank_correlation(programs, model.Environment(turbulence=0.5), spec, 3, 16)
+    assert fidelity.programs == 4 and len(fidelity.gym_mean_return) == 4
+    assert -1 <= fidelity.spearman_landed <= 1 and -1 <= fidelity.spearman_return <= 1
