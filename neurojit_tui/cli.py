@@ -459,6 +459,19 @@ def cmd_evolve(args) -> int:
 
     if args.replay:
         return _replay_evolution(args)
+    gym_fields: dict = {}
+    if args.env is not None:
+        from .evolve.gym_judging import check_env, env_fields
+        from .gym.environments import EnvSpec, FlightError
+
+        try:  # made once up front: a bad environment is one line before any search
+            spec = EnvSpec.parse(args.env, args.env_arg)
+            check_env(spec)
+        except FlightError as error:
+            return _usage_error(str(error))
+        gym_fields = env_fields(spec)
+    elif args.env_arg:
+        return _usage_error("--env-arg needs --env")
     seeds = [(path, _read(path)) for path in args.files]
     env = _environment(args)
     if args.generations is None and args.budget is None and args.evaluations is None:
@@ -474,6 +487,9 @@ def cmd_evolve(args) -> int:
         llm_mode=args.llm_mode,
         threads=args.threads_swarm,
         cluster=_cluster_address(args) or "none",
+        objective=args.objective,
+        gym_validation_episodes=args.gym_episodes,
+        **gym_fields,
     )
     registry = None if args.no_cache else _registry(args)
     agents = None if args.no_llm else _agents(args)
@@ -1080,6 +1096,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--population", type=COUNT, default=4, help="programs kept per island")
     p.add_argument("--islands", type=_int_in(1, 64), default=2)
     p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument(
+        "--env",
+        default=None,
+        metavar="ID",
+        help="a Gymnasium environment whose spaces fit (Box(8) observation, Box(2) "
+        "action) chooses among the finalists and validates the winner, on episodes the "
+        "search never flew; the native swarm still trains",
+    )
+    p.add_argument(
+        "--env-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a gymnasium.make argument for --env (repeatable); VALUE true/false, a number or text",
+    )
+    p.add_argument(
+        "--objective",
+        choices=("landed", "return"),
+        default="landed",
+        help="landed: landed rate, then the return (default); return: the mean episode "
+        "return, then its CVaR-10 (the training fitness becomes the native mean score)",
+    )
+    p.add_argument(
+        "--gym-episodes",
+        type=COUNT,
+        default=1000,
+        metavar="N",
+        help="--env: validation episodes (default 1000)",
+    )
     p.add_argument(
         "--no-llm", action="store_true", help="symbolic mutations only (no model is loaded)"
     )

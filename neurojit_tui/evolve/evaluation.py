@@ -54,6 +54,27 @@ def fitness(outcomes: Outcomes) -> float:
     return 100.0 * outcomes.success_rate + (100.0 / outcomes.agents) * 0.999 * squeeze
 
 
+def return_fitness(outcomes: Outcomes) -> float:
+    """For ``--objective return``: the mean score, which is Gymnasium's episode return
+    (shaping, fuel cost, +-100 at the end) on the native lander, then CVaR-10 squeezed
+    into less than a hundredth of a point. Failures are -inf."""
+    if not outcomes.ok or not math.isfinite(outcomes.mean_score):
+        return -math.inf
+    cvar = outcomes.cvar10_score if math.isfinite(outcomes.cvar10_score) else -1e9
+    return outcomes.mean_score + 0.01 * (0.5 + math.atan(cvar / 100.0) / math.pi)
+
+
+OBJECTIVES = ("landed", "return")
+
+
+def objective_fitness(objective: str):
+    """The training fitness for an objective: ``fitness`` (landed, then CVaR-10) or
+    ``return_fitness`` (mean score, then CVaR-10)."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective {objective!r} is not one of {', '.join(OBJECTIVES)}")
+    return return_fitness if objective == "return" else fitness
+
+
 @dataclass
 class Structure:
     """One program shape with its compiled parametric kernel (on a cluster: the

@@ -103,6 +103,8 @@ def load_replay(path: str, registry=None) -> Replay:
     try:
         env = model.Environment(**_known_fields(model.Environment, data["environment"]))
         options = EvolveOptions(**_known_fields(EvolveOptions, data["options"]))
+        # JSON has lists where the options hold tuples: the environment's (name, value) pairs
+        options = replace(options, env_args=tuple(tuple(pair) for pair in options.env_args))
     except (KeyError, TypeError) as error:
         raise ReplayError(f"{path}: its options or conditions are missing ({error})") from None
     if not record.seeds:

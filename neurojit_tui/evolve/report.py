@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .results import EvolutionResult, GenerationEnded, Scores
+from .results import EvolutionResult, GenerationEnded, GymScores, Scores
 
 
 def progress_line(event: GenerationEnded) -> str:
@@ -73,6 +73,17 @@ def provenance_lines(result: EvolutionResult) -> list[str]:
     return lines
 
 
+def gym_line(label: str, scores: GymScores) -> str:
+    cvar = scores.cvar10
+    first, last = scores.seeds
+    return (
+        f"{label}: {scores.env}, {scores.episodes} episodes (seeds {first}..{last}, never "
+        f"flown by the search): mean return {scores.mean_return:.1f}, CVaR-10 "
+        f"{cvar if cvar is None else round(cvar, 1)}, landed {scores.landed:.1%}, "
+        f"solved {scores.solved:.1%}" + (f"; {scores.failure}" if scores.failure else "")
+    )
+
+
 SHOWN_FAILURES = 5  # failed candidates (and diagnostics of each) a summary lists
 
 
@@ -97,6 +108,8 @@ def summary(result: EvolutionResult) -> str:
         _scores("validation", best.validation)
         + f" (seed {best.validation.seeds[0]}, never flown by the search)"
     )
+    if best.gym_validation is not None:
+        lines.append(gym_line("Gymnasium validation", best.gym_validation))
     lines.append("lineage: " + " <- ".join(f"{step.id} ({step.mutation})" for step in best.lineage))
     if best.registry is not None:
         verdict = best.registry

@@ -49,6 +49,18 @@ class EvolveOptions:
     migrate_every: int = 4
     threads: int | None = None
     cluster: str | None = None  # a Ray cluster's address (or "auto") for the training flights
+    # A Gymnasium environment that selects and validates (``--env ID --env-arg K=V``): its
+    # id and ``gymnasium.make`` arguments, sorted by name (``gym.environments.EnvSpec``'s
+    # fields, kept plain so the options stay free of gymnasium); None: the native swarm
+    # alone
+    env_id: str | None = None
+    env_args: tuple[tuple[str, Any], ...] = ()
+    # what the Gymnasium environment ranks by: "landed" (landed rate, then mean return) or
+    # "return" (mean return, then CVaR-10); "return" also makes the training fitness the
+    # native swarm's mean score (evaluation.objective_fitness)
+    objective: str = "landed"
+    gym_selection_episodes: int = 100  # per finalist, of a seed no other flight uses
+    gym_validation_episodes: int = 1000  # the winner's, of another unused seed
 
 
 # -- what the search reports as it goes ------------------------------------------------------
@@ -166,6 +178,29 @@ class ValidationScores(Scores):
 
 
 @dataclass(frozen=True)
+class GymScores:
+    """A program flown on Gymnasium episodes (``gym.judge.Judge``): the environment's own
+    episode return and landings."""
+
+    env: str  # the environment's label: its id and arguments
+    episodes: int
+    mean_return: float
+    cvar10: float | None  # None: no episode ended
+    landed: float  # share of episodes
+    solved: float  # share of episodes with a return >= 200
+    seeds: tuple[int, int]  # the episodes' reset seeds: first, last
+    failure: str | None = None  # an assert violation that ended the flight
+
+
+@dataclass(frozen=True)
+class GymFinalist:
+    """A finalist's scores on the Gymnasium selection episodes."""
+
+    id: str
+    scores: GymScores
+
+
+@dataclass(frozen=True)
 class RegistryVerdict:
     """Whether the registry stored the winner (``memory.admission.remember_if_better``)."""
 
@@ -189,6 +224,10 @@ class BestProgram:
     selection: SelectionScores | None  # None: there was only one finalist
     lineage: tuple[LineageStep, ...]  # newest first, back to a seed
     registry: RegistryVerdict | None = None  # None: it was offered to no registry
+    # with a Gymnasium environment (options.env_id): the winner on its validation episodes,
+    # and every finalist on its selection episodes, in the order they were ranked there
+    gym_validation: GymScores | None = None
+    gym_selection: tuple[GymFinalist, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ is stored for these conditions and every built-in sample (``memory.admission``),
 its lineage and its training and validation scores. A run that stops on an error (a
 cluster that lost every worker) stores nothing.
 
+With a Gymnasium environment (``options.env_id``) one judge serves the whole run: the
+search's selection and validation, then admission, which flies the stored entry for the
+environment's key and every sample on the winner's validation episodes.
+
 The training flights go to a Ray cluster when ``options.cluster`` names one, else when
 ``~/.neurojit/config.toml`` does (``[cluster] address``; ``"none"`` in the options
 keeps a run local).
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import asdict, replace
 
 from ..cluster import resolve_address
@@ -107,33 +112,91 @@ def run_evolution(
 
             memory = EditMemory(registry.root)  # edits that helped, as examples
         llm = LLMMutation(agents, on_token=on_token, mode=options.llm_mode, memory=memory)
-    result = evolve(seeds, env, options, llm=llm, on_event=on_event, cancel=cancel)
-    if result.replay is not None:
-        origins = seed_programs(seeds, registry, editor_path)
-        result = replace(result, replay=replace(result.replay, seeds=origins))
-    if registry is not None and result.best is not None and result.status == "ok":
-        verdict = remember_if_better(result, env, registry, agents)
-        result = replace(result, best=replace(result.best, registry=verdict))
+    judging = None
+    if options.env_id is not None:
+        from .gym_judging import GymJudging, env_spec
+
+        spec = env_spec(options)
+        assert spec is not None
+        judging = GymJudging(spec)
+    try:
+        result = evolve(
+            seeds, env, options, llm=llm, on_event=on_event, cancel=cancel, judging=judging
+        )
+        if result.replay is not None:
+            origins = seed_programs(seeds, registry, editor_path)
+            result = replace(result, replay=replace(result.replay, seeds=origins))
+        if registry is not None and result.best is not None and result.status == "ok":
+            verdict = remember_if_better(result, env, registry, agents, judging)
+            result = replace(result, best=replace(result.best, registry=verdict))
+    finally:
+        if judging is not None:
+            judging.close()
     return result
 
 
 def remember_if_better(
-    result: EvolutionResult, env: model.Environment, registry, agents=None
+    result: EvolutionResult, env: model.Environment, registry, agents=None, judging=None
 ) -> RegistryVerdict:
     """Store the winner if it beats the stored entry and every sample on the same
-    validation landers (``memory.admission``), with its lineage and both scores."""
+    validation landers (``memory.admission``), with its lineage and both scores. For a
+    run judged in a Gymnasium environment (``judging``, a ``gym_judging.GymJudging``;
+    made here if not given), the key names the environment and the validation set is
+    its validation episodes."""
     from ..agents.pipeline import model_identities
     from ..memory import NO_MODELS, cache_key
-    from ..memory.admission import remember_if_better as admit_and_remember
 
     best, options = result.best, result.options
     assert best is not None, "a search that found nothing has nothing to remember"
     identities = model_identities(agents) if agents is not None else NO_MODELS
-    key, key_data = cache_key(env, identities)
+    if options.env_id is None:
+        key, key_data = cache_key(env, identities)
+        validation = {
+            k: getattr(best.validation, k)
+            for k in ("success_rate", "mean_score", "cvar10_score", "failure", "agents")
+        }
+        return _admit(result, env, registry, key, key_data, validation, identities)
+    from .gym_judging import GymJudging, admission_scores, env_spec, validation_episodes
+
+    spec = env_spec(options)
+    assert spec is not None and best.gym_validation is not None
+    key, key_data = cache_key(env, identities, spec.key())
+    gym = best.gym_validation
     validation = {
-        k: getattr(best.validation, k)
-        for k in ("success_rate", "mean_score", "cvar10_score", "failure", "agents")
+        "success_rate": gym.landed,
+        "mean_score": gym.mean_return,
+        "cvar10_score": gym.cvar10,
+        "failure": gym.failure,
+        "agents": gym.episodes,
+        "episodes": gym.episodes,
+        "solved": gym.solved,
     }
+    episodes = validation_episodes(options)
+    with ExitStack() as stack:
+        judge = judging or stack.enter_context(GymJudging(spec))
+
+        def rival_scores(text: str, path: str) -> dict:
+            return admission_scores(judge.fly(text, path, episodes))
+
+        return _admit(result, env, registry, key, key_data, validation, identities, rival_scores)
+
+
+def _admit(
+    result: EvolutionResult,
+    env: model.Environment,
+    registry,
+    key: str,
+    key_data: dict,
+    validation: dict,
+    identities: dict,
+    rival_scores=None,
+) -> RegistryVerdict:
+    """``memory.admission.remember_if_better`` for the winner, on the validation set the
+    rivals fly on (``rival_scores``; None: the native validation landers)."""
+    from ..memory.admission import remember_if_better as admit_and_remember
+
+    best, options = result.best, result.options
+    assert best is not None
     verdict = admit_and_remember(
         registry,
         env,
@@ -145,8 +208,13 @@ def remember_if_better(
         seed=options.seed,
         agents=options.validation_agents,
         candidate=validation,
-        scores={"train": asdict(best.train)},
+        scores={
+            "train": asdict(best.train),
+            **({"native_validation": asdict(best.validation)} if rival_scores else {}),
+        },
         threads=options.threads,
+        rival_scores=rival_scores,
+        objective=options.objective,
         provenance={
             "evolved": True,
             "lineage": [asdict(step) for step in best.lineage],

@@ -7,7 +7,9 @@ operator (an LLM proposal, a symbolic edit, a crossover with another parent, or 
 re-tune of the parent's numbers), CMA-ES on the child's constants, then the child
 competes for a place. Every candidate that does not compile or fly is recorded with
 its reason. The winner is chosen on the training landers and reported on validation
-landers the search never flew.
+landers the search never flew. With a Gymnasium environment (``options.env_id``), the
+environment chooses among the finalists and validates the winner, on episodes of seeds
+nothing else flies (``gym_judging``).
 
 Determinism: everything random comes from one ``numpy`` generator seeded with
 ``seed``, and nothing depends on the clock except the optional time budget; so the
@@ -28,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,7 +40,7 @@ from ..sim.swarm import validate, validation_seed
 from ..version import source_sha256, version
 from .bandit import OperatorBandit, stalled
 from .database import Individual, ProgramDatabase
-from .evaluation import fitness, population_evaluator, selection_seed
+from .evaluation import objective_fitness, population_evaluator, selection_seed
 from .mutations import SYMBOLIC_OPERATORS, NotApplicable, mutate
 from .program import features
 from .results import (
@@ -49,6 +52,8 @@ from .results import (
     FailedCandidate,
     GenerationEnded,
     GenerationSummary,
+    GymFinalist,
+    GymScores,
     LineageStep,
     OperatorStats,
     ReplayRecord,
@@ -59,6 +64,9 @@ from .results import (
     ValidationScores,
 )
 from .tuning import tune
+
+if TYPE_CHECKING:
+    from .gym_judging import GymJudging
 
 RETUNE = "retune"
 STALL_WINDOW = 3  # generations without a better best before the bandit asks the proposer
@@ -135,8 +143,19 @@ class Evolution:
         llm=None,
         on_event: Callable[[EvolutionEvent], None] | None = None,
         cancel=None,
+        judging: GymJudging | None = None,
     ):
+        """``judging``: the Gymnasium judge of ``options.env_id``, when the caller keeps
+        it for more (the registry's admission); else the run starts and closes its own."""
         self.seeds, self.env, self.options = seeds, env, options
+        self.fitness_of = objective_fitness(options.objective)
+        self.judging, self._owns_judging = judging, False
+        if judging is None and options.env_id is not None:
+            from .gym_judging import GymJudging, env_spec
+
+            spec = env_spec(options)
+            assert spec is not None
+            self.judging, self._owns_judging = GymJudging(spec), True
         self.llm = llm if options.use_llm else None
         # what the proposer's children are tallied as ("llm" for the models)
         self.proposer_name = getattr(self.llm, "name", "llm")
@@ -221,6 +240,7 @@ class Evolution:
             popsize=self.options.cma_popsize,
             sigma0=sigma0,
             should_stop=self.stop,
+            fitness_of=self.fitness_of,
         )
         if not tuned.outcomes.ok or tuned.fitness == -np.inf:
             self._fail(
@@ -375,7 +395,7 @@ class Evolution:
             structure = self.evaluator.structure(members[0].text, f"{members[0].id}.mlir")
             outcomes = self.evaluator.fly(structure, np.array([m.values for m in members]))
             for member, outcome in zip(members, outcomes):
-                member.fitness, member.train = fitness(outcome), outcome
+                member.fitness, member.train = self.fitness_of(outcome), outcome
         self._best = None
         for member in sorted(living, key=lambda m: m.id):
             self._consider_best(member)
@@ -438,6 +458,8 @@ class Evolution:
             return self._run()
         finally:
             self.evaluator.close()
+            if self._owns_judging and self.judging is not None:
+                self.judging.close()
 
     def _run(self) -> EvolutionResult:
         self._start = self.stop.start = time.perf_counter()
@@ -490,11 +512,8 @@ class Evolution:
             self._record_generation(generation)
         return self._result(generation)
 
-    def _select(self) -> tuple[Individual | None, SelectionScores | None]:
-        """The winner: the training landers' best few (distinct programs) flown again on
-        a larger selection set of another seed, and the best there. A hundred-odd
-        training landers cannot tell 99% from 99.5%, and the search's favourite on them is
-        partly lucky (the winner's curse); the validation landers stay unseen."""
+    def _finalists(self) -> list[Individual]:
+        """The training landers' best few distinct programs, best first."""
         ranked, seen = [], set()
         for individual in sorted(self.database.living(), key=lambda i: (-i.fitness, i.id)):
             if individual.text not in seen and individual.fitness > -np.inf:
@@ -502,6 +521,35 @@ class Evolution:
                 ranked.append(individual)
             if len(ranked) == self.options.finalists:
                 break
+        return ranked
+
+    def _select_in_gym(
+        self, ranked: list[Individual], judging: GymJudging
+    ) -> tuple[Individual | None, tuple[GymFinalist, ...]]:
+        """The winner among the finalists on the Gymnasium selection episodes, ranked by
+        the objective (ties: the training landers' order)."""
+        from .gym_judging import gym_scores, rank_key, selection_episodes
+
+        seeds = selection_episodes(self.options)
+        scored = []
+        for place, individual in enumerate(ranked):
+            report = judging.fly(individual.text, f"{individual.id}.mlir", seeds)
+            key = rank_key(report, self.options.objective)
+            scored.append((key, -place, individual, gym_scores(report, judging.spec)))
+        scored.sort(key=lambda row: row[:2], reverse=True)
+        self._log(
+            f"Gymnasium selection on {len(seeds)} episodes of {judging.spec.label()}: "
+            + ", ".join(f"{row[2].id} {row[3].mean_return:.1f}" for row in scored)
+        )
+        winner = scored[0][2] if scored else None
+        return winner, tuple(GymFinalist(row[2].id, row[3]) for row in scored)
+
+    def _select(self) -> tuple[Individual | None, SelectionScores | None]:
+        """The winner: the training landers' best few (distinct programs) flown again on
+        a larger selection set of another seed, and the best there. A hundred-odd
+        training landers cannot tell 99% from 99.5%, and the search's favourite on them is
+        partly lucky (the winner's curse); the validation landers stay unseen."""
+        ranked = self._finalists()
         if len(ranked) <= 1 or self.options.selection_agents <= 0:
             return (ranked[0] if ranked else None), None
         judge = self.evaluator.on_landers(
@@ -511,7 +559,9 @@ class Evolution:
         for individual in ranked:
             structure = judge.structure(individual.text, f"{individual.id}.mlir")
             outcome = judge.fly(structure, np.array([structure.parameters.initial]))[0]
-            scored.append((fitness(outcome), -ranked.index(individual), individual, outcome))
+            scored.append(
+                (self.fitness_of(outcome), -ranked.index(individual), individual, outcome)
+            )
         _, _, winner, outcome = max(scored, key=lambda row: row[:2])
         scores = outcome.to_json()  # its scores with None for what is not finite
         return winner, SelectionScores(
@@ -525,9 +575,22 @@ class Evolution:
 
     def _result(self, generation: int) -> EvolutionResult:
         elapsed = time.perf_counter() - self._start
-        best, selection = self._select()
+        gym_selection: tuple[GymFinalist, ...] = ()
+        gym_validation: GymScores | None = None
+        if self.judging is not None:
+            best, gym_selection = self._select_in_gym(self._finalists(), self.judging)
+            selection = None  # the Gymnasium environment chose instead of the native landers
+        else:
+            best, selection = self._select()
         summary = None
         if best is not None:
+            if self.judging is not None:
+                from .gym_judging import gym_scores, validation_episodes
+
+                flight = self.judging.fly(
+                    best.text, f"evolved-{best.id}.mlir", validation_episodes(self.options)
+                )
+                gym_validation = gym_scores(flight, self.judging.spec)
             report = validate(
                 best.text,
                 f"evolved-{best.id}.mlir",
@@ -563,6 +626,8 @@ class Evolution:
                 ),
                 selection,
                 self.lineage(best),
+                gym_validation=gym_validation,
+                gym_selection=gym_selection,
             )
         status = "cancelled" if self.cancel.is_set() else ("ok" if best else "failed")
         evaluations = self.evaluator.evaluations
@@ -623,5 +688,6 @@ def evolve(
     llm=None,
     on_event: Callable[[EvolutionEvent], None] | None = None,
     cancel=None,
+    judging: GymJudging | None = None,
 ) -> EvolutionResult:
-    return Evolution(seeds, env, options or EvolveOptions(), llm, on_event, cancel).run()
+    return Evolution(seeds, env, options or EvolveOptions(), llm, on_event, cancel, judging).run()

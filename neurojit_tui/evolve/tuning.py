@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ class Tuned:
 
 
 def tune(
-    evaluator: PopulationEvaluator,
+    evaluator: PopulationEvaluator | Any,
     structure: Structure,
     start: np.ndarray,
     generations: int,
@@ -42,16 +43,19 @@ def tune(
     popsize: int = 16,
     sigma0: float = 0.3,
     should_stop=lambda: False,
+    fitness_of=fitness,
 ) -> Tuned:
     """CMA-ES on ``structure``'s parameters from ``start`` for ``generations``
-    generations of ``popsize`` candidates; deterministic for a given ``seed``."""
+    generations of ``popsize`` candidates, maximising ``fitness_of(outcomes)``;
+    deterministic for a given ``seed``. ``evaluator``: anything with
+    ``fly(structure, thetas) -> outcomes``."""
     with warnings.catch_warnings():  # cma warns that matplotlib (plots) is missing
         warnings.simplefilter("ignore")
         import cma
 
     start = np.asarray(start, dtype=np.float64)
     first = evaluator.fly(structure, start[None, :])[0]
-    best = Tuned(start.copy(), fitness(first), first, 1, 0, [fitness(first)])
+    best = Tuned(start.copy(), fitness_of(first), first, 1, 0, [fitness_of(first)])
     dimension = len(start)
     if dimension == 0 or generations <= 0:
         return best
@@ -80,7 +84,7 @@ def tune(
         values = np.clip(start + scale * np.array(zs)[:, :dimension], -LIMIT, LIMIT)
         values = np.array([structure.parameters.constrain(v) for v in values])
         outcomes = evaluator.fly(structure, values)
-        scores = [fitness(o) for o in outcomes]
+        scores = [fitness_of(o) for o in outcomes]
         best.evaluations += len(values)
         for v, o, f in zip(values, outcomes, scores):
             if f > best.fitness:

@@ -5,12 +5,18 @@ A candidate for a condition is admitted only if, on the *same validation landers
 beats both the entry stored for that condition (if any) and every built-in sample.
 The caller flies all of them (this package does not simulate); ``admit`` compares
 their scores with the swarm's robust ranking: success rate, then CVaR-10, then the
-mean score. Ties go to what is already there.
+mean score (or, for the objective "return", the mean score, then CVaR-10, then the
+success rate). Ties go to what is already there.
+
+For a search judged in a Gymnasium environment the validation set is that environment's
+episodes: the caller's ``rival_scores`` flies each rival on the same episodes as the
+candidate (the key names the environment, so never-worse holds per environment).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,25 +29,29 @@ if TYPE_CHECKING:
 Scores = dict[str, Any]
 
 
-def _rank(scores: Scores) -> tuple[float, float, float]:
+def _rank(scores: Scores, objective: str = "landed") -> tuple[float, float, float]:
     def number(key: str) -> float:
         value = scores.get(key)
         return value if value is not None and math.isfinite(value) else -math.inf
 
     if scores.get("failure"):
         return (-math.inf, -math.inf, -math.inf)
+    if objective == "return":
+        return (number("mean_score"), number("cvar10_score"), number("success_rate"))
     return (number("success_rate"), number("cvar10_score"), number("mean_score"))
 
 
-def admit(candidate: Scores, rivals: dict[str, Scores]) -> tuple[bool, str]:
+def admit(
+    candidate: Scores, rivals: dict[str, Scores], objective: str = "landed"
+) -> tuple[bool, str]:
     """(admitted, why). ``candidate`` and each rival: validation scores
     (``success_rate``, ``cvar10_score``, ``mean_score``, optional ``failure``) on the
     same landers; ``rivals`` names them (the stored entry, each sample)."""
-    mine = _rank(candidate)
+    mine = _rank(candidate, objective)
     if mine[0] == -math.inf:
         return False, "the candidate did not fly the validation landers"
     for name, scores in rivals.items():
-        if _rank(scores) >= mine:
+        if _rank(scores, objective) >= mine:
             theirs = scores.get("success_rate") or 0.0
             return False, (
                 f"not better than {name} on the validation landers "
@@ -78,22 +88,28 @@ def validation_scores(
     }
 
 
+# (text, path) -> its validation scores: a caller's own validation set
+RivalScores = Callable[[str, str], Scores]
+
+
 def sample_rivals(
     env: Environment,
     seed: int,
     agents: int = VALIDATION_AGENTS,
     compiler: Compiler | None = None,
     threads: int | None = None,
+    rival_scores: RivalScores | None = None,
 ) -> dict[str, Scores]:
-    """Every built-in controller sample's validation scores, by file name."""
+    """Every built-in controller sample's validation scores, by file name
+    (``rival_scores``: flown on the caller's validation set instead of the landers)."""
     from ..paths import controller_samples
 
-    return {
-        path.name: validation_scores(
-            path.read_text(), str(path), env, seed, agents, compiler, threads
-        )
-        for path in controller_samples()
-    }
+    def scores(text: str, path: str) -> Scores:
+        if rival_scores is not None:
+            return rival_scores(text, path)
+        return validation_scores(text, path, env, seed, agents, compiler, threads)
+
+    return {path.name: scores(path.read_text(), str(path)) for path in controller_samples()}
 
 
 def remember_if_better(
@@ -111,20 +127,29 @@ def remember_if_better(
     strategy: dict[str, Any] | None = None,
     provenance: dict[str, Any] | None = None,
     threads: int | None = None,
+    rival_scores: RivalScores | None = None,
+    objective: str = "landed",
 ) -> dict[str, Any]:
     """Store ``text`` for ``key`` only if, on the same validation landers, it beats
     what is stored there and every sample. ``candidate``: its validation scores if the
-    caller has them. Returns {"stored", "key", "reason", "validation", "rivals"}."""
+    caller has them. ``rival_scores``: how to fly the rivals on the caller's own
+    validation set (a Gymnasium environment's episodes; ``candidate`` is then required),
+    ranked by ``objective``. Returns {"stored", "key", "reason", "validation", "rivals"}."""
     from . import remember
 
+    if rival_scores is not None and candidate is None:
+        raise ValueError("a caller's own validation set needs the candidate's scores on it")
     candidate = candidate or validation_scores(text, path, env, seed, agents, compiler, threads)
-    rivals = sample_rivals(env, seed, agents, compiler, threads)
+    rivals = sample_rivals(env, seed, agents, compiler, threads, rival_scores)
     stored = registry.best(key)
     if stored is not None:
-        rivals[f"the stored entry {key[:12]}"] = validation_scores(
-            stored.source, stored.file or "stored.mlir", env, seed, agents, compiler, threads
+        stored_path = stored.file or "stored.mlir"
+        rivals[f"the stored entry {key[:12]}"] = (
+            rival_scores(stored.source, stored_path)
+            if rival_scores is not None
+            else validation_scores(stored.source, stored_path, env, seed, agents, compiler, threads)
         )
-    admitted, reason = admit(candidate, rivals)
+    admitted, reason = admit(candidate, rivals, objective)
     if admitted:
         program = compiler.compile(text, path, require_control=True)
         remember(

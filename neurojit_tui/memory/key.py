@@ -75,13 +75,19 @@ def _digest(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def cache_key(env: Environment, models: dict[str, str]) -> tuple[str, dict[str, Any]]:
-    """(key, the data it hashes): the data is stored in the entry and checked on load."""
-    data = {
+def cache_key(
+    env: Environment, models: dict[str, str], gym: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """(key, the data it hashes): the data is stored in the entry and checked on load.
+    ``gym``: the Gymnasium environment that validated the controller (``EnvSpec.key()``),
+    part of the key; None (a native search) leaves the key as it always was."""
+    data: dict[str, Any] = {
         "condition": canonical_condition(env),
         "toolchain": toolchain(),
         "models": dict(sorted(models.items())),
     }
+    if gym is not None:
+        data["gym"] = gym
     return _digest(data)[:32], data
 
 

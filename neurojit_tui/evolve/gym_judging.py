@@ -1,0 +1,120 @@
+"""A Gymnasium environment as the search's judge (``neurojit evolve --env ID``).
+
+The native swarm stays the training loop; the environment chooses among the finalists
+and validates the winner, each on episodes of its own reset seeds, which neither the
+training landers nor the other use. Programs are flown as written, compiled the
+ordinary way, by the parallel judge (``gym.judge.Judge``), one per run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from ..compiler import Compiler
+from ..gym.environments import EnvSpec, make_env
+from ..gym.fly import FlightReport
+from ..gym.judge import Judge
+from .results import EvolveOptions, GymScores
+
+# Episode i of a run of seed S is reset with OFFSET + S + i; the three sets never meet for
+# fewer than 2**24 episodes each.
+GYM_SELECTION_OFFSET = 0x6E00_0000
+GYM_VALIDATION_OFFSET = 0x6F00_0000
+GYM_TRAINING_OFFSET = 0x7000_0000  # the polish step's episodes (polish.py)
+EPISODE_SEEDS = 2**63
+
+
+def episode_seeds(offset: int, seed: int, episodes: int) -> list[int]:
+    return [(offset + seed + i) % EPISODE_SEEDS for i in range(episodes)]
+
+
+def selection_episodes(options: EvolveOptions) -> list[int]:
+    return episode_seeds(GYM_SELECTION_OFFSET, options.seed, options.gym_selection_episodes)
+
+
+def validation_episodes(options: EvolveOptions) -> list[int]:
+    return episode_seeds(GYM_VALIDATION_OFFSET, options.seed, options.gym_validation_episodes)
+
+
+def env_spec(options: EvolveOptions) -> EnvSpec | None:
+    """The options' Gymnasium environment, None for a native run."""
+    if options.env_id is None:
+        return None
+    return EnvSpec.of(options.env_id, dict(options.env_args))
+
+
+def env_fields(spec: EnvSpec | None) -> dict[str, Any]:
+    """``EvolveOptions`` keyword arguments naming ``spec``."""
+    if spec is None:
+        return {"env_id": None, "env_args": ()}
+    return {"env_id": spec.id, "env_args": spec.args}
+
+
+def check_env(spec: EnvSpec) -> None:
+    """Make the environment once and close it: ``FlightError`` (one line) if it cannot be
+    made or its spaces do not fit the controller ABI."""
+    make_env(spec).close()
+
+
+def rank_key(report: FlightReport, objective: str) -> tuple[float, float]:
+    """Larger is better. landed: landed rate, then mean return; return: mean return,
+    then CVaR-10. A flight an assert ended ranks below every other."""
+    if report.violation is not None or not report.episodes:
+        return (-math.inf, -math.inf)
+    if objective == "return":
+        return (report.mean_return, report.cvar10)
+    return (report.landed, report.mean_return)
+
+
+def gym_scores(report: FlightReport, spec: EnvSpec) -> GymScores:
+    seeds = [s for s in report.seeds if s is not None]
+    return GymScores(
+        spec.label(),
+        report.episodes,
+        report.mean_return,
+        report.cvar10 if math.isfinite(report.cvar10) else None,
+        report.landed,
+        report.solved,
+        (seeds[0], seeds[-1]) if seeds else (0, -1),
+        report.violation.format() if report.violation is not None else None,
+    )
+
+
+def admission_scores(report: FlightReport) -> dict[str, Any]:
+    """A flight as ``memory.admission`` compares scores: landed as the success rate, the
+    mean return as the mean score."""
+    return {
+        "success_rate": report.landed,
+        "mean_score": report.mean_return,
+        "cvar10_score": report.cvar10 if math.isfinite(report.cvar10) else None,
+        "failure": report.violation.format() if report.violation is not None else None,
+        "agents": report.episodes,
+        "episodes": report.episodes,
+        "solved": report.solved,
+    }
+
+
+class GymJudging:
+    """One run's judge: the environment's worker processes, started once; close it."""
+
+    def __init__(self, spec: EnvSpec, workers: int | None = None, compiler=None):
+        self.spec = spec
+        self.compiler = compiler or Compiler()
+        self.judge = Judge(spec, workers=workers)
+
+    def fly(self, text: str, path: str, seeds: Sequence[int]) -> FlightReport:
+        """``text`` compiled the ordinary way, flown for one episode per seed
+        (``CompileError`` if it does not compile)."""
+        program = self.compiler.compile(text, path, require_control=True)
+        return self.judge.fly(program, seeds)
+
+    def close(self) -> None:
+        self.judge.close()
+
+    def __enter__(self) -> GymJudging:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

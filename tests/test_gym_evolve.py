@@ -1,0 +1,266 @@
+"""`neurojit evolve --env ID`: a Gymnasium environment chooses among the search's finalists
+and validates the winner on episodes the search never flew; the registry keeps its
+controllers per environment."""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+from gymnasium.utils import seeding
+
+from neurojit_tui.engine.protocol import from_wire, to_wire
+from neurojit_tui.evolve.evaluation import return_fitness
+from neurojit_tui.evolve.gym_judging import (
+    GYM_SELECTION_OFFSET,
+    GYM_VALIDATION_OFFSET,
+    env_spec,
+    rank_key,
+)
+from neurojit_tui.evolve.report import summary
+from neurojit_tui.evolve.results import EvolutionResult, EvolveOptions
+from neurojit_tui.evolve.runner import run_evolution
+from neurojit_tui.gym import ENV_ID
+from neurojit_tui.gym.environments import EnvSpec
+from neurojit_tui.gym.lander import episode_seed
+from neurojit_tui.memory import NO_MODELS, Registry, cache_key
+from neurojit_tui.memory.admission import remember_if_better
+from neurojit_tui.paths import PROJECT_ROOT
+from neurojit_tui.sim import model
+from neurojit_tui.sim.swarm import evaluate
+
+SAMPLES = PROJECT_ROOT / "samples"
+HEURISTIC = SAMPLES / "heuristic.mlir"
+PID = SAMPLES / "pid.mlir"
+
+
+def neurojit(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "neurojit_tui.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def small_options(**more):
+    """A short search judged in our environment, on a handful of episodes."""
+    return EvolveOptions(
+        **{
+            "budget_s": None,
+            "generations": 1,
+            "seed": 3,
+            "use_llm": False,
+            "train_agents": 32,
+            "seed_tune_generations": 2,
+            "child_tune_generations": 2,
+            "validation_agents": 100,
+            "finalists": 3,
+            "env_id": ENV_ID,
+            "env_args": (("turbulence", 0.5),),
+            "gym_selection_episodes": 4,
+            "gym_validation_episodes": 6,
+            **more,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def run():
+    seeds = [(str(path), path.read_text()) for path in (HEURISTIC, PID)]
+    return run_evolution(model.Environment(), small_options(), seeds=seeds)
+
+
+def test_the_environment_chooses_among_the_finalists_on_its_own_episodes(run):
+    best = run.best
+    assert run.status == "ok" and best is not None
+    finalists = best.gym_selection
+    assert 2 <= len(finalists) <= 3 and len({f.id for f in finalists}) == len(finalists)
+    # the winner is the best finalist there, ranked by landed rate then mean return
+    assert best.id == finalists[0].id
+    keys = [(f.scores.landed, f.scores.mean_return) for f in finalists]
+    assert keys == sorted(keys, reverse=True)
+    for finalist in finalists:
+        scores = finalist.scores
+        assert scores.env == f"{ENV_ID} turbulence=0.5" and scores.episodes == 4
+        assert scores.seeds == (GYM_SELECTION_OFFSET + 3, GYM_SELECTION_OFFSET + 6)
+    validation = best.gym_validation
+    assert validation is not None and validation.episodes == 6
+    assert validation.seeds == (GYM_VALIDATION_OFFSET + 3, GYM_VALIDATION_OFFSET + 8)
+    assert 0 <= validation.landed <= 1 and math.isfinite(validation.mean_return)
+    assert best.validation.agents == 100  # the native validation stays
+    assert best.selection is None  # the environment chose, not the native selection landers
+    text = summary(run)
+    assert f"Gymnasium validation: {ENV_ID} turbulence=0.5, 6 episodes" in text
+
+
+def test_the_result_round_trips_the_engine_pipe_and_json(run):
+    assert from_wire(EvolutionResult, to_wire(run)) == run
+    data = json.loads(json.dumps(run.to_json()))
+    assert data["options"]["env_id"] == ENV_ID and data["options"]["env_args"] == [
+        ["turbulence", 0.5]
+    ]
+    assert data["best"]["gym_validation"]["episodes"] == 6
+    for key in ("train", "validation", "selection", "lineage", "fitness", "source"):
+        assert key in data["best"]  # the keys of a native run's JSON stay
+    assert env_spec(run.options) == EnvSpec.of(ENV_ID, {"turbulence": 0.5})
+
+
+def test_the_search_is_deterministic_with_an_environment(run):
+    seeds = [(str(path), path.read_text()) for path in (HEURISTIC, PID)]
+    again = run_evolution(model.Environment(), small_options(), seeds=seeds)
+    assert again.best.source == run.best.source
+    assert again.best.gym_selection == run.best.gym_selection
+    assert again.best.gym_validation == run.best.gym_validation
+
+
+def test_return_in_our_environment_is_the_native_swarms_score(run):
+    """Our environment is the native lander: episode i reset with seed s is agent 0 of the
+    seed the environment draws, and its return is the swarm's score for that lander."""
+    from neurojit_tui.compiler import Compiler
+    from neurojit_tui.gym.fly import fly
+
+    text = run.best.source
+    program = Compiler().compile(text, "best.mlir", require_control=True)
+    seeds = [11, 12, 13]
+    spec = EnvSpec.of(ENV_ID, {"turbulence": 0.5})
+    report, _ = fly(program, spec, seeds=seeds)
+    env = model.Environment(turbulence=0.5)
+    natives = []
+    for seed, episode_return in zip(seeds, report.returns):
+        drawn = episode_seed(seeding.np_random(seed)[0])
+        native = evaluate(text, "best.mlir", env, agents=1, seed=drawn, threads=1)
+        # actions reach the environment as float32 (its action space), the swarm's in f64
+        assert episode_return == pytest.approx(native.mean_score, abs=1e-4)
+        natives.append(native.mean_score)
+    mean = sum(natives) / len(natives)
+    assert rank_key(report, "return")[0] == pytest.approx(mean, abs=1e-4)
+    # the return objective's training fitness is that score (CVaR-10 breaks ties only)
+    one = evaluate(text, "best.mlir", env, agents=1, seed=drawn, threads=1)
+    from neurojit_tui.sim.report import Outcomes
+
+    outcomes = Outcomes(
+        1, one.landed, one.crashed, one.out_of_bounds, one.timed_out, one.success_rate,
+        one.mean_score, one.cvar10_score, 0.0,
+    )  # fmt: skip
+    assert return_fitness(outcomes) == pytest.approx(report.returns[-1], abs=0.011)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--env", ENV_ID, "--env-arg", "gravity"], "expected KEY=VALUE"),
+        (["--env", "NoSuchEnv-v0"], "cannot make Gymnasium environment"),
+        (["--env", "CartPole-v1"], "CartPole-v1: its observation space is Box(4,)"),
+        (["--env", ENV_ID, "--env-arg", "gravity=-1"], "gravity must be a finite number"),
+    ],
+)
+def test_bad_environments_are_one_line_before_any_search(arguments, message):
+    result = neurojit("evolve", HEURISTIC, "--no-llm", "--no-cache", "--json", *arguments)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_registry_keys_differ_by_environment_and_native_keys_stay():
+    env = model.Environment()
+    native, data = cache_key(env, NO_MODELS)
+    assert "gym" not in data  # the key of every registry written before environments
+    calm = EnvSpec.of(ENV_ID, {"turbulence": 0.0}).key()
+    windy = EnvSpec.of(ENV_ID, {"turbulence": 2.0}).key()
+    keys = {native, cache_key(env, NO_MODELS, calm)[0], cache_key(env, NO_MODELS, windy)[0]}
+    assert len(keys) == 3
+
+
+def test_admission_is_per_environment_on_the_callers_episodes(tmp_path):
+    """Each rival is flown by the caller's scorer (the Gymnasium judge on the candidate's
+    validation episodes) and ranked by the objective; a stored entry only competes
+    within its environment's key."""
+    from neurojit_tui.compiler import Compiler
+
+    registry = Registry(tmp_path / "registry")
+    env = model.Environment()
+    heuristic = HEURISTIC.read_text()
+    better = heuristic.replace("//", "// evolved\n//", 1)
+    returns = {heuristic: 280.0, better: 290.0}
+    flown = []
+
+    def rival_scores(text, path):
+        flown.append(path.rsplit("/", 1)[-1])
+        mean = returns.get(text, -100.0)
+        return {"success_rate": 0.5, "mean_score": mean, "cvar10_score": mean - 50}
+
+    keys = {
+        name: cache_key(env, NO_MODELS, EnvSpec.of(ENV_ID, {"turbulence": t}).key())
+        for name, t in (("calm", 0.0), ("windy", 2.0))
+    }
+
+    def offer(where, text, mean):
+        key, key_data = keys[where]
+        verdict = remember_if_better(
+            registry, env, key, key_data, text, "evolved.mlir", Compiler(),
+            candidate={"success_rate": 0.5, "mean_score": mean, "cvar10_score": mean - 50},
+            rival_scores=rival_scores, objective="return",
+        )  # fmt: skip
+        registry.flush()  # entries are written back on a thread
+        return verdict
+
+    verdict = offer("calm", better, 290.0)
+    assert verdict["stored"], verdict["reason"]
+    assert {"heuristic.mlir", "pid.mlir", "mlp.mlir", "pd.mlir"} <= set(flown)
+    # a worse return is refused under the same environment's key, by the stored entry...
+    verdict = offer("calm", heuristic.replace("//", "// other\n//", 1), 285.0)
+    assert not verdict["stored"] and "stored entry" in verdict["reason"]
+    # ...and taken under another environment's, where nothing is stored yet
+    assert offer("windy", heuristic.replace("//", "// other\n//", 1), 285.0)["stored"]
+    assert set(registry.keys()) == {keys["calm"][0], keys["windy"][0]}
+
+
+def test_neurojit_evolve_env_and_its_replay(tmp_path):
+    arguments = [
+        "evolve", HEURISTIC, "--env", ENV_ID, "--env-arg", "turbulence=0.5",
+        "--objective", "return", "--evaluations", 40, "--gym-episodes", 4, "--seed", 2,
+        "--no-llm", "--no-cache", "--json",
+    ]  # fmt: skip
+    first = neurojit(*arguments)
+    assert first.returncode == 0, first.stderr
+    data = json.loads(first.stdout)
+    assert data["options"]["objective"] == "return"
+    assert data["options"]["env_args"] == [["turbulence", 0.5]]
+    validation = data["best"]["gym_validation"]
+    assert validation["episodes"] == 4 and validation["env"] == f"{ENV_ID} turbulence=0.5"
+    assert [f["scores"]["episodes"] for f in data["best"]["gym_selection"]] == [100]
+    run = tmp_path / "run.json"
+    run.write_text(first.stdout)
+    replayed = neurojit("evolve", "--replay", run, "--no-cache", "--json")
+    assert replayed.returncode == 0, replayed.stderr
+    again = json.loads(replayed.stdout)
+    assert again["best"]["source"] == data["best"]["source"]
+    assert again["best"]["gym_validation"] == validation
+
+
+def test_a_run_offers_its_winner_under_its_environments_key(tmp_path):
+    """The registry's rivals are flown on the winner's Gymnasium validation episodes."""
+    registry = Registry(tmp_path / "registry")
+    options = small_options(generations=0, finalists=1)
+    result = run_evolution(
+        model.Environment(), options, seeds=[(str(HEURISTIC), HEURISTIC.read_text())],
+        registry=registry,
+    )  # fmt: skip
+    verdict = result.best.registry
+    spec = EnvSpec.of(ENV_ID, {"turbulence": 0.5})
+    assert verdict.key == cache_key(model.Environment(), NO_MODELS, spec.key())[0]
+    assert verdict.validation["mean_score"] == result.best.gym_validation.mean_return
+    assert set(verdict.rivals) == {"heuristic.mlir", "pid.mlir", "mlp.mlir", "pd.mlir"}
+    assert all(rival["episodes"] == 6 for rival in verdict.rivals.values())
+
+
+def test_rank_correlation_of_native_fitness_and_the_environments_return():
+    from neurojit_tui.evolve.fidelity import perturbed_variants, rank_correlation
+
+    programs = perturbed_variants([(str(HEURISTIC), HEURISTIC.read_text())], 3, seed=1)
+    assert len(programs) == 4 and len({text for _, text in programs}) == 4
+    spec = EnvSpec.of(ENV_ID, {"turbulence": 0.5})
+    fidelity = rank_correlation(programs, model.Environment(turbulence=0.5), spec, 3, 16)
+    assert fidelity.programs == 4 and len(fidelity.gym_mean_return) == 4
+    assert -1 <= fidelity.spearman_landed <= 1 and -1 <= fidelity.spearman_return <= 1
