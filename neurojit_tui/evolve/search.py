@@ -358,7 +358,7 @@ class Evolution:
         except CompileError:
             return False
         try:
-            parent_fitness = fitness(screen.fly(mother, np.array([parent.values]))[0])
+            parent_fitness = self.fitness_of(screen.fly(mother, np.array([parent.values]))[0])
             tuned = tune(
                 screen,
                 child,
@@ -367,6 +367,7 @@ class Evolution:
                 seed=int(self.rng.integers(2**31)),
                 popsize=o.cma_popsize,
                 should_stop=self.stop,
+                fitness_of=self.fitness_of,
             )
         finally:
             self.evaluator.evaluations += screen.evaluations
@@ -490,7 +491,11 @@ class Evolution:
                 started = time.perf_counter()
                 child = self._child(island, generation)
                 name, parent = self._last_choice
-                if self.llm is not None and name == self.proposer_name and hasattr(self.llm, "feedback"):
+                if (
+                    self.llm is not None
+                    and name == self.proposer_name
+                    and hasattr(self.llm, "feedback")
+                ):
                     self.llm.feedback(parent, child)
                 if self.bandit is not None:
                     gain = child.fitness - parent.fitness if child is not None else 0.0
