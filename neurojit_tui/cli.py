@@ -470,8 +470,8 @@ def cmd_evolve(args) -> int:
         except FlightError as error:
             return _usage_error(str(error))
         gym_fields = env_fields(spec)
-    elif args.env_arg:
-        return _usage_error("--env-arg needs --env")
+    elif args.env_arg or args.polish:
+        return _usage_error(("--env-arg" if args.env_arg else "--polish") + " needs --env")
     seeds = [(path, _read(path)) for path in args.files]
     env = _environment(args)
     if args.generations is None and args.budget is None and args.evaluations is None:
@@ -489,6 +489,8 @@ def cmd_evolve(args) -> int:
         cluster=_cluster_address(args) or "none",
         objective=args.objective,
         gym_validation_episodes=args.gym_episodes,
+        gym_polish_share=args.polish,
+        gym_polish_episodes=args.polish_episodes,
         **gym_fields,
     )
     registry = None if args.no_cache else _registry(args)
@@ -1124,6 +1126,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=1000,
         metavar="N",
         help="--env: validation episodes (default 1000)",
+    )
+    p.add_argument(
+        "--polish",
+        type=_float_in(0.0, 0.9),
+        default=0.0,
+        metavar="SHARE",
+        help="--env: spend this share of --budget tuning the winner's constants with CMA-ES "
+        "on the environment's own episodes (default 0: none)",
+    )
+    p.add_argument(
+        "--polish-episodes",
+        type=COUNT,
+        default=32,
+        metavar="N",
+        help="--polish: training episodes each candidate flies (default 32)",
     )
     p.add_argument(
         "--no-llm", action="store_true", help="symbolic mutations only (no model is loaded)"

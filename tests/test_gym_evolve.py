@@ -264,3 +264,34 @@ def test_rank_correlation_of_native_fitness_and_the_environments_return():
     fidelity = rank_correlation(programs, model.Environment(turbulence=0.5), spec, 3, 16)
     assert fidelity.programs == 4 and len(fidelity.gym_mean_return) == 4
     assert -1 <= fidelity.spearman_landed <= 1 and -1 <= fidelity.spearman_return <= 1
+
+
+def test_the_polish_tunes_the_winner_on_the_environments_own_episodes_and_replays(tmp_path):
+    """--polish: CMA-ES on the winner's constants, scored on training episodes of the
+    environment; never worse there than the unpolished winner, and replayed exactly."""
+    seeds = [(str(HEURISTIC), HEURISTIC.read_text())]
+    options = small_options(
+        objective="return",
+        budget_s=None,
+        gym_polish_share=0.5,
+        gym_polish_generations=2,
+        gym_polish_episodes=3,
+        gym_polish_popsize=3,
+    )
+    result = run_evolution(model.Environment(), options, seeds=seeds)
+    polish = result.best.gym_polish
+    assert polish.generations == 2 and polish.evaluations == 1 + 2 * 3
+    assert polish.episodes == polish.evaluations * 3
+    assert polish.fitness >= polish.start_fitness
+    assert result.replay.polish_generations == 2
+    if polish.fitness > polish.start_fitness:  # a new program, child of the winner
+        assert result.best.lineage[0].mutation == "gym-polish"
+    again = run_evolution(model.Environment(), options, seeds=seeds)
+    assert again.best.source == result.best.source
+
+
+def test_polish_needs_an_environment():
+    from .test_cli_input import one_line_error
+
+    line = one_line_error(neurojit("evolve", "--polish", "0.5", "--no-llm"), exit_code=2)
+    assert line == "neurojit: error: --polish needs --env"

@@ -117,6 +117,11 @@ def load_replay(path: str, registry=None) -> Replay:
         budget_s=None,
         evaluations=record.evaluations if bounded else options.evaluations,
         cluster="none",
+        gym_polish_generations=(
+            record.polish_generations
+            if record.polish_generations is not None
+            else options.gym_polish_generations
+        ),
     )
     warnings = []
     if record.source_sha256 != source_sha256():

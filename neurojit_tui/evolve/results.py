@@ -61,6 +61,12 @@ class EvolveOptions:
     objective: str = "landed"
     gym_selection_episodes: int = 100  # per finalist, of a seed no other flight uses
     gym_validation_episodes: int = 1000  # the winner's, of another unused seed
+    # the share of the time budget spent polishing the winner's constants with CMA-ES on
+    # the environment's own episodes (evolve/polish.py); 0: no polish
+    gym_polish_share: float = 0.0
+    gym_polish_generations: int = 100  # at most (a replay sets the count it ran)
+    gym_polish_episodes: int = 32  # training episodes every candidate flies
+    gym_polish_popsize: int = 8
 
 
 # -- what the search reports as it goes ------------------------------------------------------
@@ -201,6 +207,18 @@ class GymFinalist:
 
 
 @dataclass(frozen=True)
+class GymPolish:
+    """The winner's constants tuned on the environment's own training episodes."""
+
+    generations: int  # CMA-ES generations run
+    evaluations: int  # parameter vectors flown
+    episodes: int  # Gymnasium episodes flown
+    episode_seeds: tuple[int, int]  # the training episodes' reset seeds: first, last
+    start_fitness: float  # the unpolished winner's, on those episodes
+    fitness: float  # the polished one's
+
+
+@dataclass(frozen=True)
 class RegistryVerdict:
     """Whether the registry stored the winner (``memory.admission.remember_if_better``)."""
 
@@ -228,6 +246,7 @@ class BestProgram:
     # and every finalist on its selection episodes, in the order they were ranked there
     gym_validation: GymScores | None = None
     gym_selection: tuple[GymFinalist, ...] = ()
+    gym_polish: GymPolish | None = None  # None: not polished
 
 
 @dataclass(frozen=True)
@@ -274,6 +293,7 @@ class ReplayRecord:
     source_sha256: str  # of the project's Python source: another one may search otherwise
     replayable: bool
     note: str  # why it may not replay byte for byte, when it may not
+    polish_generations: int | None = None  # the Gymnasium polish's CMA-ES generations
 
 
 @dataclass(frozen=True)

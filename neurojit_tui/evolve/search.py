@@ -53,6 +53,7 @@ from .results import (
     GenerationEnded,
     GenerationSummary,
     GymFinalist,
+    GymPolish,
     GymScores,
     LineageStep,
     OperatorStats,
@@ -170,7 +171,12 @@ class Evolution:
         self.operators: dict[str, OperatorStats] = {}
         self._count = 0
         self._best: Individual | None = None
-        self.stop = StopRule(options, self.cancel, lambda: self.evaluator.evaluations)
+        self.stop = StopRule(
+            replace(options, budget_s=self.native_budget(options)),
+            self.cancel,
+            lambda: self.evaluator.evaluations,
+        )
+        self._polish: GymPolish | None = None
         self.bandit = None
         if options.operator_choice == "bandit":
             arms = [op.name for op in SYMBOLIC_OPERATORS] + [RETUNE]
@@ -344,6 +350,74 @@ class Evolution:
             description,
             self.options.child_tune_generations,
         )
+
+    @staticmethod
+    def native_budget(options: EvolveOptions) -> float | None:
+        """The native search's seconds: the budget less the Gymnasium polish's share."""
+        if options.budget_s is None or options.env_id is None:
+            return options.budget_s
+        return options.budget_s * (1.0 - options.gym_polish_share)
+
+    def _polished(self, best: Individual, generation: int) -> Individual:
+        """``best`` with its constants tuned on the environment's training episodes
+        (``evolve.polish``) until the budget or ``gym_polish_generations`` ends; the
+        polished program is a new individual, its parent ``best``."""
+        from .gym_judging import GYM_TRAINING_OFFSET, episode_seeds
+        from .polish import polish
+
+        o, judging = self.options, self.judging
+        assert judging is not None
+        seeds = episode_seeds(GYM_TRAINING_OFFSET, o.seed, o.gym_polish_episodes)
+        structure = self.evaluator.structure(best.text, f"{best.id}.mlir")
+
+        def out_of_time() -> bool:
+            return self.cancel.is_set() or (
+                o.budget_s is not None and time.perf_counter() - self._start > o.budget_s
+            )
+
+        self._log(
+            f"polishing {best.id} on {len(seeds)} episodes of {judging.spec.label()} "
+            f"({o.objective})"
+        )
+        done = polish(
+            judging,
+            structure,
+            np.asarray(best.values),
+            seeds,
+            o.gym_polish_generations,
+            seed=int(self.rng.integers(2**31)),
+            fitness_of=self.fitness_of,
+            popsize=o.gym_polish_popsize,
+            should_stop=out_of_time,
+        )
+        self._polish = GymPolish(
+            done.tuned.generations,
+            done.evaluations,
+            done.episodes,
+            (seeds[0], seeds[-1]),
+            done.tuned.history[0],
+            done.tuned.fitness,
+        )
+        if done.text == best.text:
+            return best
+        values = [float(v) for v in done.tuned.values]
+        train = self.evaluator.fly(structure, np.array([values]))[0]  # native, for the record
+        polished = Individual(
+            self._next_id(),
+            done.text,
+            best.structure_key,
+            values,
+            self.fitness_of(train),
+            train,
+            features(done.text),
+            [best.id],
+            "gym-polish",
+            f"CMA-ES on {judging.spec.label()} ({o.objective}), "
+            f"{done.tuned.generations} generations",
+            generation,
+        )
+        self.database.all[polished.id] = polished
+        return polished
 
     def _screened_out(self, text: str, parent: Individual) -> bool:
         """A short tuning of the proposal on the first ``screen_agents`` training
@@ -585,6 +659,8 @@ class Evolution:
         if self.judging is not None:
             best, gym_selection = self._select_in_gym(self._finalists(), self.judging)
             selection = None  # the Gymnasium environment chose instead of the native landers
+            if best is not None and self.options.gym_polish_share > 0:
+                best = self._polished(best, generation)
         else:
             best, selection = self._select()
         summary = None
@@ -633,6 +709,7 @@ class Evolution:
                 self.lineage(best),
                 gym_validation=gym_validation,
                 gym_selection=gym_selection,
+                gym_polish=self._polish,
             )
         status = "cancelled" if self.cancel.is_set() else ("ok" if best else "failed")
         evaluations = self.evaluator.evaluations
@@ -683,6 +760,7 @@ class Evolution:
             source_sha256(),
             not notes,
             "; ".join(notes),
+            self._polish.generations if self._polish is not None else None,
         )
 
 
