@@ -643,6 +643,8 @@ def time_stamp() -> str:
 
 
 def cmd_bench(args) -> int:
+    if args.budget is None and args.what == "evolve":
+        args.budget = 60.0
     if args.what == "jit":
         from .compiler.bench import bench_jit, format_jit_table
 
@@ -705,6 +707,26 @@ def cmd_bench(args) -> int:
             )
         )
         print(json.dumps(result, indent=2) if args.json else format_evolve_table(result))
+        return EXIT_OK
+    if args.what == "gym":
+        from .evolve.gym_bench import SETTINGS, bench_gym, format_gym_table
+
+        names = [n.strip() for n in args.settings.split(",")] if args.settings else None
+        unknown = [n for n in names or [] if n not in {s.name for s in SETTINGS}]
+        if unknown:
+            return _usage_error(
+                f"--settings: unknown setting {unknown[0]!r}; choose from "
+                + ", ".join(s.name for s in SETTINGS)
+            )
+        log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
+        result = bench_gym(
+            names,
+            budget=args.budget if args.budget is not None else 300.0,
+            polish=args.polish,
+            seed=args.seed,
+            log=log,
+        )
+        print(json.dumps(result, indent=2) if args.json else format_gym_table(result))
         return EXIT_OK
     if args.what == "cluster":
         from .cluster.bench import bench_cluster, format_cluster_table
@@ -1178,7 +1200,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
     p.add_argument(
-        "what", choices=["jit", "swarm", "inference", "repair", "cache", "ui", "evolve", "cluster"]
+        "what",
+        choices=["jit", "swarm", "inference", "repair", "cache", "ui", "evolve", "gym", "cluster"],
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("--repeats", type=COUNT, default=None, help="default: 15 (jit), 5 (swarm)")
@@ -1194,9 +1217,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--budget",
         type=SECONDS,
-        default=60.0,
+        default=None,
         metavar="SECONDS",
-        help="bench evolve: seconds per arm (default 60)",
+        help="bench evolve: seconds per arm (default 60); bench gym: per setting (default 300)",
+    )
+    p.add_argument(
+        "--settings",
+        default=None,
+        metavar="NAME,...",
+        help="bench gym: which settings (stock, wind, heavy-wind; default all)",
+    )
+    p.add_argument(
+        "--polish",
+        type=_float_in(0.0, 0.9),
+        default=0.5,
+        metavar="SHARE",
+        help="bench gym: share of the budget polishing in the environment (default 0.5)",
     )
     p.add_argument(
         "--evaluations",

@@ -103,12 +103,17 @@ class GymJudging:
         self.spec = spec
         self.compiler = compiler or Compiler()
         self.judge = Judge(spec, workers=workers)
+        self.episodes = 0  # flown so far, and the seconds their flights took
+        self.seconds = 0.0
 
     def fly(self, text: str, path: str, seeds: Sequence[int]) -> FlightReport:
         """``text`` compiled the ordinary way, flown for one episode per seed
         (``CompileError`` if it does not compile)."""
         program = self.compiler.compile(text, path, require_control=True)
-        return self.judge.fly(program, seeds)
+        report = self.judge.fly(program, seeds)
+        self.episodes += report.episodes
+        self.seconds += report.seconds
+        return report
 
     def close(self) -> None:
         self.judge.close()

@@ -297,6 +297,16 @@ class ReplayRecord:
 
 
 @dataclass(frozen=True)
+class GymUsage:
+    """Where a run with a Gymnasium environment spent its time."""
+
+    episodes: int  # Gymnasium episodes flown (selection, polish, validation)
+    seconds: float  # in those flights: Box2D (or the env's) steps, the workers, the controller
+    total_seconds: float  # the whole run, native search and Gymnasium flights
+    episodes_per_s: float
+
+
+@dataclass(frozen=True)
 class EvolutionResult:
     status: str  # "ok", "cancelled", "failed" (nothing flew)
     seconds: float
@@ -315,6 +325,7 @@ class EvolutionResult:
     # on a cluster: evaluations per node (the cluster's own report, RayCluster.report)
     cluster: dict[str, Any] = field(default_factory=dict)
     replay: ReplayRecord | None = None
+    gym: GymUsage | None = None  # with a Gymnasium environment
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

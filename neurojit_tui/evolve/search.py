@@ -55,6 +55,7 @@ from .results import (
     GymFinalist,
     GymPolish,
     GymScores,
+    GymUsage,
     LineageStep,
     OperatorStats,
     ReplayRecord,
@@ -730,6 +731,15 @@ class Evolution:
             self.operators,
             self.evaluator.report(),
             self._replay_record(generation, seeded=best is not None),
+            self._gym_usage(),
+        )
+
+    def _gym_usage(self) -> GymUsage | None:
+        if self.judging is None:
+            return None
+        episodes, seconds = self.judging.episodes, self.judging.seconds
+        return GymUsage(
+            episodes, seconds, time.perf_counter() - self._start, episodes / max(seconds, 1e-9)
         )
 
     def _replay_record(self, generation: int, seeded: bool) -> ReplayRecord:

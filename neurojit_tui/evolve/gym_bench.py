@@ -1,0 +1,173 @@
+"""``neurojit bench gym``: evolve for Gymnasium's own LunarLander and judge there.
+
+Per setting, one ``evolve --env`` run within the time budget (the native swarm trains,
+the environment selects, polishes and validates), then the winner and heuristic.mlir
+(a port of Gymnasium's hand-tuned heuristic) on the same held-out validation episodes,
+which no part of the search flew. It reports the environment's own scores (mean return,
+CVaR-10, landed, solved = return >= 200), the targets each setting is held to, the
+native and Gymnasium throughput and the share of the run's time spent in the
+environment's flights.
+
+Published anchors on LunarLanderContinuous (RL Zoo): TQC 278 +- 25, PPO 271 +- 32.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ..gym.environments import EnvSpec
+from ..paths import controller_samples
+from ..sim import model
+from .gym_judging import GymJudging, env_fields, validation_episodes
+from .results import EvolveOptions
+from .runner import run_evolution
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: EnvSpec
+    objective: str  # what the environment ranks by
+    native: model.Environment  # the conditions the native swarm trains in
+    targets: dict[str, float]  # score name -> at least this
+
+
+LANDER = "LunarLanderContinuous-v3"
+SETTINGS = (
+    Setting(
+        "stock",
+        EnvSpec.of(LANDER, {}),
+        "return",
+        model.Environment(),
+        {"mean_return": 290.0, "solved": 0.995},
+    ),
+    Setting(
+        "wind",
+        EnvSpec.of(LANDER, {"enable_wind": True, "wind_power": 15.0, "turbulence_power": 1.5}),
+        "landed",
+        model.Environment(turbulence=2.0),
+        {"landed": 0.99, "mean_return": 250.0},
+    ),
+    Setting(
+        "heavy-wind",
+        EnvSpec.of(LANDER, {"gravity": -11.5, "enable_wind": True, "wind_power": 10.0}),
+        "landed",
+        model.Environment(turbulence=2.0),
+        {"landed": 0.99},
+    ),
+)
+
+
+def _scores(report) -> dict:
+    return {
+        "mean_return": report.mean_return,
+        "cvar10": report.cvar10,
+        "landed": report.landed,
+        "solved": report.solved,
+        "episodes": report.episodes,
+    }
+
+
+def bench_gym(
+    names: list[str] | None = None,
+    budget: float = 300.0,
+    polish: float = 0.5,
+    episodes: int = 1000,
+    seed: int = 0,
+    log=print,
+) -> dict:
+    chosen = [s for s in SETTINGS if names is None or s.name in names]
+    heuristic = next(p for p in controller_samples() if p.name == "heuristic.mlir")
+    seeds = [(str(p), p.read_text()) for p in controller_samples()]
+    rows = []
+    for setting in chosen:
+        log(f"{setting.name}: {setting.env.label()}, objective {setting.objective}")
+        options = EvolveOptions(
+            budget_s=budget,
+            seed=seed,
+            use_llm=False,
+            objective=setting.objective,
+            gym_validation_episodes=episodes,
+            gym_polish_share=polish,
+            **env_fields(setting.env),
+        )
+        started = time.perf_counter()
+        result = run_evolution(setting.native, options, seeds=seeds)
+        seconds = time.perf_counter() - started
+        best = result.best
+        with GymJudging(setting.env) as judging:
+            baseline = judging.fly(
+                heuristic.read_text(), str(heuristic), validation_episodes(options)
+            )
+        evolved = (
+            {
+                "mean_return": best.gym_validation.mean_return,
+                "cvar10": best.gym_validation.cvar10,
+                "landed": best.gym_validation.landed,
+                "solved": best.gym_validation.solved,
+                "episodes": best.gym_validation.episodes,
+            }
+            if best is not None and best.gym_validation is not None
+            else None
+        )
+        usage = result.gym
+        row = {
+            "setting": setting.name,
+            "env": setting.env.label(),
+            "objective": setting.objective,
+            "native_conditions": setting.native.to_json(),
+            "evolved": evolved,
+            "heuristic": _scores(baseline),
+            "targets": setting.targets,
+            "met": {
+                name: evolved is not None and evolved[name] >= goal
+                for name, goal in setting.targets.items()
+            },
+            "seconds": seconds,
+            "native_evaluations": result.evaluations,
+            "native_evaluations_per_s": result.evaluations_per_s,
+            "gym_episodes": usage.episodes if usage else 0,
+            "gym_episodes_per_s": usage.episodes_per_s if usage else 0.0,
+            "gym_time_share": (usage.seconds / seconds) if usage else 0.0,
+            "polish_generations": best.gym_polish.generations
+            if best is not None and best.gym_polish
+            else 0,
+            "source": best.source if best is not None else None,
+        }
+        rows.append(row)
+        log(format_row(row))
+    return {"budget_s": budget, "polish": polish, "seed": seed, "settings": rows}
+
+
+def format_row(row: dict) -> str:
+    def line(label: str, s: dict | None) -> str:
+        if s is None:
+            return f"  {label:<10} no program"
+        return (
+            f"  {label:<10} mean return {s['mean_return']:6.1f}  CVaR-10 {s['cvar10']:6.1f}  "
+            f"landed {s['landed']:6.1%}  solved {s['solved']:6.1%}  ({s['episodes']} episodes)"
+        )
+
+    met = ", ".join(
+        f"{name} >= {goal:g}: {'met' if row['met'][name] else 'NOT met'}"
+        for name, goal in row["targets"].items()
+    )
+    return "\n".join(
+        [
+            f"{row['setting']}: {row['env']} (objective {row['objective']})",
+            line("evolved", row["evolved"]),
+            line("heuristic", row["heuristic"]),
+            f"  targets: {met}",
+            f"  {row['seconds']:.0f} s; native {row['native_evaluations_per_s']:.0f} "
+            f"evaluations/s; Gymnasium {row['gym_episodes_per_s']:.0f} episodes/s, "
+            f"{row['gym_time_share']:.0%} of the run; polish "
+            f"{row['polish_generations']} generations",
+        ]
+    )
+
+
+def format_gym_table(result: dict) -> str:
+    lines = [f"budget {result['budget_s']:g} s per setting, polish share {result['polish']:g}"]
+    lines += [format_row(row) for row in result["settings"]]
+    return "\n".join(lines)
