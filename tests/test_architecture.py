@@ -3,6 +3,7 @@ textual only in the UI; and the process split: the UI process never loads MLIR, 
 JIT or llama.cpp (the engine process does)."""
 
 import ast
+import re
 
 from neurojit_tui.paths import PROJECT_ROOT
 
@@ -158,7 +159,33 @@ def test_the_language_server_keeps_to_its_side():
         if name.split(".")[0] in ("mlir", "llvmlite", "llama_cpp")
         or (
             _unit(name) == "compiler"
-            and name not in ("neurojit_tui.compiler.dialect", "neurojit_tui.compiler.diagnostics")
+            and name
+            not in (
+                "neurojit_tui.compiler.dialect",
+                "neurojit_tui.compiler.diagnostics",
+                "neurojit_tui.compiler.syntax",
+            )
         )
     ]
     assert not offenders, offenders
+
+
+# A regex literal that spells an SSA value name: "%" then a character class ("%[\w.]+",
+# "%(?:[0-9]+|...)"). Value names are spelled once, in compiler/syntax.py.
+_VALUE_NAME_LITERAL = re.compile(r"%(?:\(\?:)?\[")
+
+
+def test_value_names_are_spelled_only_in_the_syntax_module():
+    home = PACKAGE / "compiler" / "syntax.py"
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == home:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and _VALUE_NAME_LITERAL.search(node.value)
+            ):
+                offenders.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}")
+    assert not offenders, "SSA-name patterns outside compiler/syntax.py: " + ", ".join(offenders)
