@@ -93,6 +93,23 @@ def test_units_import_only_from_lower_layers():
     assert not offenders, "\n".join(offenders)
 
 
+# Inside the compiler: the modules the driver builds on never import it back.
+BELOW_THE_DRIVER = ("neurojit_tui/compiler/jit.py", "neurojit_tui/compiler/machine_code.py")
+
+
+def test_the_jit_and_machine_code_do_not_import_the_driver():
+    """The driver (text to machine code) uses jit.py (a compiled program) and
+    machine_code.py (LLVM, the process JIT); they are lower, and do not import it, not
+    even for type annotations."""
+    offenders = [
+        f"{where}: {name}"
+        for where, name in _imports(PACKAGE / "compiler")
+        if where.split(":")[0] in BELOW_THE_DRIVER
+        and name.startswith("neurojit_tui.compiler.driver")
+    ]
+    assert not offenders, offenders
+
+
 def test_only_the_ui_imports_textual():
     offenders = [
         f"{where}: {name}"
