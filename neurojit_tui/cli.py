@@ -646,7 +646,7 @@ def cmd_bench(args) -> int:
     if args.budget is None and args.what == "evolve":
         args.budget = 60.0
     if args.what == "jit":
-        from .compiler.bench import bench_jit, format_jit_table
+        from .sim.jit_bench import bench_jit, format_jit_table
 
         rows = bench_jit(repeats=args.repeats or 15)
         print(json.dumps(rows, indent=2) if args.json else format_jit_table(rows))

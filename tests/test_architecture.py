@@ -3,6 +3,7 @@ textual only in the UI; and the process split: the UI process never loads MLIR, 
 JIT or llama.cpp (the engine process does)."""
 
 import ast
+import re
 
 from neurojit_tui.paths import PROJECT_ROOT
 
@@ -92,6 +93,23 @@ def test_units_import_only_from_lower_layers():
     assert not offenders, "\n".join(offenders)
 
 
+# Inside the compiler: the modules the driver builds on never import it back.
+BELOW_THE_DRIVER = ("neurojit_tui/compiler/jit.py", "neurojit_tui/compiler/machine_code.py")
+
+
+def test_the_jit_and_machine_code_do_not_import_the_driver():
+    """The driver (text to machine code) uses jit.py (a compiled program) and
+    machine_code.py (LLVM, the process JIT); they are lower, and do not import it, not
+    even for type annotations."""
+    offenders = [
+        f"{where}: {name}"
+        for where, name in _imports(PACKAGE / "compiler")
+        if where.split(":")[0] in BELOW_THE_DRIVER
+        and name.startswith("neurojit_tui.compiler.driver")
+    ]
+    assert not offenders, offenders
+
+
 def test_only_the_ui_imports_textual():
     offenders = [
         f"{where}: {name}"
@@ -158,7 +176,33 @@ def test_the_language_server_keeps_to_its_side():
         if name.split(".")[0] in ("mlir", "llvmlite", "llama_cpp")
         or (
             _unit(name) == "compiler"
-            and name not in ("neurojit_tui.compiler.dialect", "neurojit_tui.compiler.diagnostics")
+            and name
+            not in (
+                "neurojit_tui.compiler.dialect",
+                "neurojit_tui.compiler.diagnostics",
+                "neurojit_tui.compiler.syntax",
+            )
         )
     ]
     assert not offenders, offenders
+
+
+# A regex literal that spells an SSA value name: "%" then a character class ("%[\w.]+",
+# "%(?:[0-9]+|...)"). Value names are spelled once, in compiler/syntax.py.
+_VALUE_NAME_LITERAL = re.compile(r"%(?:\(\?:)?\[")
+
+
+def test_value_names_are_spelled_only_in_the_syntax_module():
+    home = PACKAGE / "compiler" / "syntax.py"
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == home:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and _VALUE_NAME_LITERAL.search(node.value)
+            ):
+                offenders.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}")
+    assert not offenders, "SSA-name patterns outside compiler/syntax.py: " + ", ".join(offenders)

@@ -1,19 +1,14 @@
-"""Fast kernel compiles (sim/native.py, compiler/machine_code.py): the physics kernel is
+"""Fast kernel compiles (sim/native.py, sim/control_block.py): the physics kernel is
 compiled once per process; a new controller structure compiles only its block loop,
 flies at once on the quick tier and moves to -O3 compiled in the background."""
 
 import numpy as np
 import pytest
 
-from neurojit_tui.compiler.bench import bench_jit
-from neurojit_tui.compiler.machine_code import (
-    CONTROL_BLOCK,
-    FULL,
-    QUICK,
-    control_block_ir,
-    lower_control_block,
-)
+from neurojit_tui.compiler.machine_code import FULL, QUICK
 from neurojit_tui.sim import model
+from neurojit_tui.sim.control_block import CONTROL_BLOCK, control_block_ir, lower_control_block
+from neurojit_tui.sim.jit_bench import bench_jit
 from neurojit_tui.sim.native import NativeSwarm
 
 from .conftest import SAMPLES

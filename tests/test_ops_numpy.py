@@ -192,16 +192,18 @@ def test_the_dialect_is_declared_by_its_op_classes_each_op_once():
     assert set(ops.BY_NAME) == set(tl.OPS_BY_NAME)
 
 
-def test_reading_the_dialect_and_its_op_classes_loads_no_mlir():
+def test_reading_the_dialect_its_op_classes_and_the_syntax_loads_no_mlir():
     """The workstation, the language server and the registry's warm path read the
-    declarations; the op modules must defer MLIR until an op is verified or lowered."""
+    declarations and the surface syntax (the editor's lexer, the server's analysis); the
+    op modules must defer MLIR until an op is verified or lowered."""
     import subprocess
     import sys
 
     probe = (
         "import sys\n"
-        "from neurojit_tui.compiler import dialect, ops\n"
+        "from neurojit_tui.compiler import dialect, ops, syntax\n"
         "dialect.irdl_source()\n"
+        "syntax.op_line('%r', 'neg', ['%a'], ['f64'], 'f64')\n"
         "assert all(op.spec.summary for op in ops.ALL)\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'mlir', 'llvmlite'}))\n"
     )

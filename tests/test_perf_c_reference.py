@@ -6,6 +6,9 @@ import shutil
 import numpy as np
 import pytest
 
+from neurojit_tui.compiler import dialect as tl
+from neurojit_tui.compiler import ops
+from neurojit_tui.compiler.ops.base import Op
 from neurojit_tui.sim import model
 from neurojit_tui.sim.c_reference import CReferenceSwarm, c_kernel_source
 from neurojit_tui.sim.native import NativeSwarm
@@ -41,6 +44,69 @@ def test_c_trajectories_equal_the_native_kernel(compiler, name):
                 c_run.state[field], native_run.state[field], err_msg=field
             )
     assert c_run.state["done"].all() and c_run.agent_steps > 50_000
+
+
+def test_every_op_writes_its_own_c():
+    """c_reference.py asks each op for its C (``emit_c``) rather than knowing the ops by
+    name, so a new op needs only its own method."""
+    assert {op.spec.full_name for op in ops.ALL} == {spec.full_name for spec in tl.OPS}
+    missing = [op.spec.full_name for op in ops.ALL if type(op).emit_c is Op.emit_c]
+    assert not missing, f"ops without emit_c: {missing}"
+
+
+# Every TensorLang op once, and scalar arith between them.
+EVERY_OP = """func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (tensor<2xf64>, tensor<4xf64>) {
+  %w = "tensorlang.constant"() {value = dense<[[0.5, -0.25, 1.0, 0.0], [2.0, 0.125, -1.0, 0.5]]> : tensor<2x4xf64>} : () -> tensor<2x4xf64>
+  %m = "tensorlang.constant"() {value = dense<[[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.25, -0.25]]> : tensor<4x2xf64>} : () -> tensor<4x2xf64>
+  %ww = "tensorlang.matmul"(%w, %m) : (tensor<2x4xf64>, tensor<4x2xf64>) -> tensor<2x2xf64>
+  %head = "tensorlang.slice"(%obs) {offsets = array<i64: 0>, sizes = array<i64: 4>} : (tensor<8xf64>) -> tensor<4xf64>
+  %v = "tensorlang.matvec"(%w, %head) : (tensor<2x4xf64>, tensor<4xf64>) -> tensor<2xf64>
+  %d = "tensorlang.dot"(%head, %mem) : (tensor<4xf64>, tensor<4xf64>) -> f64
+  %s = "tensorlang.sum"(%head) : (tensor<4xf64>) -> f64
+  %mn = "tensorlang.mean"(%mem) : (tensor<4xf64>) -> f64
+  %e = "tensorlang.extract"(%ww) {index = array<i64: 1, 0>} : (tensor<2x2xf64>) -> f64
+  %x0 = "tensorlang.extract"(%obs) {index = array<i64: 4>} : (tensor<8xf64>) -> f64
+  %b = "tensorlang.broadcast"(%d) : (f64) -> tensor<2xf64>
+  %b1 = "tensorlang.broadcast"(%s) : (f64) -> tensor<1xf64>
+  %b2 = "tensorlang.broadcast"(%mn) : (f64) -> tensor<1xf64>
+  %cc = "tensorlang.concat"(%b1, %b2) : (tensor<1xf64>, tensor<1xf64>) -> tensor<2xf64>
+  %a1 = "tensorlang.add"(%v, %b) : (tensor<2xf64>, tensor<2xf64>) -> tensor<2xf64>
+  %a2 = "tensorlang.sub"(%a1, %cc) : (tensor<2xf64>, tensor<2xf64>) -> tensor<2xf64>
+  %a3 = "tensorlang.mul"(%a2, %cc) : (tensor<2xf64>, tensor<2xf64>) -> tensor<2xf64>
+  %a4 = "tensorlang.div"(%a3, %b) : (tensor<2xf64>, tensor<2xf64>) -> tensor<2xf64>
+  %a5 = "tensorlang.min"(%a4, %a1) : (tensor<2xf64>, tensor<2xf64>) -> tensor<2xf64>
+  %a6 = "tensorlang.max"(%a5, %a2) : (tensor<2xf64>, tensor<2xf64>) -> tensor<2xf64>
+  %u1 = "tensorlang.neg"(%a6) : (tensor<2xf64>) -> tensor<2xf64>
+  %u2 = "tensorlang.abs"(%u1) : (tensor<2xf64>) -> tensor<2xf64>
+  %u3 = "tensorlang.tanh"(%u2) : (tensor<2xf64>) -> tensor<2xf64>
+  %u4 = "tensorlang.exp"(%u3) : (tensor<2xf64>) -> tensor<2xf64>
+  %u5 = "tensorlang.relu"(%u4) : (tensor<2xf64>) -> tensor<2xf64>
+  %u6 = "tensorlang.sigmoid"(%u5) : (tensor<2xf64>) -> tensor<2xf64>
+  %lt = "tensorlang.cmp"(%u6, %a1) {predicate = "lt"} : (tensor<2xf64>, tensor<2xf64>) -> tensor<2xi1>
+  %ne = "tensorlang.cmp"(%u6, %a1) {predicate = "ne"} : (tensor<2xf64>, tensor<2xf64>) -> tensor<2xi1>
+  %sel = "tensorlang.select"(%lt, %u6, %a1) : (tensor<2xi1>, tensor<2xf64>, tensor<2xf64>) -> tensor<2xf64>
+  %sel2 = "tensorlang.select"(%ne, %sel, %u5) : (tensor<2xi1>, tensor<2xf64>, tensor<2xf64>) -> tensor<2xf64>
+  %fin = "tensorlang.cmp"(%sel2, %sel2) {predicate = "eq"} : (tensor<2xf64>, tensor<2xf64>) -> tensor<2xi1>
+  "tensorlang.assert"(%fin) {message = "finite"} : (tensor<2xi1>) -> ()
+  %k = arith.constant 0.5 : f64
+  %p = arith.mulf %k, %x0 : f64
+  %q = arith.addf %p, %e : f64
+  %bq = "tensorlang.broadcast"(%q) : (f64) -> tensor<2xf64>
+  %out = "tensorlang.add"(%sel2, %bq) : (tensor<2xf64>, tensor<2xf64>) -> tensor<2xf64>
+  %act = "tensorlang.clamp"(%out) {lo = -1.0 : f64, hi = 1.0 : f64} : (tensor<2xf64>) -> tensor<2xf64>
+  return %act, %mem : tensor<2xf64>, tensor<4xf64>
+}"""
+
+
+def test_every_op_in_c_flies_like_the_native_kernel(compiler, tmp_path):
+    path = str(tmp_path / "every_op.mlir")
+    c_swarm = CReferenceSwarm(EVERY_OP, path, compiler)
+    native = NativeSwarm(EVERY_OP, path, compiler).wait_for_full_tier()
+    env = model.Environment(gravity=2.5, turbulence=1.5)
+    c_run = c_swarm.run(env, 64, 3, threads=1)
+    native_run = native.run(env, 64, 3, threads=1)
+    for field in model.STATE_FIELDS:
+        np.testing.assert_array_equal(c_run.state[field], native_run.state[field], err_msg=field)
 
 
 def test_the_c_is_generated_not_ported(compiler):

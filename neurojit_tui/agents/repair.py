@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..compiler import CompileError, Compiler
 from ..compiler.diagnostics import Diagnostic
+from ..compiler.syntax import VALUE_NAME, VALUE_NAME_PATTERN
 from .symbolic import fix_its
 
 SYMBOLIC, SYNTHESIS, REASONING, MONOLITHIC, USER = (
@@ -78,7 +79,7 @@ def unified_diff(before: str, after: str, path: str) -> str:
 def _identity(text: str, line: int, message: str) -> tuple[str, str]:
     rows = text.split("\n")
     row = rows[line - 1] if 0 < line <= len(rows) else ""
-    return message, re.sub(r"%[\w.]+", "%", row).strip()
+    return message, VALUE_NAME.sub("%", row).strip()
 
 
 def _extract_program(text: str) -> str:
@@ -303,7 +304,7 @@ class RepairSession:
         header_at = next((i for i, row in enumerate(lines) if "func.func" in row), 0)
         keep: list[str] = []
         for row in lines[header_at + 1 : max(header_at + 1, first.line - 1)]:
-            starts = re.match(r"\s*(%[\w.]+\s*=|return\b|\"tensorlang\.)", row)
+            starts = re.match(rf"\s*({VALUE_NAME_PATTERN}\s*=|return\b|\"tensorlang\.)", row)
             if starts or not keep:
                 keep.append(row.split("//")[0].rstrip())
             else:  # an op written over several lines

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from ..compiler import dialect as tl
 from ..compiler.diagnostics import Diagnostic
+from ..compiler.syntax import VALUE_NAME, VALUE_NAME_PATTERN
 
 OP_NAMES = [op.full_name for op in tl.OPS]
-_VALUE = re.compile(r"%[A-Za-z_][\w.]*")
+_VALUE = VALUE_NAME
 
 
 @dataclass
@@ -46,9 +47,11 @@ def defined_values(text: str, before_line: int) -> list[str]:
     names = []
     for row in _lines(text)[: before_line - 1]:
         names += (
-            re.findall(r"(%[A-Za-z_][\w.]*)\s*:", row.split("->")[0]) if "func.func" in row else []
+            re.findall(rf"({VALUE_NAME_PATTERN})\s*:", row.split("->")[0])
+            if "func.func" in row
+            else []
         )
-        match = re.match(r"\s*(%[A-Za-z_][\w.]*)\s*=", row)
+        match = re.match(rf"\s*({VALUE_NAME_PATTERN})\s*=", row)
         if match:
             names.append(match.group(1))
     return list(dict.fromkeys(names))
@@ -59,13 +62,15 @@ def _value_types(text: str) -> dict[str, str]:
     types = {}
     for row in _lines(text):
         if "func.func" in row:
-            for name, type_ in re.findall(r"(%[A-Za-z_][\w.]*)\s*:\s*(tensor<[^>]*>|f64)", row):
+            for name, type_ in re.findall(
+                rf"({VALUE_NAME_PATTERN})\s*:\s*(tensor<[^>]*>|f64)", row
+            ):
                 types[name] = type_
-        match = re.match(r"\s*(%[A-Za-z_][\w.]*)\s*=.*->\s*(tensor<[^>]*>|f64)\s*$", row)
+        match = re.match(rf"\s*({VALUE_NAME_PATTERN})\s*=.*->\s*(tensor<[^>]*>|f64)\s*$", row)
         if match:
             types[match.group(1)] = match.group(2)
-        elif re.match(r"\s*(%[A-Za-z_][\w.]*)\s*=\s*arith\.\w+.*:\s*f64\s*$", row):
-            types[re.match(r"\s*(%[A-Za-z_][\w.]*)", row).group(1)] = "f64"
+        elif re.match(rf"\s*({VALUE_NAME_PATTERN})\s*=\s*arith\.\w+.*:\s*f64\s*$", row):
+            types[re.match(rf"\s*({VALUE_NAME_PATTERN})", row).group(1)] = "f64"
     return types
 
 
@@ -103,7 +108,7 @@ def fix_its(text: str, diagnostic: Diagnostic) -> list[FixIt]:
         return out
 
     match = re.search(
-        r"use of value '(%[\w.]+)' expects different type than prior uses: "
+        rf"use of value '({VALUE_NAME_PATTERN})' expects different type than prior uses: "
         r"'([^']+)' vs '([^']+)'",
         message,
     )

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from ..compiler import dialect as tl
+from ..compiler.syntax import VALUE_NAME, VALUE_NAME_PATTERN
 from ..paths import samples_dir
 from .backend import Backend, TokenCallback
 from .grammar import ACTION_TYPE, MEM_TYPE, LineGrammar, SymbolTable, result_type_of
@@ -41,10 +42,10 @@ def renumbered(text: str) -> str:
     code = " ".join(line.split("//")[0].strip() for line in text.splitlines())
     code = re.sub(r"\s+", " ", code)
     names = {}
-    for match in re.finditer(r"(%[A-Za-z_][\w.]*)\s*=", code):
+    for match in re.finditer(rf"({VALUE_NAME_PATTERN})\s*=", code):
         if match.group(1) not in ("%obs", "%mem"):
             names.setdefault(match.group(1), f"%v{len(names)}")
-    code = re.sub(r"%[A-Za-z_][\w.]*", lambda m: names.get(m.group(0), m.group(0)), code)
+    code = VALUE_NAME.sub(lambda m: names.get(m.group(0), m.group(0)), code)
     head, _, body = code.partition("{ ")
     statements = re.split(r" (?=%v\d+ = |return )", body.rsplit("}", 1)[0].strip())
     return head.strip() + " {\n" + "".join(f"  {s.strip()}\n" for s in statements) + "}\n"
@@ -99,13 +100,12 @@ class SynthesisAgent:
         for line in keep_lines or []:
             # Kept lines move into the grammar's naming scheme (%v0, %v1, ...), so the
             # model continues in the scheme its grammar writes.
-            definition = re.match(r"\s*(%[A-Za-z_][\w.]*)\s*=(.*)$", line.rstrip("\n"))
+            definition = re.match(rf"\s*({VALUE_NAME_PATTERN})\s*=(.*)$", line.rstrip("\n"))
             defined = result_type_of(line)
             if definition is None or defined is None:
                 break
             name = symbols.next_name()
-            rest = re.sub(
-                r"%[A-Za-z_][\w.]*",
+            rest = VALUE_NAME.sub(
                 lambda m: renamed.get(m.group(0), m.group(0)),
                 definition.group(2),
             )

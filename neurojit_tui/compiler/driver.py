@@ -21,7 +21,7 @@ from ..once import once
 from . import dialect as tl
 from .diagnostics import ERROR, Diagnostic, collect, from_mlir, has_errors
 from .ir_types import MlirContext, MlirOperation, MlirPassManager, MlirType
-from .jit import AssertSite, CompiledProgram, FunctionSignature, ValueType
+from .jit import AssertSite, CompiledProgram, FunctionSignature, Timings, ValueType
 from .lowering import LLVM_PIPELINE, Lowering, add_assert_status_global
 from .machine_code import QUICK, machine_code
 from .parametric import ParameterTable, lift_parameters
@@ -42,13 +42,6 @@ class CompileError(Exception):
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = list(diagnostics)
         super().__init__("\n".join(d.format() for d in self.diagnostics) or "compilation failed")
-
-
-@dataclass
-class Timings:
-    parse_verify_s: float = 0.0
-    lower_s: float = 0.0
-    jit_s: float = 0.0
 
 
 @dataclass

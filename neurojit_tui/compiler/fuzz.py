@@ -22,8 +22,9 @@ import numpy as np
 
 from ..paths import controller_samples
 from .driver import CompileError, Compiler
+from .syntax import VALUE_NAME_PATTERN
 
-TOKEN = re.compile(r"%[\w.]+|\"[^\"]*\"|[\w.]+|[^\s\w]")
+TOKEN = re.compile(VALUE_NAME_PATTERN + r"|\"[^\"]*\"|[\w.]+|[^\s\w]")
 TYPES = [
     "f64",
     "i1",

@@ -19,7 +19,6 @@ from numpy.typing import ArrayLike, NDArray
 from .dialect import ASSERT_STATUS_GLOBAL
 
 if TYPE_CHECKING:
-    from .driver import Timings
     from .machine_code import LinkedCode
 
 _DTYPES: dict[str, type[np.float64] | type[np.bool_]] = {"f64": np.float64, "i1": np.bool_}
@@ -47,6 +46,15 @@ class FunctionSignature:
     name: str
     inputs: tuple[ValueType, ...]
     results: tuple[ValueType, ...]
+
+
+@dataclass
+class Timings:
+    """Where a compile's time went (the driver fills it in)."""
+
+    parse_verify_s: float = 0.0
+    lower_s: float = 0.0
+    jit_s: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ child that does not compile is recorded with its diagnostics like any other fail
 from __future__ import annotations
 
 from ..compiler import dialect as tl
+from ..compiler.syntax import OBSERVATIONS, arith_constant_line, arith_line, op_line
 from .program import (
     _DEFINES,
     ACTION_TYPE,
@@ -24,7 +25,7 @@ from .program import (
     state_slots_in_use,
 )
 
-OBSERVATION_NAMES = ("x", "y", "vx", "vy", "angle", "omega", "left leg", "right leg")
+OBSERVATION_NAMES = tuple(o.words for o in OBSERVATIONS)
 CHANNELS = ("main engine", "lateral engine")
 SCALAR_TYPE = "tensor<1xf64>"
 
@@ -33,15 +34,34 @@ class NotApplicable(Exception):
     """The operator cannot edit this parent (the reason is the message)."""
 
 
+def _op(
+    name: str,
+    op: str,
+    operands: list[str],
+    operand_types: list[str],
+    result_type: str,
+    **attributes: str,
+) -> str:
+    """An op line of the body (``syntax.op_line``, indented)."""
+    return "  " + op_line(name, op, operands, operand_types, result_type, attributes)
+
+
+def _arith(name: str, op: str, a: str, b: str) -> str:
+    return "  " + arith_line(name, op, (a, b), "f64")
+
+
+def _scalar(name: str, literal: str) -> str:
+    return "  " + arith_constant_line(name, literal, "f64")
+
+
 def _extract(name: str, source: str, index: int, size: int) -> str:
-    return (
-        f'  {name} = "tensorlang.extract"({source}) {{index = array<i64: {index}>}} : '
-        f"(tensor<{size}xf64>) -> f64"
+    return _op(
+        name, "extract", [source], [f"tensor<{size}xf64>"], "f64", index=f"array<i64: {index}>"
     )
 
 
 def _broadcast(name: str, scalar: str, size: int) -> str:
-    return f'  {name} = "tensorlang.broadcast"({scalar}) : (f64) -> tensor<{size}xf64>'
+    return _op(name, "broadcast", [scalar], ["f64"], f"tensor<{size}xf64>")
 
 
 def _constant(name: str, values: list[float], type_: str | None = None) -> str:
@@ -52,13 +72,16 @@ def _constant(name: str, values: list[float], type_: str | None = None) -> str:
         if len(values) > 1
         else f"{values[0]:.1f}"
     )
-    return (
-        f'  {name} = "tensorlang.constant"() {{value = dense<{literal}> : {type_}}} : () -> {type_}'
-    )
+    return _op(name, "constant", [], [], type_, value=f"dense<{literal}> : {type_}")
 
 
 def _binary(name: str, op: str, a: str, b: str, type_: str = ACTION_TYPE) -> str:
-    return f'  {name} = "tensorlang.{op}"({a}, {b}) : ({type_}, {type_}) -> {type_}'
+    return _op(name, op, [a, b], [type_, type_], type_)
+
+
+def _clamp(name: str, x: str, type_: str, bound: float) -> str:
+    """``name`` = ``x`` clamped to [-bound, bound]."""
+    return _op(name, "clamp", [x], [type_], type_, lo=f"{-bound} : f64", hi=f"{bound} : f64")
 
 
 def add_to_channel(program: ControlProgram, prefix: str, term: str, channel: int) -> list[str]:
@@ -69,11 +92,9 @@ def add_to_channel(program: ControlProgram, prefix: str, term: str, channel: int
     lines = [
         _broadcast(f"{prefix}t", term, 1),
         _constant(other, [0.0]),
-        f'  {prefix}d = "tensorlang.concat"({parts[0]}, {parts[1]}) : '
-        f"({SCALAR_TYPE}, {SCALAR_TYPE}) -> {ACTION_TYPE}",
+        _op(f"{prefix}d", "concat", parts, [SCALAR_TYPE, SCALAR_TYPE], ACTION_TYPE),
         _binary(f"{prefix}sum", "add", program.action, f"{prefix}d"),
-        f'  {prefix}act = "tensorlang.clamp"({prefix}sum) {{lo = -1.0 : f64, hi = 1.0 : f64}} : '
-        f"({ACTION_TYPE}) -> {ACTION_TYPE}",
+        _clamp(f"{prefix}act", f"{prefix}sum", ACTION_TYPE, 1.0),
     ]
     program.action = f"{prefix}act"
     return lines
@@ -87,10 +108,21 @@ def merge_state(prefix: str, slots: set[int], new: str, old: str) -> list[str]:
     return [
         _constant(f"{prefix}hot", mask),
         _constant(f"{prefix}half", [0.5], MEM_TYPE),
-        f'  {prefix}is = "tensorlang.cmp"({prefix}hot, {prefix}half) {{predicate = "gt"}} : '
-        f"({MEM_TYPE}, {MEM_TYPE}) -> {bools}",
-        f'  {prefix}mem = "tensorlang.select"({prefix}is, {new}, {old}) : '
-        f"({bools}, {MEM_TYPE}, {MEM_TYPE}) -> {MEM_TYPE}",
+        _op(
+            f"{prefix}is",
+            "cmp",
+            [f"{prefix}hot", f"{prefix}half"],
+            [MEM_TYPE, MEM_TYPE],
+            bools,
+            predicate='"gt"',
+        ),
+        _op(
+            f"{prefix}mem",
+            "select",
+            [f"{prefix}is", new, old],
+            [bools, MEM_TYPE, MEM_TYPE],
+            MEM_TYPE,
+        ),
     ]
 
 
@@ -114,8 +146,8 @@ class AddObservationTerm:
         p = program.fresh_prefix("a")
         program.body += [
             _extract(f"{p}o", program.obs, k, tl.CONTROL_OBS_SIZE),
-            f"  {p}g = arith.constant 0.0 : f64",
-            f"  {p}term = arith.mulf {p}g, {p}o : f64",
+            _scalar(f"{p}g", "0.0"),
+            _arith(f"{p}term", "arith.mulf", f"{p}g", f"{p}o"),
         ] + add_to_channel(program, p, f"{p}term", channel)
         return program.text(), f"add a term on {OBSERVATION_NAMES[k]} to the {CHANNELS[channel]}"
 
@@ -181,27 +213,26 @@ class AddState:
         ]
         if self.kind == "integral":
             lines += [
-                f"  {p}dt = arith.constant 0.02 : f64",
-                f"  {p}step = arith.mulf {p}dt, {p}o : f64",
-                f"  {p}raw = arith.addf {p}m, {p}step : f64",
+                _scalar(f"{p}dt", "0.02"),
+                _arith(f"{p}step", "arith.mulf", f"{p}dt", f"{p}o"),
+                _arith(f"{p}raw", "arith.addf", f"{p}m", f"{p}step"),
                 _broadcast(f"{p}rt", f"{p}raw", 1),
-                f'  {p}bt = "tensorlang.clamp"({p}rt) {{lo = -5.0 : f64, hi = 5.0 : f64}} : '
-                f"({SCALAR_TYPE}) -> {SCALAR_TYPE}",
+                _clamp(f"{p}bt", f"{p}rt", SCALAR_TYPE, 5.0),
                 _extract(f"{p}s", f"{p}bt", 0, 1),
             ]
         else:
             lines += [
-                f"  {p}a = arith.constant 0.9 : f64",
-                f"  {p}keep = arith.mulf {p}a, {p}m : f64",
-                f"  {p}ao = arith.mulf {p}a, {p}o : f64",
-                f"  {p}new = arith.subf {p}o, {p}ao : f64",
-                f"  {p}s = arith.addf {p}keep, {p}new : f64",
+                _scalar(f"{p}a", "0.9"),
+                _arith(f"{p}keep", "arith.mulf", f"{p}a", f"{p}m"),
+                _arith(f"{p}ao", "arith.mulf", f"{p}a", f"{p}o"),
+                _arith(f"{p}new", "arith.subf", f"{p}o", f"{p}ao"),
+                _arith(f"{p}s", "arith.addf", f"{p}keep", f"{p}new"),
             ]
         lines += [_broadcast(f"{p}sv", f"{p}s", tl.CONTROL_MEM_SIZE)]
         lines += merge_state(p, {slot}, f"{p}sv", program.mem_out)
         lines += [
-            f"  {p}g = arith.constant 0.0 : f64",
-            f"  {p}term = arith.mulf {p}g, {p}s : f64",
+            _scalar(f"{p}g", "0.0"),
+            _arith(f"{p}term", "arith.mulf", f"{p}g", f"{p}s"),
         ]
         program.mem_out = f"{p}mem"
         program.body += lines + add_to_channel(program, p, f"{p}term", channel)
@@ -244,17 +275,35 @@ class GateOnContact:
         program = ControlProgram.parse(parent)
         p = program.fresh_prefix("g")
         program.body += [
-            f'  {p}legs = "tensorlang.slice"({program.obs}) {{offsets = array<i64: 6>, '
-            f"sizes = array<i64: 2>}} : (tensor<{tl.CONTROL_OBS_SIZE}xf64>) -> {ACTION_TYPE}",
-            f'  {p}c = "tensorlang.sum"({p}legs) : ({ACTION_TYPE}) -> f64',
+            _op(
+                f"{p}legs",
+                "slice",
+                [program.obs],
+                [f"tensor<{tl.CONTROL_OBS_SIZE}xf64>"],
+                ACTION_TYPE,
+                offsets=f"array<i64: {LEG_OBSERVATIONS[0]}>",
+                sizes=f"array<i64: {len(LEG_OBSERVATIONS)}>",
+            ),
+            _op(f"{p}c", "sum", [f"{p}legs"], [ACTION_TYPE], "f64"),
             _broadcast(f"{p}ct", f"{p}c", 2),
             _constant(f"{p}th", [0.5], ACTION_TYPE),
             _constant(f"{p}gain", [1.0, 1.0]),
             _binary(f"{p}scaled", "mul", program.action, f"{p}gain"),
-            f'  {p}on = "tensorlang.cmp"({p}ct, {p}th) {{predicate = "gt"}} : '
-            f"({ACTION_TYPE}, {ACTION_TYPE}) -> tensor<2xi1>",
-            f'  {p}act = "tensorlang.select"({p}on, {p}scaled, {program.action}) : '
-            f"(tensor<2xi1>, {ACTION_TYPE}, {ACTION_TYPE}) -> {ACTION_TYPE}",
+            _op(
+                f"{p}on",
+                "cmp",
+                [f"{p}ct", f"{p}th"],
+                [ACTION_TYPE, ACTION_TYPE],
+                "tensor<2xi1>",
+                predicate='"gt"',
+            ),
+            _op(
+                f"{p}act",
+                "select",
+                [f"{p}on", f"{p}scaled", program.action],
+                ["tensor<2xi1>", ACTION_TYPE, ACTION_TYPE],
+                ACTION_TYPE,
+            ),
         ]
         program.action = f"{p}act"
         return program.text(), "gate the action on leg contact (tunable gains after touchdown)"

@@ -17,23 +17,26 @@ import numpy as np
 from ..compiler import Compiler
 from ..compiler import dialect as tl
 from ..compiler.reference import ReferenceProgram
+from ..compiler.syntax import FLAG_OBSERVATIONS, OBSERVATIONS, VALUE_NAME, VALUE_NAME_PATTERN
 
 OBS_TYPE = f"tensor<{tl.CONTROL_OBS_SIZE}xf64>"
 MEM_TYPE = f"tensor<{tl.CONTROL_MEM_SIZE}xf64>"
 ACTION_TYPE = f"tensor<{tl.CONTROL_ACTION_SIZE}xf64>"
-LEG_OBSERVATIONS = (6, 7)  # obs indices of the leg-contact flags (0 or 1, not signals)
+LEG_OBSERVATIONS = FLAG_OBSERVATIONS  # obs indices of the leg-contact flags
 
 _HEADER = re.compile(
     r"func\.func\s+@"
     + tl.CONTROL_ENTRY
-    + r"\s*\(\s*(%[\w.$-]+)\s*:\s*"
+    + rf"\s*\(\s*({VALUE_NAME_PATTERN})\s*:\s*"
     + re.escape(OBS_TYPE)
-    + r"\s*,\s*(%[\w.$-]+)\s*:\s*"
+    + rf"\s*,\s*({VALUE_NAME_PATTERN})\s*:\s*"
     + re.escape(MEM_TYPE)
 )
-_RETURN = re.compile(r"^\s*(?:func\.)?return\s+(%[\w.$-]+)\s*,\s*(%[\w.$-]+)\s*:")
-_DEFINES = re.compile(r"^\s*(%[\w.$-]+)\s*=")
-VALUE = re.compile(r"%[\w.$-]+")
+_RETURN = re.compile(
+    rf"^\s*(?:func\.)?return\s+({VALUE_NAME_PATTERN})\s*,\s*({VALUE_NAME_PATTERN})\s*:"
+)
+_DEFINES = re.compile(rf"^\s*({VALUE_NAME_PATTERN})\s*=")
+VALUE = VALUE_NAME
 
 
 class ProgramShapeError(ValueError):
@@ -134,16 +137,17 @@ class Features:
         return (self.observations, self.uses_mem, size)
 
     def describe(self) -> str:
-        names = ("x", "y", "vx", "vy", "angle", "omega", "leg_l", "leg_r")
         return (
-            f"reads {','.join(names[i] for i in self.observations) or 'nothing'}; "
+            f"reads {','.join(OBSERVATIONS[i].name for i in self.observations) or 'nothing'}; "
             f"{'uses' if self.uses_mem else 'no'} state; {self.ops} ops"
         )
 
 
-_EXTRACT = re.compile(r'"tensorlang\.extract"\((%[\w.$-]+)\)\s*\{index = array<i64:\s*(\d+)>')
+_EXTRACT = re.compile(
+    rf'"tensorlang\.extract"\(({VALUE_NAME_PATTERN})\)\s*\{{index = array<i64:\s*(\d+)>'
+)
 _SLICE = re.compile(
-    r'"tensorlang\.slice"\((%[\w.$-]+)\)\s*\{offsets = array<i64:\s*(\d+)>,'
+    rf'"tensorlang\.slice"\(({VALUE_NAME_PATTERN})\)\s*\{{offsets = array<i64:\s*(\d+)>,'
     r"\s*sizes = array<i64:\s*(\d+)>"
 )
 

@@ -16,11 +16,13 @@ import re
 from dataclasses import dataclass, field
 
 from ..compiler.dialect import COMPARE_PREDICATES, DIALECT_NAME, OPS_BY_NAME, OpSpec
+from ..compiler.syntax import BARE_ID, PARTIAL_VALUE_NAME, VALUE_NAME, VALUE_NAME_PATTERN
 
-SSA_NAME = re.compile(r"%[\w$.\-]+")
+SSA_NAME = VALUE_NAME
 # The results of an op: "%a = ", "%a, %b = " or "%a:2 = " at the start of a line.
-_RESULTS = re.compile(r"^\s*((?:%[\w$.\-]+(?::\d+)?\s*,\s*)*%[\w$.\-]+(?::\d+)?)\s*=(?!=)")
-_FUNC = re.compile(r"\bfunc\.func\s+(?:(?:private|public|nested)\s+)?@([\w$.\-]+)\s*\(")
+_RESULT = rf"{VALUE_NAME_PATTERN}(?::\d+)?"
+_RESULTS = re.compile(rf"^\s*((?:{_RESULT}\s*,\s*)*{_RESULT})\s*=(?!=)")
+_FUNC = re.compile(rf"\bfunc\.func\s+(?:(?:private|public|nested)\s+)?@({BARE_ID})\s*\(")
 _OP_AFTER_EQUALS = re.compile(r'=\s*(?:"([\w.$\-]+)"|([a-z_][\w$]*\.[\w.$]+))')
 _QUOTED_OP = re.compile(r'"([a-z_][\w$]*\.[\w.$]+)"')
 _BARE_OP = re.compile(r"\b([a-z_][\w$]*\.[a-z_][\w.$]*)")
@@ -419,7 +421,7 @@ def completion_context(prefix: str) -> tuple[str, str]:
     code = strip_comment(prefix)
     if code != prefix:
         return "none", ""  # in a comment
-    value = re.search(r"%[\w$.\-]*$", code)
+    value = re.search(rf"{PARTIAL_VALUE_NAME.pattern}$", code)
     if value:
         return "value", value.group()
     if re.search(r'predicate\s*=\s*"\w*$', code):
@@ -433,7 +435,7 @@ def completion_context(prefix: str) -> tuple[str, str]:
         if op and re.fullmatch(r"(.*[{,])?\s*\w*", code[brace:]):
             return "attribute", op.group(1)
         return "none", ""
-    if re.fullmatch(r"\s*(%[\w$.\-]+(:\d+)?\s*(,\s*%[\w$.\-]+\s*)*=\s*)?[\w.]*", code):
+    if re.fullmatch(rf"\s*({_RESULT}\s*(,\s*{VALUE_NAME_PATTERN}\s*)*=\s*)?[\w.]*", code):
         return "op", re.search(r"[\w.]*$", code).group()
     return "none", ""
 

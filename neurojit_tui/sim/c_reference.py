@@ -5,7 +5,8 @@ Nothing here is ported by hand. The physics is ``model.step`` traced by ``CTrace
 same namespace-driven tracing that writes the native kernel's MLIR (``native.py``), so
 the C does exactly the IEEE operations of ``model.py`` in its order, sin/cos through the
 same polynomial. The controller is emitted as C from the verified TensorLang module, op
-by op with the numpy reference's meaning (``compiler/ops``' ``reference``): gcc has to
+by op: each TensorLang op writes its own C (its class's ``emit_c`` in ``compiler/ops``,
+with its numpy ``reference``'s meaning), the scalar ``arith`` ops are written here. gcc has to
 see the controller's code to inline it into the agent loop and vectorize both, as LLVM
 does with ``@control``; a call to a separately compiled controller (its LLVM object
 linked in) would keep gcc's loop scalar and measure the call, not the code.
@@ -39,11 +40,11 @@ from types import SimpleNamespace
 from mlir import ir
 
 from ..compiler import dialect as tl
+from ..compiler import ops
 from ..compiler.diagnostics import location_parts
 from ..compiler.driver import CompileError, Compiler
 from ..compiler.jit import AssertSite
-from ..compiler.ops.structure import dense_array
-from ..compiler.ops.types import float_attribute, i64_array_attribute, shape, string_attribute
+from ..compiler.ops.types import float_attribute, string_attribute
 from . import model
 from .native import BLOCK, NativeSwarm, ScalarTracer, Value
 
@@ -196,11 +197,15 @@ class CTracer(ScalarTracer):
         self.lines.append(f"{array}[{index}] = {self.lift(value, 'f64').name};")
 
 
+_ARITH_BINARY = {"addf": "add", "subf": "sub", "mulf": "mul", "divf": "div"}
+_ARITH_EXTREMUM = {"minimumf": "minimum", "maximumf": "maximum"}
+
+
 class ControllerEmitter:
     """Writes a verified module's ``@control`` into a ``CTracer`` as straight-line C,
-    each tensor as its elements (row-major), each op with its numpy reference meaning;
-    products and reductions accumulate from 0.0 in index order, as the lowered linalg
-    loops do. Calls to the module's other functions are inlined."""
+    each tensor as its elements (row-major): a TensorLang op by its class's ``emit_c``
+    (the ``CEmitter`` it is handed is this), a scalar ``arith`` op here. Calls to the
+    module's other functions are inlined."""
 
     def __init__(self, module_op, tracer: CTracer, path: str):
         self.c = tracer
@@ -233,129 +238,45 @@ class ControllerEmitter:
         raise ValueError(f"@{name} has no return")
 
     def op(self, op, ins):
-        c, name = self.c, op.name.split(".", 1)[1]  # "tensorlang.add" and "arith.addf" alike
-        lift = lambda v: c.lift(float(v), "f64")
-        unary = {
-            "neg": c.negate,
-            "abs": c.abs,
-            "tanh": lambda x: c.math("tanh", x),
-            "exp": lambda x: c.math("exp", x),
-            "relu": lambda x: c.maximum(x, 0.0),
-            "sigmoid": lambda x: 1.0 / (1.0 + c.math("exp", -x)),
-            "negf": c.negate,
-        }
-        binary = {
-            "add": "add",
-            "sub": "sub",
-            "mul": "mul",
-            "div": "div",
-            "addf": "add",
-            "subf": "sub",
-            "mulf": "mul",
-            "divf": "div",
-        }
-        extremum = {
-            "min": "minimum",
-            "max": "maximum",
-            "minimumf": "minimum",
-            "maximumf": "maximum",
-        }
-        scalar = not isinstance(ins[0], list) if ins else False
-        each = (lambda f: f(ins[0])) if scalar else (lambda f: [f(x) for x in ins[0]])
-        if name in unary:
-            return each(unary[name])
-        if name in binary or name in extremum:
+        tensorlang = ops.BY_NAME.get(op.name)
+        if tensorlang is not None:
+            return tensorlang.emit_c(op, ins, self)
+        return self.arith(op, ins)
 
-            def combine(a, b):
-                if name in binary:
-                    return c.binary(binary[name], a, b)
-                return c.extremum(extremum[name], a, b)
+    def assert_holds(self, op, holds: list) -> None:
+        """``CEmitter.assert_holds``: asserts are numbered 1, 2, ... in program order."""
+        number = len(self.asserts) + 1
+        file, line, col = location_parts(op.location, self.path)
+        self.asserts.append(AssertSite(number, string_attribute(op, "message"), file, line, col))
+        for h in holds:  # a bit per assert: the lowest failed one is reported
+            self.c.lines.append(f"assert_failed |= (~{h.name} & 1) << {min(number, 64) - 1};")
 
-            return combine(*ins) if scalar else [combine(a, b) for a, b in zip(*ins)]
+    def arith(self, op, ins):
+        """A scalar ``arith`` op (what a program writes with them, and what a lowered
+        ``func.call``'s callee may hold)."""
+        c, name = self.c, op.name.split(".", 1)[1]
+        if name == "negf":
+            return c.negate(ins[0])
+        if name in _ARITH_BINARY:
+            return c.binary(_ARITH_BINARY[name], *ins)
+        if name in _ARITH_EXTREMUM:
+            return c.extremum(_ARITH_EXTREMUM[name], *ins)
         if name in ("maxnumf", "minnumf"):  # NaN-ignoring, as C's fmax/fmin
             return c.emit(f"__builtin_f{name[:3]}({ins[0].name}, {ins[1].name})", "f64")
         if name == "constant":
-            if "arith" in op.name:
-                return lift(float_attribute(op, "value"))
-            return [lift(v) for v in dense_array(op.attributes["value"]).ravel()]
-        if name == "clamp":
-            lo, hi = float_attribute(op, "lo"), float_attribute(op, "hi")
-            return each(lambda x: c.minimum(c.maximum(x, lo), hi))
-        if name in ("matvec", "matmul", "dot"):
-            return self.product(name, op, ins)
-        if name in ("sum", "mean"):
-            total = lift(0.0)
-            for x in ins[0]:
-                total = total + x
-            return total / lift(len(ins[0])) if name == "mean" else total
-        if name == "extract":
-            dims = shape(op.operands[0].type)
-            flat = 0
-            for index, size in zip(i64_array_attribute(op, "index"), dims):
-                flat = flat * size + index
-            return ins[0][flat]
-        if name == "slice":
-            (offset,), (size,) = (
-                i64_array_attribute(op, "offsets"),
-                i64_array_attribute(op, "sizes"),
-            )
-            return ins[0][offset : offset + size]
-        if name == "concat":
-            return list(ins[0]) + list(ins[1])
-        if name == "broadcast":
-            count = 1
-            for d in shape(op.results[0].type):
-                count *= d
-            return [ins[0]] * count
-        if name == "cmp":
-            predicate = string_attribute(op, "predicate")
-            return [c.compare(predicate, a, b) for a, b in zip(*ins)]
+            return c.lift(float(float_attribute(op, "value")), "f64")
         if name == "cmpf":
             predicate = {1: "eq", 2: "gt", 3: "ge", 4: "lt", 5: "le", 6: "ne"}[
                 ir.IntegerAttr(op.attributes["predicate"]).value
             ]
             return c.compare(predicate, *ins)
         if name == "select":
-            if scalar:
-                return c.select(*ins)
-            return [c.select(k, a, b) for k, a, b in zip(*ins)]
+            return c.select(*ins)
         if name in ("andi", "ori", "xori"):
             return c.binary(name[:-1] if name != "andi" else "and", *ins)
         if name == "uitofp":  # an i1 to 0.0 or 1.0
             return c.emit(f"(double)({ins[0].name} & 1)", "f64")
-        if name == "assert":
-            number = len(self.asserts) + 1
-            file, line, col = location_parts(op.location, self.path)
-            self.asserts.append(
-                AssertSite(number, string_attribute(op, "message"), file, line, col)
-            )
-            holds = ins[0] if isinstance(ins[0], list) else [ins[0]]
-            for h in holds:  # a bit per assert: the lowest failed one is reported
-                c.lines.append(f"assert_failed |= (~{h.name} & 1) << {min(number, 64) - 1};")
-            return None
         raise NotImplementedError(f"no C for {op.name}")
-
-    def product(self, name, op, ins):
-        c = self.c
-        if name == "dot":
-            pairs = [list(zip(ins[0], ins[1]))]
-        elif name == "matvec":
-            rows, cols = shape(op.operands[0].type)
-            pairs = [[(ins[0][r * cols + k], ins[1][k]) for k in range(cols)] for r in range(rows)]
-        else:
-            (rows, inner), (_, cols) = shape(op.operands[0].type), shape(op.operands[1].type)
-            pairs = [
-                [(ins[0][r * inner + k], ins[1][k * cols + j]) for k in range(inner)]
-                for r in range(rows)
-                for j in range(cols)
-            ]
-        sums = []
-        for terms in pairs:
-            acc = c.lift(0.0, "f64")
-            for a, b in terms:
-                acc = acc + a * b
-            sums.append(acc)
-        return sums[0] if name == "dot" else sums
 
 
 def c_kernel_source(module_op, path: str) -> tuple[str, list[AssertSite]]:

@@ -7,7 +7,7 @@ names) into the physics kernel (``physics_kernel_source``): agents in blocks of
 observations into buffers, one call of the controller's block loop, and a loop that
 advances the physics; both loops vectorize across agents (every branch of the model is a
 ``select``), and a block runs until none of its agents is active. The controller's block
-loop (``machine_code.control_block_ir``) is the user's ``@control`` lowered by the
+loop (``control_block.control_block_ir``) is the user's ``@control`` lowered by the
 compiler and called per agent of the block, where LLVM inlines and vectorizes it. The
 kernel returns the number of the first ``tensorlang.assert`` that failed (0 if none); a
 failure stops the run at the end of the current step.
@@ -39,18 +39,16 @@ from mlir import ir, passmanager
 from ..compiler import dialect as tl
 from ..compiler.dialect import ASSERT_STATUS_GLOBAL
 from ..compiler.driver import Compiler, translate_to_llvm_ir
-from ..compiler.machine_code import (
+from ..compiler.machine_code import FULL, QUICK, machine_code
+from ..once import once
+from . import model
+from .control_block import (
     BLOCK,
     CONTROL_BLOCK,
     CONTROL_BUFFERS,
-    FULL,
-    QUICK,
     compile_control_block,
     lower_control_block,
-    machine_code,
 )
-from ..once import once
-from . import model
 from .reference import RunResult, agent_numbers
 
 KERNEL = "neurojit_swarm"

@@ -17,6 +17,8 @@ from pygments.token import (
     Whitespace,
 )
 
+from ..compiler.syntax import SYMBOL_NAME_PATTERN, VALUE_NAME_PATTERN
+
 
 class TensorLangLexer(RegexLexer):
     name = "TensorLang"
@@ -30,8 +32,8 @@ class TensorLangLexer(RegexLexer):
             (r'"[^"]*"', String),
             (r"\b(func\.func|module|return)\b", Keyword),
             (r"\barith\.[a-z_]+\b", Name.Function),
-            (r"@[A-Za-z_][\w.]*", Name.Function),
-            (r"%[A-Za-z_0-9][\w.]*", Name.Variable),
+            (SYMBOL_NAME_PATTERN, Name.Function),
+            (VALUE_NAME_PATTERN, Name.Variable),
             (r"\b(tensor|f64|i1|i64|i32)\b", Keyword.Type),
             (r"\b(dense|array|loc)\b", Name.Builtin),
             (r"-?\d+\.\d*([eE][-+]?\d+)?", Number.Float),

@@ -11,6 +11,8 @@ its rewriter: ``verify(op, verifier)`` reports through the ``SemanticVerifier``,
 ``Lowering``, ``reference(op, program)`` is read once by the ``ReferenceProgram``.
 ``alternatives(values)`` describes, for the LLM grammar, every way the op can be
 written with the value types defined so far; ``agents/grammar.py`` renders that as GBNF.
+``emit_c(op, ins, emitter)`` writes the op as C through the ``ControllerEmitter`` of
+``sim/c_reference.py`` (the gcc reference of ``bench swarm``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import enum
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
@@ -165,6 +167,50 @@ Evaluate: TypeAlias = Callable[[list[Batch], int], Batch]
 Check: TypeAlias = Callable[[list[Batch], int], "BatchedAssertFailure | None"]
 
 
+# -- what ``emit_c`` writes with ----------------------------------------------------------------
+
+# A scalar of the C being written (sim's traced ``Value``): + - * / and unary - on it
+# write C as well. A tensor is written as the list of its elements, row-major.
+CScalar: TypeAlias = Any
+# What ``emit_c`` takes and returns for one value: a ``CScalar``, or a tensor's elements.
+CValue: TypeAlias = Any
+
+
+class ScalarC(Protocol):
+    """Scalar C, one statement per call (sim's ``CTracer``); each returns its value."""
+
+    def lift(self, value: float, type_: str) -> CScalar: ...
+
+    def negate(self, a: CScalar) -> CScalar: ...
+
+    def abs(self, a: CScalar) -> CScalar: ...
+
+    def math(self, op: str, a: CScalar) -> CScalar: ...
+
+    def minimum(self, a: CScalar, b: CScalar | float) -> CScalar: ...
+
+    def maximum(self, a: CScalar, b: CScalar | float) -> CScalar: ...
+
+    def binary(self, kind: str, lhs: CScalar, rhs: CScalar) -> CScalar: ...
+
+    def extremum(self, kind: str, a: CScalar, b: CScalar) -> CScalar: ...
+
+    def compare(self, predicate: str, a: CScalar, b: CScalar) -> CScalar: ...
+
+    def select(self, condition: CScalar, a: CScalar, b: CScalar) -> CScalar: ...
+
+
+class CEmitter(Protocol):
+    """What writes a controller as C (sim's ``ControllerEmitter``), as an op sees it."""
+
+    @property
+    def c(self) -> ScalarC: ...
+
+    def assert_holds(self, op: MlirOperation, holds: list[CScalar]) -> None:
+        """Record ``op``, an assert, and write the check that every one of ``holds``
+        is true."""
+
+
 # -- the op class ----------------------------------------------------------------------------
 
 
@@ -193,4 +239,11 @@ class Op:
 
     def alternatives(self, values: ValueTypes) -> Iterable[Alternative]:
         """Every way the grammar may write this op with the values defined so far."""
+        raise NotImplementedError
+
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        """``op`` as C with its ``reference`` meaning, written through ``emitter.c``:
+        ``ins`` are its operands, its result is returned the same way (None for an op
+        without results). Products and reductions add from 0.0 in index order, as the
+        lowered loops do, so the C computes what the JIT's code computes."""
         raise NotImplementedError

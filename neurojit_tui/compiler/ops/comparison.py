@@ -22,7 +22,9 @@ from .base import (
     NO_MATCH,
     Alternative,
     Batch,
+    CEmitter,
     Check,
+    CValue,
     Evaluate,
     OneOf,
     Op,
@@ -135,6 +137,10 @@ class Cmp(Op):
         compare = NUMPY_PREDICATES[string_attribute(op, "predicate")]
         return lambda ins, batch: compare(ins[0], ins[1])
 
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        predicate = string_attribute(op, "predicate")
+        return [emitter.c.compare(predicate, a, b) for a, b in zip(*ins)]
+
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         predicate = (' {predicate = "', OneOf("predicate", COMPARE_PREDICATES), '"}')
         for t in values.f64_tensors:
@@ -176,6 +182,9 @@ class Select(Op):
 
     def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         return lambda ins, batch: np.where(ins[0], ins[1], ins[2])
+
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        return [emitter.c.select(k, a, b) for k, a, b in zip(*ins)]
 
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for c in values.bool_tensors:
@@ -253,6 +262,10 @@ class Assert(Op):
             return BatchedAssertFailure(message, file, line, col, rows) if rows.any() else None
 
         return check
+
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        emitter.assert_holds(op, ins[0] if isinstance(ins[0], list) else [ins[0]])
+        return None
 
     def alternatives(self, values: ValueTypes) -> Iterable[Alternative]:
         return ()  # a synthesized controller does not add asserts

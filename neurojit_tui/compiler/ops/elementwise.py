@@ -9,7 +9,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..ir_types import MlirOperation, MlirValue
-from .base import NUMBER, Alternative, Batch, Evaluate, Op, OpSpec, ShapeRule, ValueTypes
+from .base import (
+    NUMBER,
+    Alternative,
+    Batch,
+    CEmitter,
+    CScalar,
+    CValue,
+    Evaluate,
+    Op,
+    OpSpec,
+    ShapeRule,
+    ValueTypes,
+)
 from .bindings import arith, math
 from .builders import elementwise, f64_constant
 from .types import float_attribute
@@ -22,9 +34,9 @@ if TYPE_CHECKING:
 
 class Elementwise(Op):
     """An op whose whole meaning is its scalar function: ``scalar`` builds it in MLIR
-    from the operands' elements, ``numpy`` computes it on arrays. The ops of this family
-    are instances (``ADD`` ...), not subclasses: their declaration and functions are all
-    that differs."""
+    from the operands' elements, ``numpy`` computes it on arrays, ``c`` writes it as C
+    (given the ``ScalarC`` and the elements). The ops of this family are instances
+    (``ADD`` ...), not subclasses: their declaration and functions are all that differs."""
 
     def __init__(
         self,
@@ -33,11 +45,12 @@ class Elementwise(Op):
         summary: str,
         scalar: Callable[..., MlirValue],
         numpy: Callable[..., Batch],
+        c: Callable[..., CScalar],
     ):
         # "T": IRDL checks that every operand and the result have one type.
         declared = tuple((operand, "T") for operand in operands)
         self.spec = OpSpec(name, declared, (("result", "T"),), ShapeRule.ELEMENTWISE, summary)
-        self.scalar, self.numpy = scalar, numpy
+        self.scalar, self.numpy, self.c = scalar, numpy, c
 
     def verify(self, op: MlirOperation, verifier: SemanticVerifier) -> None:
         verifier.require_f64_tensor(op, op.results[0], "operands and result")
@@ -47,6 +60,9 @@ class Elementwise(Op):
 
     def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         return lambda ins, batch: self.numpy(*ins)
+
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        return [self.c(emitter.c, *elements) for elements in zip(*ins)]
 
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         arity = len(self.spec.operands)
@@ -64,12 +80,29 @@ def _sigmoid(x: MlirValue) -> MlirValue:
 
 UNARY, BINARY = ("x",), ("lhs", "rhs")
 # The MLIR builders are wrapped in lambdas: the op modules import no MLIR until used.
-ADD = Elementwise("add", BINARY, "Elementwise lhs + rhs.", lambda a, b: arith.addf(a, b), np.add)
+ADD = Elementwise(
+    "add",
+    BINARY,
+    "Elementwise lhs + rhs.",
+    lambda a, b: arith.addf(a, b),
+    np.add,
+    lambda c, a, b: c.binary("add", a, b),
+)
 SUB = Elementwise(
-    "sub", BINARY, "Elementwise lhs - rhs.", lambda a, b: arith.subf(a, b), np.subtract
+    "sub",
+    BINARY,
+    "Elementwise lhs - rhs.",
+    lambda a, b: arith.subf(a, b),
+    np.subtract,
+    lambda c, a, b: c.binary("sub", a, b),
 )
 MUL = Elementwise(
-    "mul", BINARY, "Elementwise lhs * rhs.", lambda a, b: arith.mulf(a, b), np.multiply
+    "mul",
+    BINARY,
+    "Elementwise lhs * rhs.",
+    lambda a, b: arith.mulf(a, b),
+    np.multiply,
+    lambda c, a, b: c.binary("mul", a, b),
 )
 DIV = Elementwise(
     "div",
@@ -77,25 +110,62 @@ DIV = Elementwise(
     "Elementwise lhs / rhs (IEEE: x/0 is inf or nan, never a trap).",
     lambda a, b: arith.divf(a, b),
     np.divide,
+    lambda c, a, b: c.binary("div", a, b),
 )
-# minimumf/maximumf and np.minimum/np.maximum all propagate NaN.
+# minimumf/maximumf, np.minimum/np.maximum and the C's minimum/maximum all propagate NaN.
 MIN = Elementwise(
-    "min", BINARY, "Elementwise minimum.", lambda a, b: arith.minimumf(a, b), np.minimum
+    "min",
+    BINARY,
+    "Elementwise minimum.",
+    lambda a, b: arith.minimumf(a, b),
+    np.minimum,
+    lambda c, a, b: c.extremum("minimum", a, b),
 )
 MAX = Elementwise(
-    "max", BINARY, "Elementwise maximum.", lambda a, b: arith.maximumf(a, b), np.maximum
+    "max",
+    BINARY,
+    "Elementwise maximum.",
+    lambda a, b: arith.maximumf(a, b),
+    np.maximum,
+    lambda c, a, b: c.extremum("maximum", a, b),
 )
-NEG = Elementwise("neg", UNARY, "Elementwise -x.", lambda x: arith.negf(x), np.negative)
-ABS = Elementwise("abs", UNARY, "Elementwise |x|.", lambda x: math.absf(x), np.abs)
-TANH = Elementwise("tanh", UNARY, "Elementwise tanh(x).", lambda x: math.tanh(x), np.tanh)
-EXP = Elementwise("exp", UNARY, "Elementwise exp(x).", lambda x: math.exp(x), np.exp)
-RELU = Elementwise("relu", UNARY, "Elementwise max(x, 0).", _relu, lambda x: np.maximum(x, 0.0))
+NEG = Elementwise(
+    "neg", UNARY, "Elementwise -x.", lambda x: arith.negf(x), np.negative, lambda c, x: c.negate(x)
+)
+ABS = Elementwise(
+    "abs", UNARY, "Elementwise |x|.", lambda x: math.absf(x), np.abs, lambda c, x: c.abs(x)
+)
+TANH = Elementwise(
+    "tanh",
+    UNARY,
+    "Elementwise tanh(x).",
+    lambda x: math.tanh(x),
+    np.tanh,
+    lambda c, x: c.math("tanh", x),
+)
+EXP = Elementwise(
+    "exp",
+    UNARY,
+    "Elementwise exp(x).",
+    lambda x: math.exp(x),
+    np.exp,
+    lambda c, x: c.math("exp", x),
+)
+RELU = Elementwise(
+    "relu",
+    UNARY,
+    "Elementwise max(x, 0).",
+    _relu,
+    lambda x: np.maximum(x, 0.0),
+    lambda c, x: c.maximum(x, 0.0),
+)
 SIGMOID = Elementwise(
     "sigmoid",
     UNARY,
     "Elementwise 1 / (1 + exp(-x)).",
     _sigmoid,
     lambda x: 1.0 / (1.0 + np.exp(-x)),
+    lambda c, x: 1.0 / (1.0 + c.math("exp", -x)),
 )
 
 
@@ -129,6 +199,11 @@ class Clamp(Op):
     def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         lo, hi = float_attribute(op, "lo"), float_attribute(op, "hi")
         return lambda ins, batch: np.minimum(np.maximum(ins[0], lo), hi)
+
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        c = emitter.c
+        lo, hi = float_attribute(op, "lo"), float_attribute(op, "hi")
+        return [c.minimum(c.maximum(x, lo), hi) for x in ins[0]]
 
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         bounds = (" {lo = ", NUMBER, " : f64, hi = ", NUMBER, " : f64}")

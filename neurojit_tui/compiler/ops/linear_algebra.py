@@ -12,9 +12,13 @@ from ..ir_types import MlirOperation, MlirValue
 from .base import (
     Alternative,
     Batch,
+    CEmitter,
+    CScalar,
+    CValue,
     Evaluate,
     Op,
     OpSpec,
+    ScalarC,
     ShapeRule,
     ValueTypes,
     tensor_shape,
@@ -59,6 +63,17 @@ class Matmul(Op):
     def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         return lambda ins, batch: np.matmul(ins[0], ins[1])
 
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        (rows, inner), (_, cols) = shape(op.operands[0].type), shape(op.operands[1].type)
+        return _sums_of_products(
+            emitter.c,
+            [
+                [(ins[0][r * inner + k], ins[1][k * cols + j]) for k in range(inner)]
+                for r in range(rows)
+                for j in range(cols)
+            ],
+        )
+
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for a, b in itertools.product(values.matrices, values.matrices):
             (rows, inner), (inner2, cols) = tensor_shape(a), tensor_shape(b)
@@ -93,6 +108,13 @@ class Matvec(Op):
     def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         return lambda ins, batch: np.einsum("...ij,...j->...i", ins[0], ins[1])
 
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        rows, cols = shape(op.operands[0].type)
+        return _sums_of_products(
+            emitter.c,
+            [[(ins[0][r * cols + k], ins[1][k]) for k in range(cols)] for r in range(rows)],
+        )
+
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for m in values.matrices:
             rows, cols = tensor_shape(m)
@@ -123,6 +145,9 @@ class Dot(Op):
     def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         return lambda ins, batch: np.einsum("...i,...i->...", ins[0], ins[1])
 
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        return _sums_of_products(emitter.c, [list(zip(ins[0], ins[1]))])[0]
+
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for v in values.vectors:
             yield Alternative((v, v), "f64")
@@ -150,6 +175,13 @@ class Reduction(Op):
         for t in values.f64_tensors:
             yield Alternative((t,), "f64")
 
+    @staticmethod
+    def _c_total(c: ScalarC, elements: list[CScalar]) -> CScalar:
+        total = c.lift(0.0, "f64")
+        for x in elements:
+            total = total + x
+        return total
+
 
 class Sum(Reduction):
     spec = OpSpec(
@@ -163,6 +195,9 @@ class Sum(Reduction):
 
     def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         return full_reduction(op.operands[0], 0.0, arith.addf)
+
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        return self._c_total(emitter.c, ins[0])
 
 
 class Mean(Reduction):
@@ -179,6 +214,22 @@ class Mean(Reduction):
     def lower(self, op: MlirOperation, lowering: Lowering) -> MlirValue | None:
         total = full_reduction(op.operands[0], 0.0, arith.addf)
         return arith.divf(total, f64_constant(float(element_count(op.operands[0].type))))
+
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        c = emitter.c
+        total = self._c_total(c, ins[0])
+        return total / c.lift(float(len(ins[0])), "f64")
+
+
+def _sums_of_products(c: ScalarC, rows: list[list[tuple[CScalar, CScalar]]]) -> list[CScalar]:
+    """For each row of (a, b) pairs, the sum of a * b from 0.0 in order."""
+    sums = []
+    for terms in rows:
+        acc = c.lift(0.0, "f64")
+        for a, b in terms:
+            acc = acc + a * b
+        sums.append(acc)
+    return sums
 
 
 OPS = (Matmul(), Matvec(), Dot(), Sum(), Mean())

@@ -14,6 +14,8 @@ from ..ir_types import MlirAttribute, MlirOperation, MlirValue
 from .base import (
     Alternative,
     Batch,
+    CEmitter,
+    CValue,
     DenseLiteral,
     Evaluate,
     Op,
@@ -65,6 +67,11 @@ class Constant(Op):
     def reference(self, op: MlirOperation, program: ReferenceProgram) -> Evaluate:
         array = dense_array(op.attributes["value"])[None]  # batch axis of 1: numpy broadcasts it
         return lambda ins, batch: array
+
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        return [
+            emitter.c.lift(float(v), "f64") for v in dense_array(op.attributes["value"]).ravel()
+        ]
 
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for t in dict.fromkeys(values.f64_tensors + list(values.seed_types)):
@@ -131,6 +138,10 @@ class Slice(Op):
         )
         return lambda ins, batch: ins[0][index]
 
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        (offset,), (size,) = i64_array_attribute(op, "offsets"), i64_array_attribute(op, "sizes")
+        return ins[0][offset : offset + size]
+
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for v in values.vectors:
             (n,) = tensor_shape(v)
@@ -190,6 +201,9 @@ class Concat(Op):
 
         return evaluate
 
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        return list(ins[0]) + list(ins[1])
+
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for a, b in itertools.product(values.vectors, values.vectors):
             total = tensor_shape(a)[0] + tensor_shape(b)[0]
@@ -230,6 +244,12 @@ class Extract(Op):
         index = (slice(None),) + tuple(i64_array_attribute(op, "index"))
         return lambda ins, batch: ins[0][index]
 
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        flat = 0  # the element's place in row-major order
+        for index, size in zip(i64_array_attribute(op, "index"), shape(op.operands[0].type)):
+            flat = flat * size + index
+        return ins[0][flat]
+
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for v in values.vectors:
             for i in range(tensor_shape(v)[0]):
@@ -256,6 +276,12 @@ class Broadcast(Op):
         return lambda ins, batch: np.broadcast_to(
             ins[0].reshape((-1,) + (1,) * len(dims)), (len(ins[0]),) + dims
         )
+
+    def emit_c(self, op: MlirOperation, ins: list[CValue], emitter: CEmitter) -> CValue:
+        count = 1
+        for d in shape(op.results[0].type):
+            count *= d
+        return [ins[0]] * count
 
     def alternatives(self, values: ValueTypes) -> Iterator[Alternative]:
         for t in dict.fromkeys(values.f64_tensors + list(values.seed_types)):

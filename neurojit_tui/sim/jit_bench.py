@@ -8,7 +8,10 @@ fly once the controller is lowered and its block loop compiled at the quick tier
 -O3, which ``NativeSwarm`` does in the background while the quick one flies
 (``kernel_full_s``). The physics kernel that runs it is compiled once per process and is
 timed by ``bench swarm``. ``*_cpu_s``: the same compiles in this thread's CPU time,
-which other work on the machine barely moves."""
+which other work on the machine barely moves.
+
+It is in ``sim``, not ``compiler``, because the block loop it times is the swarm's
+(``control_block.py``), which the compiler does not know."""
 
 from __future__ import annotations
 
@@ -19,9 +22,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..compiler.driver import Compiler
+from ..compiler.machine_code import FULL, QUICK
 from ..paths import controller_samples
-from .driver import Compiler
-from .machine_code import FULL, QUICK, compile_control_block, lower_control_block
+from .control_block import compile_control_block, lower_control_block
 
 
 def bench_jit(repeats: int = 15, files: Iterable[Path] | None = None) -> list[dict[str, Any]]:
