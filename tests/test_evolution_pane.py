@@ -226,6 +226,25 @@ def test_engine_evolve_seeds_with_the_editor_then_the_samples_and_streams_plain_
     assert result.best.validation.agents == 1000 and result.best.registry is not None
 
 
+def test_engine_refuses_an_environment_it_cannot_make_in_one_line_before_any_search():
+    from neurojit_tui.engine import server
+
+    handlers, events = server.Handlers(), []
+    for fields, said in [
+        ({"env_id": "NoSuchLander-v0"}, "cannot make Gymnasium environment 'NoSuchLander-v0'"),
+        (
+            {"env_id": "LunarLanderContinuous-v3", "env_args": (("no_such_argument", 1),)},
+            "cannot make Gymnasium environment 'LunarLanderContinuous-v3 no_such_argument=1'",
+        ),
+        ({"env_id": "CartPole-v1"}, "CartPole-v1: its observation space is Box(4,)"),
+        ({"objective": "most"}, "objective 'most': give landed or return"),
+    ]:
+        reply = handlers.evolve(EvolveRequest(use_llm=False, **fields), events.append)
+        assert reply.result is None and reply.refused.startswith(said), reply.refused
+        assert "\n" not in reply.refused
+    assert not events  # nothing was searched
+
+
 def test_engine_evolve_stops_on_cancel_with_the_best_so_far_and_offers_it_to_no_one():
     import threading
 
