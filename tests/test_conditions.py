@@ -135,6 +135,26 @@ def test_ui_and_the_bare_form_start_the_workstation_in_the_flags_conditions(monk
         Environment(),
         Environment(turbulence=2.0),
     ]
+    assert all(o["target"] == EvolutionTarget() for o in started)
+
+
+def test_ui_starts_with_evolve_s_environment_flags_and_refuses_bad_ones(monkeypatch, capsys):
+    started = []
+    monkeypatch.setattr(cli, "_check_workstation_start", lambda path: None)  # no terminal here
+    monkeypatch.setattr(
+        "neurojit_tui.ui.app.run_app", lambda path, **options: started.append(options) or 0
+    )
+    argv = ["ui", "--env", "LunarLanderContinuous-v3", "--env-arg", "enable_wind=true"]
+    assert cli.main([*argv, "--env-arg", "wind_power=15", "--objective", "return"]) == 0
+    assert started[-1]["target"] == EvolutionTarget(WINDY, "return")
+    assert cli.main(["--env", "X-v0", "new.mlir"]) == 0  # `neurojit --env ID FILE`
+    assert started[-1]["target"] == EvolutionTarget(EnvSpec("X-v0"))
+    capsys.readouterr()
+    assert cli.main([*argv, "--env-arg", "wind"]) == 2
+    assert capsys.readouterr().err == "neurojit: error: --env-arg 'wind': expected KEY=VALUE\n"
+    assert cli.main(["ui", "--env-arg", "wind_power=15"]) == 2
+    assert capsys.readouterr().err == "neurojit: error: --env-arg needs --env\n"
+    assert len(started) == 2
 
 
 # -- in the app --------------------------------------------------------------------------------
