@@ -213,7 +213,9 @@ class SynthesizeReply:
 
 @dataclass(frozen=True)
 class EvolveReply:
-    result: EvolutionResult
+    result: EvolutionResult | None  # None: the search did not start (``refused`` says why)
+    # why not: the Gymnasium environment asked for cannot be made, or its spaces do not fit
+    refused: str | None = None
 
 
 @dataclass(frozen=True)
@@ -347,7 +349,8 @@ class EvolveRequest(Request[EvolveReply], op="evolve"):
     """Evolve controllers from ``text`` (if not empty), the samples and the registry's
     controllers for nearby conditions (those two unless ``with_default_seeds`` is off),
     streaming ``EvolutionProgress`` and, with ``use_llm``, ``AgentToken``. A
-    ``CancelRequest`` stops it with the best so far."""
+    ``CancelRequest`` stops it with the best so far. With ``env_id`` the environment is
+    made first: one it cannot make is a refused reply, not an error."""
 
     text: str | None = None
     path: str | None = None
@@ -363,6 +366,11 @@ class EvolveRequest(Request[EvolveReply], op="evolve"):
     llm_mode: str = "guide"  # EvolveOptions.llm_mode
     agents: dict[str, Any] | None = None
     with_default_seeds: bool = True
+    # a Gymnasium environment that chooses and validates (EvolveOptions.env_id, env_args:
+    # its id and gymnasium.make arguments); None: the native swarm alone
+    env_id: str | None = None
+    env_args: tuple[tuple[str, Any], ...] = ()
+    objective: str = "landed"  # EvolveOptions.objective: "landed" or "return"
 
 
 @dataclass(frozen=True)

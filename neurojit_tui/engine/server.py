@@ -336,12 +336,32 @@ class Handlers:
         )
 
     def evolve(self, request: p.EvolveRequest, emit: Emit) -> p.EvolveReply:
-        """The registry keeps the winner only if it beats what is stored and every sample."""
+        """The registry keeps the winner only if it beats what is stored and every sample.
+        An objective it does not know or an environment it cannot make is a refused
+        reply (one line), before any search."""
+        from ..evolve.evaluation import OBJECTIVES
         from ..evolve.results import BestSoFar, EvolutionEvent, EvolveOptions
         from ..evolve.runner import default_seeds, run_evolution
         from ..sim import Environment
 
         env = Environment(gravity=request.gravity, turbulence=request.turbulence)
+        if request.objective not in OBJECTIVES:
+            return p.EvolveReply(
+                None, refused=f"objective {request.objective!r}: give landed or return"
+            )
+        gym_fields: dict[str, Any] = {}
+        if request.env_id is not None:
+            from ..evolve.gym_judging import check_env, env_fields
+            from ..gym.environments import EnvSpec, FlightError
+
+            # made once before any search, as `evolve --env` does: the workstation's
+            # dialog only reads the words, the engine is where environments are made
+            spec = EnvSpec.of(request.env_id, dict(request.env_args))
+            try:
+                check_env(spec)
+            except FlightError as error:
+                return p.EvolveReply(None, refused=str(error))
+            gym_fields = env_fields(spec)
         registry = self.registry()
         seeds = default_seeds(env, registry) if request.with_default_seeds else []
         text, path = request.text, None
@@ -370,6 +390,8 @@ class Handlers:
             seed=request.seed,
             use_llm=request.use_llm,
             llm_mode=request.llm_mode,
+            objective=request.objective,
+            **gym_fields,
         )
         cancel = self._cancel_event()
         try:
