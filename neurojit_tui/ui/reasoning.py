@@ -40,6 +40,11 @@ def read_candidate(path: str) -> str:
         return ""
 
 
+def synthesize_request(candidates: int, conditions: Environment) -> SynthesizeRequest:
+    """The engine's request for ``candidates`` programs for ``conditions``."""
+    return SynthesizeRequest(conditions.gravity, conditions.turbulence, candidates=candidates)
+
+
 class ReasoningPane(RichLog):
     BINDINGS = [("escape", "app.cancel_agents", "Stop agents")]
 
@@ -128,9 +133,7 @@ class ReasoningPane(RichLog):
     def synthesize(self, candidates: int, conditions: Environment) -> None:
         """``candidates`` programs for ``conditions`` (or memory's for them)."""
         self.border_subtitle = "synthesizing (F4 stops)"
-        request = SynthesizeRequest(
-            conditions.gravity, conditions.turbulence, candidates=candidates
-        )
+        request = synthesize_request(candidates, conditions)
         self.jobs.start(partial(self._synthesize, request), "synthesize")
 
     def _synthesize(self, request: SynthesizeRequest) -> None:  # a worker thread

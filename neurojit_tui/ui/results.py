@@ -63,6 +63,11 @@ def flown_in(report: SwarmReport) -> str:
     return " in " + describe(Environment(gravity=env["gravity"], turbulence=env["turbulence"]))
 
 
+def swarm_request(text: str, path: str, conditions: Environment) -> SwarmRequest:
+    """The engine's request for 100 landers flying ``text``'s controller in ``conditions``."""
+    return SwarmRequest(text, path, gravity=conditions.gravity, turbulence=conditions.turbulence)
+
+
 @dataclass
 class OpenProgram(Message):
     """Put ``text`` in the editor (from a swarm row or a registry entry)."""
@@ -108,10 +113,7 @@ class SwarmPane(Vertical):
         """Fly 100 landers in ``conditions`` with ``text``'s controller; a row when they
         have landed."""
         self.border_subtitle = "flying 100 landers..."
-        request = SwarmRequest(
-            text, path, gravity=conditions.gravity, turbulence=conditions.turbulence
-        )
-        self.jobs.start(partial(self._fly_swarm, request), "swarm")
+        self.jobs.start(partial(self._fly_swarm, swarm_request(text, path, conditions)), "swarm")
 
     def _fly_swarm(self, request: SwarmRequest) -> None:  # a worker thread
         reply = self.jobs.call(request, timeout=SWARM_TIMEOUT_S)
