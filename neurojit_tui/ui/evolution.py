@@ -408,16 +408,21 @@ class EvolutionPane(Vertical):
         conditions: Environment,
         options: dict,
         target: EvolutionTarget | None = None,
-    ) -> None:
+    ) -> bool:
         """Evolve for ``conditions``, judged in ``target``'s Gymnasium environment if it
         names one, from ``text`` (and the samples and stored controllers, unless
-        ``options`` says otherwise: ``EvolveRequest``'s fields)."""
+        ``options`` says otherwise: ``EvolveRequest``'s fields). Whether it started: one
+        evolution runs at a time."""
+        if self.running:
+            self.notify("an evolution is running (F4 stops it)", severity="warning")
+            return False
         self.events.clear()
         self.announced = None
         self.start(time.monotonic())
         self._clock = self.set_interval(1.0, self.tick)
         request = evolve_request(text, path, conditions, options, target)
         self.jobs.start(partial(self._evolve, request), "evolve")
+        return True
 
     def _evolve(self, request: EvolveRequest) -> None:  # a worker thread
         reply = self.jobs.call(request)

@@ -12,6 +12,7 @@ between keystrokes (``keystrokes.py``).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -70,7 +71,8 @@ def swarm_request(text: str, path: str, conditions: Environment) -> SwarmRequest
 
 @dataclass
 class OpenProgram(Message):
-    """Put ``text`` in the editor (from a swarm row or a registry entry)."""
+    """Put ``text`` in the editor (a swarm row, a registry entry, a synthesized or evolved
+    best, a sample from the command palette)."""
 
     text: str
     origin: str
@@ -124,6 +126,10 @@ class SwarmPane(Vertical):
     @on(Flown)
     def show_flown(self, message: Flown) -> None:
         self.app.between_keystrokes(partial(self.add_run, message.run))
+
+    def add_runs(self, runs: Iterable[SwarmRun]) -> None:
+        for run in runs:
+            self.add_run(run)
 
     def add_run(self, run: SwarmRun) -> None:
         self.runs.append(run)
