@@ -39,7 +39,7 @@ async def shoot(size: tuple[int, int], out: Path) -> None:
         await pilot.press("f7")
         lander = app.query_one(LanderView)
         await until(lambda: lander.frame is not None and lander.frame.step > 40)
-        app.open_program((ROOT / "samples" / "pid.mlir").read_text(), "pid.mlir")
+        app.editor.open_program((ROOT / "samples" / "pid.mlir").read_text(), "pid.mlir")
         await pilot.press("f8")
         await until(lambda: len(lander.controllers) > 1)
         await pilot.pause(1.5)

@@ -225,3 +225,19 @@ def test_the_settings_file_has_one_reader():
         if "tomllib" in path.read_text()
     ]
     assert readers == ["config.py"], readers
+
+
+# The workstation's App class composes the panes, turns keys into pane calls and routes
+# messages between them; behaviour lives in the panes and the small modules beside it.
+APP_CLASS_MAX_LINES = 250
+
+
+def test_the_workstation_app_class_only_composes_and_routes():
+    path = PACKAGE / "ui" / "app.py"
+    tree = ast.parse(path.read_text(), str(path))
+    (app,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "NeuroJITApp"]
+    lines = app.end_lineno - app.lineno + 1
+    assert lines <= APP_CLASS_MAX_LINES, (
+        f"NeuroJITApp is {lines} lines (at most {APP_CLASS_MAX_LINES}): move behaviour into "
+        "its pane or a module of ui/, and keep the class to composition and routing"
+    )

@@ -98,7 +98,7 @@ def test_engine_checks_compiles_and_flies_in_its_own_process(engine):
 def test_the_workstations_engine_runs_at_idle_priority_and_still_works():
     """The workstation's engine (its settings from the app) computes only on CPU time
     nothing else wants, and so do the threads it starts (a swarm run's)."""
-    from neurojit_tui.ui.app import ENGINE_IDLE_PRIORITY, ENGINE_NICENESS
+    from neurojit_tui.ui.engine_jobs import ENGINE_IDLE_PRIORITY, ENGINE_NICENESS
 
     client = EngineClient(niceness=ENGINE_NICENESS, idle_priority=ENGINE_IDLE_PRIORITY).start()
     try:

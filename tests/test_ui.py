@@ -408,7 +408,7 @@ async def test_lander_frames_repaint_the_changed_rows_and_follow_a_theme_switch(
         assert len(repainted) < view.size.height // 2  # the sky and the ground stay
         assert drawn(view) == from_scratch(view)
         before = drawn(view)
-        app.set_workstation_theme("light", save=False)
+        app.screen_layout.set_theme("light", save=False)
         await pilot.pause()
         view.show(dataclasses.replace(FRAME, y=5.0, step=42))
         await pilot.pause()

@@ -105,7 +105,7 @@ async def test_compact_layout_shows_one_side_pane_and_f12_cycles_them():
     app = NeuroJITApp(None)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        assert app.layout_name == "compact"
+        assert app.screen_layout.name == "compact"
         assert [p for p in session.SIDE_PANES if _shown(app, p)] == ["lander"]
         await pilot.press("f12")
         assert [p for p in session.SIDE_PANES if _shown(app, p)] == ["cores"]
@@ -119,7 +119,7 @@ async def test_wide_layout_shows_every_pane_and_alt_arrows_resize_the_editor(pri
     app = NeuroJITApp(None)
     async with app.run_test(size=(200, 60)) as pilot:
         await pilot.pause()
-        assert app.layout_name == "wide"
+        assert app.screen_layout.name == "wide"
         assert all(_shown(app, p) for p in session.SIDE_PANES)
         width = app.query_one("#editor").size.width
         await pilot.press("alt+right", "alt+right")

@@ -7,21 +7,22 @@ reported in the Diagnostics pane and replaced; the editor's buffer lives here an
 never touched by it.
 
 Where things are: key bindings in ``keymap.py``, the command palette in ``commands.py``,
-themes in ``themes/*.tcss`` (``themes.py``), the remembered layout in ``session.py``;
-each pane's behaviour beside its widget (``diagnostics.py``: live checking,
-``lander.py``: flights and hot-swaps, ``results.py``: swarms and the registry,
+themes in ``themes/*.tcss`` (``themes.py``), the layout on screen and remembered in
+``session.py``; each pane's behaviour beside its widget (``diagnostics.py``: live
+checking, ``lander.py``: flights and hot-swaps, ``results.py``: swarms and the registry,
 ``reasoning.py``: synthesis and the token stream, ``repair.py``: repair stepping,
-``evolution.py``: evolution); the flight conditions and their dialog in
-``conditions.py``; the edited file in ``buffer.py``, a dropped terminal in
-``hangup.py``, heavy updates between keystrokes in ``keystrokes.py``. This module
-composes them, turns keys into pane calls, and routes messages from pane to pane.
+``evolution.py``: evolution); the flight conditions, their dialog and their changes in
+``conditions.py``; the edited file in ``buffer.py``, the engine's client, jobs and
+events in ``engine_jobs.py``, a dropped terminal in ``hangup.py``, heavy updates
+between keystrokes in ``keystrokes.py``. This module composes them, turns keys into
+pane calls, and routes messages from pane to pane.
 """
 
 from __future__ import annotations
 
 import gc
 import os
-from pathlib import Path
+from functools import partial
 
 from textual import on
 from textual.app import App, ComposeResult
@@ -31,38 +32,26 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from ..engine import EngineClient
-from ..engine.protocol import AgentToken, EvolutionProgress, LanderFrame, LogLine, StopFlightRequest
-from ..paths import neurojit_home
+from ..engine.protocol import AgentToken, EvolutionProgress, LanderFrame, LogLine
 from ..sim.model import Environment
-from . import session
-from .buffer import EditedFile, NothingToSaveTo
+from .buffer import EditedFile, NothingToSaveTo, editor_title
 from .commands import WorkstationCommands
-from .conditions import (
-    ChosenConditions,
-    ConditionsDialog,
-    EvolutionTarget,
-    describe,
-    describe_target,
-)
+from .conditions import EvolutionTarget, WorkstationConditions
 from .cores import CoresPane
 from .diagnostics import DiagnosticsPane
 from .editor import TensorLangEditor
 from .engine_jobs import EngineJobs, EngineTrouble
 from .evolution import EvolutionPane
 from .hangup import HangupGuard
-from .keymap import APP_BINDINGS, WORKSTATION_ACTIONS
+from .keymap import APP_BINDINGS, allowed_over_a_dialog
 from .keystrokes import KeystrokeGaps
 from .lander import LanderView
-from .reasoning import ReasoningPane, synthesis_source
+from .reasoning import ReasoningPane
 from .repair import START, RepairPane
 from .results import OpenProgram, RegistryPane, RegistryUpdated, SwarmPane
-from .themes import DEFAULT_THEME, LAYOUT_CSS, PALETTES, discover
+from .session import SIDE_PANES, ScreenLayout, SessionLayout, starting_layout
+from .themes import LAYOUT_CSS, discover
 
-# The engine computes on CPU time the UI does not want: SCHED_IDLE, so a keystroke takes
-# a core the moment it arrives, even with inference and a swarm on every core; on a
-# machine busy with other work, the engine waits for it (it never competes).
-ENGINE_NICENESS = 10
-ENGINE_IDLE_PRIORITY = True
 THEMES = discover()
 
 
@@ -89,51 +78,33 @@ class NeuroJITApp(App):
         path: str | None = None,
         engine: EngineClient | None = None,
         fps: float | None = None,
-        layout: session.SessionLayout | None = None,
+        layout: SessionLayout | None = None,
         remember_layout: bool = True,
         conditions: Environment | None = None,
         target: EvolutionTarget | None = None,
     ):
         super().__init__()
         self.file = EditedFile.open(path)
-        # what every swarm, flight, synthesis and evolution flies in (Ctrl+O changes it)
-        self.conditions = conditions or Environment()
-        # what an evolution is judged in besides them: a Gymnasium environment (Ctrl+O too)
-        self.target = target or EvolutionTarget()
-        # the engine's native libraries log to a file, not over the screen; and it runs
-        # at a lower CPU priority, so keystrokes are drawn at once while it computes
-        self.engine_log = neurojit_home() / "engine.log"
-        self.engine = engine or EngineClient(
-            on_event=self.route_engine_event,
-            stderr_path=str(self.engine_log),
-            niceness=ENGINE_NICENESS,
-            idle_priority=ENGINE_IDLE_PRIORITY,
+        # what every swarm, flight, synthesis and evolution flies in, and what an evolution
+        # is judged in besides them: a Gymnasium environment (Ctrl+O changes both)
+        self.flight = WorkstationConditions(
+            self, conditions or Environment(), target or EvolutionTarget()
         )
-        self.jobs = EngineJobs(self, self.engine)
+        self.jobs = EngineJobs(self, engine)
+        self.engine = self.jobs.client
         self.remote = over_ssh()
         # over SSH every frame is bytes on the wire: fly slower, sample the cores less often
         self.fps = fps or (10.0 if self.remote else 25.0)
-        self.remember_layout = remember_layout
-        if layout is None:
-            layout, self.layout_warning = (
-                session.load() if remember_layout else (session.SessionLayout(), None)
-            )
-        else:
-            self.layout_warning = None
-        self.layout_choice = layout.normalized()
-        self.themes = THEMES
+        choice, self.layout_warning = starting_layout(layout, remember_layout)
+        self.screen_layout = ScreenLayout(self, choice, remember_layout, THEMES)
         self.synthesis_candidates = 2  # programs the models write per synthesis
-        # EvolveRequest's fields (budget_s, generations, population, islands, use_llm,
-        # ...) where they differ from its defaults; its conditions are ``conditions``,
-        # its environment and objective ``target``
+        # EvolveRequest's fields (budget_s, generations, islands, use_llm, ...) where they
+        # differ from its defaults; ``conditions`` and ``target`` give the rest
         self.evolution_options: dict = {}
         self.keystrokes = KeystrokeGaps(self)
         self.hangup = HangupGuard(self)
         self.terminal_gone = False
         self.hard_exit_on_hangup = False  # run_app sets it: never in tests that share a process
-        self._event_routes: dict[type, object] = {}  # engine event type -> the pane's receive
-        for palette in PALETTES.values():
-            self.register_theme(palette)
 
     # -- composition -------------------------------------------------------------------------
 
@@ -145,16 +116,10 @@ class NeuroJITApp(App):
                 yield titled(DiagnosticsPane(jobs, id="diagnostics"), "Diagnostics")
             # the side panes, in session.SIDE_PANES order (the wide grid fills row by row)
             with Vertical(id="right"):
-                yield titled(
-                    LanderView(jobs, self.fps, self.conditions, id="lander"), "Lander", pane=True
-                )
-                yield titled(
-                    CoresPane(
-                        interval=2.0 if self.remote else 1.0, processes=jobs.processes, id="cores"
-                    ),
-                    "Cores",
-                    pane=True,
-                )
+                lander = LanderView(jobs, self.fps, self.conditions, id="lander")
+                cores = CoresPane(2.0 if self.remote else 1.0, jobs.processes, id="cores")
+                yield titled(lander, "Lander", pane=True)
+                yield titled(cores, "Cores", pane=True)
                 yield titled(RepairPane(jobs, id="repair"), "Repair", pane=True)
                 yield titled(ReasoningPane(jobs, id="reasoning"), "Reasoning", pane=True)
                 yield titled(SwarmPane(jobs, id="swarm"), "Swarm", pane=True)
@@ -164,18 +129,17 @@ class NeuroJITApp(App):
 
     def on_mount(self) -> None:
         self.show_file_title()
-        self.set_workstation_theme(self.layout_choice.theme, save=False)
-        self.apply_layout()
-        self.show_conditions()
+        self.screen_layout.show()
+        self.flight.show()
         reasoning = self.query_one(ReasoningPane)
-        self._event_routes = {
+        self.jobs.routes = {
             LanderFrame: self.query_one(LanderView).receive,
             AgentToken: reasoning.receive,
             LogLine: reasoning.receive,
-            EvolutionProgress: self.evolution_pane.receive,
+            EvolutionProgress: self.query_one(EvolutionPane).receive,
         }
         self.editor.focus()
-        self.diagnostics_pane.check_soon()
+        self.query_one(DiagnosticsPane).check_soon()
         if self.layout_warning:
             self.notify(self.layout_warning, severity="warning")
         if self.file.open_error:
@@ -186,187 +150,33 @@ class NeuroJITApp(App):
         # the first screen is up lives as long as the app: move it out of the way.
         self.call_after_refresh(gc.freeze)
 
-    # -- flight conditions ---------------------------------------------------------------------
+    def on_resize(self) -> None:
+        self.screen_layout.apply()
 
-    def show_conditions(self, warn: bool = True) -> None:
-        """On the editor's border (always on screen), with the Gymnasium environment
-        evolutions are judged in when there is one, and a warning if no controller can
-        land in them (they still fly: the scores say so too)."""
-        shown = [describe(self.conditions)]
-        if target := describe_target(self.target):
-            shown.append(target)
-        self.editor.border_subtitle = " · ".join(shown)
-        if warn and (reason := self.conditions.impossible()) is not None:
-            self.notify(reason, title="No controller can land", severity="warning", timeout=10)
+    @property
+    def conditions(self) -> Environment:
+        return self.flight.conditions
 
-    def set_conditions(self, conditions: Environment) -> None:
-        """Fly in ``conditions`` from now on: the next swarm, synthesis and evolution,
-        and the flight in the air at once (it starts again in them)."""
-        if conditions == self.conditions:
-            return
-        self.conditions = conditions
-        said = [f"conditions: {describe(conditions)}"]
-        if self.query_one(LanderView).fly_in(conditions):
-            said.append("the lander flies again in them")
-        if self.evolution_pane.running:
-            said.append("the evolution running keeps its own")
-        self.notify("; ".join(said))
-        self.show_conditions()
-
-    def set_target(self, target: EvolutionTarget) -> None:
-        """Judge the next evolution (F9) in ``target``; one running keeps its own."""
-        if target == self.target:
-            return
-        self.target = target
-        said = f"evolutions are judged in: {describe_target(target) or 'the native lander alone'}"
-        if self.evolution_pane.running:
-            said += "; the evolution running keeps its own"
-        self.notify(said)
-        self.show_conditions(warn=False)
-
-    def action_conditions(self) -> None:
-        self.push_screen(ConditionsDialog(self.conditions, self.target), self._take_conditions)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """While a dialog is open (the conditions, the command palette) it has the keys:
-        the workstation's own (F6 flying a swarm...) wait until it closes, except Quit.
-        Textual's own actions (Tab between the dialog's fields) go on working."""
-        if isinstance(self.screen, ModalScreen) and action in WORKSTATION_ACTIONS:
-            return action == "quit"
-        return True
-
-    def _take_conditions(self, chosen: ChosenConditions | None) -> None:
-        if chosen is not None:  # None: cancelled
-            self.set_conditions(chosen.conditions)
-            self.set_target(chosen.target)
+    @property
+    def target(self) -> EvolutionTarget:
+        return self.flight.target
 
     @property
     def editor(self) -> TensorLangEditor:
         return self.query_one(TensorLangEditor)
 
     @property
-    def diagnostics_pane(self) -> DiagnosticsPane:
-        return self.query_one(DiagnosticsPane)
-
-    @property
-    def evolution_pane(self) -> EvolutionPane:
-        return self.query_one(EvolutionPane)
-
-    @property
     def diagnostics(self):
         """What the Diagnostics pane shows (None: a problem with the engine instead)."""
-        return self.diagnostics_pane.diagnostics
-
-    @property
-    def file_name(self) -> str:
-        return self.file.name
-
-    @property
-    def modified(self) -> bool:
-        return self.file.is_modified(self.editor.text)
+        return self.query_one(DiagnosticsPane).diagnostics
 
     def show_file_title(self) -> None:
-        """The editor's border names the file, marks unsaved changes (●) and says when
-        the lander draws fewer frames because the terminal is remote."""
-        title = f"Editor · {Path(self.file_name).name}" + (" ●" if self.modified else "")
-        if self.remote:
-            title += "  (over SSH: 10 fps)"
-        if self.editor.border_title != title:
-            self.editor.border_title = title
+        self.editor.show_title(editor_title(self.file, self.editor.text, self.remote))
 
-    # -- layout and themes ---------------------------------------------------------------------
+    # -- keys (keymap.py) ------------------------------------------------------------------------
 
-    def on_resize(self) -> None:
-        self.apply_layout()
-
-    def apply_layout(self) -> None:
-        """Set -wide / -medium / -compact from the terminal size (or the user's choice),
-        the editor column's width, and which side pane the compact layout shows."""
-        chosen = session.layout_for((self.size.width, self.size.height), self.layout_choice.layout)
-        for name in ("wide", "medium", "compact"):
-            self.set_class(name == chosen, f"-{name}")
-        for pane in self.query(".pane"):
-            pane.set_class(pane.id == self.layout_choice.side_pane, "-current")
-        width = self.layout_choice.editor_width
-        if chosen != "compact":
-            self.query_one("#left").styles.width = f"{width}fr"
-            self.query_one("#right").styles.width = f"{10 - width}fr"
-        else:  # the editor and the one side pane shown
-            self.query_one("#left").styles.width = "3fr"
-            self.query_one("#right").styles.width = "2fr"
-
-    @property
-    def layout_name(self) -> str:
-        return next((n for n in ("wide", "medium", "compact") if self.has_class(f"-{n}")), "")
-
-    def save_layout(self) -> None:
-        if self.remember_layout:
-            try:
-                session.save(self.layout_choice)
-            except OSError as error:
-                self.notify(f"cannot save the layout: {error}", severity="warning")
-
-    def set_workstation_theme(self, name: str, save: bool = True) -> None:
-        theme = self.themes.get(name) or self.themes[DEFAULT_THEME]
-        for other in self.themes.values():
-            self.set_class(other is theme, other.css_class)
-        self.theme = theme.palette
-        self.editor.use_syntax_theme(theme.editor)
-        self.layout_choice.theme = theme.name
-        if save:
-            self.save_layout()
-
-    def set_layout(self, layout: str) -> None:
-        self.layout_choice.layout = layout
-        self.apply_layout()
-        self.save_layout()
-
-    def show_side_pane(self, name: str, focus: bool = False) -> None:
-        """Bring a side pane forward (the compact layout shows one at a time)."""
-        self.layout_choice.side_pane = name
-        self.apply_layout()
-        if focus:
-            pane = self.query_one(f"#{name}")
-            target = next((w for w in pane.query("*") if w.can_focus), pane)
-            target.focus()
-
-    def action_next_side_pane(self) -> None:
-        panes = session.SIDE_PANES
-        following = panes[(panes.index(self.layout_choice.side_pane) + 1) % len(panes)]
-        self.show_side_pane(following, focus=self.layout_name == "compact")
-        self.save_layout()
-
-    def action_next_theme(self) -> None:
-        names = list(self.themes)
-        current = names.index(self.layout_choice.theme) if self.layout_choice.theme in names else 0
-        self.set_workstation_theme(names[(current + 1) % len(names)])
-        self.notify(f"theme: {self.layout_choice.theme}")
-
-    def action_editor_width(self, step: int) -> None:
-        low, high = session.EDITOR_WIDTH_RANGE
-        self.layout_choice.editor_width = min(
-            high, max(low, self.layout_choice.editor_width + step)
-        )
-        self.apply_layout()
-        self.save_layout()
-
-    def action_toggle_maximize(self) -> None:
-        if self.screen.maximized is not None:
-            self.screen.minimize()
-            return
-        focused = self.focused
-        pane = next(
-            (
-                w
-                for w in (focused, *(focused.ancestors if focused else ()))
-                if w is not None and (w.has_class("pane") or w.id in ("editor", "diagnostics"))
-            ),
-            None,
-        )
-        if pane is not None:
-            self.screen.maximize(pane, container=False)
-
-    # -- keys ------------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not isinstance(self.screen, ModalScreen) or allowed_over_a_dialog(action)
 
     def action_save(self) -> None:
         try:
@@ -376,94 +186,79 @@ class NeuroJITApp(App):
         self.show_file_title()
 
     async def action_quit(self) -> None:
-        self.save_layout()
+        self.screen_layout.save()
         self.exit()
 
     def action_check(self) -> None:
-        self.diagnostics_pane.check(self.editor.text, self.file_name)
+        self.query_one(DiagnosticsPane).check(self.editor.text, self.file.name)
 
     def action_swarm(self) -> None:
-        self.show_side_pane("swarm")
-        self.query_one(SwarmPane).fly_swarm(self.editor.text, self.file_name, self.conditions)
+        self.screen_layout.show_side_pane("swarm")
+        self.query_one(SwarmPane).fly_swarm(self.editor.text, self.file.name, self.conditions)
 
     def action_fly(self) -> None:
-        self.show_side_pane("lander")
-        self.query_one(LanderView).fly(self.editor.text, self.file_name)
+        self.screen_layout.show_side_pane("lander")
+        self.query_one(LanderView).fly(self.editor.text, self.file.name)
 
     def action_hot_swap(self) -> None:
-        self.query_one(LanderView).hot_swap(self.editor.text, self.file_name)
+        self.query_one(LanderView).hot_swap(self.editor.text, self.file.name)
 
     def action_evolve(self) -> None:
-        if self.evolution_pane.running:
-            self.notify("an evolution is running (F4 stops it)", severity="warning")
-            return
-        self.show_side_pane("evolution")
-        self.evolution_pane.evolve(
-            self.editor.text, self.file_name, self.conditions, self.evolution_options, self.target
-        )
+        text, options = self.editor.text, self.evolution_options
+        evolution = self.query_one(EvolutionPane)
+        if evolution.evolve(text, self.file.name, self.conditions, options, self.target):
+            self.screen_layout.show_side_pane("evolution")
 
     def action_synthesize(self) -> None:
-        self.show_side_pane("reasoning")
+        self.screen_layout.show_side_pane("reasoning")
         self.query_one(ReasoningPane).synthesize(self.synthesis_candidates, self.conditions)
 
     def action_cancel_agents(self) -> None:
         self.query_one(ReasoningPane).stop_agents()
 
     def action_repair(self) -> None:
-        self.query_one(RepairPane).start(self.editor.text, self.file_name)
-        self.action_focus_repair()
+        self.query_one(RepairPane).start(self.editor.text, self.file.name)
+        self.action_focus_pane("repair")
 
-    def action_accept_evolved(self) -> None:
-        self.evolution_pane.action_accept()
+    def action_conditions(self) -> None:
+        self.flight.choose()
 
-    def action_focus_editor(self) -> None:
-        self.editor.focus()
+    def action_focus_pane(self, name: str) -> None:
+        """Focus the editor, Diagnostics or a side pane (brought forward; Registry: listed)."""
+        if name in SIDE_PANES:
+            self.screen_layout.show_side_pane(name, focus=True)
+        else:
+            self.query_one(f"#{name}").focus()
+        if name == "registry":
+            self.query_one(RegistryPane).list_entries()
 
-    def action_focus_diagnostics(self) -> None:
-        self.diagnostics_pane.focus()
+    def action_next_side_pane(self) -> None:
+        self.screen_layout.next_side_pane()
 
-    def action_focus_repair(self) -> None:
-        self.show_side_pane("repair")
-        self.query_one("#attempts").focus()
+    def action_next_theme(self) -> None:
+        self.screen_layout.next_theme()
 
-    def action_focus_evolution(self) -> None:
-        self.show_side_pane("evolution", focus=True)
+    def action_editor_width(self, step: int) -> None:
+        self.screen_layout.widen_editor(step)
 
-    def action_focus_registry(self) -> None:
-        self.show_side_pane("registry", focus=True)
-        self.query_one(RegistryPane).list_entries()
+    def action_toggle_maximize(self) -> None:
+        self.screen_layout.toggle_maximize()
 
     # -- routing ---------------------------------------------------------------------------------
-
-    def route_engine_event(self, request_id: int, event) -> None:
-        """On the engine client's reader thread: each event to the pane that shows it
-        (their ``receive`` posts a message, which is safe from any thread)."""
-        if self.terminal_gone:
-            return  # nothing is left to draw them on
-        receive = self._event_routes.get(type(event))
-        if receive is not None:
-            receive(event)
 
     def between_keystrokes(self, update, once: bool = False) -> None:
         """Run a heavy screen update where it cannot delay a keystroke (keystrokes.py)."""
         self.keystrokes.run(update, once)
 
-    def open_program(self, text: str, origin: str) -> None:
-        """Replace the buffer with ``text`` as one undoable edit (Ctrl+Z brings it back)."""
-        editor = self.editor
-        editor.replace(text, (0, 0), editor.document.end)
-        self.notify(f"opened {origin} in the editor (Ctrl+Z undoes)")
-        editor.focus()
-
     @on(OpenProgram)
-    def open_program_from_pane(self, message: OpenProgram) -> None:
-        self.open_program(message.text, message.origin)
+    def open_program(self, message: OpenProgram) -> None:
+        self.editor.open_program(message.text, message.origin)
 
     @on(TensorLangEditor.Changed)
     def check_after_typing(self) -> None:
         self.keystrokes.typed()
         self.show_file_title()
-        self.diagnostics_pane.edited()
+        self.query_one(DiagnosticsPane).edited()
 
     @on(DiagnosticsPane.CheckDue)
     def check_the_buffer(self) -> None:
@@ -477,13 +272,11 @@ class NeuroJITApp(App):
 
     @on(DiagnosticsPane.Chosen)
     def go_to_diagnostic(self, message: DiagnosticsPane.Chosen) -> None:
-        d = message.diagnostic
-        self.editor.cursor_location = (max(0, d.line - 1), max(0, d.col - 1))
-        self.editor.focus()
+        self.editor.go_to(message.diagnostic)
 
     @on(EngineTrouble)
     def show_engine_trouble(self, message: EngineTrouble) -> None:
-        self.diagnostics_pane.show_trouble(message.text, self.engine_log)
+        self.query_one(DiagnosticsPane).show_trouble(message.text, self.jobs.log)
         self.notify(message.text, title="Engine", severity="error")
 
     @on(RepairPane.Step)
@@ -494,24 +287,13 @@ class NeuroJITApp(App):
     def take_accepted_repair(self, message: RepairPane.Stepped) -> None:
         state = message.state
         if message.action in ("accept", "auto") and state.text != self.editor.text:
-            self.open_program(state.text, "the accepted repair")
+            self.editor.open_program(state.text, "the accepted repair")
         if state.status == "repaired" and message.action != START:
             self.notify("repaired: the program verifies and compiles")
 
     @on(ReasoningPane.Synthesized)
-    def take_synthesized_candidates(self, message: ReasoningPane.Synthesized) -> None:
-        self.between_keystrokes(lambda: self._take_synthesized(message))
-
-    def _take_synthesized(self, message: ReasoningPane.Synthesized) -> None:
-        swarm = self.query_one(SwarmPane)
-        for run in message.runs:
-            swarm.add_run(run)
-        reply = message.reply
-        if reply.best_source is not None:
-            self.open_program(
-                reply.best_source, f"the best controller from {synthesis_source(reply)}"
-            )
-            self.query_one(RegistryPane).list_entries()
+    def list_synthesized_candidates(self, message: ReasoningPane.Synthesized) -> None:
+        self.between_keystrokes(partial(self.query_one(SwarmPane).add_runs, message.runs))
 
     @on(EvolutionPane.NewBest)
     def fly_new_best(self, message: EvolutionPane.NewBest) -> None:
@@ -519,11 +301,7 @@ class NeuroJITApp(App):
 
     @on(EvolutionPane.Narrated)
     def narrate_evolution(self, message: EvolutionPane.Narrated) -> None:
-        reasoning = self.query_one(ReasoningPane)
-        for line in message.lines:
-            reasoning.note("evolution", line)
-        if message.ended:
-            reasoning.flush_line()
+        self.query_one(ReasoningPane).narrate("evolution", message.lines, message.ended)
 
     @on(RegistryUpdated)
     def list_the_registry(self) -> None:
@@ -537,16 +315,8 @@ class NeuroJITApp(App):
                 f"{event.worker.name}: {event.worker.error!r}", title="Job failed", severity="error"
             )
 
-    # -- leaving ---------------------------------------------------------------------------------
-
     def on_unmount(self) -> None:
-        if self.engine.alive:
-            self.engine.submit(StopFlightRequest())  # lets the engine's flight job end
-        self.engine.close()  # the engine flushes the registry's write-back queue first
-
-    @property
-    def recovery_file(self) -> Path | None:
-        return self.hangup.recovery_file
+        self.jobs.close()
 
 
 def run_app(
@@ -560,15 +330,16 @@ def run_app(
     app = NeuroJITApp(path, fps=fps, conditions=conditions, target=target)
     app.hard_exit_on_hangup = True
     if theme:
-        app.layout_choice.theme = theme
+        app.screen_layout.choice.theme = theme
     if layout:
-        app.layout_choice.layout = layout
+        app.screen_layout.choice.layout = layout
     app.run()
-    if app.recovery_file is not None:
+    if app.hangup.recovery_file is not None:
         import sys
 
         print(
-            f"neurojit: the terminal went away; the unsaved buffer is in {app.recovery_file}",
+            "neurojit: the terminal went away; the unsaved buffer is in "
+            f"{app.hangup.recovery_file}",
             file=sys.stderr,
         )
     return app.return_code or 0

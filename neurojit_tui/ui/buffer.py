@@ -64,3 +64,10 @@ class EditedFile:
         path = folder / f"{Path(self.name).stem}-{time.strftime('%Y%m%d-%H%M%S')}.mlir"
         path.write_text(text)
         return path
+
+
+def editor_title(file: EditedFile, text: str, remote: bool) -> str:
+    """The editor's border title: the file's name, ● when ``text`` (the buffer) differs
+    from what is on disk, and over SSH that the lander draws fewer frames."""
+    title = f"Editor · {Path(file.name).name}" + (" ●" if file.is_modified(text) else "")
+    return title + ("  (over SSH: 10 fps)" if remote else "")

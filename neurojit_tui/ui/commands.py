@@ -11,7 +11,9 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from ..paths import controller_samples
+from .evolution import EvolutionPane
 from .keymap import APP_BINDINGS
+from .results import OpenProgram
 from .session import LAYOUTS, SIDE_PANES
 
 
@@ -28,20 +30,21 @@ def workstation_commands(app) -> list[tuple[str, str, object]]:
                 partial(app.run_action, binding.action),
             )
         )
-    for name in app.themes:
+    layout = app.screen_layout
+    for name in layout.themes:
         commands.append(
             (
                 f"Theme: {name}",
                 "switch the workstation's colours",
-                partial(app.set_workstation_theme, name),
+                partial(layout.set_theme, name),
             )
         )
-    for layout in LAYOUTS:
+    for choice in LAYOUTS:
         commands.append(
             (
-                f"Layout: {layout}",
+                f"Layout: {choice}",
                 "auto follows the terminal's size",
-                partial(app.set_layout, layout),
+                partial(layout.set_layout, choice),
             )
         )
     for pane in SIDE_PANES:
@@ -49,18 +52,22 @@ def workstation_commands(app) -> list[tuple[str, str, object]]:
             (
                 f"Show pane: {pane.capitalize()}",
                 "bring it forward and focus it",
-                partial(app.show_side_pane, pane, True),
+                partial(layout.show_side_pane, pane, True),
             )
         )
     commands.append(
-        ("Accept the evolved best", "into the editor (Ctrl+Z undoes)", app.action_accept_evolved)
+        (
+            "Accept the evolved best",
+            "into the editor (Ctrl+Z undoes)",
+            lambda: app.query_one(EvolutionPane).action_accept(),
+        )
     )
     for sample in controller_samples():
         commands.append(
             (
                 f"Open sample: {sample.name}",
                 "into the editor (Ctrl+Z undoes)",
-                partial(app.open_program, sample.read_text(), sample.name),
+                partial(app.post_message, OpenProgram(sample.read_text(), sample.name)),
             )
         )
     return commands

@@ -1,10 +1,11 @@
 """The flight conditions (gravity, turbulence) the workstation's landers fly in, what an
 evolution is judged in besides them, and the dialog that changes both (Ctrl+O).
 
-The app holds them (``NeuroJITApp.conditions``, a ``sim.model.Environment``), starts
-with the Moon's or those of ``neurojit ui --gravity G --turbulence T``, and every
-swarm, flight, synthesis and evolution it asks the engine for takes them. The fields
-are held to the same ranges as the commands' flags, with the same messages.
+The app holds them (``NeuroJITApp.conditions``, a ``sim.model.Environment``, kept by
+``WorkstationConditions``), starts with the Moon's or those of ``neurojit ui --gravity G
+--turbulence T``, and every swarm, flight, synthesis and evolution it asks the engine
+for takes them. The fields are held to the same ranges as the commands' flags, with the
+same messages.
 
 An evolution (F9) can also be judged in a Gymnasium environment (``NeuroJITApp.target``,
 an ``EvolutionTarget``; ``neurojit ui --env ID --env-arg K=V --objective O``), as
@@ -28,6 +29,7 @@ from textual.widgets import Input, Label, Static
 from ..bounded import bounded_float
 from ..gym.environments import EnvArgValue, EnvSpec, FlightError, parse_env_args
 from ..sim.model import GRAVITY_RANGE, TURBULENCE_RANGE, Environment
+from .lander import LanderView
 
 # what a Gymnasium environment ranks by (evolve.evaluation.OBJECTIVES: that module loads
 # the compiler, which the UI process never does); the first is the default
@@ -222,3 +224,63 @@ class ConditionsDialog(ModalScreen[ChosenConditions | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class WorkstationConditions:
+    """What the workstation flies in and judges evolutions in (the app's ``conditions``
+    and ``target``), shown on the editor's bottom border (always on screen) and changed
+    with the dialog (Ctrl+O). New conditions fly at once: the flight in the air starts
+    again in them; an evolution that is running keeps its own."""
+
+    def __init__(self, app, conditions: Environment, target: EvolutionTarget):
+        self.app = app
+        self.conditions = conditions
+        self.target = target
+
+    def show(self, warn: bool = True) -> None:
+        """On the editor's border, with the Gymnasium environment evolutions are judged
+        in when there is one, and a warning if no controller can land in the conditions
+        (they still fly: the scores say so too)."""
+        shown = [describe(self.conditions)]
+        if judged_in := describe_target(self.target):
+            shown.append(judged_in)
+        self.app.editor.border_subtitle = " · ".join(shown)
+        if warn and (reason := self.conditions.impossible()) is not None:
+            self.app.notify(reason, title="No controller can land", severity="warning", timeout=10)
+
+    def choose(self) -> None:
+        self.app.push_screen(ConditionsDialog(self.conditions, self.target), self.take)
+
+    def take(self, chosen: ChosenConditions | None) -> None:
+        if chosen is not None:  # None: cancelled
+            self.set_conditions(chosen.conditions)
+            self.set_target(chosen.target)
+
+    def set_conditions(self, conditions: Environment) -> None:
+        """Fly in ``conditions`` from now on: the next swarm, synthesis and evolution,
+        and the flight in the air at once."""
+        if conditions == self.conditions:
+            return
+        self.conditions = conditions
+        said = [f"conditions: {describe(conditions)}"]
+        if self.app.query_one(LanderView).fly_in(conditions):
+            said.append("the lander flies again in them")
+        if self._evolution_running():
+            said.append("the evolution running keeps its own")
+        self.app.notify("; ".join(said))
+        self.show()
+
+    def set_target(self, target: EvolutionTarget) -> None:
+        """Judge the next evolution (F9) in ``target``; one running keeps its own."""
+        if target == self.target:
+            return
+        self.target = target
+        said = f"evolutions are judged in: {describe_target(target) or 'the native lander alone'}"
+        if self._evolution_running():
+            said += "; the evolution running keeps its own"
+        self.app.notify(said)
+        self.show(warn=False)
+
+    def _evolution_running(self) -> bool:
+        # by id: evolution.py imports this module
+        return self.app.query_one("#evolution").running

@@ -63,6 +63,21 @@ class TensorLangEditor(TextArea):
         )
         self.theme = f"tensorlang-{base.name}"
 
+    def show_title(self, title: str) -> None:
+        if self.border_title != title:  # setting it, even to the same text, repaints the editor
+            self.border_title = title
+
+    def open_program(self, text: str, origin: str) -> None:
+        """Replace the buffer with ``text`` as one undoable edit (Ctrl+Z brings it back)."""
+        self.replace(text, (0, 0), self.document.end)
+        self.notify(f"opened {origin} in the editor (Ctrl+Z undoes)")
+        self.focus()
+
+    def go_to(self, diagnostic: Diagnostic) -> None:
+        """The cursor to ``diagnostic``'s line and column."""
+        self.cursor_location = (max(0, diagnostic.line - 1), max(0, diagnostic.col - 1))
+        self.focus()
+
     def mark_diagnostics(self, diagnostics: Iterable[Diagnostic]) -> None:
         """Mark the lines of these diagnostics."""
         marks: dict[int, tuple[str, int]] = {}

@@ -8,6 +8,9 @@ message for the app (the Diagnostics pane shows it) and the call returns None, s
 job only says what to do with a reply. Every job's worker reports its state to the
 app's one ``on_worker_state_changed``. What runs in the engine now, by kind, is the
 note beside the engine's load in the Cores pane.
+
+The engine's events (frames, tokens, an evolution's progress) go to the pane that shows
+them: ``routes``, which the app fills when its panes are mounted.
 """
 
 from __future__ import annotations
@@ -25,14 +28,23 @@ from textual.worker import Worker
 from ..engine import EngineClient, EngineCrashed, EngineError, EngineTimeout
 from ..engine.protocol import (
     CheckRequest,
+    Event,
     EvolveRequest,
     FlyRequest,
     RepairStepRequest,
     Request,
+    StopFlightRequest,
     SynthesizeRequest,
 )
+from ..paths import neurojit_home
 
 ReplyT = TypeVar("ReplyT")
+
+# The engine computes on CPU time the UI does not want: SCHED_IDLE, so a keystroke takes
+# a core the moment it arrives, even with inference and a swarm on every core; on a
+# machine busy with other work, the engine waits for it (it never competes).
+ENGINE_NICENESS = 10
+ENGINE_IDLE_PRIORITY = True
 
 # what the Cores pane calls a request the engine is running (others by their op)
 ACTIVITY = {
@@ -52,11 +64,35 @@ class EngineTrouble(Message):
 
 
 class EngineJobs:
-    def __init__(self, app, client: EngineClient):
+    def __init__(self, app, client: EngineClient | None = None):
         self.app = app
-        self.client = client
+        # the engine's native libraries log to a file, not over the screen; and it runs
+        # at a lower CPU priority, so keystrokes are drawn at once while it computes
+        self.log = neurojit_home() / "engine.log"
+        self.client = client or EngineClient(
+            on_event=self.route,
+            stderr_path=str(self.log),
+            niceness=ENGINE_NICENESS,
+            idle_priority=ENGINE_IDLE_PRIORITY,
+        )
+        self.routes: dict[type[Event], Callable[[Any], None]] = {}  # event type -> receive
         self._running: Counter[type] = Counter()
         self._lock = threading.Lock()
+
+    def route(self, request_id: int, event: Event) -> None:
+        """On the engine client's reader thread: each event to the pane that shows it
+        (its ``receive`` posts a message, which is safe from any thread)."""
+        if self.app.terminal_gone:
+            return  # nothing is left to draw them on
+        receive = self.routes.get(type(event))
+        if receive is not None:
+            receive(event)
+
+    def close(self) -> None:
+        """The app is leaving: the engine ends its flight and exits."""
+        if self.client.alive:
+            self.client.submit(StopFlightRequest())  # lets the engine's flight job end
+        self.client.close()  # the engine flushes the registry's write-back queue first
 
     def start(self, work: Callable[[], Any], group: str) -> Worker:
         """Run ``work`` on a worker thread (never on the UI's event loop)."""

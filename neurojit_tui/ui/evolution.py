@@ -241,6 +241,26 @@ def format_outcome(result: EvolutionResult) -> list[str]:
     return lines + provenance_lines(result)
 
 
+def evolve_request(
+    text: str,
+    path: str,
+    conditions: Environment,
+    options: dict,
+    target: EvolutionTarget | None = None,
+) -> EvolveRequest:
+    """The engine's request for an evolution from ``text`` for ``conditions``, judged in
+    ``target``; ``options`` are ``EvolveRequest``'s fields where they differ from its
+    defaults."""
+    fields = {**(target or EvolutionTarget()).request_fields(), **options}
+    return EvolveRequest(
+        text=text,
+        path=path,
+        gravity=conditions.gravity,
+        turbulence=conditions.turbulence,
+        **fields,
+    )
+
+
 @dataclass
 class EvolutionRun:
     """What the pane knows about one run, built from its events (no widgets)."""
@@ -388,23 +408,21 @@ class EvolutionPane(Vertical):
         conditions: Environment,
         options: dict,
         target: EvolutionTarget | None = None,
-    ) -> None:
+    ) -> bool:
         """Evolve for ``conditions``, judged in ``target``'s Gymnasium environment if it
         names one, from ``text`` (and the samples and stored controllers, unless
-        ``options`` says otherwise: ``EvolveRequest``'s fields)."""
+        ``options`` says otherwise: ``EvolveRequest``'s fields). Whether it started: one
+        evolution runs at a time."""
+        if self.running:
+            self.notify("an evolution is running (F4 stops it)", severity="warning")
+            return False
         self.events.clear()
         self.announced = None
         self.start(time.monotonic())
         self._clock = self.set_interval(1.0, self.tick)
-        fields = {**(target or EvolutionTarget()).request_fields(), **options}
-        request = EvolveRequest(
-            text=text,
-            path=path,
-            gravity=conditions.gravity,
-            turbulence=conditions.turbulence,
-            **fields,
-        )
+        request = evolve_request(text, path, conditions, options, target)
         self.jobs.start(partial(self._evolve, request), "evolve")
+        return True
 
     def _evolve(self, request: EvolveRequest) -> None:  # a worker thread
         reply = self.jobs.call(request)

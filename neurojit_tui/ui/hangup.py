@@ -36,7 +36,7 @@ class HangupGuard:
         text = app.editor.text
         if app.file.is_modified(text):
             self.recovery_file = app.file.write_recovery(text)
-        app.save_layout()
+        app.screen_layout.save()
         app.engine.close()  # the registry is flushed now, whatever the exit does next
         if app.hard_exit_on_hangup:
             watchdog = threading.Timer(EXIT_GRACE_S, os._exit, args=(EXIT_STATUS,))

@@ -33,13 +33,17 @@ APP_BINDINGS = [
     # that judges F9 (conditions.py)
     Binding("ctrl+o", "conditions", "Conditions", id="conditions", priority=True),
     Binding("ctrl+r", "repair", "Repair", id="repair", priority=True),
-    Binding("f1", "focus_editor", "Editor", id="focus-editor", priority=True),
-    Binding("f2", "focus_diagnostics", "Diagnostics", id="focus-diagnostics", priority=True),
-    Binding("f3", "focus_repair", "Repair pane", id="focus-repair", priority=True),
-    Binding("f10", "focus_registry", "Registry", id="focus-registry", show=False, priority=True),
+    Binding("f1", "focus_pane('editor')", "Editor", id="focus-editor", priority=True),
+    Binding(
+        "f2", "focus_pane('diagnostics')", "Diagnostics", id="focus-diagnostics", priority=True
+    ),
+    Binding("f3", "focus_pane('repair')", "Repair pane", id="focus-repair", priority=True),
+    Binding(
+        "f10", "focus_pane('registry')", "Registry", id="focus-registry", show=False, priority=True
+    ),
     Binding(
         "ctrl+g",
-        "focus_evolution",
+        "focus_pane('evolution')",
         "Evolution pane",
         id="focus-evolution",
         show=False,
@@ -64,3 +68,10 @@ APP_BINDINGS = [
 
 # The actions those keys run, by name ("editor_width(-1)" is the action "editor_width").
 WORKSTATION_ACTIONS = frozenset(binding.action.split("(")[0] for binding in APP_BINDINGS)
+
+
+def allowed_over_a_dialog(action: str) -> bool:
+    """While a dialog is open (the conditions, the command palette) it has the keys: the
+    workstation's own (F6 flying a swarm...) wait until it closes, except Quit. Textual's
+    own actions (Tab between the dialog's fields) go on working."""
+    return action not in WORKSTATION_ACTIONS or action == "quit"

@@ -120,6 +120,21 @@ def draw(frame: LanderFrame | None, width: int, height: int, swaps: list[str] | 
     return "\n".join(lines)
 
 
+def fly_request(
+    text: str, path: str, conditions: model.Environment, fps: float, flight: int
+) -> FlyRequest:
+    """The engine's request for live flight number ``flight`` with ``text``'s controller,
+    in ``conditions``, at ``fps`` frames a second."""
+    return FlyRequest(
+        text,
+        path,
+        gravity=conditions.gravity,
+        turbulence=conditions.turbulence,
+        fps=fps,
+        flight=flight,
+    )
+
+
 class LanderView(Widget):
     """Draws ``draw``'s lines with Textual's line API: at 25 frames/s this is several
     times cheaper than a Static, which would turn every frame into rich content."""
@@ -182,14 +197,7 @@ class LanderView(Widget):
         self.controllers.clear()
         self.program = (text, path)
         self.flight_number += 1
-        request = FlyRequest(
-            text,
-            path,
-            gravity=self.conditions.gravity,
-            turbulence=self.conditions.turbulence,
-            fps=self.fps,
-            flight=self.flight_number,
-        )
+        request = fly_request(text, path, self.conditions, self.fps, self.flight_number)
         self._flight = self.jobs.start(partial(self.jobs.call, request), "fly")
 
     @property

@@ -8,13 +8,15 @@ scrolls the log and repaints the pane, and a keystroke arriving meanwhile waits 
 
 A synthesis runs reasoning -> synthesis -> repair -> swarm in the engine (memory
 first); when it ends, ``Synthesized`` carries its candidates (their programs read on
-the worker thread) to the app, which puts them in the Swarm pane and the best in the
-editor.
+the worker thread) to the app, which puts them in the Swarm pane, and the pane asks for
+the best in the editor (``OpenProgram``) and the registry listed again (it may have
+stored the best).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -26,7 +28,7 @@ from textual.widgets import RichLog
 from ..engine.protocol import AgentToken, CancelRequest, LogLine, SynthesizeReply, SynthesizeRequest
 from ..sim.model import Environment
 from .engine_jobs import EngineJobs
-from .results import SwarmRun
+from .results import OpenProgram, RegistryUpdated, SwarmRun
 
 WRITE_EVERY_S = 0.25
 
@@ -38,6 +40,11 @@ def read_candidate(path: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return ""
+
+
+def synthesize_request(candidates: int, conditions: Environment) -> SynthesizeRequest:
+    """The engine's request for ``candidates`` programs for ``conditions``."""
+    return SynthesizeRequest(conditions.gravity, conditions.turbulence, candidates=candidates)
 
 
 class ReasoningPane(RichLog):
@@ -116,6 +123,14 @@ class ReasoningPane(RichLog):
             self.pending.append(f"[{source}]")
         self.pending.append(line)
 
+    def narrate(self, source: str, lines: Iterable[str], ended: bool = False) -> None:
+        """Finished lines from ``source`` (an evolution's progress); ``ended``: its run is
+        over, so everything received is written."""
+        for line in lines:
+            self.note(source, line)
+        if ended:
+            self.flush_line()
+
     def flush_line(self) -> None:
         """Write everything received, the unfinished line too (a run ended)."""
         if self.line:
@@ -128,9 +143,7 @@ class ReasoningPane(RichLog):
     def synthesize(self, candidates: int, conditions: Environment) -> None:
         """``candidates`` programs for ``conditions`` (or memory's for them)."""
         self.border_subtitle = "synthesizing (F4 stops)"
-        request = SynthesizeRequest(
-            conditions.gravity, conditions.turbulence, candidates=candidates
-        )
+        request = synthesize_request(candidates, conditions)
         self.jobs.start(partial(self._synthesize, request), "synthesize")
 
     def _synthesize(self, request: SynthesizeRequest) -> None:  # a worker thread
@@ -153,6 +166,9 @@ class ReasoningPane(RichLog):
             self.notify(self.border_subtitle, severity="warning")
         else:
             self.border_subtitle = f"best from {synthesis_source(reply)} in {reply.seconds:.1f} s"
+            origin = f"the best controller from {synthesis_source(reply)}"
+            self.post_message(OpenProgram(reply.best_source, origin))
+            self.post_message(RegistryUpdated())
 
     def stop_agents(self) -> None:
         self.jobs.start(self._stop_agents, "cancel")

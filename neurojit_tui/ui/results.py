@@ -12,6 +12,7 @@ between keystrokes (``keystrokes.py``).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -63,9 +64,15 @@ def flown_in(report: SwarmReport) -> str:
     return " in " + describe(Environment(gravity=env["gravity"], turbulence=env["turbulence"]))
 
 
+def swarm_request(text: str, path: str, conditions: Environment) -> SwarmRequest:
+    """The engine's request for 100 landers flying ``text``'s controller in ``conditions``."""
+    return SwarmRequest(text, path, gravity=conditions.gravity, turbulence=conditions.turbulence)
+
+
 @dataclass
 class OpenProgram(Message):
-    """Put ``text`` in the editor (from a swarm row or a registry entry)."""
+    """Put ``text`` in the editor (a swarm row, a registry entry, a synthesized or evolved
+    best, a sample from the command palette)."""
 
     text: str
     origin: str
@@ -108,10 +115,7 @@ class SwarmPane(Vertical):
         """Fly 100 landers in ``conditions`` with ``text``'s controller; a row when they
         have landed."""
         self.border_subtitle = "flying 100 landers..."
-        request = SwarmRequest(
-            text, path, gravity=conditions.gravity, turbulence=conditions.turbulence
-        )
-        self.jobs.start(partial(self._fly_swarm, request), "swarm")
+        self.jobs.start(partial(self._fly_swarm, swarm_request(text, path, conditions)), "swarm")
 
     def _fly_swarm(self, request: SwarmRequest) -> None:  # a worker thread
         reply = self.jobs.call(request, timeout=SWARM_TIMEOUT_S)
@@ -122,6 +126,10 @@ class SwarmPane(Vertical):
     @on(Flown)
     def show_flown(self, message: Flown) -> None:
         self.app.between_keystrokes(partial(self.add_run, message.run))
+
+    def add_runs(self, runs: Iterable[SwarmRun]) -> None:
+        for run in runs:
+            self.add_run(run)
 
     def add_run(self, run: SwarmRun) -> None:
         self.runs.append(run)

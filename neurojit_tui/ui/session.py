@@ -4,6 +4,9 @@ What the user arranged (theme, layout mode, the editor column's width, the side 
 shown in the compact layout) comes back on the next start. The file is advisory: a
 missing or corrupt one gives the defaults and a warning, never a failed start, and it is
 written atomically so a dropped connection cannot leave half a file.
+
+``ScreenLayout`` puts a layout on the workstation's screen and keeps it: the keys and
+the command palette that change it (F11, F12, Ctrl+T, Alt+Left/Right) call it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+from .themes import DEFAULT_THEME, PALETTES, WorkstationTheme
 
 LAYOUTS = ("auto", "wide", "medium", "compact")
 SIDE_PANES = ("lander", "cores", "repair", "reasoning", "swarm", "registry", "evolution")
@@ -77,3 +82,129 @@ def layout_for(size: tuple[int, int], choice: str) -> str:
     if columns >= 160 and rows >= 45:
         return "wide"
     return "medium"
+
+
+def starting_layout(
+    given: SessionLayout | None, remember: bool
+) -> tuple[SessionLayout, str | None]:
+    """(layout, warning) the workstation starts with: ``given``, else the remembered one
+    (when it remembers), else the defaults."""
+    if given is not None:
+        return given.normalized(), None
+    layout, warning = load() if remember else (SessionLayout(), None)
+    return layout.normalized(), warning
+
+
+class ScreenLayout:
+    """A ``SessionLayout`` on the workstation's screen: the layout class (-wide, -medium,
+    -compact) for the terminal's size or the user's choice, the editor column's width,
+    the side pane the compact layout shows, and the theme. Every change by the user is
+    saved (unless the app was started with ``remember_layout=False``)."""
+
+    def __init__(
+        self, app, choice: SessionLayout, remember: bool, themes: dict[str, WorkstationTheme]
+    ):
+        self.app = app
+        self.choice = choice
+        self.remember = remember
+        self.themes = themes
+        for palette in PALETTES.values():
+            app.register_theme(palette)
+
+    def show(self) -> None:
+        """The chosen theme and layout, as the app starts (nothing changed: nothing saved)."""
+        self.set_theme(self.choice.theme, save=False)
+        self.apply()
+
+    def apply(self) -> None:
+        """Set -wide / -medium / -compact from the terminal size (or the user's choice),
+        the editor column's width, and which side pane the compact layout shows."""
+        app = self.app
+        chosen = layout_for((app.size.width, app.size.height), self.choice.layout)
+        for name in ("wide", "medium", "compact"):
+            app.set_class(name == chosen, f"-{name}")
+        for pane in app.query(".pane"):
+            pane.set_class(pane.id == self.choice.side_pane, "-current")
+        width = self.choice.editor_width
+        if chosen != "compact":
+            app.query_one("#left").styles.width = f"{width}fr"
+            app.query_one("#right").styles.width = f"{10 - width}fr"
+        else:  # the editor and the one side pane shown
+            app.query_one("#left").styles.width = "3fr"
+            app.query_one("#right").styles.width = "2fr"
+
+    @property
+    def name(self) -> str:
+        """The layout class the screen has now: wide, medium or compact."""
+        return next((n for n in ("wide", "medium", "compact") if self.app.has_class(f"-{n}")), "")
+
+    def save(self) -> None:
+        if self.remember:
+            try:
+                save(self.choice)
+            except OSError as error:
+                self.app.notify(f"cannot save the layout: {error}", severity="warning")
+
+    def set_theme(self, name: str, save: bool = True) -> None:
+        """The theme called ``name`` (an unknown name: the default) on the app, its
+        palette and the editor's syntax colours."""
+        app = self.app
+        theme = self.themes.get(name) or self.themes[DEFAULT_THEME]
+        for other in self.themes.values():
+            app.set_class(other is theme, other.css_class)
+        app.theme = theme.palette
+        app.editor.use_syntax_theme(theme.editor)
+        self.choice.theme = theme.name
+        if save:
+            self.save()
+
+    def set_layout(self, layout: str) -> None:
+        self.choice.layout = layout
+        self.apply()
+        self.save()
+
+    def show_side_pane(self, name: str, focus: bool = False) -> None:
+        """Bring a side pane forward (the compact layout shows one at a time)."""
+        self.choice.side_pane = name
+        self.apply()
+        if focus:
+            pane = self.app.query_one(f"#{name}")
+            target = next((w for w in pane.query("*") if w.can_focus), pane)
+            target.focus()
+
+    def next_side_pane(self) -> None:
+        following = SIDE_PANES[(SIDE_PANES.index(self.choice.side_pane) + 1) % len(SIDE_PANES)]
+        self.show_side_pane(following, focus=self.name == "compact")
+        self.save()
+
+    def next_theme(self) -> None:
+        names = list(self.themes)
+        current = names.index(self.choice.theme) if self.choice.theme in names else 0
+        self.set_theme(names[(current + 1) % len(names)])
+        self.app.notify(f"theme: {self.choice.theme}")
+
+    def widen_editor(self, step: int) -> None:
+        """The editor column ``step`` tenths of the screen wider (narrower if negative)."""
+        low, high = EDITOR_WIDTH_RANGE
+        self.choice.editor_width = min(high, max(low, self.choice.editor_width + step))
+        self.apply()
+        self.save()
+
+    def toggle_maximize(self) -> None:
+        """The focused pane (or the editor, or Diagnostics) over the whole screen; again:
+        back in its place."""
+        screen = self.app.screen
+        if screen.maximized is not None:
+            screen.minimize()
+            return
+        focused = self.app.focused
+        pane = next(
+            (
+                w
+                for w in (focused, *(focused.ancestors if focused else ()))
+                if w is not None and (w.has_class("pane") or w.id in ("editor", "diagnostics"))
+            ),
+            None,
+        )
+        if pane is not None:
+            screen.maximize(pane, container=False)
