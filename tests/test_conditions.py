@@ -95,7 +95,7 @@ async def test_every_request_the_panes_send_flies_in_the_apps_conditions():
         await _wait_for(pilot, lambda: {type(r) for r in asked} >= set(kinds), 10)
     flown = [r for r in asked if isinstance(r, kinds)]
     assert len(flown) == 4
-    assert all((r.gravity, r.turbulence) == (2.0, 0.5) for r in flown), flown
+    assert all(r.environment == Environment(gravity=2.0, turbulence=0.5) for r in flown), flown
 
 
 @pytest.mark.anyio

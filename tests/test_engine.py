@@ -271,7 +271,14 @@ def test_every_request_has_one_handler_and_every_message_survives_the_pipe():
     ]
     for value in values:
         assert protocol.from_wire(type(value), protocol.to_wire(value)) == value, value
-    request = protocol.EvolveRequest(text=PD, budget_s=None, generations=2)
+    request = protocol.EvolveRequest(
+        text=PD,
+        seeds=(("pid.mlir", PD),),
+        environment=Environment(gravity=3.0, turbulence=0.8),
+        options=EvolveOptions(
+            budget_s=None, generations=2, env_id="LunarLander-v3", env_args=(("wind", 1.5),)
+        ),
+    )
     assert protocol.read_request(protocol.request_message(4, request)) == request
     with pytest.raises(protocol.UnknownRequest, match="unknown engine request 'registry'"):
         protocol.read_request({"id": 5, "op": "registry", "args": {}})

@@ -32,6 +32,7 @@ from textual.worker import Worker, WorkerState
 
 from ..engine import EngineClient
 from ..engine.protocol import AgentToken, EvolutionProgress, LanderFrame, LogLine, StopFlightRequest
+from ..evolve.results import EvolveOptions
 from ..paths import neurojit_home
 from ..sim.model import Environment
 from . import session
@@ -114,9 +115,10 @@ class NeuroJITApp(App):
         self.layout_choice = layout.normalized()
         self.themes = THEMES
         self.synthesis_candidates = 2  # programs the models write per synthesis
-        # EvolveRequest's fields (budget_s, generations, population, islands, use_llm,
-        # ...) where they differ from its defaults; its conditions are ``conditions``
-        self.evolution_options: dict = {}
+        # F9's search (its conditions are ``conditions``): a minute, shorter than the
+        # command line's default, for a search the user watches
+        self.evolution_options = EvolveOptions(budget_s=60.0)
+        self.evolution_with_default_seeds = True  # the samples and stored controllers too
         self.keystrokes = KeystrokeGaps(self)
         self.hangup = HangupGuard(self)
         self.terminal_gone = False
@@ -373,7 +375,11 @@ class NeuroJITApp(App):
             return
         self.show_side_pane("evolution")
         self.evolution_pane.evolve(
-            self.editor.text, self.file_name, self.conditions, self.evolution_options
+            self.editor.text,
+            self.file_name,
+            self.conditions,
+            self.evolution_options,
+            self.evolution_with_default_seeds,
         )
 
     def action_synthesize(self) -> None:

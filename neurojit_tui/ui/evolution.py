@@ -42,6 +42,7 @@ from ..evolve.report import provenance_lines
 from ..evolve.results import (
     BestSoFar,
     EvolutionResult,
+    EvolveOptions,
     GenerationEnded,
     GenerationSummary,
     LineageStep,
@@ -326,9 +327,16 @@ class EvolutionPane(Vertical):
     def running(self) -> bool:
         return self.state == "running"
 
-    def evolve(self, text: str, path: str, conditions: Environment, options: dict) -> None:
-        """Evolve for ``conditions`` from ``text`` (and the samples and stored
-        controllers, unless ``options`` says otherwise: ``EvolveRequest``'s fields)."""
+    def evolve(
+        self,
+        text: str,
+        path: str,
+        conditions: Environment,
+        options: EvolveOptions,
+        with_default_seeds: bool = True,
+    ) -> None:
+        """Evolve for ``conditions`` with ``options`` from ``text`` (and the samples and
+        stored controllers, with ``with_default_seeds``)."""
         self.events.clear()
         self.announced = None
         self.start(time.monotonic())
@@ -336,9 +344,9 @@ class EvolutionPane(Vertical):
         request = EvolveRequest(
             text=text,
             path=path,
-            gravity=conditions.gravity,
-            turbulence=conditions.turbulence,
-            **options,
+            environment=conditions,
+            options=options,
+            with_default_seeds=with_default_seeds,
         )
         self.jobs.start(partial(self._evolve, request), "evolve")
 

@@ -185,8 +185,7 @@ class LanderView(Widget):
         request = FlyRequest(
             text,
             path,
-            gravity=self.conditions.gravity,
-            turbulence=self.conditions.turbulence,
+            environment=self.conditions,
             fps=self.fps,
             flight=self.flight_number,
         )

@@ -128,9 +128,7 @@ class ReasoningPane(RichLog):
     def synthesize(self, candidates: int, conditions: Environment) -> None:
         """``candidates`` programs for ``conditions`` (or memory's for them)."""
         self.border_subtitle = "synthesizing (F4 stops)"
-        request = SynthesizeRequest(
-            conditions.gravity, conditions.turbulence, candidates=candidates
-        )
+        request = SynthesizeRequest(conditions, candidates=candidates)
         self.jobs.start(partial(self._synthesize, request), "synthesize")
 
     def _synthesize(self, request: SynthesizeRequest) -> None:  # a worker thread

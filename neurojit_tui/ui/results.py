@@ -108,9 +108,7 @@ class SwarmPane(Vertical):
         """Fly 100 landers in ``conditions`` with ``text``'s controller; a row when they
         have landed."""
         self.border_subtitle = "flying 100 landers..."
-        request = SwarmRequest(
-            text, path, gravity=conditions.gravity, turbulence=conditions.turbulence
-        )
+        request = SwarmRequest(text, path, environment=conditions)
         self.jobs.start(partial(self._fly_swarm, request), "swarm")
 
     def _fly_swarm(self, request: SwarmRequest) -> None:  # a worker thread
