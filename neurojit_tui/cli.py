@@ -203,60 +203,6 @@ def cmd_repair(args) -> int:
     return EXIT_OK if status == "repaired" else EXIT_DIAGNOSTICS
 
 
-def cmd_synthesize(args) -> int:
-    from .agents import ModelError
-    from .agents.pipeline import synthesize
-    from .paths import neurojit_home
-
-    _check_swarm_memory(args.agents)
-    agents = _agents(args)
-    env = _environment(args)
-    out_dir = args.out_dir or str(neurojit_home() / "candidates" / time_stamp())
-    log = (lambda message: None) if args.json else (lambda m: print(m, file=sys.stderr))
-    registry = None if args.no_cache else _registry(args)
-    try:
-        if args.from_nearby:
-            from .agents.pipeline import cross_generation
-
-            if registry is None:
-                raise SystemExit("neurojit: --from-nearby needs the registry (drop --no-cache)")
-            run = cross_generation(
-                agents,
-                env,
-                registry,
-                parents=args.from_nearby,
-                agents_in_swarm=args.agents,
-                seed=args.seed,
-                out_dir=out_dir,
-                log=log,
-            )
-        else:
-            run = synthesize(
-                agents,
-                env,
-                candidates=args.candidates,
-                agents_in_swarm=args.agents,
-                seed=args.seed,
-                out_dir=out_dir,
-                log=log,
-                registry=registry,
-            )
-    except ModelError as error:
-        raise SystemExit(f"neurojit: {error}") from None
-    if registry is not None:
-        registry.flush()
-    if args.json:
-        print(json.dumps(run.to_json(), indent=2))
-    elif run.best:
-        print(
-            f"best: {run.best.path} (success {run.best.success_rate:.0%}, mean score "
-            f"{run.best.mean_score:.1f}) in {run.seconds:.3f} s; cache: {run.cache}"
-        )
-    else:
-        print(f"no candidate flew ({len(run.candidates)} tried, {run.seconds:.1f} s)")
-    return EXIT_OK if run.status == "ok" else EXIT_RUNTIME
-
-
 def _usage_error(message: str) -> int:
     """Bad input the parser cannot see: one line on stderr, exit status 2 (as argparse)."""
     print(f"neurojit: error: {message}", file=sys.stderr)
@@ -637,31 +583,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_model_flags(p)
     p.set_defaults(handler=cmd_repair)
-
-    p = sub.add_parser(
-        "synthesize",
-        help="reasoning -> synthesis -> compile -> swarm; keep the most robust candidate",
-    )
-    _add_condition_flags(p)
-    p.add_argument("--candidates", type=COUNT, default=3)
-    p.add_argument("--agents", type=AGENTS, default=100, help="landers per swarm evaluation")
-    p.add_argument("--seed", type=SEED, default=0)
-    p.add_argument("--out-dir", help="where candidates go (default ~/.neurojit/candidates/TIME)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument(
-        "--registry", help="registry folder (default ~/.neurojit/registry or $NEUROJIT_REGISTRY)"
-    )
-    p.add_argument("--no-cache", action="store_true", help="neither consult nor fill the registry")
-    p.add_argument(
-        "--from-nearby",
-        type=_int_in(0, 1000),
-        default=0,
-        metavar="K",
-        help="cross-generation: breed a child from K stored controllers for the "
-        "nearest conditions; the swarm decides if it beats them",
-    )
-    _add_model_flags(p)
-    p.set_defaults(handler=cmd_synthesize)
 
     p = sub.add_parser("registry", help="browse and check the controller registry")
     p.add_argument("action", choices=["ls", "show", "verify", "gc"])

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(os.environ.get("NEUROJIT_ROOT") or Path(__file__).resolve().parent.parent)
 SAMPLES = ROOT / "samples"
 
 
@@ -46,6 +46,8 @@ def commands(registry: str) -> dict[str, list[str]]:
         "evolve": [*evolve, "--no-cache"],
         "evolve registry": [*evolve, "--registry", registry],
         "registry ls": ["registry", "ls", "--json", "--registry", registry],
+        # known conditions: the registry answers, no model is loaded
+        "synthesize": ["synthesize", "--json", "--registry", registry, "--agents", "50"],
         "gym": ["gym", pd, "--env", "NeuroJIT/LunarLander-v0", "--workers", "0", "--json"],
         "bench jit": ["bench", "jit", "--json", "--repeats", "1"],
     }

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import check, compile, evolve, swarm
+from . import check, compile, evolve, swarm, synthesize
 from .base import Command, Request
 
 COMMANDS: dict[str, Command[Any, Any]] = {
     command.name: command
-    for command in (check.COMMAND, compile.COMMAND, swarm.COMMAND, evolve.COMMAND)
+    for command in (
+        check.COMMAND,
+        compile.COMMAND,
+        swarm.COMMAND,
+        synthesize.COMMAND,
+        evolve.COMMAND,
+    )
 }
 
 # the command that answers each request type (the engine's handler table)

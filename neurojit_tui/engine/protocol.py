@@ -40,9 +40,9 @@ from ..commands.check import CheckReply, CheckRequest
 from ..commands.compile import CompileReply, CompileRequest, CompileTimings
 from ..commands.evolve import EvolutionProgress, EvolveReply, EvolveRequest
 from ..commands.swarm import SwarmReply, SwarmRequest
+from ..commands.synthesize import SynthesizedCandidate, SynthesizeReply, SynthesizeRequest
 from ..compiler.diagnostics import Diagnostic
 from ..sim.model import Environment
-from ..sim.report import SwarmReport
 
 __all__ = [
     "AgentToken",
@@ -59,6 +59,9 @@ __all__ = [
     "Request",
     "SwarmReply",
     "SwarmRequest",
+    "SynthesizeReply",
+    "SynthesizeRequest",
+    "SynthesizedCandidate",
     "UnknownRequest",
     "from_wire",
     "to_wire",
@@ -114,22 +117,6 @@ class RepairState:
     text: str  # the program as the session has it now
     diagnostics: tuple[Diagnostic, ...]
     attempts: tuple[RepairAttempt, ...]
-
-
-@dataclass(frozen=True)
-class SynthesizedCandidate:
-    path: str  # where the engine wrote the program
-    report: SwarmReport
-
-
-@dataclass(frozen=True)
-class SynthesizeReply:
-    status: str  # ok | failed
-    seconds: float
-    cache: str  # miss (the models wrote it), l1 or l2 (memory answered)
-    best_source: str | None  # the program the run kept; None: nothing flew
-    candidates: tuple[SynthesizedCandidate, ...]  # best first
-    cancelled: bool
 
 
 @dataclass(frozen=True)
@@ -216,20 +203,6 @@ class RepairStepRequest(Request[RepairState], op="repair_step"):
     session: int
     action: str  # propose | accept | reject | edit | auto
     text: str | None = None  # edit: the user's own program
-
-
-@dataclass(frozen=True)
-class SynthesizeRequest(Request[SynthesizeReply], op="synthesize"):
-    """reasoning -> synthesis -> repair -> swarm for ``candidates`` programs (known
-    conditions come from the registry without any model), streaming ``AgentToken`` and
-    a ``LogLine`` per step."""
-
-    environment: Environment = field(default_factory=Environment)
-    candidates: int = 2
-    agents_in_swarm: int = 100
-    seed: int = 0
-    use_registry: bool = True
-    agents: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,6 @@ class Handlers:
             p.StopFlightRequest: self.stop_flight,
             p.RepairStartRequest: self.repair_start,
             p.RepairStepRequest: self.repair_step,
-            p.SynthesizeRequest: self.synthesize,
             p.RegistryListRequest: self.list_registry,
             p.FlushRequest: self.flush,
             p.CancelRequest: self.cancel,
@@ -295,42 +294,6 @@ class Handlers:
             if self._registry is None:
                 self._registry = Registry(rebuild=rebuild)
             return self._registry
-
-    def synthesize(self, request: p.SynthesizeRequest, emit: Emit) -> p.SynthesizeReply:
-        import time
-
-        from ..agents.pipeline import synthesize
-        from ..paths import neurojit_home
-
-        cancel = self._cancel_event()
-        out_dir = neurojit_home() / "candidates" / time.strftime("%Y%m%d-%H%M%S")
-        env = request.environment
-        try:
-            run = synthesize(
-                self._agents_for(request.agents),
-                env,
-                candidates=request.candidates,
-                agents_in_swarm=request.agents_in_swarm,
-                seed=request.seed,
-                out_dir=out_dir,
-                on_token=self._token_stream(emit),
-                compiler=_compiler(),
-                log=lambda line: emit(p.LogLine(line)),
-                registry=self.registry() if request.use_registry else None,
-                cancel=cancel,
-            )
-        finally:
-            self._cancels.discard(cancel)
-        # synthesize's best is remembered or written by the models: both carry a source
-        source = getattr(run.best, "source", None) if run.best else None
-        return p.SynthesizeReply(
-            run.status,
-            run.seconds,
-            run.cache,
-            source,
-            tuple(p.SynthesizedCandidate(c.path, c.report) for c in run.candidates),
-            cancel.is_set(),
-        )
 
     def list_registry(self, request: p.RegistryListRequest, emit: Emit) -> p.RegistryListing:
         """Every key's best entry, best first: the Registry pane's table."""
