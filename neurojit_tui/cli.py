@@ -22,7 +22,6 @@ from .commands.args import (
     MODEL_SEED,
     SECONDS,
     SEED,
-    SEED_MAX,
     STEPS,
     SWARM_BASE_BYTES,
     SWARM_BYTES_PER_AGENT,
@@ -44,7 +43,6 @@ from .commands.args import (
 from .commands.base import (
     EXIT_DIAGNOSTICS,
     EXIT_OK,
-    EXIT_RUNTIME,
     EXIT_USAGE_ERROR,
     CommandError,
 )
@@ -89,47 +87,6 @@ def _environment(args, warn: bool = True):
 
 def _cluster_address(args) -> str | None:
     return cluster_address(args.cluster)
-
-
-def _to_json(value):
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (np.floating, np.bool_)):
-        return value.item()
-    return value
-
-
-def cmd_run(args) -> int:
-    from .compiler import CompileError, Compiler
-
-    try:
-        values = [json.loads(a) for a in args.arg]
-    except json.JSONDecodeError as error:
-        raise SystemExit(f"neurojit: --arg is not valid JSON: {error}") from None
-    try:
-        program = Compiler().compile(_read(args.file), args.file)
-    except CompileError as error:
-        _print_diagnostics(error.diagnostics, False)
-        return EXIT_DIAGNOSTICS
-    try:
-        results, violation = program.call(args.entry, *values)
-    except (KeyError, ValueError, TypeError, OverflowError) as error:  # arguments that do not fit
-        raise SystemExit(f"neurojit: {error.args[0]}") from None
-    print(
-        json.dumps(
-            {
-                "entry": args.entry,
-                "results": [_to_json(r) for r in results],
-                "assert_violation": violation.to_json() if violation else None,
-            }
-        )
-    )
-    if violation:
-        print(violation.format(), file=sys.stderr)
-        return EXIT_RUNTIME
-    return EXIT_OK
 
 
 def _on_cluster(work):
@@ -214,58 +171,6 @@ def _registry(args):
     from .memory import Registry, rebuild_with
 
     return Registry(args.registry, rebuild=rebuild_with(Compiler()))
-
-
-def cmd_registry(args) -> int:
-    registry = _registry(args)
-    if args.action == "ls":
-        entries = registry.entries()
-        if args.json:
-            print(
-                json.dumps(
-                    [
-                        {
-                            "key": e.key,
-                            "file": e.file,
-                            "scores": e.scores,
-                            "condition": e.key_data.get("condition"),
-                            "created": e.created,
-                        }
-                        for e in entries
-                    ],
-                    indent=2,
-                )
-            )
-        for e in entries if not args.json else []:
-            c = e.key_data.get("condition", {})
-            print(
-                f"{e.key}  gravity {c.get('gravity')}  turbulence {c.get('turbulence')}  "
-                f"success {e.scores.get('success_rate')}  {e.file}"
-            )
-    elif args.action == "show":
-        if not args.key:
-            raise SystemExit("neurojit: registry show needs a KEY")
-        entry = registry.best(args.key)
-        if entry is None:
-            print(f"neurojit: no valid entry {args.key}", file=sys.stderr)
-            return EXIT_DIAGNOSTICS
-        print(json.dumps(entry.to_json(), indent=2) if args.json else entry.source)
-    elif args.action == "verify":
-        result = registry.verify()
-        print(
-            json.dumps(result, indent=2)
-            if args.json
-            else f"checked {result['checked']} version(s); problems: {len(result['problems'])}"
-        )
-        for problem in result["problems"] if not args.json else []:
-            print("  " + problem)
-        return EXIT_OK if not result["problems"] else EXIT_DIAGNOSTICS
-    elif args.action == "gc":
-        result = registry.gc()
-        print(json.dumps(result) if args.json else f"removed {result['removed']} file(s)")
-    for warning in registry.warnings if args.action != "verify" else []:
-        print(f"warning: {warning}", file=sys.stderr)
-    return EXIT_OK
 
 
 def time_stamp() -> str:
@@ -481,55 +386,6 @@ def _first_comment(path: Path) -> str:
     return ""
 
 
-def cmd_gym(args) -> int:
-    from .compiler import CompileError, Compiler
-    from .gym.environments import EnvSpec, FlightError
-    from .gym.fly import fly
-    from .gym.judge import Judge, default_workers
-
-    try:
-        spec = EnvSpec.parse(args.env, args.env_arg)
-    except FlightError as error:
-        print(f"neurojit: error: {error}", file=sys.stderr)
-        return EXIT_RUNTIME
-    try:
-        program = Compiler().compile(_read(args.file), args.file, require_control=True)
-    except CompileError as error:
-        _print_diagnostics(error.diagnostics, False)
-        return EXIT_DIAGNOSTICS
-    seeds = [args.seed + episode for episode in range(args.episodes)]
-    if seeds[-1] > SEED_MAX:
-        print(
-            f"neurojit: error: --seed {args.seed}: episode seeds pass {SEED_MAX}", file=sys.stderr
-        )
-        return EXIT_RUNTIME
-    workers = default_workers() if args.workers is None else args.workers
-    try:
-        if workers == 0:
-            report, _ = fly(program, spec, seeds=seeds, max_steps=args.max_steps)
-        else:
-            with Judge(spec, workers=workers, max_steps=args.max_steps) as judge:
-                report = judge.fly(program, seeds)
-    except FlightError as error:
-        print(f"neurojit: error: {error}", file=sys.stderr)
-        return EXIT_RUNTIME
-    if args.json:
-        print(json.dumps(report.to_json(), indent=2))
-    else:
-        returns = report.returns
-        print(
-            f"{args.file} in {spec.label()}: {report.episodes} episode(s), seed {args.seed}"
-            f"{'' if len(seeds) == 1 else f'..{seeds[-1]}'}, "
-            f"mean return {report.mean_return:.1f} (min {min(returns):.1f}, max "
-            f"{max(returns):.1f}), CVaR-10 {report.cvar10:.1f}, landed {report.landed:.0%}, "
-            f"solved {report.solved:.0%}, {report.seconds:.2f} s"
-        )
-    if report.violation is not None:
-        print(report.violation.format(), file=sys.stderr)
-        return EXIT_RUNTIME
-    return EXIT_OK
-
-
 def cmd_lsp(args) -> int:
     from .lsp.server import serve
 
@@ -554,18 +410,6 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_arguments(p)
         p.set_defaults(handler=command.main)
 
-    p = sub.add_parser("run", help="JIT-compile a file and call a function")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--entry", required=True, metavar="NAME", help="function to call (without @)")
-    p.add_argument(
-        "--arg",
-        action="append",
-        default=[],
-        metavar="JSON",
-        help="one argument as JSON (a number or nested list); repeat per argument",
-    )
-    p.set_defaults(handler=cmd_run)
-
     p = sub.add_parser(
         "repair",
         help="repair a broken TensorLang controller (symbolic tier, then the local LLM agents)",
@@ -583,13 +427,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_model_flags(p)
     p.set_defaults(handler=cmd_repair)
-
-    p = sub.add_parser("registry", help="browse and check the controller registry")
-    p.add_argument("action", choices=["ls", "show", "verify", "gc"])
-    p.add_argument("key", nargs="?")
-    p.add_argument("--registry", help="registry folder")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_registry)
 
     p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
     p.add_argument(
@@ -691,47 +528,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="accepted for editors that pass it: stdio is the only transport",
     )
     p.set_defaults(handler=cmd_lsp)
-
-    p = sub.add_parser("gym", help="fly a TensorLang controller in a Gymnasium environment")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument(
-        "--env",
-        required=True,
-        metavar="ID",
-        help="a Gymnasium environment id whose spaces fit (Box(8) observation, "
-        "Box(2) action), e.g. NeuroJIT/LunarLander-v0 or LunarLanderContinuous-v3",
-    )
-    p.add_argument(
-        "--env-arg",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a gymnasium.make argument (repeatable); VALUE true/false, a number or text, "
-        "e.g. --env-arg enable_wind=true --env-arg wind_power=15",
-    )
-    p.add_argument("--episodes", type=COUNT, default=1)
-    p.add_argument(
-        "--seed",
-        type=SEED,
-        default=0,
-        help="episode i is reset with seed S+i (default 0)",
-    )
-    p.add_argument(
-        "--workers",
-        type=WORKERS,
-        default=None,
-        metavar="N",
-        help="worker processes stepping the environments (default: one per core; "
-        "0: every episode in this process)",
-    )
-    p.add_argument(
-        "--max-steps",
-        type=STEPS,
-        default=10_000,
-        help="per episode, for an environment without a time limit (default 10000)",
-    )
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_gym)
 
     p = sub.add_parser("samples", help="list the built-in TensorLang samples, or copy them")
     p.add_argument("--copy", metavar="DIR", help="copy them into DIR (existing files are kept)")

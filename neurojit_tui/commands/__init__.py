@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import check, compile, evolve, swarm, synthesize
+from . import check, compile, evolve, gym, registry, run, swarm, synthesize
 from .base import Command, Request
 
 COMMANDS: dict[str, Command[Any, Any]] = {
@@ -20,9 +20,12 @@ COMMANDS: dict[str, Command[Any, Any]] = {
     for command in (
         check.COMMAND,
         compile.COMMAND,
+        run.COMMAND,
         swarm.COMMAND,
         synthesize.COMMAND,
         evolve.COMMAND,
+        registry.COMMAND,
+        gym.COMMAND,
     )
 }
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..commands import BY_REQUEST
 from ..commands.base import (
     AgentToken,
     Event,
@@ -39,6 +40,7 @@ from ..commands.base import (
 from ..commands.check import CheckReply, CheckRequest
 from ..commands.compile import CompileReply, CompileRequest, CompileTimings
 from ..commands.evolve import EvolutionProgress, EvolveReply, EvolveRequest
+from ..commands.registry import RegistryListing, RegistryListRequest, RegistryRow
 from ..commands.swarm import SwarmReply, SwarmRequest
 from ..commands.synthesize import SynthesizedCandidate, SynthesizeReply, SynthesizeRequest
 from ..compiler.diagnostics import Diagnostic
@@ -56,6 +58,9 @@ __all__ = [
     "EvolveRequest",
     "Event",
     "LogLine",
+    "RegistryListRequest",
+    "RegistryListing",
+    "RegistryRow",
     "Request",
     "SwarmReply",
     "SwarmRequest",
@@ -117,24 +122,6 @@ class RepairState:
     text: str  # the program as the session has it now
     diagnostics: tuple[Diagnostic, ...]
     attempts: tuple[RepairAttempt, ...]
-
-
-@dataclass(frozen=True)
-class RegistryRow:
-    """A key's best stored controller, as the Registry pane lists it."""
-
-    key: str
-    file: str
-    scores: dict[str, Any]  # success_rate, mean_score, cvar10_score, ...
-    strategy: dict[str, Any] | None
-    condition: dict[str, Any]  # gravity, turbulence, ...
-    created: float  # time.time() when it was stored
-    source: str
-
-
-@dataclass(frozen=True)
-class RegistryListing:
-    entries: tuple[RegistryRow, ...]  # best first
 
 
 @dataclass(frozen=True)
@@ -206,11 +193,6 @@ class RepairStepRequest(Request[RepairState], op="repair_step"):
 
 
 @dataclass(frozen=True)
-class RegistryListRequest(Request[RegistryListing], op="registry_ls"):
-    pass
-
-
-@dataclass(frozen=True)
 class FlushRequest(Request[FlushReply], op="flush"):
     """Wait for the registry's write-back queue to reach the disk."""
 
@@ -265,27 +247,23 @@ class LanderFrame(Event, topic="frame"):
     flight: int = 0  # the FlyRequest's ``flight``
 
 
+# the engine's own requests; the commands' (check, compile, swarm, evolve, ...) come from
+# their table
+ENGINE_REQUESTS: tuple[type[Request[Any]], ...] = (
+    PingRequest,
+    FlyRequest,
+    SwapRequest,
+    StopFlightRequest,
+    RepairStartRequest,
+    RepairStepRequest,
+    FlushRequest,
+    CancelRequest,
+    ShutdownRequest,
+    DebugSegfaultRequest,
+    DebugHangRequest,
+)
 REQUESTS: dict[str, type[Request[Any]]] = {
-    request.op: request
-    for request in (
-        PingRequest,
-        CheckRequest,
-        CompileRequest,
-        SwarmRequest,
-        FlyRequest,
-        SwapRequest,
-        StopFlightRequest,
-        RepairStartRequest,
-        RepairStepRequest,
-        SynthesizeRequest,
-        EvolveRequest,
-        RegistryListRequest,
-        FlushRequest,
-        CancelRequest,
-        ShutdownRequest,
-        DebugSegfaultRequest,
-        DebugHangRequest,
-    )
+    request.op: request for request in (*BY_REQUEST, *ENGINE_REQUESTS)
 }
 EVENTS: dict[str, type[Event]] = {
     event.topic: event for event in (LanderFrame, AgentToken, LogLine, EvolutionProgress)

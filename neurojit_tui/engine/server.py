@@ -82,7 +82,6 @@ class Handlers:
             p.StopFlightRequest: self.stop_flight,
             p.RepairStartRequest: self.repair_start,
             p.RepairStepRequest: self.repair_step,
-            p.RegistryListRequest: self.list_registry,
             p.FlushRequest: self.flush,
             p.CancelRequest: self.cancel,
             p.DebugSegfaultRequest: self.debug_segfault,
@@ -294,26 +293,6 @@ class Handlers:
             if self._registry is None:
                 self._registry = Registry(rebuild=rebuild)
             return self._registry
-
-    def list_registry(self, request: p.RegistryListRequest, emit: Emit) -> p.RegistryListing:
-        """Every key's best entry, best first: the Registry pane's table."""
-        registry = self.registry()
-        registry.flush()  # entries still being written back are part of the answer
-        entries = sorted(registry.entries(), key=lambda e: e.rank_key(), reverse=True)
-        return p.RegistryListing(
-            tuple(
-                p.RegistryRow(
-                    e.key,
-                    e.file,
-                    e.scores,
-                    e.strategy,
-                    e.key_data.get("condition", {}),
-                    e.created,
-                    e.source,
-                )
-                for e in entries
-            )
-        )
 
     def flush(self, request: p.FlushRequest, emit: Emit) -> p.FlushReply:
         registries = [self._registry, *self._registries.values()]

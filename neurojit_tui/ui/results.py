@@ -206,7 +206,7 @@ class RegistryPane(Vertical):
         table = self.query_one(DataTable)
         table.clear()
         for index, e in enumerate(entries):
-            c, s = e.condition, e.scores
+            c, s = e.condition or {}, e.scores
             success = s.get("success_rate")
             mean = s.get("mean_score")
             table.add_row(
