@@ -1,7 +1,10 @@
-"""The ``neurojit`` command line.
+"""The ``neurojit`` command line: parsing, and a lookup in ``commands.COMMANDS``.
 
-``neurojit check|compile|run|bench|demo ...`` work headless; ``neurojit [FILE]`` is
-reserved for the workstation UI. Every command uses the same engine packages as the UI.
+The user's operations (check, compile, run, swarm, repair, synthesize, evolve, registry,
+bench, gym) each live in their module of ``commands/``: their flags, request, run and
+output; the engine process answers the workstation with the same code. What stays here:
+``main`` (bad input as one line, ``neurojit [FILE]`` for the workstation), the
+workstation's own ``ui``, and ``demo``, ``lsp`` and ``samples``.
 """
 
 from __future__ import annotations
@@ -28,26 +31,15 @@ from .commands.args import (
     THREADS,
     TURBULENCE,
     WORKERS,
-    add_cluster_flag,
     add_condition_flags,
-    add_model_flags,
-    agent_overrides,
-    check_swarm_memory,
-    cluster_address,
     environment_from,
-    float_in,
-    int_in,
-    print_diagnostics,
     read_program,
 )
-from .commands.base import (
-    EXIT_DIAGNOSTICS,
-    EXIT_OK,
-    EXIT_USAGE_ERROR,
-    CommandError,
-)
+from .commands.args import agent_overrides as _agent_overrides
+from .commands.base import EXIT_DIAGNOSTICS, EXIT_OK, CommandError
+from .commands.bench import BENCHES, Bench
 
-__all__ = [
+__all__ = [  # the argument types, for tests and scripts
     "AGENTS",
     "COUNT",
     "EVALUATIONS",
@@ -63,260 +55,28 @@ __all__ = [
     "THREADS",
     "TURBULENCE",
     "WORKERS",
+    "_agent_overrides",
     "build_parser",
     "main",
 ]
 
-EXIT_USAGE = 64
-
-# the names the commands not moved to commands/ yet use
 _read = read_program
-_int_in = int_in
-_float_in = float_in
-_print_diagnostics = print_diagnostics
-_check_swarm_memory = check_swarm_memory
-_agent_overrides = agent_overrides
-_add_cluster_flag = add_cluster_flag
-_add_model_flags = add_model_flags
-_add_condition_flags = add_condition_flags
 
 
-def _environment(args, warn: bool = True):
-    return environment_from(args, warn)
+def _bench_ui(args, log):
+    from .ui.bench import bench_ui
+
+    return bench_ui(log=log)
 
 
-def _cluster_address(args) -> str | None:
-    return cluster_address(args.cluster)
+def _bench_ui_table(args, result) -> str:
+    from .ui.bench import format_ui_table
+
+    return format_ui_table(result)
 
 
-def _on_cluster(work):
-    """``work()``, with a cluster that cannot be used (unreachable, every worker lost) as
-    one line naming its address: exit 1, no traceback, nothing kept from the run."""
-    from .cluster import ClusterError
-
-    try:
-        return work()
-    except ClusterError as error:
-        raise SystemExit(f"neurojit: error: {error}") from None
-
-
-def _agents(args):
-    from .agents import Agents, ModelError
-
-    try:
-        return Agents.from_config(_agent_overrides(args))
-    except ModelError as error:
-        raise SystemExit(f"neurojit: {error}") from None
-
-
-def cmd_repair(args) -> int:
-    import time
-
-    from .agents import ModelError, RepairSession
-
-    agents = _agents(args)
-    start = time.perf_counter()
-    text = _read(args.file)
-    session = RepairSession(
-        text,
-        args.file,
-        agents.synthesis,
-        agents.reasoning,
-        mode=args.mode,
-        max_attempts=args.max_attempts,
-        time_budget_s=args.time_budget,
-    )
-    try:
-        status = session.auto()
-    except ModelError as error:
-        raise SystemExit(f"neurojit: {error}") from None
-    output = args.output or str(Path(args.file).with_suffix(".repaired.mlir"))
-    if status == "repaired":
-        Path(output).write_text(session.text)
-    if args.log:
-        session.save(args.log)
-    result = {
-        "status": status,
-        "attempts": len(session.attempts),
-        "tiers": session.tiers,
-        "seconds": time.perf_counter() - start,
-        "output": output if status == "repaired" else None,
-    }
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        for a in session.attempts:
-            print(
-                f"attempt {a.number}: {a.tier:<20} {a.agent:<28} {a.seconds:6.2f} s  "
-                f"{a.errors} error(s)  {a.decision}  {a.explanation}",
-                file=sys.stderr,
-            )
-        print(
-            f"{args.file}: {status} after {len(session.attempts)} attempt(s) in "
-            f"{result['seconds']:.2f} s" + (f"; wrote {output}" if status == "repaired" else "")
-        )
-        if status != "repaired":
-            _print_diagnostics(session.diagnostics, False)
-    return EXIT_OK if status == "repaired" else EXIT_DIAGNOSTICS
-
-
-def _usage_error(message: str) -> int:
-    """Bad input the parser cannot see: one line on stderr, exit status 2 (as argparse)."""
-    print(f"neurojit: error: {message}", file=sys.stderr)
-    return EXIT_USAGE_ERROR
-
-
-def _registry(args):
-    from .compiler import Compiler
-    from .memory import Registry, rebuild_with
-
-    return Registry(args.registry, rebuild=rebuild_with(Compiler()))
-
-
-def time_stamp() -> str:
-    import time
-
-    return time.strftime("%Y%m%d-%H%M%S")
-
-
-def cmd_bench(args) -> int:
-    if args.budget is None and args.what == "evolve":
-        args.budget = 60.0
-    if args.what == "jit":
-        from .sim.jit_bench import bench_jit, format_jit_table
-
-        rows = bench_jit(repeats=args.repeats or 15)
-        print(json.dumps(rows, indent=2) if args.json else format_jit_table(rows))
-        return EXIT_OK
-    if args.what == "swarm":
-        from .sim.bench import bench_swarm, format_swarm_table
-
-        result = bench_swarm(args.file, repeats=args.repeats or 5)
-        print(json.dumps(result, indent=2) if args.json else format_swarm_table(result))
-        return EXIT_OK
-    if args.what == "inference":
-        from .agents.bench import bench_inference, format_inference_table
-
-        rows = bench_inference()
-        print(json.dumps(rows, indent=2) if args.json else format_inference_table(rows))
-        return EXIT_OK
-    if args.what == "cache":
-        from .evolve.cache_bench import CacheBenchError, bench_cache, format_cache_table
-
-        log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr))
-        try:
-            result = bench_cache(None if args.no_llm else _agents(args), log=log)
-        except CacheBenchError as error:
-            raise SystemExit(f"neurojit: bench cache: {error}") from None
-        print(json.dumps(result, indent=2) if args.json else format_cache_table(result))
-        return EXIT_OK
-    if args.what == "repair":
-        from .agents.bench import bench_repair, format_repair_table
-
-        log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr))
-        result = bench_repair(_agents(args), seed=args.seed, per_class=args.per_class, log=log)
-        print(json.dumps(result, indent=2) if args.json else format_repair_table(result))
-        return EXIT_OK
-    if args.what == "ui":
-        from .ui.bench import bench_ui, format_ui_table
-
-        log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr))
-        result = bench_ui(log=log)
-        print(json.dumps(result, indent=2) if args.json else format_ui_table(result))
-        return EXIT_OK
-    if args.what == "evolve" and args.arms:
-        return _bench_ablation(args)
-    if args.what == "evolve":
-        from .evolve.bench import bench_evolve, format_evolve_table
-
-        log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
-        conditions, address = _conditions(args.conditions), _cluster_address(args)
-        agents = None if args.no_llm else _agents(args)
-        result = _on_cluster(
-            lambda: bench_evolve(
-                conditions,
-                budget=args.budget,
-                seed=args.seed,
-                agents=agents,
-                log=log,
-                cluster=address,
-                evaluations=args.evaluations,
-            )
-        )
-        print(json.dumps(result, indent=2) if args.json else format_evolve_table(result))
-        return EXIT_OK
-    if args.what == "gym":
-        from .evolve.gym_bench import SETTINGS, bench_gym, format_gym_table
-
-        names = [n.strip() for n in args.settings.split(",")] if args.settings else None
-        unknown = [n for n in names or [] if n not in {s.name for s in SETTINGS}]
-        if unknown:
-            return _usage_error(
-                f"--settings: unknown setting {unknown[0]!r}; choose from "
-                + ", ".join(s.name for s in SETTINGS)
-            )
-        log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
-        result = bench_gym(
-            names,
-            budget=args.budget if args.budget is not None else 300.0,
-            polish=args.polish,
-            seed=args.seed,
-            log=log,
-        )
-        print(json.dumps(result, indent=2) if args.json else format_gym_table(result))
-        return EXIT_OK
-    if args.what == "cluster":
-        from .cluster.bench import bench_cluster, format_cluster_table
-
-        log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
-        address = None if args.cluster in (None, "none") else _cluster_address(args)
-        result = _on_cluster(lambda: bench_cluster(address, log=log))
-        print(json.dumps(result, indent=2) if args.json else format_cluster_table(result))
-        return EXIT_OK
-    raise SystemExit(f"neurojit: unknown benchmark {args.what!r}")
-
-
-def _bench_ablation(args) -> int:
-    """``bench evolve --arms A,B --seeds K``: the same search with different proposers."""
-    from .evolve.ablation import (
-        AblationError,
-        bench_ablation,
-        check_arms,
-        format_ablation_table,
-        needs_models,
-    )
-
-    arms = [arm.strip() for arm in args.arms.split(",") if arm.strip()]
-    try:
-        check_arms(arms, have_models=not args.no_llm)
-    except AblationError as error:
-        return _usage_error(f"--arms {args.arms!r}: {error}")
-    agents = _agents(args) if any(needs_models(arm) for arm in arms) else None
-    log = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
-    result = bench_ablation(
-        _conditions(args.conditions),
-        arms,
-        args.seeds,
-        budget=args.budget,
-        evaluations=args.evaluations,
-        agents=agents,
-        first_seed=args.seed,
-        log=log,
-    )
-    print(json.dumps(result, indent=2) if args.json else format_ablation_table(result))
-    return EXIT_OK
-
-
-def _conditions(text: str) -> list[tuple[float, float]]:
-    """``G:T,G:T`` (gravity:turbulence pairs) for bench evolve."""
-    pairs = []
-    for part in text.split(","):
-        gravity, _, turbulence = part.partition(":")
-        try:
-            pairs.append((GRAVITY(gravity), TURBULENCE(turbulence or "1.0")))
-        except argparse.ArgumentTypeError as error:
-            raise SystemExit(f"neurojit: --conditions {text!r}: {error}") from None
-    return pairs
+# bench ui measures the workstation, a layer above commands/: its entry is added here
+BENCHES["ui"] = Bench("ui", _bench_ui, _bench_ui_table)
 
 
 def cmd_demo(args) -> int:
@@ -410,95 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_arguments(p)
         p.set_defaults(handler=command.main)
 
-    p = sub.add_parser(
-        "repair",
-        help="repair a broken TensorLang controller (symbolic tier, then the local LLM agents)",
-    )
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--max-attempts", type=COUNT, default=6)
-    p.add_argument("--time-budget", type=SECONDS, default=300.0, metavar="SECONDS")
-    p.add_argument("--mode", choices=["dual", "monolithic"], default="dual")
-    p.add_argument(
-        "--output",
-        "-o",
-        help="where the repaired program goes (default FILE with suffix .repaired.mlir)",
-    )
-    p.add_argument("--log", metavar="PATH", help="write every attempt as a JSON log")
-    p.add_argument("--json", action="store_true")
-    _add_model_flags(p)
-    p.set_defaults(handler=cmd_repair)
-
-    p = sub.add_parser("bench", help="benchmarks (ratios against a baseline in the same run)")
-    p.add_argument(
-        "what",
-        choices=["jit", "swarm", "inference", "repair", "cache", "ui", "evolve", "gym", "cluster"],
-    )
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--repeats", type=COUNT, default=None, help="default: 15 (jit), 5 (swarm)")
-    p.add_argument("--file", default=None, help="controller for bench swarm (default: heuristic)")
-    p.add_argument("--seed", type=SEED, default=0, help="corpus seed for bench repair")
-    p.add_argument("--per-class", type=COUNT, default=1, help="broken programs per error class")
-    p.add_argument(
-        "--conditions",
-        default="3.0:0.8,1.62:1.0",
-        metavar="G:T,...",
-        help="bench evolve: gravity:turbulence pairs (default 3.0:0.8,1.62:1.0)",
-    )
-    p.add_argument(
-        "--budget",
-        type=SECONDS,
-        default=None,
-        metavar="SECONDS",
-        help="bench evolve: seconds per arm (default 60); bench gym: per setting (default 300)",
-    )
-    p.add_argument(
-        "--settings",
-        default=None,
-        metavar="NAME,...",
-        help="bench gym: which settings (stock, wind, heavy-wind; default all)",
-    )
-    p.add_argument(
-        "--polish",
-        type=_float_in(0.0, 0.9),
-        default=0.5,
-        metavar="SHARE",
-        help="bench gym: share of the budget polishing in the environment (default 0.5)",
-    )
-    p.add_argument(
-        "--evaluations",
-        type=EVALUATIONS,
-        default=None,
-        metavar="N",
-        help="bench evolve: bound the searching arms by N training evaluations instead of "
-        "seconds (repeatable)",
-    )
-    p.add_argument(
-        "--arms",
-        default=None,
-        metavar="A,B,...",
-        help="bench evolve: an ablation over seeds of these arms instead (symbolic, random, "
-        "guide, guide-plain, write; +bandit: a cost-aware bandit chooses the operators; "
-        "+memory: edits that helped in earlier runs return as examples; +screen: a short "
-        "tuning on 48 landers first), "
-        "with significance tests between them",
-    )
-    p.add_argument(
-        "--seeds",
-        type=_int_in(1, 1000),
-        default=5,
-        metavar="K",
-        help="bench evolve --arms: runs per arm, seeds --seed .. --seed+K-1 (default 5)",
-    )
-    p.add_argument(
-        "--no-llm",
-        action="store_true",
-        help="bench evolve: skip the arms that need the models; bench cache: evolve the "
-        "cold path without them",
-    )
-    _add_cluster_flag(p)  # bench evolve: its arms fly there; bench cluster: measure that one
-    _add_model_flags(p)
-    p.set_defaults(handler=cmd_bench)
-
     p = sub.add_parser("ui", help="the workstation (the same as `neurojit [FILE]`), with options")
     p.add_argument("file", nargs="?", default=None, help="TensorLang file to edit")
     p.add_argument(
@@ -509,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--theme", default=None, help="dark, light or high-contrast (themes/*.tcss)")
     p.add_argument("--layout", default=None, choices=["auto", "wide", "medium", "compact"])
-    _add_condition_flags(p)  # F6, F7, F9 and Shift+F9 fly in them (Ctrl+O changes them)
+    add_condition_flags(p)  # F6, F7, F9 and Shift+F9 fly in them (Ctrl+O changes them)
     p.set_defaults(handler=cmd_ui)
 
     p = sub.add_parser("demo", help="headless demo: compile the samples, hot-swap a running loop")
@@ -545,7 +216,7 @@ def cmd_ui(args) -> int:
         fps=args.fps,
         theme=args.theme,
         layout=args.layout,
-        conditions=_environment(args, warn=False),  # the workstation warns on its screen
+        conditions=environment_from(args, warn=False),  # the workstation warns on its screen
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import check, compile, evolve, gym, registry, run, swarm, synthesize
+from . import bench, check, compile, evolve, gym, registry, repair, run, swarm, synthesize
 from .base import Command, Request
 
 COMMANDS: dict[str, Command[Any, Any]] = {
@@ -22,9 +22,11 @@ COMMANDS: dict[str, Command[Any, Any]] = {
         compile.COMMAND,
         run.COMMAND,
         swarm.COMMAND,
+        repair.COMMAND,
         synthesize.COMMAND,
         evolve.COMMAND,
         registry.COMMAND,
+        bench.COMMAND,
         gym.COMMAND,
     )
 }

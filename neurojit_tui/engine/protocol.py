@@ -41,6 +41,7 @@ from ..commands.check import CheckReply, CheckRequest
 from ..commands.compile import CompileReply, CompileRequest, CompileTimings
 from ..commands.evolve import EvolutionProgress, EvolveReply, EvolveRequest
 from ..commands.registry import RegistryListing, RegistryListRequest, RegistryRow
+from ..commands.repair import RepairAttempt, RepairReply, RepairRequest
 from ..commands.swarm import SwarmReply, SwarmRequest
 from ..commands.synthesize import SynthesizedCandidate, SynthesizeReply, SynthesizeRequest
 from ..compiler.diagnostics import Diagnostic
@@ -61,6 +62,9 @@ __all__ = [
     "RegistryListRequest",
     "RegistryListing",
     "RegistryRow",
+    "RepairAttempt",
+    "RepairReply",
+    "RepairRequest",
     "Request",
     "SwarmReply",
     "SwarmRequest",
@@ -94,25 +98,6 @@ class FlyReply:
 @dataclass(frozen=True)
 class SwapReply:
     controller: str | None  # the id now flying; None: nothing was flying (only_if_flying)
-
-
-@dataclass(frozen=True)
-class RepairAttempt:
-    """One attempt of a repair session, as the Repair pane shows it (the prompt and the
-    model's raw output stay in the engine)."""
-
-    number: int
-    tier: str
-    agent: str
-    seconds: float
-    decision: str  # pending | accepted | rejected
-    explanation: str
-    diff: str
-    diagnostics: tuple[Diagnostic, ...]  # the candidate's
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for d in self.diagnostics if d.severity == "error")
 
 
 @dataclass(frozen=True)

@@ -239,19 +239,7 @@ class Handlers:
             session.status,
             session.text,
             tuple(session.diagnostics),
-            tuple(
-                p.RepairAttempt(
-                    a.number,
-                    a.tier,
-                    a.agent,
-                    a.seconds,
-                    a.decision,
-                    a.explanation,
-                    a.diff,
-                    tuple(a.diagnostics),
-                )
-                for a in session.attempts
-            ),
+            tuple(p.RepairAttempt.of(a) for a in session.attempts),
         )
 
     def repair_step(self, request: p.RepairStepRequest, emit: Emit) -> p.RepairState:
