@@ -128,6 +128,8 @@ OPTION = "option:"
 def option(parser: argparse.ArgumentParser, *flags: str, field: str, **kwargs: Any) -> None:
     """A flag that sets ``EvolveOptions.<field>``, whose default is the field's."""
     kwargs.setdefault("default", getattr(EvolveOptions, field))
+    if "action" not in kwargs and "choices" not in kwargs:
+        kwargs.setdefault("metavar", field.upper())  # not argparse's "OPTION:FIELD"
     parser.add_argument(*flags, dest=OPTION + field, **kwargs)
 
 
