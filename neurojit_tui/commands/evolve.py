@@ -255,6 +255,14 @@ class Evolve(Command[EvolveRequest, EvolveReply]):
         )
         option(
             parser,
+            "--operator-choice",
+            field="operator_choice",
+            choices=("uniform", "bandit"),
+            help="uniform: operators at random (default); bandit: by measured fitness gain "
+            "per second",
+        )
+        option(
+            parser,
             "--swarm-threads",
             field="threads",
             type=THREADS,
