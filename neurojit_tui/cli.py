@@ -36,8 +36,9 @@ from .commands.args import (
     read_program,
 )
 from .commands.args import agent_overrides as _agent_overrides
-from .commands.base import EXIT_DIAGNOSTICS, EXIT_OK, CommandError
+from .commands.base import EXIT_DIAGNOSTICS, EXIT_OK, EXIT_USAGE_ERROR, CommandError
 from .commands.bench import BENCHES, Bench
+from .evolve.results import EvolveOptions
 
 __all__ = [  # the argument types, for tests and scripts
     "AGENTS",
@@ -181,6 +182,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", default=None, help="dark, light or high-contrast (themes/*.tcss)")
     p.add_argument("--layout", default=None, choices=["auto", "wide", "medium", "compact"])
     add_condition_flags(p)  # F6, F7, F9 and Shift+F9 fly in them (Ctrl+O changes them)
+    # evolve's --env, --env-arg and --objective, for F9 (Ctrl+O changes them too)
+    p.add_argument(
+        "--env",
+        default=None,
+        metavar="ID",
+        help="F9 evolves judged in this Gymnasium environment (as evolve --env): it "
+        "chooses among the finalists and validates the winner",
+    )
+    p.add_argument(
+        "--env-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a gymnasium.make argument for --env (repeatable); VALUE true/false, a number or text",
+    )
+    p.add_argument(
+        "--objective",
+        choices=("landed", "return"),
+        default=EvolveOptions.objective,
+        help="what F9's evolutions rank by (as evolve --objective; default landed)",
+    )
     p.set_defaults(handler=cmd_ui)
 
     p = sub.add_parser("demo", help="headless demo: compile the samples, hot-swap a running loop")
@@ -208,8 +230,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_ui(args) -> int:
+    from .gym.environments import EnvSpec, FlightError
+
+    spec = None
+    if args.env is not None:
+        try:  # the words only: the engine makes the environment when F9 asks for it
+            spec = EnvSpec.parse(args.env, args.env_arg)
+        except FlightError as error:
+            raise CommandError(str(error), EXIT_USAGE_ERROR) from None
+    elif args.env_arg:
+        raise CommandError("--env-arg needs --env", EXIT_USAGE_ERROR)
     _check_workstation_start(args.file)
     from .ui.app import run_app
+    from .ui.conditions import EvolutionTarget
 
     return run_app(
         args.file,
@@ -217,6 +250,7 @@ def cmd_ui(args) -> int:
         theme=args.theme,
         layout=args.layout,
         conditions=environment_from(args, warn=False),  # the workstation warns on its screen
+        target=EvolutionTarget(spec, args.objective),
     )
 
 

@@ -26,7 +26,16 @@ LAYERS = (
     ("demo", "lsp", "ui"),  # programs that talk to the engine, or run the demo
     ("cli",),
 )
-BASE_MODULES = {"__init__", "bounded", "lazy", "once", "paths", "resources", "version"}
+BASE_MODULES = {
+    "__init__",
+    "bounded",
+    "config",
+    "lazy",
+    "once",
+    "paths",
+    "resources",
+    "version",
+}
 
 
 def _unit(module: str) -> str | None:
@@ -207,6 +216,16 @@ def test_value_names_are_spelled_only_in_the_syntax_module():
             ):
                 offenders.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}")
     assert not offenders, "SSA-name patterns outside compiler/syntax.py: " + ", ".join(offenders)
+
+
+def test_the_settings_file_has_one_reader():
+    """Only neurojit_tui/config.py parses config.toml; the packages read their section."""
+    readers = [
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if "tomllib" in path.read_text()
+    ]
+    assert readers == ["config.py"], readers
 
 
 # -- commands: one home per user operation ---------------------------------------------------

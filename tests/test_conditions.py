@@ -11,13 +11,19 @@ from neurojit_tui.engine.protocol import (
     SwarmRequest,
     SynthesizeRequest,
 )
+from neurojit_tui.gym.environments import EnvSpec
 from neurojit_tui.sim.model import Environment
 from neurojit_tui.ui.app import NeuroJITApp
 from neurojit_tui.ui.conditions import (
+    OBJECTIVES,
     BadCondition,
     ConditionsDialog,
+    EvolutionTarget,
     describe,
+    describe_target,
+    env_text,
     read_conditions,
+    read_target,
 )
 from neurojit_tui.ui.lander import LanderView
 from neurojit_tui.ui.results import SwarmPane
@@ -52,6 +58,58 @@ def test_fields_are_read_with_the_flags_ranges_and_a_wrong_one_is_named():
         assert error.value.field == field and str(error.value).startswith(message)
 
 
+WINDY = EnvSpec.of("LunarLanderContinuous-v3", {"enable_wind": True, "wind_power": 15})
+
+
+def test_the_environment_field_reads_an_id_and_its_arguments_as_env_arg_does():
+    target = read_target(" LunarLanderContinuous-v3 wind_power=15 enable_wind=true ", "return")
+    assert target == EvolutionTarget(WINDY, "return")
+    assert target.request_fields() == {
+        "env_id": "LunarLanderContinuous-v3",
+        "env_args": (("enable_wind", True), ("wind_power", 15)),
+        "objective": "return",
+    }
+    assert read_target("", "landed") == EvolutionTarget()  # the native lander alone
+    assert EvolutionTarget().request_fields() == {
+        "env_id": None,
+        "env_args": (),
+        "objective": "landed",
+    }
+    # the field's text reads back as the same arguments, of the same kinds
+    quoted = EnvSpec.of("X-v0", {"name": "a b", "ratio": 0.5, "on": False, "mode": "rgb"})
+    for spec in (WINDY, quoted):
+        assert read_target(env_text(spec), "landed").env == spec
+    assert env_text(WINDY) == "LunarLanderContinuous-v3 enable_wind=true wind_power=15"
+    assert env_text(None) == ""
+    assert describe_target(EvolutionTarget()) == ""
+    assert describe_target(EvolutionTarget(WINDY)) == (
+        "gym LunarLanderContinuous-v3 enable_wind=true wind_power=15 · objective landed"
+    )
+    assert describe_target(EvolutionTarget(None, "return")) == "objective return"
+
+
+def test_a_malformed_environment_or_objective_is_one_line_naming_the_field():
+    for env, objective, field, message in [
+        ("LunarLander-v3 wind", "landed", "environment", "environment: 'wind': expected KEY=VALUE"),
+        ("LunarLander-v3 =3", "landed", "environment", "environment: '=3': the key before '='"),
+        ("X-v0 a-b=1", "landed", "environment", "environment: 'a-b=1': 'a-b' is not a keyword"),
+        ("X-v0 a=1 a=2", "landed", "environment", "environment: a is given twice"),
+        ("X-v0 name='a b", "landed", "environment", "environment: no closing quotation"),
+        ("wind_power=15", "landed", "environment", "environment: 'wind_power=15' is an argument"),
+        ("X-v0", "fast", "objective", "objective: 'fast' is not one of landed or return"),
+    ]:
+        with pytest.raises(BadCondition) as error:
+            read_target(env, objective)
+        assert error.value.field == field and str(error.value).startswith(message), error.value
+        assert "\n" not in str(error.value)
+
+
+def test_the_objectives_are_the_searchs():
+    from neurojit_tui.evolve.evaluation import OBJECTIVES as SEARCH_OBJECTIVES
+
+    assert OBJECTIVES == SEARCH_OBJECTIVES
+
+
 def test_the_flying_commands_share_one_declaration_of_the_condition_flags():
     parser = cli.build_parser()
     commands = parser._subparsers._group_actions[0].choices
@@ -77,6 +135,26 @@ def test_ui_and_the_bare_form_start_the_workstation_in_the_flags_conditions(monk
         Environment(),
         Environment(turbulence=2.0),
     ]
+    assert all(o["target"] == EvolutionTarget() for o in started)
+
+
+def test_ui_starts_with_evolve_s_environment_flags_and_refuses_bad_ones(monkeypatch, capsys):
+    started = []
+    monkeypatch.setattr(cli, "_check_workstation_start", lambda path: None)  # no terminal here
+    monkeypatch.setattr(
+        "neurojit_tui.ui.app.run_app", lambda path, **options: started.append(options) or 0
+    )
+    argv = ["ui", "--env", "LunarLanderContinuous-v3", "--env-arg", "enable_wind=true"]
+    assert cli.main([*argv, "--env-arg", "wind_power=15", "--objective", "return"]) == 0
+    assert started[-1]["target"] == EvolutionTarget(WINDY, "return")
+    assert cli.main(["--env", "X-v0", "new.mlir"]) == 0  # `neurojit --env ID FILE`
+    assert started[-1]["target"] == EvolutionTarget(EnvSpec("X-v0"))
+    capsys.readouterr()
+    assert cli.main([*argv, "--env-arg", "wind"]) == 2
+    assert capsys.readouterr().err == "neurojit: error: --env-arg 'wind': expected KEY=VALUE\n"
+    assert cli.main(["ui", "--env-arg", "wind_power=15"]) == 2
+    assert capsys.readouterr().err == "neurojit: error: --env-arg needs --env\n"
+    assert len(started) == 2
 
 
 # -- in the app --------------------------------------------------------------------------------
@@ -223,3 +301,68 @@ async def test_conditions_no_controller_can_land_in_are_a_warning_and_still_take
         assert app.conditions.gravity == 5.0  # taken: the scores will say the rest
         (warning,) = _messages(app, "warning")
         assert warning.startswith("gravity 5 m/s^2 is not below") and IMPOSSIBLE in warning
+
+
+@pytest.mark.anyio
+async def test_the_dialog_names_a_gymnasium_environment_and_f9_evolves_judged_in_it():
+    """Ctrl+O: a malformed environment is one line naming the field, and the dialog
+    stays; Escape changes nothing; an environment with arguments and an objective are
+    taken, shown on the editor's border, and F9's request carries them (a stand-in for
+    the engine records the requests and answers none)."""
+    app = NeuroJITApp(None, conditions=Environment(gravity=2.0, turbulence=0.5))
+    asked = []
+    app.jobs.call = lambda request, timeout=None: asked.append(request)
+    async with app.run_test(size=(120, 40)) as pilot:
+        native = "g 2 m/s² · turbulence 0.5"
+        assert app.editor.border_subtitle == native
+        await pilot.press("ctrl+o")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConditionsDialog), 10)
+        dialog = app.screen
+        env = dialog.query_one("#conditions-environment", Input)
+        objective = dialog.query_one("#conditions-objective", Input)
+        error = dialog.query_one("#conditions-error")
+        assert (env.value, objective.value) == ("", "landed")
+        env.value = "LunarLanderContinuous-v3 enable_wind"
+        await pilot.press("enter")
+        assert str(error.render()) == "environment: 'enable_wind': expected KEY=VALUE"
+        assert app.screen is dialog and app.focused is env
+        env.value, objective.value = "LunarLanderContinuous-v3", "most"
+        await pilot.press("enter")
+        assert str(error.render()) == "objective: 'most' is not one of landed or return"
+        assert app.screen is dialog and app.focused is objective
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ConditionsDialog)
+        assert app.target == EvolutionTarget() and app.editor.border_subtitle == native
+
+        await pilot.press("ctrl+o")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConditionsDialog), 10)
+        app.screen.query_one(
+            "#conditions-environment", Input
+        ).value = "LunarLanderContinuous-v3 enable_wind=true wind_power=15"
+        app.screen.query_one("#conditions-objective", Input).value = "return"
+        await pilot.press("enter")
+        assert not isinstance(app.screen, ConditionsDialog)
+        assert app.target == EvolutionTarget(WINDY, "return")
+        assert app.conditions == Environment(gravity=2.0, turbulence=0.5)  # unchanged
+        assert app.editor.border_subtitle == (
+            f"{native} · gym LunarLanderContinuous-v3 enable_wind=true wind_power=15 · "
+            "objective return"
+        )
+        said = "evolutions are judged in: gym LunarLanderContinuous-v3 enable_wind=true"
+        assert any(m.startswith(said) for m in _messages(app))
+        # the dialog opens on what is set
+        await pilot.press("ctrl+o")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConditionsDialog), 10)
+        assert app.screen.query_one("#conditions-environment", Input).value == env_text(WINDY)
+        await pilot.press("escape")
+
+        await pilot.press("f9")
+        await _wait_for(pilot, lambda: any(isinstance(r, EvolveRequest) for r in asked), 10)
+    (request,) = [r for r in asked if isinstance(r, EvolveRequest)]
+    options = request.options
+    assert (options.env_id, options.env_args, options.objective) == (
+        "LunarLanderContinuous-v3",
+        (("enable_wind", True), ("wind_power", 15)),
+        "return",
+    )
+    assert request.environment == Environment(gravity=2.0, turbulence=0.5)

@@ -7,7 +7,14 @@ from dataclasses import replace
 
 import pytest
 
-from neurojit_tui.engine.protocol import CancelRequest, EvolutionProgress, EvolveRequest, to_wire
+from neurojit_tui.engine.protocol import (
+    CancelRequest,
+    EvolutionProgress,
+    EvolveReply,
+    EvolveRequest,
+    from_wire,
+    to_wire,
+)
 from neurojit_tui.evolve.results import (
     BestProgram,
     BestSoFar,
@@ -16,6 +23,9 @@ from neurojit_tui.evolve.results import (
     FailedCandidate,
     GenerationEnded,
     GenerationSummary,
+    GymFinalist,
+    GymPolish,
+    GymScores,
     LineageStep,
     RegistryVerdict,
     SearchLog,
@@ -28,6 +38,9 @@ from neurojit_tui.ui.evolution import (
     EvolutionRun,
     diff_against_parent,
     fitness_series,
+    format_gym_polish,
+    format_gym_scores,
+    format_gym_selection,
     format_lineage,
     format_outcome,
     format_progress,
@@ -155,6 +168,78 @@ def test_outcome_compares_training_with_validation_and_says_what_the_registry_di
     ]
 
 
+WINDY = "LunarLanderContinuous-v3 enable_wind=True wind_power=15"
+
+
+def _gym(mean_return, landed=1.0, episodes=100, cvar10=250.0, failure=None):
+    return GymScores(
+        WINDY, episodes, mean_return, cvar10, landed, landed, (7, 6 + episodes), failure
+    )
+
+
+def test_outcome_shows_both_fidelities_the_polish_and_the_gymnasium_selection():
+    """A run judged in a Gymnasium environment: the native validation line, then the
+    environment's validation, the polish, and the finalists as its selection ranked
+    them; the result carrying them survives the pipe."""
+    train = TrainingScores(1.0, 247.18, 229.49, 128, 3)
+    validation = ValidationScores(0.998, 246.6, 226.3, 1000, (9,), 998, 2, 0, 0, None)
+    best = BestProgram(
+        "c-9",
+        None,
+        CHILD,
+        100.71,
+        train,
+        validation,
+        None,
+        LINEAGE,
+        RegistryVerdict(True, "cd" * 32, "better than heuristic.mlir", {}, {}),
+        gym_validation=_gym(285.66, landed=0.995, episodes=1000, cvar10=252.44),
+        gym_selection=(
+            GymFinalist("c-9", _gym(288.04)),
+            GymFinalist("c-7", _gym(280.0, landed=0.97)),
+            GymFinalist("c-2", _gym(-120.5, landed=0.0, cvar10=None, failure="assert y > 0")),
+        ),
+        gym_polish=GymPolish(12, 96, 3072, (11, 42), 101.2, 101.87),
+    )
+    options = EvolveOptions(env_id="LunarLanderContinuous-v3", objective="return")
+    result = replace(_result(best=best), options=options)
+    lines = format_outcome(result)
+    assert lines[:7] == [
+        "best c-9, fitness 100.71",
+        "training: 100.0% landed, CVaR-10 229.5, mean 247.2 (128 landers)",
+        "native validation: 99.8% landed, CVaR-10 226.3, mean 246.6 (1000 landers)",
+        "Gymnasium validation: mean return 285.7, CVaR-10 252.4, 99.5% landed, 99.5% solved "
+        f"(1000 episodes of {WINDY})",
+        "Gymnasium polish: fitness 101.20 -> 101.87 on its training episodes "
+        "(12 generation(s), 96 evaluations, 3072 episodes)",
+        "Gymnasium selection by return (100 episodes; return/landed): c-9 288.0/100%, "
+        "c-7 280.0/97%, c-2 -120.5/0% failed",
+        "registry: stored under cdcdcdcdcdcd (better than heuristic.mlir)",
+    ]
+    failed = _gym(-50.0, landed=0.0, cvar10=None, failure="assert y > 0 at pd.mlir:5:3")
+    assert format_gym_scores("Gymnasium validation", failed) == (
+        "Gymnasium validation: mean return -50.0, CVaR-10 -, 0.0% landed, 0.0% solved "
+        f"(100 episodes of {WINDY}); failed: assert y > 0 at pd.mlir:5:3"
+    )
+    assert format_gym_polish(replace(best.gym_polish, fitness=-math.inf)).startswith(
+        "Gymnasium polish: fitness 101.20 -> - on"
+    )
+    assert format_gym_selection(best.gym_selection[:1], "landed") == (
+        "Gymnasium selection by landed (100 episodes; return/landed): c-9 288.0/100%"
+    )
+    # without a polish or a selection, their lines are not there
+    plain = replace(best, gym_polish=None, gym_selection=())
+    assert [line.split(":")[0] for line in format_outcome(replace(result, best=plain))[:5]] == [
+        "best c-9, fitness 100.71",
+        "training",
+        "native validation",
+        "Gymnasium validation",
+        "registry",
+    ]
+    reply = EvolveReply(result)
+    assert from_wire(EvolveReply, json.loads(json.dumps(to_wire(reply)))) == reply
+
+
 def test_a_run_is_built_from_its_events_and_the_result_wins_at_the_end():
     run = EvolutionRun()
     assert run.best_text is None and "lineage" in run.detail()
@@ -223,6 +308,26 @@ def test_engine_evolve_seeds_with_the_editor_then_the_samples_and_streams_plain_
     assert first_best.lineage[0].source == "mine.mlir" and first_best.parent_text == text
     json.dumps(to_wire(result))
     assert result.best.validation.agents == 1000 and result.best.registry is not None
+
+
+def test_engine_refuses_an_environment_it_cannot_make_in_one_line_before_any_search():
+    from neurojit_tui.engine import server
+
+    handlers, events = server.Handlers(), []
+    for fields, said in [
+        ({"env_id": "NoSuchLander-v0"}, "cannot make Gymnasium environment 'NoSuchLander-v0'"),
+        (
+            {"env_id": "LunarLanderContinuous-v3", "env_args": (("no_such_argument", 1),)},
+            "cannot make Gymnasium environment 'LunarLanderContinuous-v3 no_such_argument=1'",
+        ),
+        ({"env_id": "CartPole-v1"}, "CartPole-v1: its observation space is Box(4,)"),
+        ({"objective": "most"}, "objective 'most': give landed or return"),
+    ]:
+        request = EvolveRequest(options=EvolveOptions(use_llm=False, **fields))
+        reply = handlers.answer(request, events.append)
+        assert reply.result is None and reply.refused.startswith(said), reply.refused
+        assert "\n" not in reply.refused
+    assert not events  # nothing was searched
 
 
 def test_engine_evolve_stops_on_cancel_with_the_best_so_far_and_offers_it_to_no_one():
@@ -318,3 +423,38 @@ async def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(t
         assert "not offered (the run was stopped)" in str(
             pane.query_one("#evolution-text").render()
         )
+
+
+@pytest.mark.anyio
+async def test_f9_in_an_environment_the_engine_cannot_make_says_why_in_the_pane():
+    """The engine's refusal is the pane's message (and a notification), not a crash or
+    an engine failure; F9 works again after it."""
+    from neurojit_tui.gym.environments import EnvSpec
+    from neurojit_tui.ui.app import NeuroJITApp
+    from neurojit_tui.ui.conditions import EvolutionTarget
+
+    refusal = "cannot make Gymnasium environment 'NoSuchLander-v0': Environment doesn't exist."
+    app = NeuroJITApp(
+        None, remember_layout=False, target=EvolutionTarget(EnvSpec("NoSuchLander-v0"))
+    )
+    asked = []
+
+    def engine(request, timeout=None):
+        asked.append(request)
+        return EvolveReply(None, refused=refusal) if isinstance(request, EvolveRequest) else None
+
+    app.jobs.call = engine
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.press("f9")
+        pane = app.query_one(EvolutionPane)
+        await _wait_for(pilot, lambda: pane.state == "refused", 30)
+        status = str(pane.query_one("#evolution-status").render())
+        assert status.endswith("not evolved: the engine refused (the reason is below)")
+        assert str(pane.query_one("#evolution-text").render()) == f"not evolved: {refusal}"
+        assert refusal in [n.message for n in app._notifications if n.severity == "error"]
+        await pilot.press("f9")
+        await _wait_for(
+            pilot, lambda: len([r for r in asked if isinstance(r, EvolveRequest)]) == 2, 30
+        )
+    evolved = [r.options.env_id for r in asked if isinstance(r, EvolveRequest)]
+    assert evolved == ["NoSuchLander-v0"] * 2

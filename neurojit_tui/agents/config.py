@@ -14,11 +14,9 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import fields, replace
-from pathlib import Path
 
-from ..paths import neurojit_home
+from ..config import ConfigError, config_path, read_config
 from .backend import GEMMA3, SMOLLM2, ModelConfig, ModelError
 
 ROLES = ("reasoning", "synthesis")
@@ -31,19 +29,13 @@ DEFAULTS = {
 }
 
 
-def config_path() -> Path:
-    return neurojit_home() / "config.toml"
-
-
 def load_agent_configs(overrides: dict[str, dict] | None = None) -> dict[str, ModelConfig]:
     """Per role: defaults <- config file <- ``overrides`` (e.g. from CLI flags)."""
     path = config_path()
-    from_file: dict = {}
-    if path.exists():
-        try:
-            from_file = tomllib.loads(path.read_text())
-        except (tomllib.TOMLDecodeError, OSError) as error:
-            raise ModelError(f"{path}: cannot read the agent configuration: {error}") from None
+    try:
+        from_file = read_config()
+    except ConfigError as error:
+        raise ModelError(f"{error} (the agent configuration)") from None
     known = {f.name for f in fields(ModelConfig)}
     configs = {}
     for role in ROLES:

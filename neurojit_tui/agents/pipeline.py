@@ -152,44 +152,102 @@ def synthesize(
     """With a ``registry``, known conditions are answered from memory (L1/L2) without
     any model, and a new best candidate is remembered (written back in the background).
     ``cancel`` (a threading.Event): stop generating and make no further candidate; the
-    candidates finished so far are still ranked."""
+    candidates finished so far are still ranked.
+
+    The steps: answer from memory (``_from_memory``); else write each candidate
+    (``_candidate``: strategy, program, repair, swarm), each next strategy told how the
+    earlier ones flew; rank them; offer the best to the registry (``_offer_best``)."""
     compiler = compiler or Compiler()
     start = time.perf_counter()
     if registry is not None:
-        key, key_data = cache_key(env, model_identities(agents))
-        known = known_controller(registry, env, model_identities(agents), compiler, seed, log)
-        if known is not None:
-            entry, level = known
-            log(f"known conditions: controller from {level.upper()} memory (key {entry.key})")
-            return SynthesisRun(
-                "ok",
-                time.perf_counter() - start,
-                RememberedController(
-                    entry.file,
-                    entry.scores.get("success_rate"),
-                    entry.scores.get("mean_score"),
-                    entry.scores.get("cvar10_score"),
-                    strategy=entry.strategy,
-                    key=entry.key,
-                    source=entry.source,
-                ),
-                [],
-                level,
-            )
+        remembered = _from_memory(registry, env, agents, compiler, seed, log)
+        if remembered is not None:
+            best, level = remembered
+            return SynthesisRun("ok", time.perf_counter() - start, best, [], level)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results: list[Candidate] = []
-    reports = {}
-    known: list[str] = []
+    written: list[Candidate] = []
+    known: list[str] = []  # how the earlier candidates' strategies flew, for the next
     for k in range(candidates):
         if cancel is not None and cancel.is_set():
             log(f"cancelled after {k} candidate(s)")
             break
-        t0 = time.perf_counter()
+        step = _CandidateStep(agents, env, out, agents_in_swarm, seed, repair_attempts, compiler)
+        done = step.run(k, known, on_token, cancel, log)
+        if done is None:
+            break  # cancelled while writing
+        candidate, outcome = done
+        written.append(candidate)
+        known.append(outcome)
+    by_path = {c.path: c for c in written}
+    ranked = rank([c.report for c in written])
+    best = ranked[0] if ranked and ranked[0].ok else None
+    if best is None:
+        return SynthesisRun(
+            "failed", time.perf_counter() - start, None, [by_path[r.file] for r in ranked]
+        )
+    chosen = by_path[best.file]
+    text = Path(best.file).read_text()
+    verdict = (
+        _offer_best(registry, env, agents, chosen, text, len(written), compiler, seed, log)
+        if registry is not None
+        else None
+    )
+    return SynthesisRun(
+        "ok",
+        time.perf_counter() - start,
+        SynthesizedController.flown(
+            best,
+            strategy=chosen.strategy,
+            source=text,
+            memory={k: verdict[k] for k in ("stored", "reason")} if verdict else None,
+        ),
+        [by_path[r.file] for r in ranked],
+    )
+
+
+def _from_memory(registry, env, agents, compiler, seed, log):
+    """(RememberedController, "l1" | "l2") for known conditions, else None."""
+    known = known_controller(registry, env, model_identities(agents), compiler, seed, log)
+    if known is None:
+        return None
+    entry, level = known
+    log(f"known conditions: controller from {level.upper()} memory (key {entry.key})")
+    return (
+        RememberedController(
+            entry.file,
+            entry.scores.get("success_rate"),
+            entry.scores.get("mean_score"),
+            entry.scores.get("cvar10_score"),
+            strategy=entry.strategy,
+            key=entry.key,
+            source=entry.source,
+        ),
+        level,
+    )
+
+
+@dataclass
+class _CandidateStep:
+    """One candidate: the reasoning agent's strategy, the synthesis agent's program, the
+    repair loop until it verifies (or gives up), the swarm's verdict."""
+
+    agents: object
+    env: Environment
+    out: Path
+    agents_in_swarm: int
+    seed: int
+    repair_attempts: int
+    compiler: Compiler
+
+    def run(self, k: int, known: list[str], on_token, cancel, log):
+        """(the Candidate, how its strategy flew in a line for the next one's reasoning),
+        or None when cancelled while writing."""
+        agents, t0 = self.agents, time.perf_counter()
         reasoning = agents.reasoning.strategy(
-            env,
+            self.env,
             known=known,
-            seed=seed + k,
+            seed=self.seed + k,
             cancel=cancel,
             on_token=_labelled(on_token, "reasoning"),
         )
@@ -199,99 +257,82 @@ def synthesize(
             + (strategy.describe() if strategy else f"none ({reasoning.error})")
         )
         written = agents.synthesis.write(
-            strategy, on_token=_labelled(on_token, "synthesis"), seed=seed + k, cancel=cancel
+            strategy, on_token=_labelled(on_token, "synthesis"), seed=self.seed + k, cancel=cancel
         )
         if written.cancelled:
             log(f"candidate {k + 1}: cancelled while writing")
-            break
-        path = out / f"candidate-{k + 1}.mlir"
+            return None
+        path = self.out / f"candidate-{k + 1}.mlir"
         session = RepairSession(
             written.text,
             str(path),
             agents.synthesis,
             agents.reasoning,
-            max_attempts=repair_attempts,
-            compiler=compiler,
+            max_attempts=self.repair_attempts,
+            compiler=self.compiler,
             cancel=cancel,
             on_token=on_token,
         )
-        repair_status = (
-            "verified" if session.status == "repaired" and not session.attempts else None
-        )
-        if repair_status is None:
-            repair_status = "repaired" if session.auto() == "repaired" else "failed"
+        status = "verified" if session.status == "repaired" and not session.attempts else None
+        if status is None:
+            status = "repaired" if session.auto() == "repaired" else "failed"
         path.write_text(session.text)
         report = evaluate(
-            session.text, str(path), env, agents=agents_in_swarm, seed=seed, compiler=compiler
+            session.text,
+            str(path),
+            self.env,
+            agents=self.agents_in_swarm,
+            seed=self.seed,
+            compiler=self.compiler,
         )
         log(
-            f"candidate {k + 1}: {repair_status}; "
+            f"candidate {k + 1}: {status}; "
             + (
                 f"landed {report.landed}/{report.agents}, mean score {report.mean_score:.1f}"
                 if report.ok
                 else f"failed: {report.failure}"
             )
         )
-        reports[str(path)] = report
-        results.append(
-            Candidate(
-                str(path),
-                strategy.to_json() if strategy else None,
-                repair_status,
-                session.tiers,
-                report,
-                time.perf_counter() - t0,
-            )
+        outcome = (strategy.describe() if strategy else "no strategy") + (
+            f" -> success {report.success_rate:.0%}, mean score {report.mean_score:.0f}"
+            if report.ok
+            else f" -> failed ({report.failure})"
         )
-        known.append(
-            (strategy.describe() if strategy else "no strategy")
-            + (
-                f" -> success {report.success_rate:.0%}, mean score {report.mean_score:.0f}"
-                if report.ok
-                else f" -> failed ({report.failure})"
-            )
+        candidate = Candidate(
+            str(path),
+            strategy.to_json() if strategy else None,
+            status,
+            session.tiers,
+            report,
+            time.perf_counter() - t0,
         )
-    candidates_by_path = {c.path: c for c in results}
-    ranked = rank(list(reports.values()))
-    best = ranked[0] if ranked and ranked[0].ok else None
-    best_text = Path(best.file).read_text() if best is not None else ""
-    memory_verdict = None
-    if best is not None and registry is not None:
-        memory_verdict = remember_if_better(
-            registry,
-            env,
-            key,
-            key_data,
-            best_text,
-            best.file,
-            compiler,
-            seed=seed,
-            scores={k: best.to_json()[k] for k in ("agents", "seed")},
-            strategy=candidates_by_path[best.file].strategy,
-            provenance={
-                "models": key_data["models"],
-                "seed": seed,
-                "repair_tiers": candidates_by_path[best.file].repair_tiers,
-                "candidates": len(results),
-            },
-        )
-        log(
-            ("remembered: " if memory_verdict["stored"] else "not remembered: ")
-            + memory_verdict["reason"]
-        )
-    return SynthesisRun(
-        "ok" if best else "failed",
-        time.perf_counter() - start,
-        SynthesizedController.flown(
-            best,
-            strategy=candidates_by_path[best.file].strategy,
-            source=best_text,
-            memory={k: memory_verdict[k] for k in ("stored", "reason")} if memory_verdict else None,
-        )
-        if best
-        else None,
-        [candidates_by_path[r.file] for r in ranked],
+        return candidate, outcome
+
+
+def _offer_best(registry, env, agents, chosen, text, tried, compiler, seed, log) -> dict:
+    """Store the best candidate if it beats what is stored and every sample."""
+    key, key_data = cache_key(env, model_identities(agents))
+    report = chosen.report
+    verdict = remember_if_better(
+        registry,
+        env,
+        key,
+        key_data,
+        text,
+        report.file,
+        compiler,
+        seed=seed,
+        scores={k: report.to_json()[k] for k in ("agents", "seed")},
+        strategy=chosen.strategy,
+        provenance={
+            "models": key_data["models"],
+            "seed": seed,
+            "repair_tiers": chosen.repair_tiers,
+            "candidates": tried,
+        },
     )
+    log(("remembered: " if verdict["stored"] else "not remembered: ") + verdict["reason"])
+    return verdict
 
 
 def cross_generation(

@@ -15,10 +15,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-import tomllib
 from pathlib import Path
 
-from ..paths import neurojit_home
+from ..config import ConfigError, config_path, section
 
 OFF = "none"
 AUTO = "auto"
@@ -32,14 +31,11 @@ class ClusterError(Exception):
 
 def configured_address() -> str | None:
     """``[cluster] address`` of the config file, None if there is none."""
-    path = neurojit_home() / "config.toml"
-    if not path.exists():
-        return None
+    path = config_path()
     try:
-        settings = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, OSError) as error:
-        raise ClusterError(f"{path}: cannot read [cluster]: {error}") from None
-    address = settings.get("cluster", {}).get("address")
+        address = section("cluster").get("address")
+    except ConfigError as error:
+        raise ClusterError(f"{error} ([cluster])") from None
     if address is not None and not isinstance(address, str):
         raise ClusterError(
             f'{path}: [cluster] address must be a string such as "auto" or "HOST:PORT"'

@@ -59,7 +59,10 @@ from .base import (
 
 @dataclass(frozen=True)
 class EvolveReply:
-    result: EvolutionResult
+    result: EvolutionResult | None  # None: the search did not start (``refused`` says why)
+    # why not: an objective it does not know, or a Gymnasium environment that cannot be
+    # made or whose spaces do not fit (one line)
+    refused: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,8 @@ class EvolveRequest(Request[EvolveReply], op="evolve"):
     not empty), ``seeds`` and, unless ``with_default_seeds`` is off, the samples and the
     registry's controllers for nearby conditions (``evolve_seeds``), streaming
     ``EvolutionProgress`` and, with ``options.use_llm``, ``AgentToken``. A
-    ``CancelRequest`` stops it with the best so far."""
+    ``CancelRequest`` stops it with the best so far. With ``options.env_id`` the
+    environment is made first: one it cannot make is a refused reply, not an error."""
 
     text: str | None = None
     path: str | None = None
@@ -314,10 +318,17 @@ class Evolve(Command[EvolveRequest, EvolveReply]):
         )
 
     def run(self, request: EvolveRequest, emit: Emit, context: Context) -> EvolveReply:
-        """The registry keeps the winner only if it beats what is stored and every sample."""
+        """The registry keeps the winner only if it beats what is stored and every sample.
+        An objective it does not know or an environment it cannot make is a refused
+        reply (one line), before any search."""
+        from ..evolve.evaluation import OBJECTIVES
         from ..evolve.runner import run_evolution
 
         options = request.options
+        if options.objective not in OBJECTIVES:
+            return EvolveReply(
+                None, refused=f"objective {options.objective!r}: give landed or return"
+            )
         if options.env_id is not None:  # made once up front: a bad one is one line
             from ..evolve.gym_judging import check_env, env_spec
             from ..gym.environments import FlightError
@@ -327,7 +338,7 @@ class Evolve(Command[EvolveRequest, EvolveReply]):
             try:
                 check_env(spec)
             except FlightError as error:
-                raise CommandError(str(error), EXIT_USAGE_ERROR) from None
+                return EvolveReply(None, refused=str(error))
         options = replace(options, cluster=cluster_address(options.cluster) or "none")
         registry = context.registry(request.registry) if request.use_registry else None
         seeds, editor_path = evolve_seeds(request, registry)
@@ -386,6 +397,8 @@ class Evolve(Command[EvolveRequest, EvolveReply]):
         from ..evolve.report import summary
 
         result = reply.result
+        if result is None:  # refused: bad input the parser cannot see
+            raise CommandError(reply.refused or "refused", EXIT_USAGE_ERROR)
         if result.best is not None and args.output:
             Path(args.output).write_text(result.best.source)
             result = replace(result, best=replace(result.best, path=args.output))

@@ -38,7 +38,13 @@ from ..sim.model import Environment
 from . import session
 from .buffer import EditedFile, NothingToSaveTo
 from .commands import WorkstationCommands
-from .conditions import ConditionsDialog, describe
+from .conditions import (
+    ChosenConditions,
+    ConditionsDialog,
+    EvolutionTarget,
+    describe,
+    describe_target,
+)
 from .cores import CoresPane
 from .diagnostics import DiagnosticsPane
 from .editor import TensorLangEditor
@@ -87,11 +93,14 @@ class NeuroJITApp(App):
         layout: session.SessionLayout | None = None,
         remember_layout: bool = True,
         conditions: Environment | None = None,
+        target: EvolutionTarget | None = None,
     ):
         super().__init__()
         self.file = EditedFile.open(path)
         # what every swarm, flight, synthesis and evolution flies in (Ctrl+O changes it)
         self.conditions = conditions or Environment()
+        # what an evolution is judged in besides them: a Gymnasium environment (Ctrl+O too)
+        self.target = target or EvolutionTarget()
         # the engine's native libraries log to a file, not over the screen; and it runs
         # at a lower CPU priority, so keystrokes are drawn at once while it computes
         self.engine_log = neurojit_home() / "engine.log"
@@ -115,8 +124,9 @@ class NeuroJITApp(App):
         self.layout_choice = layout.normalized()
         self.themes = THEMES
         self.synthesis_candidates = 2  # programs the models write per synthesis
-        # F9's search (its conditions are ``conditions``): a minute, shorter than the
-        # command line's default, for a search the user watches
+        # F9's search (its conditions are ``conditions``, its Gymnasium environment and
+        # objective ``target``): a minute, shorter than the command line's default, for a
+        # search the user watches
         self.evolution_options = EvolveOptions(budget_s=60.0)
         self.evolution_with_default_seeds = True  # the samples and stored controllers too
         self.keystrokes = KeystrokeGaps(self)
@@ -180,11 +190,15 @@ class NeuroJITApp(App):
 
     # -- flight conditions ---------------------------------------------------------------------
 
-    def show_conditions(self) -> None:
-        """On the editor's border (always on screen), and a warning if no controller can
+    def show_conditions(self, warn: bool = True) -> None:
+        """On the editor's border (always on screen), with the Gymnasium environment
+        evolutions are judged in when there is one, and a warning if no controller can
         land in them (they still fly: the scores say so too)."""
-        self.editor.border_subtitle = describe(self.conditions)
-        if (reason := self.conditions.impossible()) is not None:
+        shown = [describe(self.conditions)]
+        if target := describe_target(self.target):
+            shown.append(target)
+        self.editor.border_subtitle = " · ".join(shown)
+        if warn and (reason := self.conditions.impossible()) is not None:
             self.notify(reason, title="No controller can land", severity="warning", timeout=10)
 
     def set_conditions(self, conditions: Environment) -> None:
@@ -201,8 +215,19 @@ class NeuroJITApp(App):
         self.notify("; ".join(said))
         self.show_conditions()
 
+    def set_target(self, target: EvolutionTarget) -> None:
+        """Judge the next evolution (F9) in ``target``; one running keeps its own."""
+        if target == self.target:
+            return
+        self.target = target
+        said = f"evolutions are judged in: {describe_target(target) or 'the native lander alone'}"
+        if self.evolution_pane.running:
+            said += "; the evolution running keeps its own"
+        self.notify(said)
+        self.show_conditions(warn=False)
+
     def action_conditions(self) -> None:
-        self.push_screen(ConditionsDialog(self.conditions), self._take_conditions)
+        self.push_screen(ConditionsDialog(self.conditions, self.target), self._take_conditions)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While a dialog is open (the conditions, the command palette) it has the keys:
@@ -212,9 +237,10 @@ class NeuroJITApp(App):
             return action == "quit"
         return True
 
-    def _take_conditions(self, conditions: Environment | None) -> None:
-        if conditions is not None:  # None: cancelled
-            self.set_conditions(conditions)
+    def _take_conditions(self, chosen: ChosenConditions | None) -> None:
+        if chosen is not None:  # None: cancelled
+            self.set_conditions(chosen.conditions)
+            self.set_target(chosen.target)
 
     @property
     def editor(self) -> TensorLangEditor:
@@ -379,6 +405,7 @@ class NeuroJITApp(App):
             self.file_name,
             self.conditions,
             self.evolution_options,
+            self.target,
             self.evolution_with_default_seeds,
         )
 
@@ -535,8 +562,9 @@ def run_app(
     theme: str | None = None,
     layout: str | None = None,
     conditions: Environment | None = None,
+    target: EvolutionTarget | None = None,
 ) -> int:
-    app = NeuroJITApp(path, fps=fps, conditions=conditions)
+    app = NeuroJITApp(path, fps=fps, conditions=conditions, target=target)
     app.hard_exit_on_hangup = True
     if theme:
         app.layout_choice.theme = theme

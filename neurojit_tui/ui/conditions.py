@@ -1,13 +1,23 @@
-"""The flight conditions (gravity, turbulence) the workstation's landers fly in, and the
-dialog that changes them (Ctrl+O).
+"""The flight conditions (gravity, turbulence) the workstation's landers fly in, what an
+evolution is judged in besides them, and the dialog that changes both (Ctrl+O).
 
 The app holds them (``NeuroJITApp.conditions``, a ``sim.model.Environment``), starts
 with the Moon's or those of ``neurojit ui --gravity G --turbulence T``, and every
 swarm, flight, synthesis and evolution it asks the engine for takes them. The fields
 are held to the same ranges as the commands' flags, with the same messages.
+
+An evolution (F9) can also be judged in a Gymnasium environment (``NeuroJITApp.target``,
+an ``EvolutionTarget``; ``neurojit ui --env ID --env-arg K=V --objective O``), as
+``neurojit evolve --env`` is. The dialog reads its words only (``gym.environments``'s
+argument parsing, no environment made here): the engine makes the environment when F9
+asks, and one it cannot make comes back as its refusal.
 """
 
 from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,7 +26,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from ..bounded import bounded_float
+from ..gym.environments import EnvArgValue, EnvSpec, FlightError, parse_env_args
 from ..sim.model import GRAVITY_RANGE, TURBULENCE_RANGE, Environment
+
+# what a Gymnasium environment ranks by (evolve.evaluation.OBJECTIVES: that module loads
+# the compiler, which the UI process never does); the first is the default
+OBJECTIVES = ("landed", "return")
+ENV_EXAMPLE = "LunarLanderContinuous-v3 enable_wind=true wind_power=15"
 
 
 def describe(conditions: Environment) -> str:
@@ -25,7 +41,8 @@ def describe(conditions: Environment) -> str:
 
 
 class BadCondition(ValueError):
-    """A field that is not a number in its range; the message names the field."""
+    """A field that cannot be read (a number out of its range, words that are not an
+    environment and its arguments); the message names the field."""
 
     def __init__(self, field: str, reason: str):
         super().__init__(f"{field}: {reason}")
@@ -46,17 +63,105 @@ def read_conditions(gravity: str, turbulence: str) -> Environment:
     return Environment(**values)
 
 
-class ConditionsDialog(ModalScreen[Environment | None]):
-    """Two fields, gravity and turbulence, filled with the current conditions. Enter
-    applies them (a wrong field is said below them, and the dialog stays); Escape
-    closes it with nothing changed."""
+@dataclass(frozen=True)
+class EvolutionTarget:
+    """What an evolution (F9) is judged in besides the native swarm: a Gymnasium
+    environment that chooses among the finalists and validates the winner (None: the
+    native lander alone), and the objective it ranks by."""
+
+    env: EnvSpec | None = None
+    objective: str = OBJECTIVES[0]
+
+    def request_fields(self) -> dict[str, Any]:
+        """``EvolveOptions``'s ``env_id``, ``env_args`` and ``objective``."""
+        return {
+            "env_id": self.env.id if self.env is not None else None,
+            "env_args": self.env.args if self.env is not None else (),
+            "objective": self.objective,
+        }
+
+
+def env_value_text(value: EnvArgValue) -> str:
+    """A ``gymnasium.make`` argument's value as typed: read back as the same value and
+    kind (``true``, not Python's ``True``, which would be read as text)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return shlex.quote(value)
+
+
+def env_text(env: EnvSpec | None) -> str:
+    """The environment field's text: ``ID KEY=VALUE ...`` ("" for none), which
+    ``read_env`` reads back as ``env``."""
+    if env is None:
+        return ""
+    return " ".join([env.id, *(f"{name}={env_value_text(value)}" for name, value in env.args)])
+
+
+def read_env(text: str) -> EnvSpec | None:
+    """The environment field: an id, then ``KEY=VALUE`` arguments (as ``--env-arg``
+    reads them; quotes keep spaces in a value); empty: None. ``BadCondition`` naming
+    the field for words that are not that; whether the environment exists is the
+    engine's to say."""
+    try:
+        words = shlex.split(text)
+    except ValueError as error:  # an unclosed quote
+        raise BadCondition("environment", str(error).lower()) from None
+    if not words:
+        return None
+    env_id, *items = words
+    if "=" in env_id:
+        raise BadCondition(
+            "environment",
+            f"{env_id!r} is an argument: the environment's id comes first",
+        )
+    try:
+        args = parse_env_args(items)
+    except FlightError as error:
+        # its messages name the command-line flag, which this field stands in for
+        raise BadCondition("environment", str(error).removeprefix("--env-arg ")) from None
+    return EnvSpec.of(env_id, args)
+
+
+def read_target(env: str, objective: str) -> EvolutionTarget:
+    """What the environment and objective fields ask for; ``BadCondition`` for the first
+    wrong one."""
+    spec = read_env(env)
+    chosen = objective.strip()
+    if chosen not in OBJECTIVES:
+        raise BadCondition("objective", f"{chosen!r} is not one of {' or '.join(OBJECTIVES)}")
+    return EvolutionTarget(spec, chosen)
+
+
+def describe_target(target: EvolutionTarget) -> str:
+    """For people, "" for the default (the native lander alone, ranked by landings):
+    "gym LunarLanderContinuous-v3 enable_wind=true · objective return"."""
+    if target == EvolutionTarget():
+        return ""
+    said = [f"gym {env_text(target.env)}"] if target.env is not None else []
+    return " · ".join([*said, f"objective {target.objective}"])
+
+
+@dataclass(frozen=True)
+class ChosenConditions:
+    """What the dialog's Enter applies."""
+
+    conditions: Environment
+    target: EvolutionTarget
+
+
+class ConditionsDialog(ModalScreen[ChosenConditions | None]):
+    """Gravity and turbulence, and for evolutions a Gymnasium environment and the
+    objective, filled with the current ones. Enter applies them (a wrong field is said
+    below them, and the dialog stays); Escape closes it with nothing changed."""
 
     DEFAULT_CSS = """
     ConditionsDialog {
         align: center middle;
     }
     #conditions-dialog {
-        width: 60;
+        width: 72;
         max-width: 100%;
         height: auto;
         border: thick $accent;
@@ -73,9 +178,10 @@ class ConditionsDialog(ModalScreen[Environment | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="conditions-cancel")]
 
-    def __init__(self, current: Environment, **kwargs):
+    def __init__(self, current: Environment, target: EvolutionTarget | None = None, **kwargs):
         super().__init__(**kwargs)
         self.current = current
+        self.target = target or EvolutionTarget()
 
     def compose(self) -> ComposeResult:
         low, high = GRAVITY_RANGE
@@ -90,20 +196,29 @@ class ConditionsDialog(ModalScreen[Environment | None]):
                 f"turbulence ({calm:g}: calm, to {wild:g}; the default: {moon.turbulence:g})"
             )
             yield Input(str(self.current.turbulence), id="conditions-turbulence")
+            yield Label("F9 judged in a Gymnasium environment: ID KEY=VALUE ... (empty: none)")
+            yield Input(
+                env_text(self.target.env), placeholder=ENV_EXAMPLE, id="conditions-environment"
+            )
+            yield Label("objective: landed (landings, then return) or return (mean return)")
+            yield Input(self.target.objective, id="conditions-objective")
             yield Static("", id="conditions-error")
             yield Static("Enter applies, Escape cancels")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        gravity = self.query_one("#conditions-gravity", Input)
-        turbulence = self.query_one("#conditions-turbulence", Input)
+
+        def field(name: str) -> str:
+            return self.query_one(f"#conditions-{name}", Input).value
+
         try:
-            conditions = read_conditions(gravity.value, turbulence.value)
+            conditions = read_conditions(field("gravity"), field("turbulence"))
+            target = read_target(field("environment"), field("objective"))
         except BadCondition as error:
             self.query_one("#conditions-error", Static).update(str(error))
             self.query_one(f"#conditions-{error.field}", Input).focus()
             return
-        self.dismiss(conditions)
+        self.dismiss(ChosenConditions(conditions, target))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

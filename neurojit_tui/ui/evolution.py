@@ -6,8 +6,9 @@ keeps what they say and shows the generation, evaluations per second, best and m
 fitness (percent landed on the training landers, plus a tie-break worth less than one
 lander); a plot of both over the generations; the best's chain of mutations back to a
 seed and its diff against its parent; and at the end its training and validation
-scores and whether the registry stored it. ``a`` or Enter puts the best into the editor as one undoable edit: the
-editor changes only then.
+scores (native, and in the Gymnasium environment that judged the run, if one did) and
+whether the registry stored it. ``a`` or Enter puts the best into the editor as one
+undoable edit: the editor changes only then.
 
 The text comes from pure functions (tested without a terminal). The status lines and
 the plot have fixed sizes, so a generation repaints them without a layout pass; the
@@ -25,7 +26,7 @@ import difflib
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -45,10 +46,14 @@ from ..evolve.results import (
     EvolveOptions,
     GenerationEnded,
     GenerationSummary,
+    GymFinalist,
+    GymPolish,
+    GymScores,
     LineageStep,
     Scores,
 )
 from ..sim.model import Environment
+from .conditions import EvolutionTarget
 from .engine_jobs import EngineJobs
 from .results import OpenProgram, RegistryUpdated
 
@@ -94,6 +99,8 @@ def format_state(
         return f"evolving, {seconds:.0f} s (F4 stops){failed}"
     if state == "error":
         return "the engine could not evolve (see Diagnostics)"
+    if state == "refused":
+        return "not evolved: the engine refused (the reason is below)"
     if result is None:  # done, the result not yet recorded
         return "done"
     ended = {"ok": "done", "cancelled": "stopped", "failed": "nothing flew"}.get(
@@ -169,17 +176,61 @@ def format_scores(name: str, scores: Scores, failure: str | None = None) -> str:
     )
 
 
+def format_gym_scores(name: str, scores: GymScores) -> str:
+    """A program's scores on Gymnasium episodes: the environment's own return and
+    landings, and which environment."""
+    line = (
+        f"{name}: mean return {number(scores.mean_return, 1)}, CVaR-10 "
+        f"{number(scores.cvar10, 1)}, {scores.landed:.1%} landed, {scores.solved:.1%} solved "
+        f"({scores.episodes} episodes of {scores.env})"
+    )
+    return line + (f"; failed: {scores.failure}" if scores.failure else "")
+
+
+def format_gym_polish(polish: GymPolish) -> str:
+    """The winner's constants tuned on the environment's own training episodes."""
+    return (
+        f"Gymnasium polish: fitness {number(polish.start_fitness)} -> {number(polish.fitness)} "
+        f"on its training episodes ({polish.generations} generation(s), "
+        f"{polish.evaluations} evaluations, {polish.episodes} episodes)"
+    )
+
+
+def format_gym_selection(finalists: tuple[GymFinalist, ...], objective: str) -> str:
+    """The finalists as the Gymnasium selection episodes ranked them, first the chosen:
+    each one's mean return and landed share."""
+    ranked = ", ".join(
+        f"{f.id} {number(f.scores.mean_return, 1)}/{f.scores.landed:.0%}"
+        + (" failed" if f.scores.failure else "")
+        for f in finalists
+    )
+    episodes = finalists[0].scores.episodes if finalists else 0
+    return f"Gymnasium selection by {objective} ({episodes} episodes; return/landed): {ranked}"
+
+
 def format_outcome(result: EvolutionResult) -> list[str]:
     """The final scores, training against validation (landers the search never flew),
-    and what the registry did with the winner."""
+    in the Gymnasium environment too when one judged the run, and what the registry
+    did with the winner."""
     best = result.best
     if best is None:
         return [f"no controller flew ({len(result.failures)} failed)"]
+    judged_in_gym = best.gym_validation is not None or bool(best.gym_selection)
     lines = [
         f"best {best.id}, fitness {number(best.fitness)}",
         format_scores("training", best.train),
-        format_scores("validation", best.validation, best.validation.failure),
+        format_scores(
+            "native validation" if judged_in_gym else "validation",
+            best.validation,
+            best.validation.failure,
+        ),
     ]
+    if best.gym_validation is not None:
+        lines.append(format_gym_scores("Gymnasium validation", best.gym_validation))
+    if best.gym_polish is not None:
+        lines.append(format_gym_polish(best.gym_polish))
+    if best.gym_selection:
+        lines.append(format_gym_selection(best.gym_selection, result.options.objective))
     registry = best.registry
     if registry is None:
         why = "the run was stopped" if result.status == "cancelled" else "no registry"
@@ -200,6 +251,7 @@ class EvolutionRun:
     best: BestSoFar | None = None  # the newest best
     failures: int = 0
     result: EvolutionResult | None = None  # the engine's answer, once the run is over
+    refused: str | None = None  # why the engine did not start the run, if it did not
 
     def record(self, event: EvolutionProgress) -> None:
         if event.generation is not None:
@@ -230,6 +282,8 @@ class EvolutionRun:
 
     def detail(self) -> str:
         """The lineage, the diff against the parent and (at the end) the outcome."""
+        if self.refused is not None:
+            return f"not evolved: {self.refused}"
         parts = []
         if self.best_text is not None:
             parts.append(ACCEPT_HINT)
@@ -271,7 +325,8 @@ class EvolutionPane(Vertical):
 
     @dataclass
     class Evolved(Message, bubble=False):
-        result: EvolutionResult | None  # None: the engine failed
+        result: EvolutionResult | None  # None: the engine failed, or refused
+        refused: str | None = None  # why the engine did not start the run
 
     @dataclass
     class NewBest(Message):
@@ -291,7 +346,7 @@ class EvolutionPane(Vertical):
         super().__init__(**kwargs)
         self.jobs = jobs
         self.run = EvolutionRun()
-        self.state = "idle"  # idle | running | done | error
+        self.state = "idle"  # idle | running | done | error | refused
         self.started = 0.0  # time.monotonic() when the run started
         self.plot_fits = False  # whether the pane has room for a readable plot
         self.events: deque[EvolutionProgress] = deque()  # from the engine's reader thread
@@ -333,14 +388,18 @@ class EvolutionPane(Vertical):
         path: str,
         conditions: Environment,
         options: EvolveOptions,
+        target: EvolutionTarget | None = None,
         with_default_seeds: bool = True,
     ) -> None:
-        """Evolve for ``conditions`` with ``options`` from ``text`` (and the samples and
-        stored controllers, with ``with_default_seeds``)."""
+        """Evolve for ``conditions`` with ``options``, judged in ``target``'s Gymnasium
+        environment and objective if given, from ``text`` (and the samples and stored
+        controllers, with ``with_default_seeds``)."""
         self.events.clear()
         self.announced = None
         self.start(time.monotonic())
         self._clock = self.set_interval(1.0, self.tick)
+        if target is not None:
+            options = replace(options, **target.request_fields())
         request = EvolveRequest(
             text=text,
             path=path,
@@ -352,7 +411,10 @@ class EvolutionPane(Vertical):
 
     def _evolve(self, request: EvolveRequest) -> None:  # a worker thread
         reply = self.jobs.call(request)
-        self.post_message(self.Evolved(reply.result if reply is not None else None))
+        if reply is None:
+            self.post_message(self.Evolved(None))
+        else:
+            self.post_message(self.Evolved(reply.result, reply.refused))
 
     def receive(self, event: EvolutionProgress) -> None:
         """From the engine client's reader thread."""
@@ -393,11 +455,13 @@ class EvolutionPane(Vertical):
         if self._clock is not None:
             self._clock.stop()
         self.show_progress()  # events not yet shown come first
-        self.app.between_keystrokes(partial(self._show_result, message.result))
+        self.app.between_keystrokes(partial(self._show_result, message.result, message.refused))
 
-    def _show_result(self, result: EvolutionResult | None) -> None:
-        self.finish(result, time.monotonic())
+    def _show_result(self, result: EvolutionResult | None, refused: str | None = None) -> None:
+        self.finish(result, time.monotonic(), refused)
         self.post_message(self.Narrated((), ended=True))
+        if refused is not None:
+            self.notify(refused, title="Not evolved", severity="error", timeout=10)
         best = result.best if result is not None else None
         if best is None:
             return
@@ -415,8 +479,13 @@ class EvolutionPane(Vertical):
         self.draw_plot()
         self.show_detail()
 
-    def finish(self, result: EvolutionResult | None, now: float) -> None:
-        if result is None:
+    def finish(
+        self, result: EvolutionResult | None, now: float, refused: str | None = None
+    ) -> None:
+        if refused is not None:
+            self.state = "refused"
+            self.run.refused = refused
+        elif result is None:
             self.state = "error"
         else:
             self.state = "done"

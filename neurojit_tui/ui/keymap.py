@@ -29,7 +29,8 @@ APP_BINDINGS = [
         key_display="shift+f9",
     ),
     Binding("f4", "cancel_agents", "Stop agents", id="cancel-agents", priority=True),
-    # gravity and turbulence for F6, F7, F9 and Shift+F9 (conditions.py)
+    # gravity and turbulence for F6, F7, F9 and Shift+F9, and the Gymnasium environment
+    # that judges F9 (conditions.py)
     Binding("ctrl+o", "conditions", "Conditions", id="conditions", priority=True),
     Binding("ctrl+r", "repair", "Repair", id="repair", priority=True),
     Binding("f1", "focus_editor", "Editor", id="focus-editor", priority=True),
