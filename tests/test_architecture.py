@@ -21,6 +21,7 @@ LAYERS = (
     # sim); Ray clusters flying sim's kernels (Ray imported only when one is asked for)
     ("agents",),  # the LLM agents and the synthesis pipeline (answers from memory)
     ("evolve",),  # the evolutionary search (compiler, sim, memory, agents)
+    ("commands",),  # the user's operations: request, flags, run, presentation (one each)
     ("engine",),  # the engine process: everything above the UI runs in it
     ("demo", "lsp", "ui"),  # programs that talk to the engine, or run the demo
     ("cli",),
@@ -241,3 +242,51 @@ def test_the_workstation_app_class_only_composes_and_routes():
         f"NeuroJITApp is {lines} lines (at most {APP_CLASS_MAX_LINES}): move behaviour into "
         "its pane or a module of ui/, and keep the class to composition and routing"
     )
+
+
+# -- commands: one home per user operation ---------------------------------------------------
+
+
+def test_commands_are_registered_once():
+    """Each module of commands/ (but base and args) is one command, in the table once, with
+    its own name and request type; the command line's parser and the engine's handler
+    table are built from that table, and neither names a command's operation itself."""
+    import functools
+
+    from neurojit_tui import cli
+    from neurojit_tui.commands import BY_REQUEST, COMMANDS
+    from neurojit_tui.engine import server
+
+    modules = sorted(
+        path.stem
+        for path in (PACKAGE / "commands").glob("*.py")
+        if path.stem not in ("__init__", "base", "args")
+    )
+    homes = sorted(type(command).__module__.rsplit(".", 1)[-1] for command in COMMANDS.values())
+    assert homes == modules, "each commands/ module holds one command, listed in COMMANDS"
+    assert sorted(COMMANDS) == sorted({command.name for command in COMMANDS.values()})
+    requests = [c.request for c in COMMANDS.values() if c.request is not None]
+    assert len(requests) == len(set(requests)) == len(BY_REQUEST)
+    # the command line: a subparser per command, whose handler is the command's
+    choices = cli.build_parser()._subparsers._group_actions[0].choices
+    for name, command in COMMANDS.items():
+        assert choices[name].get_default("handler") == command.main, name
+    spelled = [
+        f"cli.py:{node.lineno}"
+        for node in ast.walk(ast.parse((PACKAGE / "cli.py").read_text()))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "attr", None) == "add_parser"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and node.args[0].value in COMMANDS
+    ]
+    assert not spelled, f"a command's parser built outside its module: {spelled}"
+    # the engine: its handler for a command's request is the command's run
+    table = server.Handlers().table()
+    for request, command in BY_REQUEST.items():
+        handler = table[request]
+        assert isinstance(handler, functools.partial) and handler.func == command.run, request
+    handled_by_methods = {
+        name for name in vars(server.Handlers) if name in {r.op for r in BY_REQUEST}
+    }
+    assert not handled_by_methods, f"the engine re-implements {sorted(handled_by_methods)}"

@@ -143,3 +143,25 @@ def test_conditions_no_controller_can_land_in_get_a_warning(tmp_path):
     assert json.loads(heavy.stdout)["agents"] == 20  # the run still goes ahead
     moon = neurojit("swarm", heuristic, *flags)
     assert "warning" not in moon.stderr
+
+
+def test_evolve_s_defaults_are_evolve_options_own():
+    """The command line, the engine's request and the workstation share one set of
+    defaults, EvolveOptions's: evolve without flags asks for them (the budget too), and a
+    bound given alone leaves the budget off."""
+    from dataclasses import replace
+
+    from neurojit_tui.cli import build_parser
+    from neurojit_tui.commands.evolve import COMMAND, EvolveRequest
+    from neurojit_tui.evolve.results import EvolveOptions
+
+    def options(*flags):
+        return COMMAND.request_from(build_parser().parse_args(["evolve", *flags])).options
+
+    assert options() == EvolveOptions() == EvolveRequest().options
+    assert options("--evaluations", "200") == replace(
+        EvolveOptions(), budget_s=None, evaluations=200
+    )
+    assert options("--no-llm", "--operator-choice", "bandit", "--seed", "7") == replace(
+        EvolveOptions(), use_llm=False, operator_choice="bandit", seed=7
+    )

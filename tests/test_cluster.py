@@ -471,20 +471,19 @@ def test_the_workstation_s_evolution_flies_on_the_configured_cluster(
     """F9's engine request takes [cluster] address from the config file."""
     from neurojit_tui.engine import server
     from neurojit_tui.engine.protocol import EvolveRequest
+    from neurojit_tui.evolve.results import EvolveOptions
 
     monkeypatch.setenv("NEUROJIT_HOME", str(tmp_path))
     (tmp_path / "config.toml").write_text(f'[cluster]\naddress = "{ray_cluster.address}"\n')
     result = (
         server.Handlers()
-        .evolve(
+        .answer(
             EvolveRequest(
                 text=sample("pd"),
                 path="mine.mlir",
-                budget_s=None,
-                generations=1,
-                population=2,
-                islands=1,
-                use_llm=False,
+                options=EvolveOptions(
+                    budget_s=None, generations=1, population=2, islands=1, use_llm=False
+                ),
                 with_default_seeds=False,
             ),
             lambda event: None,

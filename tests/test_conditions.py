@@ -173,7 +173,7 @@ async def test_every_request_the_panes_send_flies_in_the_apps_conditions():
         await _wait_for(pilot, lambda: {type(r) for r in asked} >= set(kinds), 10)
     flown = [r for r in asked if isinstance(r, kinds)]
     assert len(flown) == 4
-    assert all((r.gravity, r.turbulence) == (2.0, 0.5) for r in flown), flown
+    assert all(r.environment == Environment(gravity=2.0, turbulence=0.5) for r in flown), flown
 
 
 @pytest.mark.anyio
@@ -359,9 +359,10 @@ async def test_the_dialog_names_a_gymnasium_environment_and_f9_evolves_judged_in
         await pilot.press("f9")
         await _wait_for(pilot, lambda: any(isinstance(r, EvolveRequest) for r in asked), 10)
     (request,) = [r for r in asked if isinstance(r, EvolveRequest)]
-    assert (request.env_id, request.env_args, request.objective) == (
+    options = request.options
+    assert (options.env_id, options.env_args, options.objective) == (
         "LunarLanderContinuous-v3",
         (("enable_wind", True), ("wind_power", 15)),
         "return",
     )
-    assert (request.gravity, request.turbulence) == (2.0, 0.5)
+    assert request.environment == Environment(gravity=2.0, turbulence=0.5)

@@ -271,14 +271,19 @@ def test_every_request_has_one_handler_and_every_message_survives_the_pipe():
     ]
     for value in values:
         assert protocol.from_wire(type(value), protocol.to_wire(value)) == value, value
-    request = protocol.EvolveRequest(text=PD, budget_s=None, generations=2)
-    assert protocol.read_request(protocol.request_message(4, request)) == request
-    # a Gymnasium environment's arguments keep their kinds (bool, int, float, text)
+    # the conditions and the options whole; a Gymnasium environment's arguments keep
+    # their kinds (bool, int, float, text)
     request = protocol.EvolveRequest(
         text=PD,
-        env_id="LunarLanderContinuous-v3",
-        env_args=(("enable_wind", True), ("render_mode", "rgb_array"), ("wind_power", 15.5)),
-        objective="return",
+        seeds=(("pid.mlir", PD),),
+        environment=Environment(gravity=3.0, turbulence=0.8),
+        options=EvolveOptions(
+            budget_s=None,
+            generations=2,
+            env_id="LunarLanderContinuous-v3",
+            env_args=(("enable_wind", True), ("render_mode", "rgb_array"), ("wind_power", 15.5)),
+            objective="return",
+        ),
     )
     assert protocol.read_request(protocol.request_message(4, request)) == request
     refused = protocol.EvolveReply(None, refused="cannot make Gymnasium environment 'X-v0'")

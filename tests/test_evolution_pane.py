@@ -285,15 +285,13 @@ def test_engine_evolve_seeds_with_the_editor_then_the_samples_and_streams_plain_
     text = "// edited in the editor\n" + (SAMPLES / "pd.mlir").read_text()
     result = (
         server.Handlers()
-        .evolve(
+        .answer(
             EvolveRequest(
                 text=text,
                 path="mine.mlir",
-                budget_s=3.0,
-                generations=1,
-                population=2,
-                islands=1,
-                use_llm=False,
+                options=EvolveOptions(
+                    budget_s=3.0, generations=1, population=2, islands=1, use_llm=False
+                ),
             ),
             events.append,
         )
@@ -325,7 +323,8 @@ def test_engine_refuses_an_environment_it_cannot_make_in_one_line_before_any_sea
         ({"env_id": "CartPole-v1"}, "CartPole-v1: its observation space is Box(4,)"),
         ({"objective": "most"}, "objective 'most': give landed or return"),
     ]:
-        reply = handlers.evolve(EvolveRequest(use_llm=False, **fields), events.append)
+        request = EvolveRequest(options=EvolveOptions(use_llm=False, **fields))
+        reply = handlers.answer(request, events.append)
         assert reply.result is None and reply.refused.startswith(said), reply.refused
         assert "\n" not in reply.refused
     assert not events  # nothing was searched
@@ -344,12 +343,9 @@ def test_engine_evolve_stops_on_cancel_with_the_best_so_far_and_offers_it_to_no_
         request = EvolveRequest(
             text=(SAMPLES / "pd.mlir").read_text(),
             path="pd.mlir",
-            budget_s=120.0,
-            population=2,
-            islands=1,
-            use_llm=False,
+            options=EvolveOptions(budget_s=120.0, population=2, islands=1, use_llm=False),
         )
-        answer["result"] = handlers.evolve(
+        answer["result"] = handlers.answer(
             request, lambda event: event.best is not None and best_seen.set()
         ).result
 
@@ -379,14 +375,10 @@ async def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(t
     path = _sample_copy(tmp_path)
 
     app = NeuroJITApp(str(path), remember_layout=False)
-    app.evolution_options = {
-        "budget_s": 60.0,
-        "generations": 2,
-        "population": 2,
-        "islands": 1,
-        "use_llm": False,
-        "with_default_seeds": False,
-    }
+    app.evolution_options = EvolveOptions(
+        budget_s=60.0, generations=2, population=2, islands=1, use_llm=False
+    )
+    app.evolution_with_default_seeds = False
     async with app.run_test(size=(200, 60)) as pilot:
         editor = app.editor
         original = editor.text
@@ -421,7 +413,7 @@ async def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(t
         await pilot.press("f1", "ctrl+z")
         assert editor.text == original  # one undo brings the buffer back
         # F4 stops a run with the best so far, which is not offered to the registry
-        app.evolution_options["generations"] = None
+        app.evolution_options = replace(app.evolution_options, generations=None)
         await pilot.press("f9")
         await _wait_for(pilot, lambda: pane.run.best is not None, 120)
         await pilot.press("f4")
@@ -464,4 +456,5 @@ async def test_f9_in_an_environment_the_engine_cannot_make_says_why_in_the_pane(
         await _wait_for(
             pilot, lambda: len([r for r in asked if isinstance(r, EvolveRequest)]) == 2, 30
         )
-    assert [r.env_id for r in asked if isinstance(r, EvolveRequest)] == ["NoSuchLander-v0"] * 2
+    evolved = [r.options.env_id for r in asked if isinstance(r, EvolveRequest)]
+    assert evolved == ["NoSuchLander-v0"] * 2

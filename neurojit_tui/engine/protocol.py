@@ -14,107 +14,67 @@ Messages on the pipe (pickled by multiprocessing)::
     reply    {"id": n, "ok": True, "result": to_wire(reply)}
              {"id": n, "ok": False, "error": text, "traceback": text}
 
-The engine answers exactly the requests in ``REQUESTS`` (its handler table in
-server.py); nothing else in the engine can be called from outside. This module loads
+The requests of the user's operations (check, compile, swarm, evolve) live with their
+command in ``commands/`` (the command line runs the same ones), as do ``Request``,
+``Event`` and the wire conversions; this module names them all. The engine answers
+exactly the requests in ``REQUESTS`` (its handler table in server.py); nothing else in
+the engine can be called from outside. This module loads
 no MLIR, no llama.cpp and no native kernel: the UI process imports it.
 """
 
 from __future__ import annotations
 
-import functools
-import types
-import typing
-from dataclasses import dataclass, fields, is_dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any
 
-from ..compiler.diagnostics import Diagnostic
-from ..evolve.results import (
-    BestSoFar,
-    EvolutionEvent,
-    EvolutionResult,
-    FailedCandidate,
-    GenerationEnded,
-    SearchLog,
+from ..commands import BY_REQUEST
+from ..commands.base import (
+    AgentToken,
+    Event,
+    LogLine,
+    Request,
+    UnknownRequest,
+    from_wire,
+    to_wire,
 )
-from ..sim.model import MOON_GRAVITY
-from ..sim.report import SwarmReport
+from ..commands.check import CheckReply, CheckRequest
+from ..commands.compile import CompileReply, CompileRequest, CompileTimings
+from ..commands.evolve import EvolutionProgress, EvolveReply, EvolveRequest
+from ..commands.registry import RegistryListing, RegistryListRequest, RegistryRow
+from ..commands.repair import RepairAttempt, RepairReply, RepairRequest
+from ..commands.swarm import SwarmReply, SwarmRequest
+from ..commands.synthesize import SynthesizedCandidate, SynthesizeReply, SynthesizeRequest
+from ..compiler.diagnostics import Diagnostic
+from ..sim.model import Environment
 
-ReplyT = TypeVar("ReplyT")
-
-
-class UnknownRequest(ValueError):
-    """A request the engine does not answer (an unknown op, or arguments it lacks)."""
-
-
-# -- converting to and from plain data -----------------------------------------------------
-
-
-def to_wire(value: Any) -> Any:
-    """``value`` as plain data: dataclasses as dicts of their fields, tuples as lists,
-    numpy scalars and arrays (a search's numbers) as Python numbers and lists."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_wire(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, dict):
-        return {key: to_wire(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_wire(item) for item in value]
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return value.tolist()
-    return value
-
-
-@functools.cache
-def _field_types(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def from_wire(kind: Any, data: Any) -> Any:
-    """``data`` (what ``to_wire`` made) as a value of ``kind``: a dataclass, ``X | None``,
-    ``tuple[X, ...]``, ``list[X]``, ``dict[str, X]``, or plain data (numbers, strings, and
-    ``Any``) as it is."""
-    if data is None:
-        return None
-    if isinstance(kind, type) and is_dataclass(kind):
-        types_of = _field_types(kind)
-        return kind(**{name: from_wire(types_of[name], value) for name, value in data.items()})
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if origin in (typing.Union, types.UnionType):
-        (present,) = [arg for arg in args if arg is not type(None)]  # X | None only
-        return from_wire(present, data)
-    if origin is tuple:
-        return tuple(from_wire(args[0], item) for item in data)
-    if origin is list:
-        return [from_wire(args[0], item) for item in data]
-    if origin is dict:
-        return {key: from_wire(args[1], item) for key, item in data.items()}
-    return data
-
-
-# -- the kinds of message ------------------------------------------------------------------
-
-
-class Request(Generic[ReplyT]):
-    """A request; subclasses say their op (its name on the pipe) and their reply type:
-    ``class CheckRequest(Request[CheckReply], op="check")``."""
-
-    op: ClassVar[str]
-    reply_type: ClassVar[type]
-
-    def __init_subclass__(cls, op: str, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.op = op
-        (cls.reply_type,) = typing.get_args(cls.__orig_bases__[0])  # type: ignore[attr-defined]
-
-
-class Event:
-    """Something a running request streams to its client before the reply; subclasses
-    say their topic (their name on the pipe): ``class AgentToken(Event, topic="token")``."""
-
-    topic: ClassVar[str]
-
-    def __init_subclass__(cls, topic: str, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.topic = topic
+__all__ = [
+    "AgentToken",
+    "CheckReply",
+    "CheckRequest",
+    "CompileReply",
+    "CompileRequest",
+    "CompileTimings",
+    "EvolutionProgress",
+    "EvolveReply",
+    "EvolveRequest",
+    "Event",
+    "LogLine",
+    "RegistryListRequest",
+    "RegistryListing",
+    "RegistryRow",
+    "RepairAttempt",
+    "RepairReply",
+    "RepairRequest",
+    "Request",
+    "SwarmReply",
+    "SwarmRequest",
+    "SynthesizeReply",
+    "SynthesizeRequest",
+    "SynthesizedCandidate",
+    "UnknownRequest",
+    "from_wire",
+    "to_wire",
+]
 
 
 # -- replies ---------------------------------------------------------------------------------
@@ -131,33 +91,6 @@ class PingReply:
 
 
 @dataclass(frozen=True)
-class CheckReply:
-    diagnostics: tuple[Diagnostic, ...]  # none: the program verifies
-
-
-@dataclass(frozen=True)
-class CompileTimings:
-    parse_verify_s: float
-    lower_s: float
-    jit_s: float
-
-
-@dataclass(frozen=True)
-class CompileReply:
-    diagnostics: tuple[Diagnostic, ...]
-    timings: CompileTimings | None = None  # None: it did not compile
-
-    @property
-    def ok(self) -> bool:
-        return self.timings is not None
-
-
-@dataclass(frozen=True)
-class SwarmReply:
-    report: SwarmReport
-
-
-@dataclass(frozen=True)
 class FlyReply:
     episodes: int  # flown before the flight was stopped
 
@@ -168,72 +101,12 @@ class SwapReply:
 
 
 @dataclass(frozen=True)
-class RepairAttempt:
-    """One attempt of a repair session, as the Repair pane shows it (the prompt and the
-    model's raw output stay in the engine)."""
-
-    number: int
-    tier: str
-    agent: str
-    seconds: float
-    decision: str  # pending | accepted | rejected
-    explanation: str
-    diff: str
-    diagnostics: tuple[Diagnostic, ...]  # the candidate's
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for d in self.diagnostics if d.severity == "error")
-
-
-@dataclass(frozen=True)
 class RepairState:
     session: int  # the number to step it with
     status: str  # in_progress | repaired | failed
     text: str  # the program as the session has it now
     diagnostics: tuple[Diagnostic, ...]
     attempts: tuple[RepairAttempt, ...]
-
-
-@dataclass(frozen=True)
-class SynthesizedCandidate:
-    path: str  # where the engine wrote the program
-    report: SwarmReport
-
-
-@dataclass(frozen=True)
-class SynthesizeReply:
-    status: str  # ok | failed
-    seconds: float
-    cache: str  # miss (the models wrote it), l1 or l2 (memory answered)
-    best_source: str | None  # the program the run kept; None: nothing flew
-    candidates: tuple[SynthesizedCandidate, ...]  # best first
-    cancelled: bool
-
-
-@dataclass(frozen=True)
-class EvolveReply:
-    result: EvolutionResult | None  # None: the search did not start (``refused`` says why)
-    # why not: the Gymnasium environment asked for cannot be made, or its spaces do not fit
-    refused: str | None = None
-
-
-@dataclass(frozen=True)
-class RegistryRow:
-    """A key's best stored controller, as the Registry pane lists it."""
-
-    key: str
-    file: str
-    scores: dict[str, Any]  # success_rate, mean_score, cvar10_score, ...
-    strategy: dict[str, Any] | None
-    condition: dict[str, Any]  # gravity, turbulence, ...
-    created: float  # time.time() when it was stored
-    source: str
-
-
-@dataclass(frozen=True)
-class RegistryListing:
-    entries: tuple[RegistryRow, ...]  # best first
 
 
 @dataclass(frozen=True)
@@ -255,30 +128,6 @@ class PingRequest(Request[PingReply], op="ping"):
 
 
 @dataclass(frozen=True)
-class CheckRequest(Request[CheckReply], op="check"):
-    text: str
-    path: str
-    controller: bool = True  # hold it to the controller ABI
-
-
-@dataclass(frozen=True)
-class CompileRequest(Request[CompileReply], op="compile"):
-    text: str
-    path: str
-
-
-@dataclass(frozen=True)
-class SwarmRequest(Request[SwarmReply], op="swarm"):
-    text: str
-    path: str
-    agents: int = 100
-    seed: int = 0
-    gravity: float = MOON_GRAVITY
-    turbulence: float = 1.0
-    timeout_s: float | None = None
-
-
-@dataclass(frozen=True)
 class FlyRequest(Request[FlyReply], op="fly"):
     """Fly landers one after another (agent 0, 1, ...) with the program, streaming a
     ``LanderFrame`` per step at ``fps``, until ``StopFlightRequest`` or another
@@ -287,8 +136,7 @@ class FlyRequest(Request[FlyReply], op="fly"):
     text: str
     path: str
     seed: int = 0
-    gravity: float = MOON_GRAVITY
-    turbulence: float = 1.0
+    environment: Environment = field(default_factory=Environment)
     fps: float = 25.0
     episodes: int = 0
     # the client's number for this flight, echoed in its frames: frames of a flight
@@ -327,55 +175,6 @@ class RepairStepRequest(Request[RepairState], op="repair_step"):
     session: int
     action: str  # propose | accept | reject | edit | auto
     text: str | None = None  # edit: the user's own program
-
-
-@dataclass(frozen=True)
-class SynthesizeRequest(Request[SynthesizeReply], op="synthesize"):
-    """reasoning -> synthesis -> repair -> swarm for ``candidates`` programs (known
-    conditions come from the registry without any model), streaming ``AgentToken`` and
-    a ``LogLine`` per step."""
-
-    gravity: float = MOON_GRAVITY
-    turbulence: float = 1.0
-    candidates: int = 2
-    agents_in_swarm: int = 100
-    seed: int = 0
-    use_registry: bool = True
-    agents: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class EvolveRequest(Request[EvolveReply], op="evolve"):
-    """Evolve controllers from ``text`` (if not empty), the samples and the registry's
-    controllers for nearby conditions (those two unless ``with_default_seeds`` is off),
-    streaming ``EvolutionProgress`` and, with ``use_llm``, ``AgentToken``. A
-    ``CancelRequest`` stops it with the best so far. With ``env_id`` the environment is
-    made first: one it cannot make is a refused reply, not an error."""
-
-    text: str | None = None
-    path: str | None = None
-    gravity: float = MOON_GRAVITY
-    turbulence: float = 1.0
-    budget_s: float | None = 60.0
-    generations: int | None = None
-    evaluations: int | None = None  # EvolveOptions.evaluations
-    population: int = 4
-    islands: int = 2
-    seed: int = 0
-    use_llm: bool = True
-    llm_mode: str = "guide"  # EvolveOptions.llm_mode
-    agents: dict[str, Any] | None = None
-    with_default_seeds: bool = True
-    # a Gymnasium environment that chooses and validates (EvolveOptions.env_id, env_args:
-    # its id and gymnasium.make arguments); None: the native swarm alone
-    env_id: str | None = None
-    env_args: tuple[tuple[str, Any], ...] = ()
-    objective: str = "landed"  # EvolveOptions.objective: "landed" or "return"
-
-
-@dataclass(frozen=True)
-class RegistryListRequest(Request[RegistryListing], op="registry_ls"):
-    pass
 
 
 @dataclass(frozen=True)
@@ -433,63 +232,23 @@ class LanderFrame(Event, topic="frame"):
     flight: int = 0  # the FlyRequest's ``flight``
 
 
-@dataclass(frozen=True)
-class AgentToken(Event, topic="token"):
-    agent: str  # reasoning | synthesis
-    text: str
-
-
-@dataclass(frozen=True)
-class LogLine(Event, topic="log"):
-    """A step of the synthesis pipeline."""
-
-    line: str
-
-
-@dataclass(frozen=True)
-class EvolutionProgress(Event, topic="evolution"):
-    """One of the search's events, in the field of its kind, the others None (a field per
-    kind rather than one of the union type, so that ``from_wire`` knows its type). The
-    engine gives a tuned seed's ``BestSoFar`` the seed as written in ``parent_text``."""
-
-    generation: GenerationEnded | None = None
-    best: BestSoFar | None = None
-    failure: FailedCandidate | None = None
-    log: SearchLog | None = None
-
-    @classmethod
-    def of(cls, event: EvolutionEvent) -> EvolutionProgress:
-        """The message that carries ``event``."""
-        if isinstance(event, GenerationEnded):
-            return cls(generation=event)
-        if isinstance(event, BestSoFar):
-            return cls(best=event)
-        if isinstance(event, FailedCandidate):
-            return cls(failure=event)
-        return cls(log=event)
-
-
+# the engine's own requests; the commands' (check, compile, swarm, evolve, ...) come from
+# their table
+ENGINE_REQUESTS: tuple[type[Request[Any]], ...] = (
+    PingRequest,
+    FlyRequest,
+    SwapRequest,
+    StopFlightRequest,
+    RepairStartRequest,
+    RepairStepRequest,
+    FlushRequest,
+    CancelRequest,
+    ShutdownRequest,
+    DebugSegfaultRequest,
+    DebugHangRequest,
+)
 REQUESTS: dict[str, type[Request[Any]]] = {
-    request.op: request
-    for request in (
-        PingRequest,
-        CheckRequest,
-        CompileRequest,
-        SwarmRequest,
-        FlyRequest,
-        SwapRequest,
-        StopFlightRequest,
-        RepairStartRequest,
-        RepairStepRequest,
-        SynthesizeRequest,
-        EvolveRequest,
-        RegistryListRequest,
-        FlushRequest,
-        CancelRequest,
-        ShutdownRequest,
-        DebugSegfaultRequest,
-        DebugHangRequest,
-    )
+    request.op: request for request in (*BY_REQUEST, *ENGINE_REQUESTS)
 }
 EVENTS: dict[str, type[Event]] = {
     event.topic: event for event in (LanderFrame, AgentToken, LogLine, EvolutionProgress)

@@ -14,15 +14,18 @@ outside.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..commands import BY_REQUEST
+from ..commands.base import Emit, no_events
 from . import protocol as p
 from .protocol import Event, Request
 
@@ -36,12 +39,7 @@ if TYPE_CHECKING:  # the engine loads the agents (and MLIR) only when a request 
 
 _local = threading.local()
 LOG_LIMIT_BYTES = 5 * 2**20
-
-Emit = Callable[[Event], None]  # streams an event to the client that made the request
-
-
-def _no_events(event: Event) -> None:
-    """``emit`` for a request the engine makes of itself: nobody to stream to."""
+ReplyT = TypeVar("ReplyT")
 
 
 def _compiler() -> Compiler:
@@ -55,7 +53,9 @@ def _compiler() -> Compiler:
 
 class Handlers:
     """One handler per request type: ``handler(request, emit) -> reply``, where ``emit``
-    streams events to the client that made the request."""
+    streams events to the client that made the request. The user's operations are their
+    commands' ``run`` (``commands.BY_REQUEST``), with these handlers as their context
+    (``commands.base.Context``: a compiler per thread, the registry, the agents)."""
 
     def __init__(self) -> None:
         self._flight: dict[str, Any] | None = None  # the live lander: slot, stop, versions
@@ -63,6 +63,7 @@ class Handlers:
         self._agents: Agents | None = None
         self._sessions: dict[int, RepairSession] = {}  # repair sessions by number
         self._registry: Registry | None = None
+        self._registries: dict[str, Registry] = {}  # others than the default, by folder
         self._registry_lock = threading.Lock()
         # set by ``cancel``: agents stop generating (one event per agent job, so a cancel
         # ends the jobs running now and not the next one)
@@ -70,58 +71,47 @@ class Handlers:
 
     def table(self) -> dict[type[Request[Any]], Callable[[Any, Emit], Any]]:
         """What the engine answers: the request types and their handlers."""
-        return {
+        commands = {
+            request: functools.partial(command.run, context=self)
+            for request, command in BY_REQUEST.items()
+        }
+        return commands | {
             p.PingRequest: self.ping,
-            p.CheckRequest: self.check,
-            p.CompileRequest: self.compile,
-            p.SwarmRequest: self.swarm,
             p.FlyRequest: self.fly,
             p.SwapRequest: self.swap,
             p.StopFlightRequest: self.stop_flight,
             p.RepairStartRequest: self.repair_start,
             p.RepairStepRequest: self.repair_step,
-            p.SynthesizeRequest: self.synthesize,
-            p.EvolveRequest: self.evolve,
-            p.RegistryListRequest: self.list_registry,
             p.FlushRequest: self.flush,
             p.CancelRequest: self.cancel,
             p.DebugSegfaultRequest: self.debug_segfault,
             p.DebugHangRequest: self.debug_hang,
         }
 
+    def answer(self, request: Request[ReplyT], emit: Emit) -> ReplyT:
+        """``request``'s reply, from its handler in the table."""
+        reply: ReplyT = self.table()[type(request)](request, emit)
+        return reply
+
     def ping(self, request: p.PingRequest, emit: Emit) -> p.PingReply:
         return p.PingReply(os.getpid())
 
-    def check(self, request: p.CheckRequest, emit: Emit) -> p.CheckReply:
-        return p.CheckReply(
-            tuple(_compiler().check(request.text, request.path, require_control=request.controller))
-        )
+    # -- the commands' context (commands.base.Context) --------------------------------------
 
-    def compile(self, request: p.CompileRequest, emit: Emit) -> p.CompileReply:
-        from ..compiler import CompileError
+    def compiler(self) -> Compiler:
+        return _compiler()
 
+    def agents(self, overrides: dict[str, Any] | None) -> Agents:
+        return self._agents_for(overrides)
+
+    @contextlib.contextmanager
+    def cancellation(self) -> Iterator[threading.Event]:
+        """Set by a ``CancelRequest`` while the work runs."""
+        cancel = self._cancel_event()
         try:
-            program = _compiler().compile(request.text, request.path, require_control=True)
-        except CompileError as error:
-            return p.CompileReply(tuple(error.diagnostics))
-        t = program.timings
-        return p.CompileReply((), p.CompileTimings(t.parse_verify_s, t.lower_s, t.jit_s))
-
-    def swarm(self, request: p.SwarmRequest, emit: Emit) -> p.SwarmReply:
-        from ..sim import Environment, evaluate
-
-        env = Environment(gravity=request.gravity, turbulence=request.turbulence)
-        return p.SwarmReply(
-            evaluate(
-                request.text,
-                request.path,
-                env,
-                agents=request.agents,
-                seed=request.seed,
-                timeout_s=request.timeout_s,
-                compiler=_compiler(),
-            )
-        )
+            yield cancel
+        finally:
+            self._cancels.discard(cancel)
 
     # -- the live lander ----------------------------------------------------------------
 
@@ -130,7 +120,7 @@ class Handlers:
         import time
 
         from ..compiler import ControllerSlot
-        from ..sim import Environment, LiveLander
+        from ..sim import LiveLander
 
         path = request.path
         program = _compiler().compile(request.text, path, require_control=True)
@@ -140,7 +130,7 @@ class Handlers:
             if self._flight is not None:
                 self._flight["stop"].set()
             self._flight = {"slot": slot, "stop": stop, "versions": 1, "path": path}
-        env = Environment(gravity=request.gravity, turbulence=request.turbulence)
+        env = request.environment
         agent, flown = 0, 0
         while not stop.is_set():
             lander = LiveLander(slot, env, seed=request.seed, agent=agent)
@@ -249,19 +239,7 @@ class Handlers:
             session.status,
             session.text,
             tuple(session.diagnostics),
-            tuple(
-                p.RepairAttempt(
-                    a.number,
-                    a.tier,
-                    a.agent,
-                    a.seconds,
-                    a.decision,
-                    a.explanation,
-                    a.diff,
-                    tuple(a.diagnostics),
-                )
-                for a in session.attempts
-            ),
+            tuple(p.RepairAttempt.of(a) for a in session.attempts),
         )
 
     def repair_step(self, request: p.RepairStepRequest, emit: Emit) -> p.RepairState:
@@ -286,152 +264,27 @@ class Handlers:
 
     # -- synthesis and the registry (the Reasoning, Swarm and Registry panes) ----------------
 
-    def registry(self) -> Registry:
-        """The L1/L2 registry (``~/.neurojit/registry`` or $NEUROJIT_REGISTRY), opened once.
-        A stored object that no longer loads is recompiled with this thread's compiler."""
-        with self._registry_lock:
-            if self._registry is None:
-                from ..memory import Registry, rebuild_with
+    def registry(self, path: str | None = None) -> Registry:
+        """The L1/L2 registry (``~/.neurojit/registry`` or $NEUROJIT_REGISTRY; or the one
+        at ``path``), opened once. A stored object that no longer loads is recompiled with
+        this thread's compiler."""
+        from ..memory import Registry, rebuild_with
 
-                self._registry = Registry(
-                    rebuild=lambda source, file: rebuild_with(_compiler())(source, file)
-                )
+        def rebuild(source: str, file: str) -> Any:
+            return rebuild_with(_compiler())(source, file)
+
+        with self._registry_lock:
+            if path is not None:
+                if path not in self._registries:
+                    self._registries[path] = Registry(path, rebuild=rebuild)
+                return self._registries[path]
+            if self._registry is None:
+                self._registry = Registry(rebuild=rebuild)
             return self._registry
 
-    def synthesize(self, request: p.SynthesizeRequest, emit: Emit) -> p.SynthesizeReply:
-        import time
-
-        from ..agents.pipeline import synthesize
-        from ..paths import neurojit_home
-        from ..sim import Environment
-
-        cancel = self._cancel_event()
-        out_dir = neurojit_home() / "candidates" / time.strftime("%Y%m%d-%H%M%S")
-        env = Environment(gravity=request.gravity, turbulence=request.turbulence)
-        try:
-            run = synthesize(
-                self._agents_for(request.agents),
-                env,
-                candidates=request.candidates,
-                agents_in_swarm=request.agents_in_swarm,
-                seed=request.seed,
-                out_dir=out_dir,
-                on_token=self._token_stream(emit),
-                compiler=_compiler(),
-                log=lambda line: emit(p.LogLine(line)),
-                registry=self.registry() if request.use_registry else None,
-                cancel=cancel,
-            )
-        finally:
-            self._cancels.discard(cancel)
-        # synthesize's best is remembered or written by the models: both carry a source
-        source = getattr(run.best, "source", None) if run.best else None
-        return p.SynthesizeReply(
-            run.status,
-            run.seconds,
-            run.cache,
-            source,
-            tuple(p.SynthesizedCandidate(c.path, c.report) for c in run.candidates),
-            cancel.is_set(),
-        )
-
-    def evolve(self, request: p.EvolveRequest, emit: Emit) -> p.EvolveReply:
-        """The registry keeps the winner only if it beats what is stored and every sample.
-        An objective it does not know or an environment it cannot make is a refused
-        reply (one line), before any search."""
-        from ..evolve.evaluation import OBJECTIVES
-        from ..evolve.results import BestSoFar, EvolutionEvent, EvolveOptions
-        from ..evolve.runner import default_seeds, run_evolution
-        from ..sim import Environment
-
-        env = Environment(gravity=request.gravity, turbulence=request.turbulence)
-        if request.objective not in OBJECTIVES:
-            return p.EvolveReply(
-                None, refused=f"objective {request.objective!r}: give landed or return"
-            )
-        gym_fields: dict[str, Any] = {}
-        if request.env_id is not None:
-            from ..evolve.gym_judging import check_env, env_fields
-            from ..gym.environments import EnvSpec, FlightError
-
-            # made once before any search, as `evolve --env` does: the workstation's
-            # dialog only reads the words, the engine is where environments are made
-            spec = EnvSpec.of(request.env_id, dict(request.env_args))
-            try:
-                check_env(spec)
-            except FlightError as error:
-                return p.EvolveReply(None, refused=str(error))
-            gym_fields = env_fields(spec)
-        registry = self.registry()
-        seeds = default_seeds(env, registry) if request.with_default_seeds else []
-        text, path = request.text, None
-        if text and text.strip():
-            path = request.path or "editor.mlir"
-            seeds = [(path, text)] + [
-                (other_path, other_text) for other_path, other_text in seeds if other_text != text
-            ]
-        as_written: dict[str, str] = {}
-        for seed_path, seed_text in seeds:
-            as_written.setdefault(seed_path, seed_text)
-
-        def forward(event: EvolutionEvent) -> None:
-            if isinstance(event, BestSoFar) and not event.parent_text and event.lineage:
-                # a tuned seed has no parent: its diff is against the seed as written
-                seed_text = as_written.get(event.lineage[0].source, "")
-                event = replace(event, parent_text=seed_text)
-            emit(p.EvolutionProgress.of(event))
-
-        options = EvolveOptions(
-            budget_s=request.budget_s,
-            generations=request.generations,
-            evaluations=request.evaluations,
-            population=request.population,
-            islands=request.islands,
-            seed=request.seed,
-            use_llm=request.use_llm,
-            llm_mode=request.llm_mode,
-            objective=request.objective,
-            **gym_fields,
-        )
-        cancel = self._cancel_event()
-        try:
-            result = run_evolution(
-                env,
-                options,
-                seeds=seeds or None,
-                registry=registry,
-                agents=self._agents_for(request.agents) if request.use_llm else None,
-                on_event=forward,
-                on_token=self._token_stream(emit),
-                cancel=cancel,
-                editor_path=path,
-            )
-        finally:
-            self._cancels.discard(cancel)
-        return p.EvolveReply(result)
-
-    def list_registry(self, request: p.RegistryListRequest, emit: Emit) -> p.RegistryListing:
-        """Every key's best entry, best first: the Registry pane's table."""
-        registry = self.registry()
-        registry.flush()  # entries still being written back are part of the answer
-        entries = sorted(registry.entries(), key=lambda e: e.rank_key(), reverse=True)
-        return p.RegistryListing(
-            tuple(
-                p.RegistryRow(
-                    e.key,
-                    e.file,
-                    e.scores,
-                    e.strategy,
-                    e.key_data.get("condition", {}),
-                    e.created,
-                    e.source,
-                )
-                for e in entries
-            )
-        )
-
     def flush(self, request: p.FlushRequest, emit: Emit) -> p.FlushReply:
-        return p.FlushReply(self._registry.flush() if self._registry is not None else True)
+        registries = [self._registry, *self._registries.values()]
+        return p.FlushReply(all([r.flush() for r in registries if r is not None]))
 
     # Test hooks: the crash-survival tests need a request that kills or stalls native code.
     def debug_segfault(self, request: p.DebugSegfaultRequest, emit: Emit) -> p.Done:
@@ -534,8 +387,8 @@ def serve(
         )
 
     def stop_and_flush() -> p.FlushReply:
-        handlers.cancel(p.CancelRequest(), _no_events)  # agents stop at their next token
-        return handlers.flush(p.FlushRequest(), _no_events)
+        handlers.cancel(p.CancelRequest(), no_events)  # agents stop at their next token
+        return handlers.flush(p.FlushRequest(), no_events)
 
     # Not a ``with`` block: leaving one waits for every running job, and a swarm or a
     # generation must not hold up the exit once the registry is safe on disk.

@@ -33,6 +33,7 @@ from textual.worker import Worker, WorkerState
 
 from ..engine import EngineClient
 from ..engine.protocol import AgentToken, EvolutionProgress, LanderFrame, LogLine
+from ..evolve.results import EvolveOptions
 from ..sim.model import Environment
 from .buffer import EditedFile, NothingToSaveTo, editor_title
 from .commands import WorkstationCommands
@@ -98,9 +99,11 @@ class NeuroJITApp(App):
         choice, self.layout_warning = starting_layout(layout, remember_layout)
         self.screen_layout = ScreenLayout(self, choice, remember_layout, THEMES)
         self.synthesis_candidates = 2  # programs the models write per synthesis
-        # EvolveRequest's fields (budget_s, generations, islands, use_llm, ...) where they
-        # differ from its defaults; ``conditions`` and ``target`` give the rest
-        self.evolution_options: dict = {}
+        # F9's search (its conditions are ``conditions``, its Gymnasium environment and
+        # objective ``target``): a minute, shorter than the command line's default, for a
+        # search the user watches
+        self.evolution_options = EvolveOptions(budget_s=60.0)
+        self.evolution_with_default_seeds = True  # the samples and stored controllers too
         self.keystrokes = KeystrokeGaps(self)
         self.hangup = HangupGuard(self)
         self.terminal_gone = False
@@ -206,7 +209,14 @@ class NeuroJITApp(App):
     def action_evolve(self) -> None:
         text, options = self.editor.text, self.evolution_options
         evolution = self.query_one(EvolutionPane)
-        if evolution.evolve(text, self.file.name, self.conditions, options, self.target):
+        if evolution.evolve(
+            text,
+            self.file.name,
+            self.conditions,
+            options,
+            self.target,
+            self.evolution_with_default_seeds,
+        ):
             self.screen_layout.show_side_pane("evolution")
 
     def action_synthesize(self) -> None:

@@ -75,7 +75,7 @@ class EvolutionTarget:
     objective: str = OBJECTIVES[0]
 
     def request_fields(self) -> dict[str, Any]:
-        """``EvolveRequest``'s ``env_id``, ``env_args`` and ``objective``."""
+        """``EvolveOptions``'s ``env_id``, ``env_args`` and ``objective``."""
         return {
             "env_id": self.env.id if self.env is not None else None,
             "env_args": self.env.args if self.env is not None else (),

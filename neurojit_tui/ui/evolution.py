@@ -26,7 +26,7 @@ import difflib
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -43,6 +43,7 @@ from ..evolve.report import provenance_lines
 from ..evolve.results import (
     BestSoFar,
     EvolutionResult,
+    EvolveOptions,
     GenerationEnded,
     GenerationSummary,
     GymFinalist,
@@ -245,19 +246,20 @@ def evolve_request(
     text: str,
     path: str,
     conditions: Environment,
-    options: dict,
+    options: EvolveOptions,
     target: EvolutionTarget | None = None,
+    with_default_seeds: bool = True,
 ) -> EvolveRequest:
-    """The engine's request for an evolution from ``text`` for ``conditions``, judged in
-    ``target``; ``options`` are ``EvolveRequest``'s fields where they differ from its
-    defaults."""
-    fields = {**(target or EvolutionTarget()).request_fields(), **options}
+    """The engine's request for an evolution from ``text`` for ``conditions`` with
+    ``options``, judged in ``target``'s Gymnasium environment and objective if given."""
+    if target is not None:
+        options = replace(options, **target.request_fields())
     return EvolveRequest(
         text=text,
         path=path,
-        gravity=conditions.gravity,
-        turbulence=conditions.turbulence,
-        **fields,
+        environment=conditions,
+        options=options,
+        with_default_seeds=with_default_seeds,
     )
 
 
@@ -406,13 +408,14 @@ class EvolutionPane(Vertical):
         text: str,
         path: str,
         conditions: Environment,
-        options: dict,
+        options: EvolveOptions,
         target: EvolutionTarget | None = None,
+        with_default_seeds: bool = True,
     ) -> bool:
-        """Evolve for ``conditions``, judged in ``target``'s Gymnasium environment if it
-        names one, from ``text`` (and the samples and stored controllers, unless
-        ``options`` says otherwise: ``EvolveRequest``'s fields). Whether it started: one
-        evolution runs at a time."""
+        """Evolve for ``conditions`` with ``options``, judged in ``target``'s Gymnasium
+        environment and objective if given, from ``text`` (and the samples and stored
+        controllers, with ``with_default_seeds``). Whether it started: one evolution runs
+        at a time."""
         if self.running:
             self.notify("an evolution is running (F4 stops it)", severity="warning")
             return False
@@ -420,7 +423,7 @@ class EvolutionPane(Vertical):
         self.announced = None
         self.start(time.monotonic())
         self._clock = self.set_interval(1.0, self.tick)
-        request = evolve_request(text, path, conditions, options, target)
+        request = evolve_request(text, path, conditions, options, target, with_default_seeds)
         self.jobs.start(partial(self._evolve, request), "evolve")
         return True
 

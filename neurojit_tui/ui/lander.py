@@ -125,14 +125,7 @@ def fly_request(
 ) -> FlyRequest:
     """The engine's request for live flight number ``flight`` with ``text``'s controller,
     in ``conditions``, at ``fps`` frames a second."""
-    return FlyRequest(
-        text,
-        path,
-        gravity=conditions.gravity,
-        turbulence=conditions.turbulence,
-        fps=fps,
-        flight=flight,
-    )
+    return FlyRequest(text, path, environment=conditions, fps=fps, flight=flight)
 
 
 class LanderView(Widget):

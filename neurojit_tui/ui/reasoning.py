@@ -44,7 +44,7 @@ def read_candidate(path: str) -> str:
 
 def synthesize_request(candidates: int, conditions: Environment) -> SynthesizeRequest:
     """The engine's request for ``candidates`` programs for ``conditions``."""
-    return SynthesizeRequest(conditions.gravity, conditions.turbulence, candidates=candidates)
+    return SynthesizeRequest(conditions, candidates=candidates)
 
 
 class ReasoningPane(RichLog):

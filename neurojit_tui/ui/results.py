@@ -66,7 +66,7 @@ def flown_in(report: SwarmReport) -> str:
 
 def swarm_request(text: str, path: str, conditions: Environment) -> SwarmRequest:
     """The engine's request for 100 landers flying ``text``'s controller in ``conditions``."""
-    return SwarmRequest(text, path, gravity=conditions.gravity, turbulence=conditions.turbulence)
+    return SwarmRequest(text, path, environment=conditions)
 
 
 @dataclass
@@ -216,7 +216,7 @@ class RegistryPane(Vertical):
         table = self.query_one(DataTable)
         table.clear()
         for index, e in enumerate(entries):
-            c, s = e.condition, e.scores
+            c, s = e.condition or {}, e.scores
             success = s.get("success_rate")
             mean = s.get("mean_score")
             table.add_row(
