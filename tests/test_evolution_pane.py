@@ -36,6 +36,7 @@ from neurojit_tui.sim.report import Outcomes
 from neurojit_tui.ui.evolution import (
     EvolutionPane,
     EvolutionRun,
+    F9Search,
     diff_against_parent,
     fitness_series,
     format_gym_polish,
@@ -375,10 +376,10 @@ async def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(t
     path = _sample_copy(tmp_path)
 
     app = NeuroJITApp(str(path), remember_layout=False)
-    app.evolution_options = EvolveOptions(
-        budget_s=60.0, generations=2, population=2, islands=1, use_llm=False
+    app.f9_search = F9Search(
+        EvolveOptions(budget_s=60.0, generations=2, population=2, islands=1, use_llm=False),
+        with_default_seeds=False,
     )
-    app.evolution_with_default_seeds = False
     async with app.run_test(size=(200, 60)) as pilot:
         editor = app.editor
         original = editor.text
@@ -413,7 +414,7 @@ async def test_f9_evolves_hot_swaps_the_lander_and_accept_is_one_undoable_edit(t
         await pilot.press("f1", "ctrl+z")
         assert editor.text == original  # one undo brings the buffer back
         # F4 stops a run with the best so far, which is not offered to the registry
-        app.evolution_options = replace(app.evolution_options, generations=None)
+        app.f9_search.options = replace(app.f9_search.options, generations=None)
         await pilot.press("f9")
         await _wait_for(pilot, lambda: pane.run.best is not None, 120)
         await pilot.press("f4")

@@ -33,7 +33,6 @@ from textual.worker import Worker, WorkerState
 
 from ..engine import EngineClient
 from ..engine.protocol import AgentToken, EvolutionProgress, LanderFrame, LogLine
-from ..evolve.results import EvolveOptions
 from ..sim.model import Environment
 from .buffer import EditedFile, NothingToSaveTo, editor_title
 from .commands import WorkstationCommands
@@ -42,7 +41,7 @@ from .cores import CoresPane
 from .diagnostics import DiagnosticsPane
 from .editor import TensorLangEditor
 from .engine_jobs import EngineJobs, EngineTrouble
-from .evolution import EvolutionPane
+from .evolution import EvolutionPane, F9Search
 from .hangup import HangupGuard
 from .keymap import APP_BINDINGS, allowed_over_a_dialog
 from .keystrokes import KeystrokeGaps
@@ -99,11 +98,7 @@ class NeuroJITApp(App):
         choice, self.layout_warning = starting_layout(layout, remember_layout)
         self.screen_layout = ScreenLayout(self, choice, remember_layout, THEMES)
         self.synthesis_candidates = 2  # programs the models write per synthesis
-        # F9's search (its conditions are ``conditions``, its Gymnasium environment and
-        # objective ``target``): a minute, shorter than the command line's default, for a
-        # search the user watches
-        self.evolution_options = EvolveOptions(budget_s=60.0)
-        self.evolution_with_default_seeds = True  # the samples and stored controllers too
+        self.f9_search = F9Search()  # its conditions: ``conditions``; Gymnasium: ``target``
         self.keystrokes = KeystrokeGaps(self)
         self.hangup = HangupGuard(self)
         self.terminal_gone = False
@@ -207,16 +202,8 @@ class NeuroJITApp(App):
         self.query_one(LanderView).hot_swap(self.editor.text, self.file.name)
 
     def action_evolve(self) -> None:
-        text, options = self.editor.text, self.evolution_options
-        evolution = self.query_one(EvolutionPane)
-        if evolution.evolve(
-            text,
-            self.file.name,
-            self.conditions,
-            options,
-            self.target,
-            self.evolution_with_default_seeds,
-        ):
+        evolution, text = self.query_one(EvolutionPane), self.editor.text
+        if evolution.evolve(text, self.file.name, self.conditions, self.target, self.f9_search):
             self.screen_layout.show_side_pane("evolution")
 
     def action_synthesize(self) -> None:

@@ -264,6 +264,15 @@ def evolve_request(
 
 
 @dataclass
+class F9Search:
+    """What F9 asks of the engine besides the program, the conditions and the target."""
+
+    # a minute, shorter than the command line's default, for a search the user watches
+    options: EvolveOptions = field(default_factory=lambda: EvolveOptions(budget_s=60.0))
+    with_default_seeds: bool = True  # the samples and stored controllers too
+
+
+@dataclass
 class EvolutionRun:
     """What the pane knows about one run, built from its events (no widgets)."""
 
@@ -408,14 +417,13 @@ class EvolutionPane(Vertical):
         text: str,
         path: str,
         conditions: Environment,
-        options: EvolveOptions,
         target: EvolutionTarget | None = None,
-        with_default_seeds: bool = True,
+        search: F9Search | None = None,
     ) -> bool:
-        """Evolve for ``conditions`` with ``options``, judged in ``target``'s Gymnasium
-        environment and objective if given, from ``text`` (and the samples and stored
-        controllers, with ``with_default_seeds``). Whether it started: one evolution runs
-        at a time."""
+        """Evolve for ``conditions`` as ``search`` says, judged in ``target``'s Gymnasium
+        environment and objective if given, from ``text``. Whether it started: one
+        evolution runs at a time."""
+        search = search or F9Search()
         if self.running:
             self.notify("an evolution is running (F4 stops it)", severity="warning")
             return False
@@ -423,7 +431,9 @@ class EvolutionPane(Vertical):
         self.announced = None
         self.start(time.monotonic())
         self._clock = self.set_interval(1.0, self.tick)
-        request = evolve_request(text, path, conditions, options, target, with_default_seeds)
+        request = evolve_request(
+            text, path, conditions, search.options, target, search.with_default_seeds
+        )
         self.jobs.start(partial(self._evolve, request), "evolve")
         return True
 
