@@ -37,7 +37,6 @@ from .commands.args import (
 )
 from .commands.args import agent_overrides as _agent_overrides
 from .commands.base import EXIT_DIAGNOSTICS, EXIT_OK, EXIT_USAGE_ERROR, CommandError
-from .commands.bench import BENCHES, Bench
 from .evolve.results import EvolveOptions
 
 __all__ = [  # the argument types, for tests and scripts
@@ -62,22 +61,6 @@ __all__ = [  # the argument types, for tests and scripts
 ]
 
 _read = read_program
-
-
-def _bench_ui(args, log):
-    from .ui.bench import bench_ui
-
-    return bench_ui(log=log)
-
-
-def _bench_ui_table(args, result) -> str:
-    from .ui.bench import format_ui_table
-
-    return format_ui_table(result)
-
-
-# bench ui measures the workstation, a layer above commands/: its entry is added here
-BENCHES["ui"] = Bench("ui", _bench_ui, _bench_ui_table)
 
 
 def cmd_demo(args) -> int:

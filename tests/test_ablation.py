@@ -4,7 +4,7 @@ significance tests; the random control arm; the failure table in the model's pro
 import json
 import math
 
-from neurojit_tui.evolve.ablation import bench_ablation, format_ablation_table, proposals
+from neurojit_tui.benches.ablation import bench_ablation, format_ablation_table, proposals
 from neurojit_tui.evolve.llm import RandomGuide, failure_table_text
 from neurojit_tui.evolve.search import evolve
 

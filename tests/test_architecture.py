@@ -21,6 +21,7 @@ LAYERS = (
     # sim); Ray clusters flying sim's kernels (Ray imported only when one is asked for)
     ("agents",),  # the LLM agents and the synthesis pipeline (answers from memory)
     ("evolve",),  # the evolutionary search (compiler, sim, memory, agents)
+    ("benches",),  # neurojit bench's measurements, which the product never imports
     ("commands",),  # the user's operations: request, flags, run, presentation (one each)
     ("engine",),  # the engine process: everything above the UI runs in it
     ("demo", "lsp", "ui"),  # programs that talk to the engine, or run the demo

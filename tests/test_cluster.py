@@ -422,7 +422,7 @@ def test_the_cores_pane_shows_each_node_beside_the_local_cores():
 
 @pytest.mark.slow
 def test_bench_cluster_measures_local_threads_and_the_cluster_in_one_run(ray_cluster):
-    from neurojit_tui.cluster.bench import bench_cluster, format_cluster_table
+    from neurojit_tui.benches.cluster import bench_cluster, format_cluster_table
 
     result = bench_cluster(ray_cluster.address, seconds=0.3, log=lambda message: None)
     cluster = result["cluster"]

@@ -418,7 +418,7 @@ def test_population_evaluator_compiles_a_structure_once(compiler):
 
 
 def test_bench_evolve_runs_its_arms_on_one_budget_and_measures_throughput():
-    from neurojit_tui.evolve.bench import bench_evolve, format_evolve_table
+    from neurojit_tui.benches.evolve import bench_evolve, format_evolve_table
 
     result = bench_evolve(
         [(3.0, 0.8)], budget=1.0, validation_agents=64, log=lambda m: None, throughput_seconds=0.3
@@ -433,7 +433,7 @@ def test_bench_evolve_runs_its_arms_on_one_budget_and_measures_throughput():
 
 def test_bench_evolve_synthesize_arm_keeps_the_best_program_the_models_wrote(tmp_path):
     from neurojit_tui.agents.synthesis import example_program
-    from neurojit_tui.evolve.bench import _synthesize_arm
+    from neurojit_tui.benches.evolve import _synthesize_arm
 
     from .conftest import body_lines, scripted_agents
 

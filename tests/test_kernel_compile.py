@@ -5,10 +5,10 @@ flies at once on the quick tier and moves to -O3 compiled in the background."""
 import numpy as np
 import pytest
 
+from neurojit_tui.benches.jit import bench_jit
 from neurojit_tui.compiler.machine_code import FULL, QUICK
 from neurojit_tui.sim import model
 from neurojit_tui.sim.control_block import CONTROL_BLOCK, control_block_ir, lower_control_block
-from neurojit_tui.sim.jit_bench import bench_jit
 from neurojit_tui.sim.native import NativeSwarm
 
 from .conftest import SAMPLES

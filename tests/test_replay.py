@@ -217,7 +217,7 @@ def test_a_fresh_process_answers_known_conditions_from_l2_without_the_models(tmp
 
 
 def test_bench_cache_measures_a_warm_start_of_what_evolve_stored():
-    from neurojit_tui.evolve.cache_bench import bench_cache
+    from neurojit_tui.benches.cache import bench_cache
 
     result = bench_cache(None, evaluations=600, fresh_processes=1, log=lambda m: None)
     assert result["cold_status"] == "ok" and not result["cold_used_models"]
@@ -226,7 +226,7 @@ def test_bench_cache_measures_a_warm_start_of_what_evolve_stored():
 
 
 def test_bench_evolve_with_an_evaluation_bound_repeats_exactly():
-    from neurojit_tui.evolve.bench import bench_evolve, format_evolve_table
+    from neurojit_tui.benches.evolve import bench_evolve, format_evolve_table
 
     def run():
         return bench_evolve(

@@ -258,7 +258,7 @@ def test_swarm_cli_json_and_exit_codes(tmp_path):
 
 
 def test_bench_swarm_reports_both_sides_and_scaling():
-    from neurojit_tui.sim.bench import bench_swarm, format_swarm_table
+    from neurojit_tui.benches.swarm import bench_swarm, format_swarm_table
 
     result = bench_swarm(sizes=(100,), repeats=1, threads=2, scaling_agents=2048, scaling_steps=20)
     (row,) = result["rows"]
@@ -273,7 +273,7 @@ def test_bench_swarm_reports_both_sides_and_scaling():
 
 
 def test_bench_swarm_without_a_c_compiler_measures_the_rest_and_says_so():
-    from neurojit_tui.sim.bench import bench_swarm, format_swarm_table
+    from neurojit_tui.benches.swarm import bench_swarm, format_swarm_table
 
     result = bench_swarm(
         sizes=(100,),

@@ -70,55 +70,55 @@ def conditions(text: str) -> list[tuple[float, float]]:
 
 
 def _jit(args: argparse.Namespace, log: Log) -> Any:
-    from ..sim.jit_bench import bench_jit
+    from ..benches.jit import bench_jit
 
     return bench_jit(repeats=args.repeats or 15)
 
 
 def _jit_table(args: argparse.Namespace, result: Any) -> str:
-    from ..sim.jit_bench import format_jit_table
+    from ..benches.jit import format_jit_table
 
     return str(format_jit_table(result))
 
 
 def _swarm(args: argparse.Namespace, log: Log) -> Any:
-    from ..sim.bench import bench_swarm
+    from ..benches.swarm import bench_swarm
 
     return bench_swarm(args.file, repeats=args.repeats or 5)
 
 
 def _swarm_table(args: argparse.Namespace, result: Any) -> str:
-    from ..sim.bench import format_swarm_table
+    from ..benches.swarm import format_swarm_table
 
     return str(format_swarm_table(result))
 
 
 def _inference(args: argparse.Namespace, log: Log) -> Any:
-    from ..agents.bench import bench_inference
+    from ..benches.agents import bench_inference
 
     return bench_inference()
 
 
 def _inference_table(args: argparse.Namespace, result: Any) -> str:
-    from ..agents.bench import format_inference_table
+    from ..benches.agents import format_inference_table
 
     return str(format_inference_table(result))
 
 
 def _repair(args: argparse.Namespace, log: Log) -> Any:
-    from ..agents.bench import bench_repair
+    from ..benches.agents import bench_repair
 
     return bench_repair(_agents(args), seed=args.seed, per_class=args.per_class, log=log)
 
 
 def _repair_table(args: argparse.Namespace, result: Any) -> str:
-    from ..agents.bench import format_repair_table
+    from ..benches.agents import format_repair_table
 
     return str(format_repair_table(result))
 
 
 def _cache(args: argparse.Namespace, log: Log) -> Any:
-    from ..evolve.cache_bench import CacheBenchError, bench_cache
+    from ..benches.cache import CacheBenchError, bench_cache
 
     try:
         return bench_cache(None if args.no_llm else _agents(args), log=log)
@@ -127,7 +127,7 @@ def _cache(args: argparse.Namespace, log: Log) -> Any:
 
 
 def _cache_table(args: argparse.Namespace, result: Any) -> str:
-    from ..evolve.cache_bench import format_cache_table
+    from ..benches.cache import format_cache_table
 
     return str(format_cache_table(result))
 
@@ -136,7 +136,7 @@ def _evolve(args: argparse.Namespace, log: Log) -> Any:
     budget = args.budget if args.budget is not None else 60.0
     if args.arms:
         return _ablation(args, budget, log)
-    from ..evolve.bench import bench_evolve
+    from ..benches.evolve import bench_evolve
 
     pairs, address = conditions(args.conditions), cluster_address(args.cluster)
     agents = None if args.no_llm else _agents(args)
@@ -155,7 +155,7 @@ def _evolve(args: argparse.Namespace, log: Log) -> Any:
 
 def _ablation(args: argparse.Namespace, budget: float, log: Log) -> Any:
     """``bench evolve --arms A,B --seeds K``: the same search with different proposers."""
-    from ..evolve.ablation import AblationError, bench_ablation, check_arms, needs_models
+    from ..benches.ablation import AblationError, bench_ablation, check_arms, needs_models
 
     arms = [arm.strip() for arm in args.arms.split(",") if arm.strip()]
     try:
@@ -177,16 +177,16 @@ def _ablation(args: argparse.Namespace, budget: float, log: Log) -> Any:
 
 def _evolve_table(args: argparse.Namespace, result: Any) -> str:
     if args.arms:
-        from ..evolve.ablation import format_ablation_table
+        from ..benches.ablation import format_ablation_table
 
         return str(format_ablation_table(result))
-    from ..evolve.bench import format_evolve_table
+    from ..benches.evolve import format_evolve_table
 
     return str(format_evolve_table(result))
 
 
 def _gym(args: argparse.Namespace, log: Log) -> Any:
-    from ..evolve.gym_bench import SETTINGS, bench_gym
+    from ..benches.gym import SETTINGS, bench_gym
 
     names = [n.strip() for n in args.settings.split(",")] if args.settings else None
     unknown = [n for n in names or [] if n not in {s.name for s in SETTINGS}]
@@ -206,25 +206,37 @@ def _gym(args: argparse.Namespace, log: Log) -> Any:
 
 
 def _gym_table(args: argparse.Namespace, result: Any) -> str:
-    from ..evolve.gym_bench import format_gym_table
+    from ..benches.gym import format_gym_table
 
     return str(format_gym_table(result))
 
 
 def _cluster(args: argparse.Namespace, log: Log) -> Any:
-    from ..cluster.bench import bench_cluster
+    from ..benches.cluster import bench_cluster
 
     address = None if args.cluster in (None, "none") else cluster_address(args.cluster)
     return _on_cluster(lambda: bench_cluster(address, log=log))
 
 
 def _cluster_table(args: argparse.Namespace, result: Any) -> str:
-    from ..cluster.bench import format_cluster_table
+    from ..benches.cluster import format_cluster_table
 
     return str(format_cluster_table(result))
 
 
 # ``bench ui`` measures the workstation, a layer above this one: cli.py adds its entry.
+def _ui(args: argparse.Namespace, log: Log) -> Any:
+    from ..benches.ui import bench_ui
+
+    return bench_ui(log=log)
+
+
+def _ui_table(args: argparse.Namespace, result: Any) -> str:
+    from ..benches.ui import format_ui_table
+
+    return format_ui_table(result)
+
+
 BENCHES: dict[str, Bench] = {
     bench.name: bench
     for bench in (
@@ -233,12 +245,13 @@ BENCHES: dict[str, Bench] = {
         Bench("inference", _inference, _inference_table),
         Bench("repair", _repair, _repair_table),
         Bench("cache", _cache, _cache_table),
+        Bench("ui", _ui, _ui_table),
         Bench("evolve", _evolve, _evolve_table),
         Bench("gym", _gym, _gym_table),
         Bench("cluster", _cluster, _cluster_table),
     )
 }
-BENCH_NAMES = ("jit", "swarm", "inference", "repair", "cache", "ui", "evolve", "gym", "cluster")
+BENCH_NAMES = tuple(BENCHES)
 
 
 class BenchCommand(Command[Any, Any]):

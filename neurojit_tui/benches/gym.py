@@ -16,12 +16,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ..evolve.gym_judging import GymJudging, env_fields, validation_episodes
+from ..evolve.results import EvolveOptions
+from ..evolve.runner import run_evolution
 from ..gym.environments import EnvSpec
 from ..paths import controller_samples
 from ..sim import model
-from .gym_judging import GymJudging, env_fields, validation_episodes
-from .results import EvolveOptions
-from .runner import run_evolution
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,13 @@ import time
 import numpy as np
 
 from ..compiler import Compiler
+from ..evolve.evaluation import PopulationEvaluator, fitness, population_evaluator
+from ..evolve.results import EvolveOptions
+from ..evolve.runner import samples
+from ..evolve.search import evolve
+from ..evolve.tuning import tune
 from ..sim import model
 from ..sim.swarm import evaluate, validate
-from .evaluation import PopulationEvaluator, fitness, population_evaluator
-from .results import EvolveOptions
-from .runner import samples
-from .search import evolve
-from .tuning import tune
 
 THROUGHPUT_AGENTS = 100
 
@@ -204,7 +204,7 @@ def bench_evolve(
                 continue
             llm = None
             if llm_mode is not None:
-                from .llm import LLMMutation
+                from ..evolve.llm import LLMMutation
 
                 llm = LLMMutation(agents, mode=llm_mode)
             options = EvolveOptions(

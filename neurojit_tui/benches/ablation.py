@@ -35,12 +35,18 @@ import statistics as stdlib_statistics
 import tempfile
 from pathlib import Path
 
+from ..evolve.results import EvolutionResult, EvolveOptions
+from ..evolve.runner import samples
+from ..evolve.search import evolve
+from ..evolve.statistics import (
+    compare,
+    evaluations_to_target,
+    fitness_curve,
+    improve_rate,
+    summarize,
+)
 from ..memory.edits import EditMemory
 from ..sim import model
-from .results import EvolutionResult, EvolveOptions
-from .runner import samples
-from .search import evolve
-from .statistics import compare, evaluations_to_target, fitness_curve, improve_rate, summarize
 
 ARMS = ("symbolic", "random", "guide", "guide-plain", "write")
 MODEL_ARMS = ("guide", "guide-plain", "write")
@@ -82,7 +88,7 @@ def check_arms(arms: list[str], have_models: bool) -> None:
 
 def proposer(arm: str, agents, memory=None):
     """What makes the arm's proposals (None: symbolic operators only)."""
-    from .llm import LLMMutation, RandomGuide
+    from ..evolve.llm import LLMMutation, RandomGuide
 
     base, modifiers = _parts(arm)
     memory = memory if "memory" in modifiers else None

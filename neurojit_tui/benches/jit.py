@@ -25,7 +25,7 @@ from typing import Any
 from ..compiler.driver import Compiler
 from ..compiler.machine_code import FULL, QUICK
 from ..paths import controller_samples
-from .control_block import compile_control_block, lower_control_block
+from ..sim.control_block import compile_control_block, lower_control_block
 
 
 def bench_jit(repeats: int = 15, files: Iterable[Path] | None = None) -> list[dict[str, Any]]:

@@ -21,10 +21,10 @@ import sys
 import tempfile
 import time
 
+from ..evolve.results import EvolveOptions
+from ..evolve.runner import run_evolution
 from ..memory import Registry, rebuild_with
 from ..sim import Environment
-from .results import EvolveOptions
-from .runner import run_evolution
 
 # Conditions no sample lands well in, so the evolved winner is admitted.
 COLD_CONDITIONS = Environment(gravity=3.0, turbulence=0.8)

@@ -20,12 +20,12 @@ import time
 
 import numpy as np
 
+from ..cluster.actors import RESULT_FIELDS, WorkSpec
+from ..cluster.scheduler import IN_FLIGHT_PER_WORKER, BatchCarver, RayCluster
 from ..paths import controller_samples
 from ..sim import model
 from ..sim.native import NativeSwarm
 from ..sim.swarm import default_threads
-from .actors import RESULT_FIELDS, WorkSpec
-from .scheduler import IN_FLIGHT_PER_WORKER, BatchCarver, RayCluster
 
 AGENTS = 128  # a search's training landers
 BLOCKS = (16, 256)  # candidates per call: a CMA-ES generation, a large population
@@ -282,7 +282,7 @@ def bench_cluster(address: str | None = None, seconds: float = 3.0, log=print) -
             address, "node", spec, blocks, seconds, local_state, local_machine=False
         )
     else:
-        from .local import LocalCluster
+        from ..cluster.local import LocalCluster
 
         log("a two-node cluster on this machine (one CPU per node)")
         with LocalCluster((1, 1)) as cluster:

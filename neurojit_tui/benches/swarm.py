@@ -23,11 +23,11 @@ import statistics
 from ..compiler import Compiler
 from ..compiler.reference import ReferenceProgram
 from ..paths import samples_dir
-from . import model
-from .c_reference import CReferenceSwarm, gcc_version
-from .native import NativeSwarm
-from .reference import simulate_reference
-from .swarm import default_threads
+from ..sim import model
+from ..sim.c_reference import CReferenceSwarm, gcc_version
+from ..sim.native import NativeSwarm
+from ..sim.reference import simulate_reference
+from ..sim.swarm import default_threads
 
 SIZES = (100, 10_000, 100_000)
 STEPS = {100: model.MAX_STEPS, 10_000: 200, 100_000: 100}  # numpy at 1e5 agents: ~45 ms/step

@@ -9,9 +9,7 @@ import threading
 import time
 from dataclasses import replace
 
-from ..compiler import Compiler
-from ..paths import controller_samples
-from .backend import (
+from ..agents.backend import (
     GEMMA3,
     GRAMMAR_ENGINE,
     LLAMA_CPP,
@@ -22,9 +20,11 @@ from .backend import (
     compile_grammar,
     physical_cores,
 )
-from .grammar import full_grammar_sample
-from .repair import RepairSession
-from .synthesis import SynthesisAgent, example_program
+from ..agents.grammar import full_grammar_sample
+from ..agents.repair import RepairSession
+from ..agents.synthesis import SynthesisAgent, example_program
+from ..compiler import Compiler
+from ..paths import controller_samples
 
 # -- inference -------------------------------------------------------------------------------
 
