@@ -11,7 +11,7 @@ sets every token the grammar does not allow at that point to -inf before llama.c
 samples. llama.cpp's own grammar sampler checked the grammar against every candidate of
 the vocabulary at every token (Gemma 3 has 262,144), which cost more than the model's
 forward pass; llguidance computes the same set from its token trie and lexer in a small
-fraction of that (README, Benchmarks). A grammar llguidance cannot take falls back to
+fraction of that (docs/benchmarks.md). A grammar llguidance cannot take falls back to
 llama.cpp's sampler, so behaviour never depends on the converter.
 """
 

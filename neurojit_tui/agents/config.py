@@ -20,7 +20,7 @@ from ..config import ConfigError, config_path, read_config
 from .backend import GEMMA3, SMOLLM2, ModelConfig, ModelError
 
 ROLES = ("reasoning", "synthesis")
-# Measured (see README): the instruct SmolLM2 answers the strategy question quickly; the
+# Measured (see docs/agents.md): the instruct SmolLM2 answers the strategy question quickly; the
 # Gemma base model follows the example program line by line far more faithfully.
 DEFAULTS = {
     "reasoning": ModelConfig(model=SMOLLM2, temperature=0.7),

@@ -196,7 +196,7 @@ def _batches_per_call(candidates: int, nodes: int, threads: int) -> int:
 
 def paper_estimate(local: dict, cluster: dict) -> dict:
     """Evaluations/s of a 64-core box, and of N such nodes on a cluster, from this
-    run's numbers (the README states the model and its assumptions).
+    run's numbers (docs/cluster.md states the model and its assumptions).
 
     Per core: r1 evaluations per CPU-second (one local thread), times e, the CPU
     efficiency of this machine's threads. A call of P candidates on N nodes of C

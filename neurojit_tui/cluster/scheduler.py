@@ -2,7 +2,7 @@
 
 ``RayCluster`` connects to a running cluster and starts ``KernelWorker`` actors: one
 per node, with as many threads as the node has CPUs (the default), or one per CPU
-(``granularity="cpu"``); ``neurojit bench cluster`` measures both, the README says why
+(``granularity="cpu"``); ``neurojit bench cluster`` measures both, docs/cluster.md says why
 per node. A run of a controller (a population of parameter vectors, or one program's
 swarm) is a grid of (candidates x agents); ``BatchCarver`` cuts it into batches as
 workers become free, and the driver keeps at most ``IN_FLIGHT_PER_WORKER`` batches

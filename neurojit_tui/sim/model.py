@@ -10,7 +10,7 @@ Units and frame: metres, seconds, radians. The world is Gymnasium LunarLander's,
 wide and 13.3 m tall (its SCALE=30 pixels per metre), flat ground at y = 0 with the
 landing pad at |x| <= 2 m. The lander is a rigid body; ``angle`` is counter-clockwise.
 
-Where this differs from Gymnasium's Box2D model (documented in the README):
+Where this differs from Gymnasium's Box2D model (documented in docs/simulation.md):
 * flat ground everywhere instead of random hills (the pad is still marked);
 * legs are rigid points instead of spring joints; ground contact pushes the body out,
   removes downward speed, applies friction and tips a one-legged lander onto both legs;

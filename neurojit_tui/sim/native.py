@@ -15,7 +15,7 @@ failure stops the run at the end of the current step.
 Compiling a new structure is only its block loop: at the quick tier, so it flies at
 once, then at -O3 on a background thread (``NativeSwarm``). Before, the controller was
 fused into one kernel with the physics, and every structure paid LLVM's -O3 on all of
-it (README, Benchmarks).
+it (docs/benchmarks.md).
 
 Threads call the kernel on disjoint chunks of agents; ctypes releases the GIL.
 """

@@ -4,7 +4,7 @@ how it lowers, what it means in numpy and how the LLM grammar writes it.
 An op class is the one place an op is defined:
 
 * ``spec`` declares it (operands, results, attributes, shape rule, summary); the
-  dialect's IRDL, the language server's hover and completion and the README's op table
+  dialect's IRDL, the language server's hover and completion and the op table in docs/tensorlang.md
   are generated from these (``dialect.OPS``),
 * ``verifier.SemanticVerifier`` calls ``verify(op, verifier)``,
 * ``lowering.Lowering`` makes one rewrite pattern per op from ``lower(op, lowering)``,
