@@ -81,6 +81,9 @@ class GenerationSummary:
     median_fitness: float
     seconds: float  # since the search started
     evaluations: int  # so far
+    # the best's CVaR-10 on the training landers (None: not finite); unlike the fitness it
+    # keeps telling programs apart once the best lands every training lander
+    best_cvar10: float | None = None
 
 
 @dataclass(frozen=True)

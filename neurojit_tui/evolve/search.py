@@ -25,6 +25,7 @@ stops exactly where ``evaluations`` set to its count at the stop would stop it
 from __future__ import annotations
 
 import hashlib
+import math
 import statistics
 import threading
 import time
@@ -484,12 +485,14 @@ class Evolution:
         members = self.database.members()
         fitnesses = [m.fitness for m in members] or [float("-inf")]
         elapsed = time.perf_counter() - self._start
+        best_cvar = self._best.train.cvar10_score if self._best is not None else None
         summary = GenerationSummary(
             generation,
             max(fitnesses),
             statistics.median(fitnesses),
             elapsed,
             self.evaluator.evaluations,
+            best_cvar if best_cvar is not None and math.isfinite(best_cvar) else None,
         )
         self.history.append(summary)
         self._best_since_growth.append(summary.best_fitness)

@@ -241,6 +241,15 @@ def fitness_curve(history: Sequence[GenerationSummary]) -> list[tuple[int, float
     return [(row.evaluations, row.best_fitness) for row in history]
 
 
+def cvar_curve(history: Sequence[GenerationSummary]) -> list[tuple[int, float]]:
+    """(evaluations so far, the best's training CVaR-10) per generation; -inf where the
+    search had none."""
+    return [
+        (row.evaluations, row.best_cvar10 if row.best_cvar10 is not None else -math.inf)
+        for row in history
+    ]
+
+
 def evaluations_to_target(history: Sequence[tuple[int, float]], target: float) -> int | None:
     """The first evaluation count (in the history's order) at which the best fitness
     reached ``target``; None if it never did. To compare arms on it, count a None as
@@ -302,6 +311,7 @@ __all__ = [
     "bootstrap_median_difference",
     "compare",
     "evaluations_to_target",
+    "cvar_curve",
     "fitness_curve",
     "improve_rate",
     "smallest_two_sided_p",
