@@ -284,8 +284,10 @@ def test_the_polish_tunes_the_winner_on_the_environments_own_episodes_and_replay
     assert polish.episodes == polish.evaluations * 3
     assert polish.fitness >= polish.start_fitness
     assert result.replay.polish_generations == 2
-    if polish.fitness > polish.start_fitness:  # a new program, child of the winner
+    if polish.kept and polish.fitness > polish.start_fitness:  # a child of the winner
         assert result.best.lineage[0].mutation == "gym-polish"
+    if not polish.kept:  # no better on the selection episodes: the winner stays
+        assert result.best.lineage[0].mutation != "gym-polish"
     again = run_evolution(model.Environment(), options, seeds=seeds)
     assert again.best.source == result.best.source
 
@@ -295,3 +297,15 @@ def test_polish_needs_an_environment():
 
     line = one_line_error(neurojit("evolve", "--polish", "0.5", "--no-llm"), exit_code=2)
     assert line == "neurojit: error: --polish needs --env"
+
+
+def test_summed_scores_rank_as_their_flights_do():
+    from neurojit_tui.evolve.gym_judging import scores_rank_key
+    from neurojit_tui.evolve.results import GymScores
+
+    steady = GymScores("env", 10, 250.0, 200.0, 1.0, 1.0, (0, 9))
+    bolder = GymScores("env", 10, 260.0, 120.0, 0.9, 0.9, (0, 9))
+    assert scores_rank_key(bolder, "return") > scores_rank_key(steady, "return")
+    assert scores_rank_key(steady, "landed") > scores_rank_key(bolder, "landed")
+    broken = GymScores("env", 10, 300.0, 300.0, 1.0, 1.0, (0, 9), failure="assert")
+    assert scores_rank_key(broken, "return") < scores_rank_key(steady, "return")

@@ -68,6 +68,16 @@ def rank_key(report: FlightReport, objective: str) -> tuple[float, float]:
     return (report.landed, report.mean_return)
 
 
+def scores_rank_key(scores: GymScores, objective: str) -> tuple[float, float]:
+    """``rank_key`` of flights already summed up as ``GymScores``."""
+    if scores.failure is not None or not scores.episodes:
+        return (-math.inf, -math.inf)
+    cvar = scores.cvar10 if scores.cvar10 is not None else -math.inf
+    if objective == "return":
+        return (scores.mean_return, cvar)
+    return (scores.landed, scores.mean_return)
+
+
 def gym_scores(report: FlightReport, spec: EnvSpec) -> GymScores:
     seeds = [s for s in report.seeds if s is not None]
     return GymScores(

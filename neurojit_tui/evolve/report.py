@@ -110,6 +110,13 @@ def summary(result: EvolutionResult) -> str:
     )
     if best.gym_validation is not None:
         lines.append(gym_line("Gymnasium validation", best.gym_validation))
+    if best.gym_polish is not None:
+        polish = best.gym_polish
+        lines.append(
+            f"polish: {polish.generations} CMA-ES generation(s) on {polish.episodes} episodes, "
+            f"training fitness {polish.start_fitness:.1f} -> {polish.fitness:.1f}"
+            + ("" if polish.kept else "; not kept (no better on the selection episodes)")
+        )
     lines.append("lineage: " + " <- ".join(f"{step.id} ({step.mutation})" for step in best.lineage))
     if best.registry is not None:
         verdict = best.registry

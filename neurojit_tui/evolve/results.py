@@ -219,6 +219,9 @@ class GymPolish:
     episode_seeds: tuple[int, int]  # the training episodes' reset seeds: first, last
     start_fitness: float  # the unpolished winner's, on those episodes
     fitness: float  # the polished one's
+    # whether the polished program replaced the winner: only when it also beats it on the
+    # selection episodes, which the polish never flew
+    kept: bool = True
 
 
 @dataclass(frozen=True)

@@ -360,11 +360,20 @@ class Evolution:
             return options.budget_s
         return options.budget_s * (1.0 - options.gym_polish_share)
 
-    def _polished(self, best: Individual, generation: int) -> Individual:
+    def _polished(self, best: Individual, generation: int, unpolished: GymScores) -> Individual:
         """``best`` with its constants tuned on the environment's training episodes
         (``evolve.polish``) until the budget or ``gym_polish_generations`` ends; the
-        polished program is a new individual, its parent ``best``."""
-        from .gym_judging import GYM_TRAINING_OFFSET, episode_seeds
+        polished program is a new individual, its parent ``best``. It replaces ``best``
+        only if it also beats it on the selection episodes (``unpolished``: ``best``'s
+        scores there), which the polish never flew: a few training episodes can be
+        fitted without flying better."""
+        from .gym_judging import (
+            GYM_TRAINING_OFFSET,
+            episode_seeds,
+            gym_scores,
+            scores_rank_key,
+            selection_episodes,
+        )
         from .polish import polish
 
         o, judging = self.options, self.judging
@@ -401,6 +410,17 @@ class Evolution:
             done.tuned.fitness,
         )
         if done.text == best.text:
+            return best
+        check = gym_scores(
+            judging.fly(done.text, f"{best.id}-polished.mlir", selection_episodes(o)),
+            judging.spec,
+        )
+        if scores_rank_key(check, o.objective) <= scores_rank_key(unpolished, o.objective):
+            self._polish = replace(self._polish, kept=False)
+            self._log(
+                f"the polished {best.id} does not beat it on the selection episodes "
+                f"({check.mean_return:.1f} against {unpolished.mean_return:.1f}): kept as it was"
+            )
             return best
         values = [float(v) for v in done.tuned.values]
         train = self.evaluator.fly(structure, np.array([values]))[0]  # native, for the record
@@ -664,7 +684,8 @@ class Evolution:
             best, gym_selection = self._select_in_gym(self._finalists(), self.judging)
             selection = None  # the Gymnasium environment chose instead of the native landers
             if best is not None and self.options.gym_polish_share > 0:
-                best = self._polished(best, generation)
+                unpolished = next(f.scores for f in gym_selection if f.id == best.id)
+                best = self._polished(best, generation, unpolished)
         else:
             best, selection = self._select()
         summary = None

@@ -193,6 +193,7 @@ def format_gym_polish(polish: GymPolish) -> str:
         f"Gymnasium polish: fitness {number(polish.start_fitness)} -> {number(polish.fitness)} "
         f"on its training episodes ({polish.generations} generation(s), "
         f"{polish.evaluations} evaluations, {polish.episodes} episodes)"
+        + ("" if polish.kept else "; not kept: no better on the selection episodes")
     )
 
 
