@@ -267,8 +267,11 @@ def test_rank_correlation_of_native_fitness_and_the_environments_return():
 
 
 def test_the_polish_tunes_the_winner_on_the_environments_own_episodes_and_replays(tmp_path):
-    """--polish: CMA-ES on the winner's constants, scored on training episodes of the
-    environment; never worse there than the unpolished winner, and replayed exactly."""
+    """--polish: CMA-ES on the winner's constants, each generation on fresh training
+    episodes of the environment (its candidates, its centre and the unpolished winner on
+    the same batch); replayed exactly."""
+    from neurojit_tui.evolve.gym_judging import GYM_TRAINING_OFFSET
+
     seeds = [(str(HEURISTIC), HEURISTIC.read_text())]
     options = small_options(
         objective="return",
@@ -280,9 +283,11 @@ def test_the_polish_tunes_the_winner_on_the_environments_own_episodes_and_replay
     )
     result = run_evolution(model.Environment(), options, seeds=seeds)
     polish = result.best.gym_polish
-    assert polish.generations == 2 and polish.evaluations == 1 + 2 * 3
+    assert polish.generations == 2 and polish.evaluations == 2 * (3 + 2)
     assert polish.episodes == polish.evaluations * 3
-    assert polish.fitness >= polish.start_fitness
+    first = GYM_TRAINING_OFFSET + options.seed
+    assert polish.episode_seeds == (first, first + 2 * 3 - 1)  # two batches, none shared
+    assert math.isfinite(polish.fitness) and math.isfinite(polish.start_fitness)
     assert result.replay.polish_generations == 2
     if polish.kept and polish.fitness > polish.start_fitness:  # a child of the winner
         assert result.best.lineage[0].mutation == "gym-polish"

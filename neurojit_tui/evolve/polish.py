@@ -2,20 +2,25 @@
 
 The native swarm is a different machine from Box2D's lander: the ranking on it predicts
 the ranking there only in part (``evolve.fidelity``), so the last tuning of the winner's
-constants is done where it will be judged. CMA-ES (``tuning.tune``, unchanged) moves
-the winner's numbers; each candidate is written back into the program text, compiled
-the ordinary way and flown on the same training episodes of the environment (reset seeds
-no selection or validation episode uses), so every candidate of a generation meets the
-same episodes. The winner's own numbers are flown first, so polishing never returns
-something worse on those episodes than what it started from; the held-out validation
-episodes then say whether it really is better.
+constants is done where it will be judged. CMA-ES (``tuning.NormalizedCMA``) moves the
+winner's numbers; each candidate is written back into the program text, compiled the
+ordinary way and flown in the environment.
+
+Every generation flies a fresh batch of training episodes (reset seeds no selection or
+validation episode uses), the same batch for each of its candidates, so candidates are
+compared on equal terms within a generation while the search as a whole never fits a
+fixed handful of episodes. The polished program is the strategy's final centre, not the
+luckiest candidate seen (on fresh episodes the best-looking candidate is mostly the
+luckiest). Each generation also flies the centre and the unpolished winner on its batch,
+which says, paired on the same episodes, whether the centre pulls ahead. The held-out
+selection episodes then decide whether the polished program replaces the winner.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,7 +29,7 @@ from ..gym.fly import FlightReport
 from ..sim.report import Outcomes
 from .evaluation import Structure
 from .gym_judging import GymJudging
-from .tuning import Tuned, tune
+from .tuning import NormalizedCMA
 
 
 def outcomes_of(report: FlightReport) -> Outcomes:
@@ -46,64 +51,109 @@ def outcomes_of(report: FlightReport) -> Outcomes:
     )
 
 
-class GymEvaluator:
-    """``PopulationEvaluator``'s ``fly`` on Gymnasium episodes: one compile and one
-    flight of the episodes per parameter vector."""
+def polish_fitness(objective: str) -> Callable[[Outcomes], float]:
+    """What the polish maximises. return: the mean return, CVaR-10 breaking ties.
+    landed: the landed rate first, but graded by CVaR-10 and the mean return, so that a
+    batch where every candidate lands the same share still says which one came closer
+    to crashing (the worst returns are the near-crashes)."""
 
-    def __init__(self, judging: GymJudging, seeds: list[int]):
-        self.judging, self.seeds = judging, seeds
+    def fitness(o: Outcomes) -> float:
+        if not o.ok or not math.isfinite(o.mean_score) or not math.isfinite(o.cvar10_score):
+            return -math.inf
+        if objective == "return":
+            return o.mean_score + 0.01 * (0.5 + math.atan(o.cvar10_score / 100.0) / math.pi)
+        return 100.0 * o.success_rate + 0.01 * o.cvar10_score + 0.001 * o.mean_score
+
+    return fitness
+
+
+@dataclass
+class GenerationRecord:
+    """One polish generation's batch: the unpolished winner's and the strategy centre's
+    fitness on it, and the best candidate's."""
+
+    episode_seeds: tuple[int, int]
+    start_fitness: float
+    centre_fitness: float
+    best_candidate_fitness: float
+
+
+@dataclass
+class Polished:
+    text: str
+    values: np.ndarray
+    generations: int
+    evaluations: int  # parameter vectors flown
+    episodes: int  # Gymnasium episodes flown
+    history: list[GenerationRecord] = field(default_factory=list)
+
+    def paired_gain(self, last: int = 5) -> tuple[float, float]:
+        """The unpolished winner's and the centre's mean fitness over the last ``last``
+        generations' batches (the same episodes for both)."""
+        tail = self.history[-last:]
+        if not tail:
+            return (math.nan, math.nan)
+        return (
+            float(np.mean([r.start_fitness for r in tail])),
+            float(np.mean([r.centre_fitness for r in tail])),
+        )
+
+
+class _Flights:
+    """Programs written from parameter vectors, flown on one batch of episodes."""
+
+    def __init__(self, judging: GymJudging, structure: Structure, fitness_of):
+        self.judging, self.structure, self.fitness_of = judging, structure, fitness_of
         self.evaluations = 0
         self.episodes = 0
 
-    def fly(self, structure: Structure, thetas: np.ndarray) -> list[Outcomes]:
-        results = []
-        for theta in np.atleast_2d(thetas):
-            text = structure.write(theta)
-            try:
-                report = self.judging.fly(text, "polished.mlir", self.seeds)
-            except CompileError as error:  # values the verifier refuses
-                results.append(_failed(len(self.seeds), str(error)))
-                continue
-            results.append(outcomes_of(report))
-            self.episodes += report.episodes
-        self.evaluations += len(results)
-        return results
-
-
-def _failed(episodes: int, reason: str) -> Outcomes:
-    return Outcomes(episodes, 0, 0, 0, 0, 0.0, -math.inf, -math.inf, 0.0, reason)
-
-
-@dataclass(frozen=True)
-class Polished:
-    text: str
-    tuned: Tuned
-    evaluations: int  # parameter vectors flown
-    episodes: int  # Gymnasium episodes flown
+    def fitness(self, values: np.ndarray, seeds: list[int]) -> float:
+        self.evaluations += 1
+        try:
+            report = self.judging.fly(self.structure.write(values), "polished.mlir", seeds)
+        except CompileError:  # values the verifier refuses
+            return -math.inf
+        self.episodes += report.episodes
+        return self.fitness_of(outcomes_of(report))
 
 
 def polish(
     judging: GymJudging,
     structure: Structure,
     start: np.ndarray,
-    seeds: list[int],
+    batch: Callable[[int], list[int]],
     generations: int,
     seed: int,
     fitness_of: Callable[[Outcomes], float],
-    popsize: int = 8,
-    sigma0: float = 0.1,
+    popsize: int = 10,
+    sigma0: float = 0.15,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Polished:
-    evaluator = GymEvaluator(judging, seeds)
-    tuned = tune(
-        evaluator,
-        structure,
-        start,
-        generations,
-        seed,
-        popsize=popsize,
-        sigma0=sigma0,
-        should_stop=should_stop,
-        fitness_of=fitness_of,
-    )
-    return Polished(structure.write(tuned.values), tuned, evaluator.evaluations, evaluator.episodes)
+    """CMA-ES from ``start`` for at most ``generations`` generations, generation ``g``
+    flying the episodes ``batch(g)``. Deterministic for a given ``seed`` and number of
+    generations."""
+    start = np.asarray(start, dtype=np.float64)
+    flights = _Flights(judging, structure, fitness_of)
+    done = Polished(structure.write(start), start.copy(), 0, 0, 0)
+    if len(start) == 0 or generations <= 0:
+        return done
+    search = NormalizedCMA(structure, start, popsize, sigma0, seed, generations)
+    for generation in range(generations):
+        if should_stop():
+            break
+        seeds = batch(generation)
+        zs, values = search.ask()
+        scores = [flights.fitness(v, seeds) for v in values]
+        record = GenerationRecord(
+            (seeds[0], seeds[-1]),
+            flights.fitness(start, seeds),
+            flights.fitness(search.mean(), seeds),
+            max(scores),
+        )
+        search.tell(zs, scores)
+        done.history.append(record)
+        done.generations = generation + 1
+    done.values = search.mean()
+    done.text = structure.write(done.values)
+    done.evaluations, done.episodes = flights.evaluations, flights.episodes
+    return done

@@ -114,7 +114,7 @@ def summary(result: EvolutionResult) -> str:
         polish = best.gym_polish
         lines.append(
             f"polish: {polish.generations} CMA-ES generation(s) on {polish.episodes} episodes, "
-            f"training fitness {polish.start_fitness:.1f} -> {polish.fitness:.1f}"
+            f"fitness on its last batches {polish.start_fitness:.1f} -> {polish.fitness:.1f}"
             + ("" if polish.kept else "; not kept (no better on the selection episodes)")
         )
     lines.append("lineage: " + " <- ".join(f"{step.id} ({step.mutation})" for step in best.lineage))

@@ -65,8 +65,8 @@ class EvolveOptions:
     # the environment's own episodes (evolve/polish.py); 0: no polish
     gym_polish_share: float = 0.0
     gym_polish_generations: int = 100  # at most (a replay sets the count it ran)
-    gym_polish_episodes: int = 32  # training episodes every candidate flies
-    gym_polish_popsize: int = 8
+    gym_polish_episodes: int = 64  # fresh training episodes each polish generation flies
+    gym_polish_popsize: int = 10
 
 
 # -- what the search reports as it goes ------------------------------------------------------
@@ -217,8 +217,10 @@ class GymPolish:
     evaluations: int  # parameter vectors flown
     episodes: int  # Gymnasium episodes flown
     episode_seeds: tuple[int, int]  # the training episodes' reset seeds: first, last
-    start_fitness: float  # the unpolished winner's, on those episodes
-    fitness: float  # the polished one's
+    # the unpolished winner's and the strategy centre's mean fitness on the last few
+    # generations' batches, the same episodes for both
+    start_fitness: float
+    fitness: float
     # whether the polished program replaced the winner: only when it also beats it on the
     # selection episodes, which the polish never flew
     kept: bool = True

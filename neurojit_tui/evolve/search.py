@@ -374,11 +374,15 @@ class Evolution:
             scores_rank_key,
             selection_episodes,
         )
-        from .polish import polish
+        from .polish import polish, polish_fitness
 
         o, judging = self.options, self.judging
         assert judging is not None
-        seeds = episode_seeds(GYM_TRAINING_OFFSET, o.seed, o.gym_polish_episodes)
+        episodes = o.gym_polish_episodes
+
+        def batch(generation: int) -> list[int]:
+            return episode_seeds(GYM_TRAINING_OFFSET, o.seed + generation * episodes, episodes)
+
         structure = self.evaluator.structure(best.text, f"{best.id}.mlir")
 
         def out_of_time() -> bool:
@@ -387,27 +391,32 @@ class Evolution:
             )
 
         self._log(
-            f"polishing {best.id} on {len(seeds)} episodes of {judging.spec.label()} "
-            f"({o.objective})"
+            f"polishing {best.id} on {episodes} fresh episodes of {judging.spec.label()} "
+            f"a generation ({o.objective})"
         )
         done = polish(
             judging,
             structure,
             np.asarray(best.values),
-            seeds,
+            batch,
             o.gym_polish_generations,
             seed=int(self.rng.integers(2**31)),
-            fitness_of=self.fitness_of,
+            fitness_of=polish_fitness(o.objective),
             popsize=o.gym_polish_popsize,
             should_stop=out_of_time,
         )
+        if done.generations == 0:
+            self._log("no polish generation fitted in the budget")
+            return best
+        start_fitness, fitness = done.paired_gain()
+        first, last = batch(0)[0], batch(done.generations - 1)[-1]
         self._polish = GymPolish(
-            done.tuned.generations,
+            done.generations,
             done.evaluations,
             done.episodes,
-            (seeds[0], seeds[-1]),
-            done.tuned.history[0],
-            done.tuned.fitness,
+            (first, last),
+            start_fitness,
+            fitness,
         )
         if done.text == best.text:
             return best
@@ -422,7 +431,7 @@ class Evolution:
                 f"({check.mean_return:.1f} against {unpolished.mean_return:.1f}): kept as it was"
             )
             return best
-        values = [float(v) for v in done.tuned.values]
+        values = [float(v) for v in done.values]
         train = self.evaluator.fly(structure, np.array([values]))[0]  # native, for the record
         polished = Individual(
             self._next_id(),
@@ -434,8 +443,7 @@ class Evolution:
             features(done.text),
             [best.id],
             "gym-polish",
-            f"CMA-ES on {judging.spec.label()} ({o.objective}), "
-            f"{done.tuned.generations} generations",
+            f"CMA-ES on {judging.spec.label()} ({o.objective}), {done.generations} generations",
             generation,
         )
         self.database.all[polished.id] = polished

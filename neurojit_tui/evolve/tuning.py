@@ -34,6 +34,68 @@ class Tuned:
     history: list = field(default_factory=list)  # best fitness after each generation
 
 
+class NormalizedCMA:
+    """CMA-ES over ``structure``'s parameters in the normalized space of this module's
+    docstring: ``ask`` gives candidates as program values (constrained, finite),
+    ``tell`` takes their fitnesses (larger is better), ``mean`` is the strategy's
+    current centre as program values. Deterministic for a given ``seed``."""
+
+    def __init__(
+        self,
+        structure: Structure,
+        start: np.ndarray,
+        popsize: int,
+        sigma0: float,
+        seed: int,
+        generations: int,
+    ):
+        with warnings.catch_warnings():  # cma warns that matplotlib (plots) is missing
+            warnings.simplefilter("ignore")
+            import cma
+
+        self.structure = structure
+        self.start = np.asarray(start, dtype=np.float64)
+        self.dimension = len(self.start)
+        self.scale = np.maximum(np.abs(self.start), SCALE_FLOOR)
+        # cma does not optimise in one dimension: a second, ignored coordinate keeps it happy.
+        padded = max(self.dimension, 2)
+        options = {
+            "seed": int(seed) % (2**31 - 2) + 1,
+            "popsize": popsize,
+            "verbose": -9,
+            "maxiter": max(1, generations),
+            "tolfun": 0,
+            "tolx": 1e-12,
+            "tolflatfitness": 10**9,
+            "tolstagnation": 10**9,
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.strategy = cma.CMAEvolutionStrategy(np.zeros(padded), sigma0, options)
+
+    def _values(self, zs) -> np.ndarray:
+        values = np.clip(
+            self.start + self.scale * np.atleast_2d(zs)[:, : self.dimension], -LIMIT, LIMIT
+        )
+        return np.array([self.structure.parameters.constrain(v) for v in values])
+
+    def ask(self) -> tuple[list, np.ndarray]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            zs = self.strategy.ask()
+        return zs, self._values(zs)
+
+    def tell(self, zs: list, scores: list[float]) -> None:
+        # cma minimizes; a failed candidate is worse than any that flew
+        losses = [-f if math.isfinite(f) else 1e9 for f in scores]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.strategy.tell(zs, losses)
+
+    def mean(self) -> np.ndarray:
+        return self._values(self.strategy.mean)[0]
+
+
 def tune(
     evaluator: PopulationEvaluator | Any,
     structure: Structure,
@@ -49,51 +111,23 @@ def tune(
     generations of ``popsize`` candidates, maximising ``fitness_of(outcomes)``;
     deterministic for a given ``seed``. ``evaluator``: anything with
     ``fly(structure, thetas) -> outcomes``."""
-    with warnings.catch_warnings():  # cma warns that matplotlib (plots) is missing
-        warnings.simplefilter("ignore")
-        import cma
-
     start = np.asarray(start, dtype=np.float64)
     first = evaluator.fly(structure, start[None, :])[0]
     best = Tuned(start.copy(), fitness_of(first), first, 1, 0, [fitness_of(first)])
-    dimension = len(start)
-    if dimension == 0 or generations <= 0:
+    if len(start) == 0 or generations <= 0:
         return best
-    scale = np.maximum(np.abs(start), SCALE_FLOOR)
-    # cma does not optimise in one dimension: a second, ignored coordinate keeps it happy.
-    padded = max(dimension, 2)
-    options = {
-        "seed": int(seed) % (2**31 - 2) + 1,
-        "popsize": popsize,
-        "verbose": -9,
-        "maxiter": generations,
-        "tolfun": 0,
-        "tolx": 1e-12,
-        "tolflatfitness": 10**9,
-        "tolstagnation": 10**9,
-    }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        strategy = cma.CMAEvolutionStrategy(np.zeros(padded), sigma0, options)
+    search = NormalizedCMA(structure, start, popsize, sigma0, seed, generations)
     for generation in range(generations):
         if should_stop():
             break
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            zs = strategy.ask()
-        values = np.clip(start + scale * np.array(zs)[:, :dimension], -LIMIT, LIMIT)
-        values = np.array([structure.parameters.constrain(v) for v in values])
+        zs, values = search.ask()
         outcomes = evaluator.fly(structure, values)
         scores = [fitness_of(o) for o in outcomes]
         best.evaluations += len(values)
         for v, o, f in zip(values, outcomes, scores):
             if f > best.fitness:
                 best.values, best.fitness, best.outcomes = v.copy(), f, o
-        # cma minimizes; a failed candidate is worse than any that flew
-        losses = [-f if math.isfinite(f) else 1e9 for f in scores]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            strategy.tell(zs, losses)
+        search.tell(zs, scores)
         best.generations = generation + 1
         best.history.append(best.fitness)
     return best
