@@ -38,6 +38,15 @@ def validation_episodes(options: EvolveOptions) -> list[int]:
     return episode_seeds(GYM_VALIDATION_OFFSET, options.seed, options.gym_validation_episodes)
 
 
+def seconds_after_polish(options: EvolveOptions, episodes: int, seconds: float) -> float:
+    """The seconds the flights after the polish will take (its selection check and the
+    validation) at the rate of ``episodes`` flown in ``seconds`` so far: the polish stops
+    this early, so that the whole run keeps to its budget."""
+    if episodes <= 0 or seconds <= 0:
+        return 0.0
+    return (options.gym_selection_episodes + options.gym_validation_episodes) * seconds / episodes
+
+
 def env_spec(options: EvolveOptions) -> EnvSpec | None:
     """The options' Gymnasium environment, None for a native run."""
     if options.env_id is None:

@@ -372,6 +372,7 @@ class Evolution:
             episode_seeds,
             gym_scores,
             scores_rank_key,
+            seconds_after_polish,
             selection_episodes,
         )
         from .polish import polish, polish_fitness
@@ -387,7 +388,9 @@ class Evolution:
 
         def out_of_time() -> bool:
             return self.cancel.is_set() or (
-                o.budget_s is not None and time.perf_counter() - self._start > o.budget_s
+                o.budget_s is not None
+                and time.perf_counter() - self._start
+                > o.budget_s - seconds_after_polish(o, judging.episodes, judging.seconds)
             )
 
         self._log(
