@@ -297,14 +297,19 @@ def test_the_polish_tunes_the_winner_on_the_environments_own_episodes_and_replay
     assert again.best.source == result.best.source
 
 
-def test_the_polish_leaves_room_for_the_flights_after_it():
-    from neurojit_tui.evolve.gym_judging import seconds_after_polish
+def test_the_polish_leaves_room_for_a_generation_and_the_flights_after_it():
+    from neurojit_tui.evolve.gym_judging import seconds_to_finish
 
-    options = small_options(gym_selection_episodes=100, gym_validation_episodes=1000)
-    assert seconds_after_polish(options, 0, 0.0) == 0.0  # nothing measured yet
-    assert seconds_after_polish(options, 200, 2.0) == pytest.approx(11.0)
-    slower = seconds_after_polish(options, 200, 4.0)
-    assert slower == pytest.approx(22.0)
+    options = small_options(
+        gym_selection_episodes=100,
+        gym_validation_episodes=1000,
+        gym_polish_popsize=8,
+        gym_polish_episodes=50,
+    )
+    assert seconds_to_finish(options, 0, 0.0) == 0.0  # nothing measured yet
+    # a generation flies 8 candidates, the centre and the start: 500 episodes; then 1100
+    assert seconds_to_finish(options, 200, 2.0) == pytest.approx(16.0)
+    assert seconds_to_finish(options, 200, 4.0) == pytest.approx(32.0)
 
 
 def test_polish_needs_an_environment():

@@ -38,13 +38,16 @@ def validation_episodes(options: EvolveOptions) -> list[int]:
     return episode_seeds(GYM_VALIDATION_OFFSET, options.seed, options.gym_validation_episodes)
 
 
-def seconds_after_polish(options: EvolveOptions, episodes: int, seconds: float) -> float:
-    """The seconds the flights after the polish will take (its selection check and the
-    validation) at the rate of ``episodes`` flown in ``seconds`` so far: the polish stops
-    this early, so that the whole run keeps to its budget."""
+def seconds_to_finish(options: EvolveOptions, episodes: int, seconds: float) -> float:
+    """The seconds one more polish generation and the flights after the polish (its
+    selection check and the validation) will take, at the rate of ``episodes`` flown in
+    ``seconds`` so far: the polish starts no generation it cannot finish in time, so that
+    the whole run keeps to its budget."""
     if episodes <= 0 or seconds <= 0:
         return 0.0
-    return (options.gym_selection_episodes + options.gym_validation_episodes) * seconds / episodes
+    generation = (options.gym_polish_popsize + 2) * options.gym_polish_episodes
+    after = options.gym_selection_episodes + options.gym_validation_episodes
+    return (generation + after) * seconds / episodes
 
 
 def env_spec(options: EvolveOptions) -> EnvSpec | None:

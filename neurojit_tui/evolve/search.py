@@ -372,7 +372,7 @@ class Evolution:
             episode_seeds,
             gym_scores,
             scores_rank_key,
-            seconds_after_polish,
+            seconds_to_finish,
             selection_episodes,
         )
         from .polish import polish, polish_fitness
@@ -390,7 +390,7 @@ class Evolution:
             return self.cancel.is_set() or (
                 o.budget_s is not None
                 and time.perf_counter() - self._start
-                > o.budget_s - seconds_after_polish(o, judging.episodes, judging.seconds)
+                > o.budget_s - seconds_to_finish(o, judging.episodes, judging.seconds)
             )
 
         self._log(
