@@ -72,7 +72,7 @@ def _scores(report) -> dict:
 def bench_gym(
     names: list[str] | None = None,
     budget: float = 300.0,
-    polish: float = 0.5,
+    polish: float = 0.8,
     episodes: int = 1000,
     seed: int = 0,
     log=print,

@@ -293,9 +293,10 @@ class BenchCommand(Command[Any, Any]):
         parser.add_argument(
             "--polish",
             type=float_in(0.0, 0.9),
-            default=0.5,
+            default=0.8,
             metavar="SHARE",
-            help="bench gym: share of the budget polishing in the environment (default 0.5)",
+            help="bench gym: share of the budget polishing in the environment "
+            "(default %(default)s)",
         )
         parser.add_argument(
             "--evaluations",

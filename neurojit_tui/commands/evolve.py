@@ -240,7 +240,8 @@ class Evolve(Command[EvolveRequest, EvolveReply]):
             field="gym_polish_episodes",
             type=COUNT,
             metavar="N",
-            help="--polish: training episodes each candidate flies (default %(default)s)",
+            help="--polish: fresh training episodes each polish generation flies "
+            "(default %(default)s)",
         )
         option(
             parser,
