@@ -211,7 +211,7 @@ def test_outcome_shows_both_fidelities_the_polish_and_the_gymnasium_selection():
         "native validation: 99.8% landed, CVaR-10 226.3, mean 246.6 (1000 landers)",
         "Gymnasium validation: mean return 285.7, CVaR-10 252.4, 99.5% landed, 99.5% solved "
         f"(1000 episodes of {WINDY})",
-        "Gymnasium polish: fitness 101.20 -> 101.87 on its training episodes "
+        "Gymnasium polish: fitness 101.20 -> 101.87 on its last training batches "
         "(12 generation(s), 96 evaluations, 3072 episodes)",
         "Gymnasium selection by return (100 episodes; return/landed): c-9 288.0/100%, "
         "c-7 280.0/97%, c-2 -120.5/0% failed",

@@ -312,6 +312,22 @@ def test_the_polish_leaves_room_for_a_generation_and_the_flights_after_it():
     assert seconds_to_finish(options, 200, 4.0) == pytest.approx(32.0)
 
 
+def test_the_landed_polish_grades_equal_landings_by_their_near_crashes():
+    from neurojit_tui.evolve.polish import polish_fitness
+    from neurojit_tui.sim.report import Outcomes
+
+    def flight(landed: int, cvar: float, mean: float, failure=None) -> Outcomes:
+        return Outcomes(64, landed, 64 - landed, 0, 0, landed / 64, mean, cvar, 300.0, failure)
+
+    landed = polish_fitness("landed")
+    assert landed(flight(63, 150.0, 250.0)) > landed(flight(63, -20.0, 255.0))
+    # one more landing in 64 outweighs a CVaR-10 a hundred points better
+    assert landed(flight(64, 150.0, 250.0)) > landed(flight(63, 250.0, 260.0))
+    assert landed(flight(64, 250.0, 290.0, failure="assert")) == -math.inf
+    by_return = polish_fitness("return")
+    assert by_return(flight(60, 100.0, 280.0)) > by_return(flight(64, 250.0, 279.0))
+
+
 def test_polish_needs_an_environment():
     from .test_cli_input import one_line_error
 

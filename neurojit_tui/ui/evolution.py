@@ -191,7 +191,7 @@ def format_gym_polish(polish: GymPolish) -> str:
     """The winner's constants tuned on the environment's own training episodes."""
     return (
         f"Gymnasium polish: fitness {number(polish.start_fitness)} -> {number(polish.fitness)} "
-        f"on its training episodes ({polish.generations} generation(s), "
+        f"on its last training batches ({polish.generations} generation(s), "
         f"{polish.evaluations} evaluations, {polish.episodes} episodes)"
         + ("" if polish.kept else "; not kept: no better on the selection episodes")
     )
