@@ -298,7 +298,7 @@ def test_the_polish_tunes_the_winner_on_the_environments_own_episodes_and_replay
 
 
 def test_the_polish_leaves_room_for_a_generation_and_the_flights_after_it():
-    from neurojit_tui.evolve.gym_judging import seconds_to_finish
+    from neurojit_tui.evolve.polish import seconds_to_finish
 
     options = small_options(
         gym_selection_episodes=100,

@@ -38,18 +38,6 @@ def validation_episodes(options: EvolveOptions) -> list[int]:
     return episode_seeds(GYM_VALIDATION_OFFSET, options.seed, options.gym_validation_episodes)
 
 
-def seconds_to_finish(options: EvolveOptions, episodes: int, seconds: float) -> float:
-    """The seconds one more polish generation and the flights after the polish (its
-    selection check and the validation) will take, at the rate of ``episodes`` flown in
-    ``seconds`` so far: the polish starts no generation it cannot finish in time, so that
-    the whole run keeps to its budget."""
-    if episodes <= 0 or seconds <= 0:
-        return 0.0
-    generation = (options.gym_polish_popsize + 2) * options.gym_polish_episodes
-    after = options.gym_selection_episodes + options.gym_validation_episodes
-    return (generation + after) * seconds / episodes
-
-
 def env_spec(options: EvolveOptions) -> EnvSpec | None:
     """The options' Gymnasium environment, None for a native run."""
     if options.env_id is None:

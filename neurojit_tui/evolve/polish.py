@@ -29,6 +29,7 @@ from ..gym.fly import FlightReport
 from ..sim.report import Outcomes
 from .evaluation import Structure
 from .gym_judging import GymJudging
+from .results import EvolveOptions
 from .tuning import NormalizedCMA
 
 
@@ -68,15 +69,29 @@ def polish_fitness(objective: str) -> Callable[[Outcomes], float]:
     return fitness
 
 
+# Besides its candidates, each generation flies the unpolished winner and the centre.
+PAIRED_FLIGHTS = 2
+
+
+def seconds_to_finish(options: EvolveOptions, episodes: int, seconds: float) -> float:
+    """The seconds one more polish generation and the flights after the polish (its
+    selection check and the validation) will take, at the rate of ``episodes`` flown in
+    ``seconds`` so far: the polish starts no generation it cannot finish in time, so that
+    the whole run keeps to its budget."""
+    if episodes <= 0 or seconds <= 0:
+        return 0.0
+    generation = (options.gym_polish_popsize + PAIRED_FLIGHTS) * options.gym_polish_episodes
+    after = options.gym_selection_episodes + options.gym_validation_episodes
+    return (generation + after) * seconds / episodes
+
+
 @dataclass
 class GenerationRecord:
     """One polish generation's batch: the unpolished winner's and the strategy centre's
-    fitness on it, and the best candidate's."""
+    fitness on it."""
 
-    episode_seeds: tuple[int, int]
     start_fitness: float
     centre_fitness: float
-    best_candidate_fitness: float
 
 
 @dataclass
@@ -146,10 +161,7 @@ def polish(
         zs, values = search.ask()
         scores = [flights.fitness(v, seeds) for v in values]
         record = GenerationRecord(
-            (seeds[0], seeds[-1]),
-            flights.fitness(start, seeds),
-            flights.fitness(search.mean(), seeds),
-            max(scores),
+            flights.fitness(start, seeds), flights.fitness(search.mean(), seeds)
         )
         search.tell(zs, scores)
         done.history.append(record)

@@ -372,10 +372,9 @@ class Evolution:
             episode_seeds,
             gym_scores,
             scores_rank_key,
-            seconds_to_finish,
             selection_episodes,
         )
-        from .polish import polish, polish_fitness
+        from .polish import polish, polish_fitness, seconds_to_finish
 
         o, judging = self.options, self.judging
         assert judging is not None
