@@ -328,11 +328,32 @@ def test_the_landed_polish_grades_equal_landings_by_their_near_crashes():
     assert by_return(flight(60, 100.0, 280.0)) > by_return(flight(64, 250.0, 279.0))
 
 
-def test_polish_needs_an_environment():
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--polish", "0.5"], "--polish needs --env"),
+        (["--env", ENV_ID, "--polish-generations", "3"], "--polish-generations needs --polish"),
+    ],
+)
+def test_polish_needs_an_environment_and_its_count_needs_a_polish(arguments, message):
     from .test_cli_input import one_line_error
 
-    line = one_line_error(neurojit("evolve", "--polish", "0.5", "--no-llm"), exit_code=2)
-    assert line == "neurojit: error: --polish needs --env"
+    line = one_line_error(neurojit("evolve", "--no-llm", *arguments), exit_code=2)
+    assert line == f"neurojit: error: {message}"
+
+
+def test_polish_generations_bound_a_run_without_a_budget():
+    arguments = [
+        "evolve", HEURISTIC, "--env", ENV_ID, "--env-arg", "turbulence=0.5",
+        "--objective", "return", "--evaluations", 40, "--gym-episodes", 4, "--seed", 3,
+        "--polish", 0.5, "--polish-generations", 2, "--polish-episodes", 3,
+        "--no-llm", "--no-cache", "--json",
+    ]  # fmt: skip
+    result = neurojit(*arguments)
+    assert result.returncode == 0, result.stderr
+    polish = json.loads(result.stdout)["best"]["gym_polish"]
+    assert polish["generations"] == 2
+    assert polish["episodes"] == polish["evaluations"] * 3
 
 
 def test_summed_scores_rank_as_their_flights_do():

@@ -245,6 +245,16 @@ class Evolve(Command[EvolveRequest, EvolveReply]):
         )
         option(
             parser,
+            "--polish-generations",
+            field="gym_polish_generations",
+            type=COUNT,
+            default=None,
+            metavar="N",
+            help=f"--polish: at most N CMA-ES generations (default "
+            f"{EvolveOptions.gym_polish_generations}); a run without --budget flies all N",
+        )
+        option(
+            parser,
             "--no-llm",
             field="use_llm",
             action="store_false",
@@ -303,6 +313,10 @@ class Evolve(Command[EvolveRequest, EvolveReply]):
         elif args.env_arg or values["gym_polish_share"]:
             flag = "--env-arg" if args.env_arg else "--polish"
             raise CommandError(f"{flag} needs --env", EXIT_USAGE_ERROR)
+        if values["gym_polish_generations"] is None:
+            del values["gym_polish_generations"]
+        elif not values["gym_polish_share"]:
+            raise CommandError("--polish-generations needs --polish", EXIT_USAGE_ERROR)
         return EvolveOptions(cluster=args.cluster, **values)
 
     def request_from(self, args: argparse.Namespace) -> EvolveRequest:
