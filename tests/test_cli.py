@@ -165,3 +165,21 @@ def test_evolve_s_defaults_are_evolve_options_own():
     assert options("--no-llm", "--operator-choice", "bandit", "--seed", "7") == replace(
         EvolveOptions(), use_llm=False, operator_choice="bandit", seed=7
     )
+
+
+def test_an_environment_run_on_the_clock_polishes_by_default():
+    """--env: a run a time budget bounds (given or the default) polishes ENV_POLISH_SHARE
+    of it in the environment; one bounded by a count polishes only when told to."""
+    from neurojit_tui.cli import build_parser
+    from neurojit_tui.commands.evolve import COMMAND
+    from neurojit_tui.evolve.results import ENV_POLISH_SHARE
+
+    def share(*flags):
+        args = build_parser().parse_args(["evolve", "--env", "LunarLanderContinuous-v3", *flags])
+        return COMMAND.request_from(args).options.gym_polish_share
+
+    assert 0 < ENV_POLISH_SHARE < 1
+    assert share() == share("--budget", "30") == ENV_POLISH_SHARE
+    assert share("--evaluations", "40") == share("--generations", "2") == 0.0
+    assert share("--budget", "30", "--polish", "0") == 0.0
+    assert share("--evaluations", "40", "--polish", "0.5") == 0.5

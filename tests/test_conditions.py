@@ -11,6 +11,7 @@ from neurojit_tui.engine.protocol import (
     SwarmRequest,
     SynthesizeRequest,
 )
+from neurojit_tui.evolve.results import ENV_POLISH_SHARE
 from neurojit_tui.gym.environments import EnvSpec
 from neurojit_tui.sim.model import Environment
 from neurojit_tui.ui.app import NeuroJITApp
@@ -68,12 +69,14 @@ def test_the_environment_field_reads_an_id_and_its_arguments_as_env_arg_does():
         "env_id": "LunarLanderContinuous-v3",
         "env_args": (("enable_wind", True), ("wind_power", 15)),
         "objective": "return",
+        "gym_polish_share": ENV_POLISH_SHARE,  # F9 runs on the clock: it polishes
     }
     assert read_target("", "landed") == EvolutionTarget()  # the native lander alone
     assert EvolutionTarget().request_fields() == {
         "env_id": None,
         "env_args": (),
         "objective": "landed",
+        "gym_polish_share": 0.0,
     }
     # the field's text reads back as the same arguments, of the same kinds
     quoted = EnvSpec.of("X-v0", {"name": "a b", "ratio": 0.5, "on": False, "mode": "rgb"})

@@ -332,7 +332,10 @@ def test_the_landed_polish_grades_equal_landings_by_their_near_crashes():
     "arguments, message",
     [
         (["--polish", "0.5"], "--polish needs --env"),
-        (["--env", ENV_ID, "--polish-generations", "3"], "--polish-generations needs --polish"),
+        (
+            ["--env", ENV_ID, "--evaluations", "40", "--polish-generations", "3"],
+            "--polish-generations needs --polish",
+        ),
     ],
 )
 def test_polish_needs_an_environment_and_its_count_needs_a_polish(arguments, message):

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from ..evolve.gym_judging import GymJudging, env_fields, validation_episodes
-from ..evolve.results import EvolveOptions
+from ..evolve.results import ENV_POLISH_SHARE, EvolveOptions
 from ..evolve.runner import run_evolution
 from ..gym.environments import EnvSpec
 from ..paths import controller_samples
@@ -72,7 +72,7 @@ def _scores(report) -> dict:
 def bench_gym(
     names: list[str] | None = None,
     budget: float = 300.0,
-    polish: float = 0.8,
+    polish: float = ENV_POLISH_SHARE,
     episodes: int = 1000,
     seed: int = 0,
     log=print,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..evolve.results import ENV_POLISH_SHARE
 from .args import (
     COUNT,
     EVALUATIONS,
@@ -293,7 +294,7 @@ class BenchCommand(Command[Any, Any]):
         parser.add_argument(
             "--polish",
             type=float_in(0.0, 0.9),
-            default=0.8,
+            default=ENV_POLISH_SHARE,
             metavar="SHARE",
             help="bench gym: share of the budget polishing in the environment "
             "(default %(default)s)",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..evolve.results import (
+    ENV_POLISH_SHARE,
     BestSoFar,
     EvolutionEvent,
     EvolutionResult,
@@ -230,9 +231,11 @@ class Evolve(Command[EvolveRequest, EvolveReply]):
             "--polish",
             field="gym_polish_share",
             type=float_in(0.0, 0.9),
+            default=None,
             metavar="SHARE",
             help="--env: spend this share of --budget tuning the winner's constants with "
-            "CMA-ES on the environment's own episodes (default 0: none)",
+            f"CMA-ES on the environment's own episodes (default {ENV_POLISH_SHARE} when a "
+            "time budget bounds the run, 0 (none) with --generations or --evaluations)",
         )
         option(
             parser,
@@ -300,7 +303,10 @@ class Evolve(Command[EvolveRequest, EvolveReply]):
             for name, value in vars(args).items()
             if name.startswith(OPTION)
         }
-        if values["budget_s"] is None and not (values["generations"] or values["evaluations"]):
+        timed = values["budget_s"] is not None or not (
+            values["generations"] or values["evaluations"]
+        )
+        if values["budget_s"] is None and timed:
             del values["budget_s"]  # the default budget bounds the search
         if args.env is not None:
             from ..evolve.gym_judging import env_fields
@@ -310,12 +316,16 @@ class Evolve(Command[EvolveRequest, EvolveReply]):
                 values |= env_fields(EnvSpec.parse(args.env, args.env_arg))
             except FlightError as error:
                 raise CommandError(str(error), EXIT_USAGE_ERROR) from None
+            if values["gym_polish_share"] is None:  # a run the clock bounds polishes
+                values["gym_polish_share"] = ENV_POLISH_SHARE if timed else 0.0
         elif args.env_arg or values["gym_polish_share"]:
             flag = "--env-arg" if args.env_arg else "--polish"
             raise CommandError(f"{flag} needs --env", EXIT_USAGE_ERROR)
+        else:
+            del values["gym_polish_share"]
         if values["gym_polish_generations"] is None:
             del values["gym_polish_generations"]
-        elif not values["gym_polish_share"]:
+        elif not values.get("gym_polish_share"):
             raise CommandError("--polish-generations needs --polish", EXIT_USAGE_ERROR)
         return EvolveOptions(cluster=args.cluster, **values)
 

@@ -62,11 +62,18 @@ class EvolveOptions:
     gym_selection_episodes: int = 100  # per finalist, of a seed no other flight uses
     gym_validation_episodes: int = 1000  # the winner's, of another unused seed
     # the share of the time budget spent polishing the winner's constants with CMA-ES on
-    # the environment's own episodes (evolve/polish.py); 0: no polish
+    # the environment's own episodes (evolve/polish.py); 0: no polish. The command line
+    # and F9 give a time-budgeted --env run ENV_POLISH_SHARE unless told otherwise.
     gym_polish_share: float = 0.0
     gym_polish_generations: int = 100  # at most (a replay sets the count it ran)
     gym_polish_episodes: int = 64  # fresh training episodes each polish generation flies
     gym_polish_popsize: int = 10
+
+
+# The share of its time budget a run with a Gymnasium environment polishes in it by
+# default: native fitness predicts Box2D's return only in part, and the bench (docs/
+# evolution.md) scores higher the more of the budget goes to the polish.
+ENV_POLISH_SHARE = 0.8
 
 
 # -- what the search reports as it goes ------------------------------------------------------

@@ -27,6 +27,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from ..bounded import bounded_float
+from ..evolve.results import ENV_POLISH_SHARE
 from ..gym.environments import EnvArgValue, EnvSpec, FlightError, parse_env_args
 from ..sim.model import GRAVITY_RANGE, TURBULENCE_RANGE, Environment
 from .lander import LanderView
@@ -75,11 +76,13 @@ class EvolutionTarget:
     objective: str = OBJECTIVES[0]
 
     def request_fields(self) -> dict[str, Any]:
-        """``EvolveOptions``'s ``env_id``, ``env_args`` and ``objective``."""
+        """``EvolveOptions``'s ``env_id``, ``env_args`` and ``objective``, and the
+        polish in the environment that a time-budgeted run has by default."""
         return {
             "env_id": self.env.id if self.env is not None else None,
             "env_args": self.env.args if self.env is not None else (),
             "objective": self.objective,
+            "gym_polish_share": ENV_POLISH_SHARE if self.env is not None else 0.0,
         }
 
 
