@@ -369,3 +369,46 @@ def test_summed_scores_rank_as_their_flights_do():
     assert scores_rank_key(steady, "landed") > scores_rank_key(bolder, "landed")
     broken = GymScores("env", 10, 300.0, 300.0, 1.0, 1.0, (0, 9), failure="assert")
     assert scores_rank_key(broken, "return") < scores_rank_key(steady, "return")
+
+
+def test_bench_gym_runs_each_setting_over_seeds_and_summarizes_them():
+    """bench gym --seeds K: one run per seed, each judged with heuristic.mlir on its own
+    validation episodes, and a summary with the spread and the runs that met each target."""
+    from neurojit_tui.benches.gym import bench_gym, format_gym_table
+
+    lines: list[str] = []
+    result = bench_gym(
+        ["stock"], budget=6.0, polish=0.5, episodes=8, seed=4, seeds=2, log=lines.append
+    )
+    rows = result["settings"]
+    assert [row["seed"] for row in rows] == [4, 5] and result["seeds"] == 2
+    assert all(row["evolved"]["episodes"] == row["heuristic"]["episodes"] == 8 for row in rows)
+    (summary,) = result["summaries"]
+    returns = [row["evolved"]["mean_return"] for row in rows]
+    spread = summary["evolved"]["mean_return"]
+    assert (spread["min"], spread["max"]) == (min(returns), max(returns))
+    assert spread["mean"] == pytest.approx(sum(returns) / 2)
+    assert summary["met_in"] == {
+        name: sum(row["met"][name] for row in rows) for name in summary["targets"]
+    }
+    table = format_gym_table(result)
+    assert "stock over 2 seeds (4, 5):" in table and "targets met: mean_return >= 290:" in table
+    json.dumps(result)
+
+
+def test_a_bench_summary_counts_runs_without_a_program():
+    from neurojit_tui.benches.gym import format_summary, summarize
+
+    def row(seed, evolved, met):
+        targets = {"landed": 0.99}
+        return {"setting": "wind", "env": "X-v0", "seed": seed, "evolved": evolved,
+                "targets": targets, "met": {"landed": met}}  # fmt: skip
+
+    scores = {"mean_return": 250.0, "cvar10": None, "landed": 0.995, "solved": 0.98}
+    summary = summarize([row(0, scores, True), row(1, None, False)])
+    assert summary["without_program"] == 1 and summary["met_in"] == {"landed": 1}
+    assert "cvar10" not in summary["evolved"]  # no run had one
+    assert summary["evolved"]["landed"] == {"mean": 0.995, "min": 0.995, "max": 0.995}
+    text = format_summary(summary)
+    assert "cvar10 -" in text and "1 run(s) without a program" in text
+    assert "landed >= 0.99: 1 of 2" in text

@@ -167,7 +167,7 @@ def _ablation(args: argparse.Namespace, budget: float, log: Log) -> Any:
     return bench_ablation(
         conditions(args.conditions),
         arms,
-        args.seeds,
+        args.seeds if args.seeds is not None else 5,
         budget=budget,
         evaluations=args.evaluations,
         agents=agents,
@@ -202,6 +202,7 @@ def _gym(args: argparse.Namespace, log: Log) -> Any:
         budget=args.budget if args.budget is not None else 300.0,
         polish=args.polish,
         seed=args.seed,
+        seeds=args.seeds if args.seeds is not None else 1,
         log=log,
     )
 
@@ -268,7 +269,13 @@ class BenchCommand(Command[Any, Any]):
         parser.add_argument(
             "--file", default=None, help="controller for bench swarm (default: heuristic)"
         )
-        parser.add_argument("--seed", type=SEED, default=0, help="corpus seed for bench repair")
+        parser.add_argument(
+            "--seed",
+            type=SEED,
+            default=0,
+            help="bench repair: the corpus's seed; bench evolve --arms and bench gym: the "
+            "first run's",
+        )
         parser.add_argument(
             "--per-class", type=COUNT, default=1, help="broken programs per error class"
         )
@@ -320,9 +327,10 @@ class BenchCommand(Command[Any, Any]):
         parser.add_argument(
             "--seeds",
             type=int_in(1, 1000),
-            default=5,
+            default=None,
             metavar="K",
-            help="bench evolve --arms: runs per arm, seeds --seed .. --seed+K-1 (default 5)",
+            help="bench evolve --arms: runs per arm, seeds --seed .. --seed+K-1 (default 5); "
+            "bench gym: runs per setting, the same seeds (default 1)",
         )
         parser.add_argument(
             "--no-llm",
