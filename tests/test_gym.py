@@ -377,7 +377,7 @@ def programs():
     }
 
 
-@pytest.mark.parametrize("workers, envs_per_worker", [(1, 1), (2, 2), (3, 1)])
+@pytest.mark.parametrize("workers, envs_per_worker", [(1, 1), (2, 2), (3, 1), (2, 8)])
 def test_the_judge_equals_sequential_flight_for_the_same_seeds(programs, workers, envs_per_worker):
     """Episode i is reset with seeds[i] whatever the workers: the same returns and
     landings as fly(), one flight after another on the same workers."""
@@ -395,6 +395,14 @@ def test_the_judge_equals_sequential_flight_for_the_same_seeds(programs, workers
                 expected.landed,
                 expected.solved,
             )
+
+
+def test_a_flight_of_fewer_episodes_than_slots_takes_every_worker_in_turn():
+    from neurojit_tui.gym.judge import slots_by_turn
+
+    assert slots_by_turn(2, 3).tolist() == [0, 3, 1, 4, 2, 5]
+    assert slots_by_turn(3, 1).tolist() == [0, 1, 2]
+    assert slots_by_turn(1, 4).tolist() == [0, 1, 2, 3]
 
 
 def test_the_judge_in_our_environment_with_arguments_and_a_step_limit(programs):

@@ -54,6 +54,12 @@ def row_addresses(array: np.ndarray) -> list[int]:
     return [array.ctypes.data + i * array.strides[0] for i in range(array.shape[0])]
 
 
+def slots_by_turn(workers: int, envs_per_worker: int) -> np.ndarray:
+    """The slots in the order worker 0's first, worker 1's first, ..., worker 0's
+    second, ... (slot ``w * envs_per_worker + e`` is worker ``w``'s ``e``-th)."""
+    return np.arange(workers * envs_per_worker).reshape(workers, envs_per_worker).T.reshape(-1)
+
+
 class Judge:
     """Flies controllers in ``env`` on ``workers`` worker processes (default: one per
     core), each stepping ``envs_per_worker`` environments. Raises ``FlightError`` if the
@@ -133,10 +139,13 @@ class Judge:
         start = time.perf_counter()
         program.take_assert_violation()  # a stale status word is not this flight's
 
+        # The first episodes go to the workers in turn, so that a flight of fewer
+        # episodes than slots still keeps every worker (every core) busy.
         next_episode = min(count, slots)
-        episode_of[:next_episode] = np.arange(next_episode)
-        commands[:next_episode] = RESET
-        batch_seeds[:next_episode] = seeds[:next_episode]
+        first = slots_by_turn(self.workers, self.envs_per_worker)[:next_episode]
+        episode_of[first] = np.arange(next_episode)
+        commands[first] = RESET
+        batch_seeds[first] = seeds[:next_episode]
         while (episode_of >= 0).any():
             flying = np.flatnonzero(commands == STEP)
             before = time.perf_counter()
