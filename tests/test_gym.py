@@ -395,6 +395,12 @@ def test_the_judge_equals_sequential_flight_for_the_same_seeds(programs, workers
                 expected.landed,
                 expected.solved,
             )
+        # both programs in one batch: each report as its own flight's
+        together = judge.fly_many([programs["heuristic"], programs["pid"]], seeds)
+        for name, report in zip(("heuristic", "pid"), together):
+            expected, _ = fly(programs[name], BOX2D, seeds=seeds)
+            assert report.returns == expected.returns and report.seeds == seeds, name
+            assert report.landings == expected.landings and report.steps == expected.steps
 
 
 def test_a_flight_of_fewer_episodes_than_slots_takes_every_worker_in_turn():
@@ -423,6 +429,12 @@ def test_an_assert_violation_ends_the_judges_flight(compiler):
         # the workers stay usable for the next controller
         again = judge.fly(program, [0])
         assert again.violation is not None and again.episodes == 1
+        # in a batch, the violation ends its own program's flight, not the other's
+        heuristic = compiler.compile((SAMPLES / "heuristic.mlir").read_text(), "heuristic.mlir")
+        mixed = judge.fly_many([program, heuristic], [0, 1, 2])
+        assert mixed[0].violation is not None and 1 <= mixed[0].episodes <= 2
+        assert mixed[1].violation is None and mixed[1].seeds == [0, 1, 2]
+        assert mixed[1].returns == judge.fly(heuristic, [0, 1, 2]).returns
     assert judge._envs is None  # closed by the context manager
 
 

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..compiler import Compiler
+from ..compiler import CompileError, Compiler
 from ..gym.environments import EnvSpec, make_env
 from ..gym.fly import FlightReport
 from ..gym.judge import Judge
@@ -124,6 +124,23 @@ class GymJudging:
         self.episodes += report.episodes
         self.seconds += report.seconds
         return report
+
+    def fly_many(self, texts: Sequence[str], path: str, seeds: Sequence[int]) -> list:
+        """Each text compiled the ordinary way and those that compile flown together, one
+        episode per seed each, in one batch (``Judge.fly_many``): a ``FlightReport``
+        per text, None for one that does not compile."""
+        programs = []
+        for text in texts:
+            try:
+                programs.append(self.compiler.compile(text, path, require_control=True))
+            except CompileError:
+                programs.append(None)
+        flown = [program for program in programs if program is not None]
+        reports = iter(self.judge.fly_many(flown, seeds) if flown else [])
+        results = [next(reports) if program is not None else None for program in programs]
+        self.episodes += sum(r.episodes for r in results if r is not None)
+        self.seconds += sum(r.seconds for r in results if r is not None)
+        return results
 
     def close(self) -> None:
         self.judge.close()

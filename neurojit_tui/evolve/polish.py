@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..compiler import CompileError
 from ..gym.fly import FlightReport
 from ..sim.report import Outcomes
 from .evaluation import Structure
@@ -116,21 +115,24 @@ class Polished:
 
 
 class _Flights:
-    """Programs written from parameter vectors, flown on one batch of episodes."""
+    """Programs written from parameter vectors, flown together on one batch of
+    episodes (one batch keeps every core busy until the last episode of all)."""
 
     def __init__(self, judging: GymJudging, structure: Structure, fitness_of):
         self.judging, self.structure, self.fitness_of = judging, structure, fitness_of
         self.evaluations = 0
         self.episodes = 0
 
-    def fitness(self, values: np.ndarray, seeds: list[int]) -> float:
-        self.evaluations += 1
-        try:
-            report = self.judging.fly(self.structure.write(values), "polished.mlir", seeds)
-        except CompileError:  # values the verifier refuses
-            return -math.inf
-        self.episodes += report.episodes
-        return self.fitness_of(outcomes_of(report))
+    def fitnesses(self, vectors: list[np.ndarray], seeds: list[int]) -> list[float]:
+        self.evaluations += len(vectors)
+        texts = [self.structure.write(values) for values in vectors]
+        reports = self.judging.fly_many(texts, "polished.mlir", seeds)
+        self.episodes += sum(report.episodes for report in reports if report is not None)
+        # a program the verifier refuses (None) is worse than any that flew
+        return [
+            self.fitness_of(outcomes_of(report)) if report is not None else -math.inf
+            for report in reports
+        ]
 
 
 def polish(
@@ -159,10 +161,10 @@ def polish(
             break
         seeds = batch(generation)
         zs, values = search.ask()
-        scores = [flights.fitness(v, seeds) for v in values]
-        record = GenerationRecord(
-            flights.fitness(start, seeds), flights.fitness(search.mean(), seeds)
+        *scores, start_fitness, centre_fitness = flights.fitnesses(
+            [*values, start, search.mean()], seeds
         )
+        record = GenerationRecord(start_fitness, centre_fitness)
         search.tell(zs, scores)
         done.history.append(record)
         done.generations = generation + 1

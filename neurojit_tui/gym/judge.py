@@ -106,13 +106,22 @@ class Judge:
         lists the episodes in the order of ``seeds``. An assert violation ends the flight:
         the report then holds the episodes that had ended and the violating one (its
         return so far), and ``violation`` says which assert."""
+        return self.fly_many([program], seeds)[0]
+
+    def fly_many(self, programs: Sequence, seeds: Sequence[int]) -> list[FlightReport]:
+        """Fly each of ``programs`` for one episode per seed, all their episodes in one
+        batch: a worker whose environment ends an episode takes the next one, whichever
+        program flies it, so no core waits for one program's longest episode. Each
+        report is what ``fly(program, seeds)`` gives (the same returns, episode by
+        episode); an assert violation ends only its own program's flight."""
         if self._envs is None:
             raise RuntimeError("the judge is closed")
         if any(not 0 <= int(seed) <= np.iinfo(np.int64).max for seed in seeds):
             raise ValueError("episode seeds must be integers in [0, 2**63)")
         envs, count = self._envs, len(seeds)
+        total = count * len(programs)  # episode e: program e // count, seed e % count
         slots = self.workers * self.envs_per_worker  # one environment each
-        control = CONTROL_FUNCTION(program.address(CONTROL_ENTRY))
+        controls = [CONTROL_FUNCTION(p.address(CONTROL_ENTRY)) for p in programs]
         observations = np.zeros((slots, CONTROL_OBS_SIZE))
         mem = np.zeros((slots, CONTROL_MEM_SIZE))
         mem_out = np.zeros((slots, CONTROL_MEM_SIZE))
@@ -132,40 +141,53 @@ class Judge:
         episode_of = np.full(slots, -1)  # the episode each slot flies; -1: none
         totals = np.zeros(slots)
         episode_steps = np.zeros(slots, dtype=np.int64)
-        returns = np.zeros(count)
-        landings = np.zeros(count, dtype=bool)
-        ended = np.zeros(count, dtype=bool)
-        steps, controller_seconds, violation = 0, 0.0, None
+        returns = np.zeros(total)
+        landings = np.zeros(total, dtype=bool)
+        ended = np.zeros(total, dtype=bool)
+        steps = np.zeros(len(programs), dtype=np.int64)
+        controller_seconds = np.zeros(len(programs))
+        violations: list = [None] * len(programs)
         start = time.perf_counter()
-        program.take_assert_violation()  # a stale status word is not this flight's
+        for program in programs:
+            program.take_assert_violation()  # a stale status word is not this flight's
+        queue = iter(range(total))
+
+        def take_next(slot: int) -> None:
+            """Give ``slot`` the next episode of a program still flying, or nothing."""
+            totals[slot], episode_steps[slot], mem[slot] = 0.0, 0, 0.0
+            for episode in queue:
+                if violations[episode // count] is None:
+                    episode_of[slot], commands[slot] = episode, RESET
+                    batch_seeds[slot] = seeds[episode % count]
+                    return
+            episode_of[slot], commands[slot] = -1, IDLE
 
         # The first episodes go to the workers in turn, so that a flight of fewer
         # episodes than slots still keeps every worker (every core) busy.
-        next_episode = min(count, slots)
-        first = slots_by_turn(self.workers, self.envs_per_worker)[:next_episode]
-        episode_of[first] = np.arange(next_episode)
-        commands[first] = RESET
-        batch_seeds[first] = seeds[:next_episode]
+        for slot in slots_by_turn(self.workers, self.envs_per_worker):
+            take_next(int(slot))
         while (episode_of >= 0).any():
-            flying = np.flatnonzero(commands == STEP)
-            before = time.perf_counter()
-            for i in flying:
-                control(obs_rows[i], mem_rows[i], action_rows[i], mem_out_rows[i])
-                violation = program.take_assert_violation()
+            for i in np.flatnonzero(commands == STEP):
+                flown = episode_of[i] // count
+                if violations[flown] is not None:  # its program's flight has ended
+                    take_next(i)
+                    continue
+                before = time.perf_counter()
+                controls[flown](obs_rows[i], mem_rows[i], action_rows[i], mem_out_rows[i])
+                controller_seconds[flown] += time.perf_counter() - before
+                violation = programs[flown].take_assert_violation()
                 if violation is not None:
-                    episode = episode_of[i]
-                    returns[episode], ended[episode] = totals[i], True
-                    break
-            controller_seconds += time.perf_counter() - before
-            if violation is not None:
-                break
+                    violations[flown] = violation
+                    returns[episode_of[i]], ended[episode_of[i]] = totals[i], True
+                    take_next(i)
+            flying = np.flatnonzero(commands == STEP)
             mem[flying] = mem_out[flying]  # only theirs: the others' rows are stale
             batch_actions[flying] = clip_action(actions[flying], self.action_space)
             rows, *_ = self._guarded(envs.step, batch)
             rows = rows.reshape(slots, -1)
             observations[:] = rows[:, :CONTROL_OBS_SIZE]
             outcome = rows[:, CONTROL_OBS_SIZE:]
-            steps += len(flying)
+            np.add.at(steps, episode_of[flying] // count, 1)
             totals[flying] += outcome[flying, REWARD]
             episode_steps[flying] += 1
             terminated = outcome[:, TERMINATED] != 0
@@ -178,26 +200,27 @@ class Judge:
                 episode = episode_of[i]
                 returns[episode], ended[episode] = totals[i], True
                 landings[episode] = terminated[i] and outcome[i, LANDED] != 0
-                totals[i], episode_steps[i], mem[i] = 0.0, 0, 0.0
-                if next_episode < count:
-                    episode_of[i], commands[i] = next_episode, RESET
-                    batch_seeds[i] = seeds[next_episode]
-                    next_episode += 1
-                else:
-                    episode_of[i], commands[i] = -1, IDLE
+                take_next(i)
 
-        flown = np.flatnonzero(ended)
-        return FlightReport.of_episodes(
-            self.spec,
-            [float(returns[e]) for e in flown],
-            [bool(landings[e]) for e in flown],
-            [int(seeds[int(e)]) for e in flown],
-            seconds=time.perf_counter() - start,
-            steps=steps,
-            workers=self.workers,
-            controller_seconds=controller_seconds,
-            violation=violation,
-        )
+        seconds = time.perf_counter() - start
+        reports = []
+        for p in range(len(programs)):
+            flown = [e for e in range(p * count, (p + 1) * count) if ended[e]]
+            reports.append(
+                FlightReport.of_episodes(
+                    self.spec,
+                    [float(returns[e]) for e in flown],
+                    [bool(landings[e]) for e in flown],
+                    [int(seeds[e % count]) for e in flown],
+                    # the batch's time, shared by the programs' steps
+                    seconds=seconds * steps[p] / max(1, int(steps.sum())),
+                    steps=int(steps[p]),
+                    workers=self.workers,
+                    controller_seconds=float(controller_seconds[p]),
+                    violation=violations[p],
+                )
+            )
+        return reports
 
     def _guarded(self, call, *args, **kwargs):
         """``call`` on the workers; an environment's error closes the judge and becomes a
