@@ -3,12 +3,12 @@
 Per setting and seed, one ``evolve --env`` run within the time budget (the native swarm
 trains, the environment selects, polishes and validates), then the winner and
 heuristic.mlir (a port of Gymnasium's hand-tuned heuristic) on the same held-out
-validation episodes, which no part of the search flew. With several seeds, each setting
-also gets a summary: the spread of the winners' scores and how many runs met each
-target, since one run of a stochastic search is not a stable measure. It reports the environment's own scores (mean return,
-CVaR-10, landed, solved = return >= 200), the targets each setting is held to, the
-native and Gymnasium throughput and the share of the run's time spent in the
-environment's flights.
+validation episodes, which no part of the search flew. It reports the environment's own
+scores (mean return, CVaR-10, landed, solved = return >= 200), the targets each setting
+is held to, the native and Gymnasium throughput and the share of the run's time spent in
+the environment's flights. With several seeds, each setting also gets a summary: the
+spread of the winners' scores and how many runs met each target, since one run of a
+stochastic search is not a stable measure.
 
 Published anchors on LunarLanderContinuous (RL Zoo): TQC 278 +- 25, PPO 271 +- 32.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -85,10 +86,11 @@ def bench_gym(
 ) -> dict:
     """Runs for ``seeds`` seeds from ``seed``, each setting in turn."""
     chosen = [s for s in SETTINGS if names is None or s.name in names]
+    samples = [(str(p), p.read_text()) for p in controller_samples()]
     rows, summaries = [], []
     for setting in chosen:
         runs = [
-            _run(setting, budget, polish, episodes, run_seed, log)
+            _run(setting, samples, budget, polish, episodes, run_seed, log)
             for run_seed in range(seed, seed + seeds)
         ]
         rows += runs
@@ -105,10 +107,18 @@ def bench_gym(
     }
 
 
-def _run(setting: Setting, budget: float, polish: float, episodes: int, seed: int, log) -> dict:
-    """One evolve --env run of ``setting``, and heuristic.mlir on its validation episodes."""
-    heuristic = next(p for p in controller_samples() if p.name == "heuristic.mlir")
-    samples = [(str(p), p.read_text()) for p in controller_samples()]
+def _run(
+    setting: Setting,
+    samples: list[tuple[str, str]],
+    budget: float,
+    polish: float,
+    episodes: int,
+    seed: int,
+    log,
+) -> dict:
+    """One evolve --env run of ``setting`` from the ``samples`` (path, text) as seeds, and
+    heuristic.mlir, one of them, on the run's validation episodes."""
+    heuristic_path, heuristic_text = next(s for s in samples if Path(s[0]).name == "heuristic.mlir")
     log(f"{setting.name}: {setting.env.label()}, objective {setting.objective}, seed {seed}")
     options = EvolveOptions(
         budget_s=budget,
@@ -124,7 +134,7 @@ def _run(setting: Setting, budget: float, polish: float, episodes: int, seed: in
     seconds = time.perf_counter() - started
     best = result.best
     with GymJudging(setting.env) as judging:
-        baseline = judging.fly(heuristic.read_text(), str(heuristic), validation_episodes(options))
+        baseline = judging.fly(heuristic_text, heuristic_path, validation_episodes(options))
     validation = best.gym_validation if best is not None else None
     evolved = _scores(validation) if validation is not None else None
     usage = result.gym
