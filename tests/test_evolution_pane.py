@@ -200,7 +200,7 @@ def test_outcome_shows_both_fidelities_the_polish_and_the_gymnasium_selection():
             GymFinalist("c-7", _gym(280.0, landed=0.97)),
             GymFinalist("c-2", _gym(-120.5, landed=0.0, cvar10=None, failure="assert y > 0")),
         ),
-        gym_polish=GymPolish(12, 96, 3072, (11, 42), 101.2, 101.87),
+        gym_polish=GymPolish(12, 96, 3072, (11, 42), 101.2, 101.87, paired_episodes=420),
     )
     options = EvolveOptions(env_id="LunarLanderContinuous-v3", objective="return")
     result = replace(_result(best=best), options=options)
@@ -211,7 +211,7 @@ def test_outcome_shows_both_fidelities_the_polish_and_the_gymnasium_selection():
         "native validation: 99.8% landed, CVaR-10 226.3, mean 246.6 (1000 landers)",
         "Gymnasium validation: mean return 285.7, CVaR-10 252.4, 99.5% landed, 99.5% solved "
         f"(1000 episodes of {WINDY})",
-        "Gymnasium polish: fitness 101.20 -> 101.87 on its last training batches "
+        "Gymnasium polish: fitness 101.20 -> 101.87 paired on 420 episodes "
         "(12 generation(s), 96 evaluations, 3072 episodes)",
         "Gymnasium selection by return (100 episodes; return/landed): c-9 288.0/100%, "
         "c-7 280.0/97%, c-2 -120.5/0% failed",
@@ -223,7 +223,7 @@ def test_outcome_shows_both_fidelities_the_polish_and_the_gymnasium_selection():
         f"(100 episodes of {WINDY}); failed: assert y > 0 at pd.mlir:5:3"
     )
     assert format_gym_polish(replace(best.gym_polish, fitness=-math.inf)).startswith(
-        "Gymnasium polish: fitness 101.20 -> - on"
+        "Gymnasium polish: fitness 101.20 -> - paired on"
     )
     assert format_gym_selection(best.gym_selection[:1], "landed") == (
         "Gymnasium selection by landed (100 episodes; return/landed): c-9 288.0/100%"

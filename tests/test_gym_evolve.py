@@ -288,10 +288,12 @@ def test_the_polish_tunes_the_winner_on_the_environments_own_episodes_and_replay
     first = GYM_TRAINING_OFFSET + options.seed
     assert polish.episode_seeds == (first, first + 2 * 3 - 1)  # two batches, none shared
     assert math.isfinite(polish.fitness) and math.isfinite(polish.start_fitness)
+    # decided paired on both batches and the selection episodes
+    assert polish.paired_episodes == 2 * 3 + options.gym_selection_episodes
     assert result.replay.polish_generations == 2
     if polish.kept and polish.fitness > polish.start_fitness:  # a child of the winner
         assert result.best.lineage[0].mutation == "gym-polish"
-    if not polish.kept:  # no better on the selection episodes: the winner stays
+    if not polish.kept:  # no fitter than the winner: the winner stays
         assert result.best.lineage[0].mutation != "gym-polish"
     again = run_evolution(model.Environment(), options, seeds=seeds)
     assert again.best.source == result.best.source
@@ -307,9 +309,10 @@ def test_the_polish_leaves_room_for_a_generation_and_the_flights_after_it():
         gym_polish_episodes=50,
     )
     assert seconds_to_finish(options, 0, 0.0) == 0.0  # nothing measured yet
-    # a generation flies 8 candidates, the centre and the start: 500 episodes; then 1100
-    assert seconds_to_finish(options, 200, 2.0) == pytest.approx(16.0)
-    assert seconds_to_finish(options, 200, 4.0) == pytest.approx(32.0)
+    # a generation flies 8 candidates, the centre and the start: 500 episodes; then the
+    # winner and the polished program on the selection episodes and the validation: 1200
+    assert seconds_to_finish(options, 200, 2.0) == pytest.approx(17.0)
+    assert seconds_to_finish(options, 200, 4.0) == pytest.approx(34.0)
 
 
 def test_the_landed_polish_grades_equal_landings_by_their_near_crashes():
@@ -326,6 +329,35 @@ def test_the_landed_polish_grades_equal_landings_by_their_near_crashes():
     assert landed(flight(64, 250.0, 290.0, failure="assert")) == -math.inf
     by_return = polish_fitness("return")
     assert by_return(flight(60, 100.0, 280.0)) > by_return(flight(64, 250.0, 279.0))
+
+
+def test_the_polish_is_kept_only_if_fitter_paired_on_selection_and_its_last_batches():
+    from neurojit_tui.evolve.polish import (
+        PAIRED_HISTORY_EPISODES,
+        GenerationRecord,
+        paired_comparison,
+    )
+
+    # early generations, where the centre still trailed, are outside the window
+    history = [GenerationRecord(100.0, 90.0)] * 10 + [GenerationRecord(98.0, 96.0)] * 5
+    batch = PAIRED_HISTORY_EPISODES // 5
+    # a narrow win on the selection episodes does not outweigh five batches behind
+    lucky = paired_comparison(history, batch, GenerationRecord(99.0, 100.0), 100)
+    assert lucky.episodes == PAIRED_HISTORY_EPISODES + 100
+    assert lucky.start_fitness == pytest.approx((5 * batch * 98.0 + 100 * 99.0) / lucky.episodes)
+    assert lucky.polished_fitness == pytest.approx(
+        (5 * batch * 96.0 + 100 * 100.0) / lucky.episodes
+    )
+    assert not lucky.keeps_polish
+    ahead = [GenerationRecord(98.0, 99.0)] * 5
+    assert paired_comparison(ahead, batch, GenerationRecord(99.0, 99.5), 100).keeps_polish
+    # smaller batches: more generations make up the window
+    assert paired_comparison(ahead * 4, batch // 2, GenerationRecord(99.0, 99.5), 100).episodes == (
+        PAIRED_HISTORY_EPISODES + 100
+    )
+    # a polished program an assert ended on the selection episodes is never kept
+    ended = paired_comparison(ahead, batch, GenerationRecord(99.0, -math.inf), 100)
+    assert ended.polished_fitness == -math.inf and not ended.keeps_polish
 
 
 @pytest.mark.parametrize(

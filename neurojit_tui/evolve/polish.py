@@ -12,8 +12,14 @@ compared on equal terms within a generation while the search as a whole never fi
 fixed handful of episodes. The polished program is the strategy's final centre, not the
 luckiest candidate seen (on fresh episodes the best-looking candidate is mostly the
 luckiest). Each generation also flies the centre and the unpolished winner on its batch,
-which says, paired on the same episodes, whether the centre pulls ahead. The held-out
-selection episodes then decide whether the polished program replaces the winner.
+which says, paired on the same episodes, whether the centre pulls ahead.
+
+Whether the polished program replaces the winner is decided on paired episodes too
+(``paired_comparison``): the held-out selection episodes, which the polish never flew,
+and the batches of its last generations, on which each generation's centre (set by
+earlier batches only) flew beside the winner. A hundred selection episodes alone cannot
+tell a program that lands 99% of episodes from one that lands 95%: each crashes about
+once in a hundred.
 """
 
 from __future__ import annotations
@@ -74,14 +80,19 @@ PAIRED_FLIGHTS = 2
 
 def seconds_to_finish(options: EvolveOptions, episodes: int, seconds: float) -> float:
     """The seconds one more polish generation and the flights after the polish (its
-    selection check and the validation) will take, at the rate of ``episodes`` flown in
-    ``seconds`` so far: the polish starts no generation it cannot finish in time, so that
-    the whole run keeps to its budget."""
+    selection check, the winner and the polished program, and the validation) will take,
+    at the rate of ``episodes`` flown in ``seconds`` so far: the polish starts no
+    generation it cannot finish in time, so that the whole run keeps to its budget."""
     if episodes <= 0 or seconds <= 0:
         return 0.0
     generation = (options.gym_polish_popsize + PAIRED_FLIGHTS) * options.gym_polish_episodes
-    after = options.gym_selection_episodes + options.gym_validation_episodes
+    after = 2 * options.gym_selection_episodes + options.gym_validation_episodes
     return (generation + after) * seconds / episodes
+
+
+# How many of the polish's own paired episodes, besides the selection episodes, decide
+# whether the polished program is kept: the last generations' batches that hold them.
+PAIRED_HISTORY_EPISODES = 320
 
 
 @dataclass
@@ -102,16 +113,46 @@ class Polished:
     episodes: int  # Gymnasium episodes flown
     history: list[GenerationRecord] = field(default_factory=list)
 
-    def paired_gain(self, last: int = 5) -> tuple[float, float]:
-        """The unpolished winner's and the centre's mean fitness over the last ``last``
-        generations' batches (the same episodes for both)."""
-        tail = self.history[-last:]
-        if not tail:
-            return (math.nan, math.nan)
-        return (
-            float(np.mean([r.start_fitness for r in tail])),
-            float(np.mean([r.centre_fitness for r in tail])),
-        )
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """The unpolished winner's and the polished program's fitness, each the
+    episode-weighted mean over the same batches of episodes."""
+
+    start_fitness: float
+    polished_fitness: float
+    episodes: int
+
+    @property
+    def keeps_polish(self) -> bool:
+        """Strictly better keeps it; a tie, or a program an assert ended (-inf, and then
+        no mean is a number), keeps the winner."""
+        return self.polished_fitness > self.start_fitness
+
+
+def paired_comparison(
+    history: list[GenerationRecord],
+    batch_episodes: int,
+    selection: GenerationRecord,
+    selection_episodes: int,
+) -> PairedComparison:
+    """The winner against the polish on ``selection`` (both flown on the selection
+    episodes) and on the last generations' batches of ``history`` that hold
+    ``PAIRED_HISTORY_EPISODES`` episodes."""
+    last = max(1, math.ceil(PAIRED_HISTORY_EPISODES / max(1, batch_episodes)))
+    records = [*history[-last:], selection]
+    weights = [batch_episodes] * (len(records) - 1) + [selection_episodes]
+
+    def mean(values: list[float]) -> float:
+        if any(v == -math.inf for v in values):
+            return -math.inf
+        return float(np.average(values, weights=weights))
+
+    return PairedComparison(
+        mean([r.start_fitness for r in records]),
+        mean([r.centre_fitness for r in records]),
+        sum(weights),
+    )
 
 
 class _Flights:

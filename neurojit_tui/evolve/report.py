@@ -114,8 +114,9 @@ def summary(result: EvolutionResult) -> str:
         polish = best.gym_polish
         lines.append(
             f"polish: {polish.generations} CMA-ES generation(s) on {polish.episodes} episodes, "
-            f"fitness on its last batches {polish.start_fitness:.1f} -> {polish.fitness:.1f}"
-            + ("" if polish.kept else "; not kept (no better on the selection episodes)")
+            f"fitness paired on {polish.paired_episodes} episodes "
+            f"{polish.start_fitness:.1f} -> {polish.fitness:.1f}"
+            + ("" if polish.kept else "; not kept (no better than the winner)")
         )
     lines.append("lineage: " + " <- ".join(f"{step.id} ({step.mutation})" for step in best.lineage))
     if best.registry is not None:

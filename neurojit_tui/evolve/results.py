@@ -224,13 +224,14 @@ class GymPolish:
     evaluations: int  # parameter vectors flown
     episodes: int  # Gymnasium episodes flown
     episode_seeds: tuple[int, int]  # the training episodes' reset seeds: first, last
-    # the unpolished winner's and the strategy centre's mean fitness on the last few
-    # generations' batches, the same episodes for both
+    # the unpolished winner's and the polished program's mean fitness, paired on the same
+    # episodes: the selection episodes and the last generations' batches (where the
+    # strategy's centre flew for the polished program)
     start_fitness: float
     fitness: float
-    # whether the polished program replaced the winner: only when it also beats it on the
-    # selection episodes, which the polish never flew
+    # whether the polished program replaced the winner: only when it is the fitter there
     kept: bool = True
+    paired_episodes: int = 0  # the episodes that comparison rests on
 
 
 @dataclass(frozen=True)

@@ -360,25 +360,27 @@ class Evolution:
             return options.budget_s
         return options.budget_s * (1.0 - options.gym_polish_share)
 
-    def _polished(self, best: Individual, generation: int, unpolished: GymScores) -> Individual:
+    def _polished(self, best: Individual, generation: int) -> Individual:
         """``best`` with its constants tuned on the environment's training episodes
         (``evolve.polish``) until the budget or ``gym_polish_generations`` ends; the
         polished program is a new individual, its parent ``best``. It replaces ``best``
-        only if it also beats it on the selection episodes (``unpolished``: ``best``'s
-        scores there), which the polish never flew: a few training episodes can be
-        fitted without flying better."""
-        from .gym_judging import (
-            GYM_TRAINING_OFFSET,
-            episode_seeds,
-            gym_scores,
-            scores_rank_key,
-            selection_episodes,
+        only if it beats it paired on the same episodes: the selection episodes, which
+        the polish never flew, and the last generations' batches
+        (``polish.paired_comparison``)."""
+        from .gym_judging import GYM_TRAINING_OFFSET, episode_seeds, selection_episodes
+        from .polish import (
+            GenerationRecord,
+            outcomes_of,
+            paired_comparison,
+            polish,
+            polish_fitness,
+            seconds_to_finish,
         )
-        from .polish import polish, polish_fitness, seconds_to_finish
 
         o, judging = self.options, self.judging
         assert judging is not None
         episodes = o.gym_polish_episodes
+        fitness_of = polish_fitness(o.objective)
 
         def batch(generation: int) -> list[int]:
             return episode_seeds(GYM_TRAINING_OFFSET, o.seed + generation * episodes, episodes)
@@ -403,34 +405,45 @@ class Evolution:
             batch,
             o.gym_polish_generations,
             seed=int(self.rng.integers(2**31)),
-            fitness_of=polish_fitness(o.objective),
+            fitness_of=fitness_of,
             popsize=o.gym_polish_popsize,
             should_stop=out_of_time,
         )
         if done.generations == 0:
             self._log("no polish generation fitted in the budget")
             return best
-        start_fitness, fitness = done.paired_gain()
+        # both on the selection episodes, in one batch: the same flights as ``best``'s
+        # selection flight, which scored it by the selection's rank rather than this fitness
+        on_selection = judging.fly_many(
+            [best.text, done.text], f"{best.id}-polished.mlir", selection_episodes(o)
+        )
+        start_check, polished_check = (
+            fitness_of(outcomes_of(r)) if r is not None else -math.inf for r in on_selection
+        )
+        comparison = paired_comparison(
+            done.history,
+            episodes,
+            GenerationRecord(start_check, polished_check),
+            o.gym_selection_episodes,
+        )
         first, last = batch(0)[0], batch(done.generations - 1)[-1]
         self._polish = GymPolish(
             done.generations,
             done.evaluations,
             done.episodes,
             (first, last),
-            start_fitness,
-            fitness,
+            comparison.start_fitness,
+            comparison.polished_fitness,
+            paired_episodes=comparison.episodes,
         )
         if done.text == best.text:
             return best
-        check = gym_scores(
-            judging.fly(done.text, f"{best.id}-polished.mlir", selection_episodes(o)),
-            judging.spec,
-        )
-        if scores_rank_key(check, o.objective) <= scores_rank_key(unpolished, o.objective):
+        if not comparison.keeps_polish:
             self._polish = replace(self._polish, kept=False)
             self._log(
-                f"the polished {best.id} does not beat it on the selection episodes "
-                f"({check.mean_return:.1f} against {unpolished.mean_return:.1f}): kept as it was"
+                f"the polished {best.id} does not beat it paired on {comparison.episodes} "
+                f"episodes (fitness {comparison.polished_fitness:.2f} against "
+                f"{comparison.start_fitness:.2f}): kept as it was"
             )
             return best
         values = [float(v) for v in done.values]
@@ -694,8 +707,7 @@ class Evolution:
             best, gym_selection = self._select_in_gym(self._finalists(), self.judging)
             selection = None  # the Gymnasium environment chose instead of the native landers
             if best is not None and self.options.gym_polish_share > 0:
-                unpolished = next(f.scores for f in gym_selection if f.id == best.id)
-                best = self._polished(best, generation, unpolished)
+                best = self._polished(best, generation)
         else:
             best, selection = self._select()
         summary = None

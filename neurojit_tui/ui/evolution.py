@@ -191,9 +191,9 @@ def format_gym_polish(polish: GymPolish) -> str:
     """The winner's constants tuned on the environment's own training episodes."""
     return (
         f"Gymnasium polish: fitness {number(polish.start_fitness)} -> {number(polish.fitness)} "
-        f"on its last training batches ({polish.generations} generation(s), "
+        f"paired on {polish.paired_episodes} episodes ({polish.generations} generation(s), "
         f"{polish.evaluations} evaluations, {polish.episodes} episodes)"
-        + ("" if polish.kept else "; not kept: no better on the selection episodes")
+        + ("" if polish.kept else "; not kept: no better than the winner")
     )
 
 
