@@ -313,6 +313,25 @@ def test_the_polish_leaves_room_for_a_generation_and_the_flights_after_it():
     # winner and the polished program on the selection episodes and the validation: 1200
     assert seconds_to_finish(options, 200, 2.0) == pytest.approx(17.0)
     assert seconds_to_finish(options, 200, 4.0) == pytest.approx(34.0)
+    # a generation that took longer than the average rate says counts as the next one's
+    assert seconds_to_finish(options, 200, 2.0, longest_generation=9.0) == pytest.approx(21.0)
+    assert seconds_to_finish(options, 200, 2.0, longest_generation=1.0) == pytest.approx(17.0)
+
+
+def test_the_generation_clock_keeps_the_longest_generation():
+    import time as clock_time
+
+    from neurojit_tui.evolve.polish import GenerationClock
+
+    clock = GenerationClock()
+    clock.tick()  # the first generation starts: nothing has taken any time yet
+    assert clock.longest == 0.0
+    clock_time.sleep(0.05)
+    clock.tick()
+    first = clock.longest
+    assert first >= 0.05
+    clock.tick()  # a quicker generation leaves the longest as it was
+    assert clock.longest == first
 
 
 def test_the_landed_polish_grades_equal_landings_by_their_near_crashes():

@@ -25,6 +25,7 @@ once in a hundred.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -78,16 +79,34 @@ def polish_fitness(objective: str) -> Callable[[Outcomes], float]:
 PAIRED_FLIGHTS = 2
 
 
-def seconds_to_finish(options: EvolveOptions, episodes: int, seconds: float) -> float:
+def seconds_to_finish(
+    options: EvolveOptions, episodes: int, seconds: float, longest_generation: float = 0.0
+) -> float:
     """The seconds one more polish generation and the flights after the polish (its
     selection check, the winner and the polished program, and the validation) will take,
-    at the rate of ``episodes`` flown in ``seconds`` so far: the polish starts no
-    generation it cannot finish in time, so that the whole run keeps to its budget."""
+    at the rate of ``episodes`` flown in ``seconds`` so far, the generation taking no less
+    than ``longest_generation`` (a generation whose candidates hover until the step limit
+    takes longer than the average one): the polish starts no generation it cannot finish
+    in time, so that the whole run keeps to its budget."""
     if episodes <= 0 or seconds <= 0:
         return 0.0
     generation = (options.gym_polish_popsize + PAIRED_FLIGHTS) * options.gym_polish_episodes
     after = 2 * options.gym_selection_episodes + options.gym_validation_episodes
-    return (generation + after) * seconds / episodes
+    return max(generation * seconds / episodes, longest_generation) + after * seconds / episodes
+
+
+class GenerationClock:
+    """The longest polish generation so far: ``tick()`` as each generation starts."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._last: float | None = None
+
+    def tick(self) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.longest = max(self.longest, now - self._last)
+        self._last = now
 
 
 # How many of the polish's own paired episodes, besides the selection episodes, decide

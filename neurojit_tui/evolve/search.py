@@ -369,6 +369,7 @@ class Evolution:
         (``polish.paired_comparison``)."""
         from .gym_judging import GYM_TRAINING_OFFSET, episode_seeds, selection_episodes
         from .polish import (
+            GenerationClock,
             GenerationRecord,
             outcomes_of,
             paired_comparison,
@@ -387,11 +388,15 @@ class Evolution:
 
         structure = self.evaluator.structure(best.text, f"{best.id}.mlir")
 
-        def out_of_time() -> bool:
+        clock = GenerationClock()
+
+        def out_of_time() -> bool:  # asked as each generation starts
+            clock.tick()
             return self.cancel.is_set() or (
                 o.budget_s is not None
                 and time.perf_counter() - self._start
-                > o.budget_s - seconds_to_finish(o, judging.episodes, judging.seconds)
+                > o.budget_s
+                - seconds_to_finish(o, judging.episodes, judging.seconds, clock.longest)
             )
 
         self._log(
