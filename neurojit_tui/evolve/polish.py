@@ -144,8 +144,8 @@ class PairedComparison:
 
     @property
     def keeps_polish(self) -> bool:
-        """Strictly better keeps it; a tie, or a program an assert ended (-inf, and then
-        no mean is a number), keeps the winner."""
+        """Strictly fitter keeps it; a tie, or a polished program an assert ended (its
+        mean is -inf), keeps the winner."""
         return self.polished_fitness > self.start_fitness
 
 
