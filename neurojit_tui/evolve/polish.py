@@ -174,6 +174,14 @@ def paired_comparison(
     )
 
 
+def fitnesses_of(
+    reports: list[FlightReport | None], fitness_of: Callable[[Outcomes], float]
+) -> list[float]:
+    """The polish fitness of each of ``GymJudging.fly_many``'s reports: a program the
+    verifier refused (None) is worse than any that flew."""
+    return [fitness_of(outcomes_of(r)) if r is not None else -math.inf for r in reports]
+
+
 class _Flights:
     """Programs written from parameter vectors, flown together on one batch of
     episodes (one batch keeps every core busy until the last episode of all)."""
@@ -188,11 +196,7 @@ class _Flights:
         texts = [self.structure.write(values) for values in vectors]
         reports = self.judging.fly_many(texts, "polished.mlir", seeds)
         self.episodes += sum(report.episodes for report in reports if report is not None)
-        # a program the verifier refuses (None) is worse than any that flew
-        return [
-            self.fitness_of(outcomes_of(report)) if report is not None else -math.inf
-            for report in reports
-        ]
+        return fitnesses_of(reports, self.fitness_of)
 
 
 def polish(

@@ -371,7 +371,7 @@ class Evolution:
         from .polish import (
             GenerationClock,
             GenerationRecord,
-            outcomes_of,
+            fitnesses_of,
             paired_comparison,
             polish,
             polish_fitness,
@@ -422,9 +422,7 @@ class Evolution:
         on_selection = judging.fly_many(
             [best.text, done.text], f"{best.id}-polished.mlir", selection_episodes(o)
         )
-        start_check, polished_check = (
-            fitness_of(outcomes_of(r)) if r is not None else -math.inf for r in on_selection
-        )
+        start_check, polished_check = fitnesses_of(on_selection, fitness_of)
         comparison = paired_comparison(
             done.history,
             episodes,
