@@ -1,6 +1,8 @@
 """Flight conditions in the workstation: `neurojit ui --gravity G --turbulence T`, the
 dialog that changes them (Ctrl+O), and every engine request flying in them."""
 
+import argparse
+
 import pytest
 from textual.widgets import Input
 
@@ -119,7 +121,10 @@ def test_the_flying_commands_share_one_declaration_of_the_condition_flags():
     for name in ("swarm", "synthesize", "evolve", "ui"):
         flags = {a.dest: a for a in commands[name]._actions}
         assert flags["gravity"].type is cli.GRAVITY and flags["turbulence"].type is cli.TURBULENCE
-        assert (flags["gravity"].default, flags["turbulence"].default) == (1.62, 1.0)
+        # not given: None, so evolve --env can tell; the conditions are then the Moon's
+        assert (flags["gravity"].default, flags["turbulence"].default) == (None, None)
+        args = argparse.Namespace(gravity=None, turbulence=None)
+        assert cli.environment_from(args, warn=False) == Environment()
 
 
 def test_ui_and_the_bare_form_start_the_workstation_in_the_flags_conditions(monkeypatch):

@@ -450,3 +450,55 @@ def test_neurojit_gym_reports_an_assert_violation(tmp_path):
 def test_bad_judge_environments_fail_before_any_worker_starts():
     with pytest.raises(FlightError, match="its action space is Discrete"):
         Judge("LunarLander-v3", workers=1)
+
+
+def test_the_box2d_twins_constants_are_those_identified_from_box2d_trajectories():
+    """The stored mechanics agree with a fresh fit to Box2D's own free flights."""
+    from neurojit_tui.gym import calibration
+
+    fitted = calibration.identify(episodes=40, seed=3)
+    stored = calibration.BOX2D_LANDER
+    assert fitted.transitions > 1000
+    for name in ("gravity", "main_engine_accel", "side_engine_accel", "side_engine_angular"):
+        assert getattr(fitted, name) == pytest.approx(getattr(stored, name), rel=0.05), name
+    assert fitted.start_height == pytest.approx(stored.start_height, rel=0.02)
+    assert fitted.initial_speed == pytest.approx(stored.initial_speed, rel=0.05)
+    assert fitted.wind_accel_per_power == pytest.approx(calibration.WIND_ACCEL_PER_POWER, rel=0.05)
+    assert fitted.torque_accel_per_power == pytest.approx(
+        calibration.TORQUE_ACCEL_PER_POWER, rel=0.05
+    )
+
+
+def test_a_twin_follows_the_environments_arguments():
+    from neurojit_tui.gym.calibration import BOX2D_LANDER, native_twin
+
+    lander = "LunarLanderContinuous-v3"
+    assert native_twin(EnvSpec.of(lander)) == BOX2D_LANDER
+    windy = native_twin(
+        EnvSpec.of(lander, {"gravity": -11.5, "enable_wind": True, "wind_power": 10.0})
+    )
+    assert windy is not None and windy.gravity == 11.5
+    assert windy.wind_accel == pytest.approx(2.018) and windy.torque_accel == pytest.approx(1.626)
+    calm = native_twin(EnvSpec.of(lander, {"wind_power": 10.0}))  # wind not enabled
+    assert calm is not None and calm.wind_accel == 0.0 and calm.torque_accel == 0.0
+    assert native_twin(EnvSpec.of("LunarLander-v3", {"continuous": True})) == BOX2D_LANDER
+    assert native_twin(EnvSpec.of("LunarLander-v3")) is None  # discrete: no controller fits
+    assert native_twin(EnvSpec.of(ENV_ID, {"gravity": 3.0})) == model.Environment(gravity=3.0)
+    assert native_twin(EnvSpec.of("Pendulum-v1")) is None
+
+
+def test_evolve_env_trains_in_the_twin_unless_the_conditions_are_given():
+    from neurojit_tui import cli
+    from neurojit_tui.commands.evolve import Evolve
+    from neurojit_tui.evolve.gym_judging import training_conditions
+
+    parser = cli.build_parser()
+    lander = ["evolve", "--env", "LunarLanderContinuous-v3", "--budget", "5"]
+    twin = Evolve.options_from(parser.parse_args(lander))
+    given = Evolve.options_from(parser.parse_args([*lander, "--gravity", "3"]))
+    assert twin.native_twin and not given.native_twin
+    moon = model.Environment()
+    assert training_conditions(moon, twin).gravity == 10.0
+    assert training_conditions(model.Environment(gravity=3.0), given).gravity == 3.0
+    native = Evolve.options_from(parser.parse_args(["evolve", "--budget", "5"]))
+    assert training_conditions(moon, native) == moon  # no environment: as given

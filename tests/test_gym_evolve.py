@@ -249,7 +249,9 @@ def test_a_run_offers_its_winner_under_its_environments_key(tmp_path):
     )  # fmt: skip
     verdict = result.best.registry
     spec = EnvSpec.of(ENV_ID, {"turbulence": 0.5})
-    assert verdict.key == cache_key(model.Environment(), NO_MODELS, spec.key())[0]
+    twin = model.Environment(turbulence=0.5)  # the native swarm trained in the env's twin
+    assert result.environment == twin
+    assert verdict.key == cache_key(twin, NO_MODELS, spec.key())[0]
     assert verdict.validation["mean_score"] == result.best.gym_validation.mean_return
     assert set(verdict.rivals) == {"heuristic.mlir", "pid.mlir", "mlp.mlir", "pd.mlir"}
     assert all(rival["episodes"] == 6 for rival in verdict.rivals.values())

@@ -4,6 +4,7 @@ import json
 import platform
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,63 @@ def test_native_kernel_matches_numpy_reference_trajectories(compiler, kernels, n
 
     The kernel returns final states, so the trajectory is sampled by running it with
     step limits k; the reference records every step once."""
-    env, agents = Environment(), 48
+    _assert_native_matches_reference(compiler, kernels[name], name, Environment(), seed)
+
+
+# A stand-in for Box2D's lander (gym/calibration.py): Box2D's gust and torque, its start
+# height and its half second of stillness before a landing, on top of its mechanics.
+BOX2D_LIKE = Environment(
+    gravity=10.0,
+    turbulence=0.5,
+    main_engine_accel=17.4,
+    side_engine_accel=2.4,
+    side_engine_angular=5.3,
+    crash_speed=1.8,
+    initial_speed=4.0,
+    start_height=9.4,
+    rest_seconds=0.5,
+    wind_accel=3.0,
+    torque_accel=1.6,
+)
+
+
+@pytest.mark.parametrize("name", ["heuristic", "pid"])
+def test_native_kernel_matches_numpy_reference_with_gusts_and_rest_time(compiler, kernels, name):
+    _assert_native_matches_reference(compiler, kernels[name], name, BOX2D_LIKE, 3)
+
+
+def test_gusts_push_only_airborne_landers_and_rest_time_delays_the_landing(kernels):
+    calm = replace(BOX2D_LIKE, wind_accel=0.0, torque_accel=0.0)
+    windy = kernels["heuristic"].run(BOX2D_LIKE, 64, seed=5, max_steps=40).state
+    still = kernels["heuristic"].run(calm, 64, seed=5, max_steps=40).state
+    assert np.abs(windy["vx"] - still["vx"]).max() > 0.1  # the gust moved them
+    assert np.abs(windy["omega"] - still["omega"]).max() > 0.01  # and turned them
+    # a lander needs rest_seconds of stillness: the same run without it lands sooner
+    quick = replace(BOX2D_LIKE, rest_seconds=0.0)
+    slow_end = kernels["heuristic"].run(BOX2D_LIKE, 64, seed=5).state
+    quick_end = kernels["heuristic"].run(quick, 64, seed=5).state
+    landed = (slow_end["outcome"] == model.LANDED) & (quick_end["outcome"] == model.LANDED)
+    assert landed.sum() > 10
+    waited = slow_end["steps"][landed] - quick_end["steps"][landed]
+    assert waited.min() >= BOX2D_LIKE.rest_seconds * model.FPS - 1
+
+
+def test_the_added_fields_leave_the_key_data_as_it_was_at_their_defaults():
+    assert set(Environment().to_json()) == {
+        "gravity",
+        "turbulence",
+        "main_engine_accel",
+        "side_engine_accel",
+        "side_engine_angular",
+        "crash_speed",
+        "fuel_seconds",
+        "initial_speed",
+    }
+    assert BOX2D_LIKE.to_json()["wind_accel"] == 3.0
+
+
+def _assert_native_matches_reference(compiler, kernel, name, env, seed):
+    agents = 48
     module, _ = compiler.parse(_text(name), f"{name}.mlir", require_control=True)
     reference = simulate_reference(
         ReferenceProgram(module, name), env, agents, seed, record_trajectory=True
@@ -48,7 +105,7 @@ def test_native_kernel_matches_numpy_reference_trajectories(compiler, kernels, n
         if k > len(reference.trajectory):
             break
         expected = reference.trajectory[k - 1]
-        native = kernels[name].run(env, agents, seed, max_steps=k)
+        native = kernel.run(env, agents, seed, max_steps=k)
         for field in PHYSICAL:
             np.testing.assert_allclose(
                 native.state[field],
@@ -57,7 +114,7 @@ def test_native_kernel_matches_numpy_reference_trajectories(compiler, kernels, n
                 atol=1e-9,
                 err_msg=f"{field} at step {k}",
             )
-    final = kernels[name].run(env, agents, seed, threads=2)
+    final = kernel.run(env, agents, seed, threads=2)
     for field in model.STATE_FIELDS:
         np.testing.assert_allclose(
             final.state[field], reference.state[field], rtol=1e-9, atol=1e-9, err_msg=field

@@ -90,19 +90,27 @@ FPS = float_in(0.0, 1000.0, low_open=True)
 def add_condition_flags(parser: argparse.ArgumentParser) -> None:
     """--gravity and --turbulence: the conditions the landers fly in (the Moon's unless
     given), for every command that flies them."""
-    moon = Environment()
+    # None when not given, so a command can tell (evolve --env trains in its twin then)
     parser.add_argument(
-        "--gravity", type=GRAVITY, default=moon.gravity, help="m/s^2 (default: the Moon's, 1.62)"
+        "--gravity", type=GRAVITY, default=None, help="m/s^2 (default: the Moon's, 1.62)"
     )
-    parser.add_argument(
-        "--turbulence", type=TURBULENCE, default=moon.turbulence, help="0 = calm (default 1)"
-    )
+    parser.add_argument("--turbulence", type=TURBULENCE, default=None, help="0 = calm (default 1)")
+
+
+def conditions_given(args: argparse.Namespace) -> bool:
+    """Whether --gravity or --turbulence was given."""
+    return args.gravity is not None or args.turbulence is not None
 
 
 def environment_from(args: argparse.Namespace, warn: bool = True) -> Environment:
-    """The conditions the flags ask for; with ``warn``, a warning on stderr if no
-    controller can land under them (the run still goes ahead: its numbers say so too)."""
-    env = Environment(gravity=args.gravity, turbulence=args.turbulence)
+    """The conditions the flags ask for (the Moon's where not given); with ``warn``, a
+    warning on stderr if no controller can land under them (the run still goes ahead:
+    its numbers say so too)."""
+    moon = Environment()
+    env = Environment(
+        gravity=moon.gravity if args.gravity is None else args.gravity,
+        turbulence=moon.turbulence if args.turbulence is None else args.turbulence,
+    )
     if warn and (reason := env.impossible()) is not None:
         print(f"neurojit: warning: {reason}", file=sys.stderr)
     return env

@@ -37,6 +37,7 @@ from .args import (
     add_model_flags,
     agent_overrides,
     cluster_address,
+    conditions_given,
     environment_from,
     float_in,
     int_in,
@@ -200,7 +201,9 @@ class Evolve(Command[EvolveRequest, EvolveReply]):
             metavar="ID",
             help="a Gymnasium environment whose spaces fit (Box(8) observation, Box(2) "
             "action) chooses among the finalists and validates the winner, on episodes the "
-            "search never flew; the native swarm still trains",
+            "search never flew; the native swarm still trains, in the environment's twin "
+            "(the model with its mechanics: Box2D's LunarLander, NeuroJIT/LunarLander-v0) "
+            "unless --gravity or --turbulence is given",
         )
         parser.add_argument(
             "--env-arg",
@@ -316,6 +319,8 @@ class Evolve(Command[EvolveRequest, EvolveReply]):
                 values |= env_fields(EnvSpec.parse(args.env, args.env_arg))
             except FlightError as error:
                 raise CommandError(str(error), EXIT_USAGE_ERROR) from None
+            # the native swarm trains in the environment's twin unless told the conditions
+            values["native_twin"] = not conditions_given(args)
             if values["gym_polish_share"] is None:  # a run the clock bounds polishes
                 values["gym_polish_share"] = ENV_POLISH_SHARE if timed else 0.0
         elif args.env_arg or values["gym_polish_share"]:

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..compiler import CompileError, Compiler
+from ..gym.calibration import native_twin
 from ..gym.environments import EnvSpec, make_env
 from ..gym.fly import FlightReport
 from ..gym.judge import Judge
+from ..sim import model
 from .results import EvolveOptions, GymScores
 
 # Episode i of a run of seed S is reset with OFFSET + S + i; the three sets never meet for
@@ -43,6 +45,17 @@ def env_spec(options: EvolveOptions) -> EnvSpec | None:
     if options.env_id is None:
         return None
     return EnvSpec.of(options.env_id, dict(options.env_args))
+
+
+def training_conditions(conditions: model.Environment, options: EvolveOptions) -> model.Environment:
+    """What the native swarm trains in: ``conditions``, or, judged in a Gymnasium
+    environment that has a twin (``gym.calibration.native_twin``) and with
+    ``options.native_twin``, that twin: the model with the environment's mechanics, so
+    that the native ranking predicts the environment's."""
+    spec = env_spec(options)
+    if spec is None or not options.native_twin:
+        return conditions
+    return native_twin(spec) or conditions
 
 
 def env_fields(spec: EnvSpec | None) -> dict[str, Any]:

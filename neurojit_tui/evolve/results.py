@@ -59,6 +59,9 @@ class EvolveOptions:
     # "return" (mean return, then CVaR-10); "return" also makes the training fitness the
     # native swarm's mean score (evaluation.objective_fitness)
     objective: str = "landed"
+    # with env_id: the native swarm trains in the environment's twin (the model with its
+    # mechanics, gym/calibration.py) when it has one, not in the conditions given
+    native_twin: bool = True
     gym_selection_episodes: int = 100  # per finalist, of a seed no other flight uses
     gym_validation_episodes: int = 1000  # the winner's, of another unused seed
     # the share of the time budget spent polishing the winner's constants with CMA-ES on

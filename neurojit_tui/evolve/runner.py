@@ -97,9 +97,14 @@ def run_evolution(
     cancel=None,
     editor_path: str | None = None,
 ) -> EvolutionResult:
-    """Evolve controllers for ``env``. ``agents`` (``agents.Agents``) enables LLM
+    """Evolve controllers for ``env`` (or, judged in a Gymnasium environment, for its
+    twin: ``gym_judging.training_conditions``). ``agents`` (``agents.Agents``) enables LLM
     mutations unless ``options.use_llm`` is off; ``on_token(role, piece)`` hears them.
     ``editor_path``: the seed that is the workstation's buffer, for the replay record."""
+    if options.env_id is not None:
+        from .gym_judging import training_conditions
+
+        env = training_conditions(env, options)
     seeds = seeds or default_seeds(env, registry)
     options = replace(options, cluster=resolve_address(options.cluster))
     llm = None

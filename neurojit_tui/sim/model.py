@@ -20,6 +20,13 @@ Where this differs from Gymnasium's Box2D model (documented in docs/simulation.m
   gravity is harder and above 5 m/s^2 impossible; a fuel tank can run dry;
 * turbulence: each agent's gravity and lateral wind follow Ornstein-Uhlenbeck processes
   whose strengths and time constants are drawn per agent from the seed.
+
+``Environment`` has fields beyond these defaults so that the model can stand in for
+Gymnasium's Box2D lander (``gym/calibration.py`` identifies them from its trajectories):
+Box2D's gust and turbulence torque (``wind_accel``, ``torque_accel``: its
+``tanh(sin(0.02 k) + sin(0.01 pi k))`` of the airborne step k, from a random phase per
+agent), its start height and its half second of stillness before a lander counts as at
+rest (``rest_seconds``).
 """
 
 from __future__ import annotations
@@ -86,9 +93,19 @@ class Environment:
     crash_speed: float = 1.5  # m/s: a harder touchdown (vertical or horizontal) crashes
     fuel_seconds: float = 15.0  # seconds of full main-engine burn in the tank
     initial_speed: float = 1.5  # m/s: initial velocity drawn uniformly in +-this
+    # Added for a stand-in of Box2D's lander; at these defaults they change nothing, and
+    # ``to_json`` leaves them out, so the keys of stored controllers stay as they were.
+    start_height: float = START_HEIGHT  # m: the body's centre above its resting height
+    rest_seconds: float = 0.0  # s a lander stays still on both legs before it has landed
+    wind_accel: float = 0.0  # m/s^2: the largest of Box2D's gust function
+    torque_accel: float = 0.0  # rad/s^2: the largest of Box2D's turbulence torque
 
     def to_json(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        for name, default in _ADDED_FIELDS.items():
+            if data[name] == default:
+                del data[name]
+        return data
 
     def impossible(self) -> str | None:
         """Why no controller can land under these conditions, or None. The main engine
@@ -115,6 +132,17 @@ class Environment:
         return 0.15 * self.turbulence
 
 
+_ADDED_FIELDS = {
+    "start_height": START_HEIGHT,
+    "rest_seconds": 0.0,
+    "wind_accel": 0.0,
+    "torque_accel": 0.0,
+}
+
+# Box2D's gust function's two angular frequencies per step (rad).
+GUST_FREQUENCIES = (0.02, 0.01 * math.pi)
+
+
 # Per-agent state carried between steps, in this order (the native kernel keeps one
 # array per field). mem0..3 is the controller's state (the ABI's ``mem``).
 STATE_FIELDS = (
@@ -138,10 +166,22 @@ STATE_FIELDS = (
     "done",
     "outcome",
     "steps",
+    "still_steps",  # steps in a row at rest on both legs
 )
 # Per-agent constants drawn at the start: Ornstein-Uhlenbeck decay and innovation
-# factors for gravity and wind, and the steady wind.
-PARAM_FIELDS = ("gravity_decay", "gravity_kick", "wind_decay", "wind_kick", "wind_mean")
+# factors for gravity and wind, the steady wind, and the phases of the gust function's
+# two sines for the gust and for the torque (a random start index, as Box2D draws).
+PARAM_FIELDS = (
+    "gravity_decay",
+    "gravity_kick",
+    "wind_decay",
+    "wind_kick",
+    "wind_mean",
+    "gust_phase_a",
+    "gust_phase_b",
+    "torque_phase_a",
+    "torque_phase_b",
+)
 OBS_SIZE, MEM_SIZE = 8, 4
 
 # Random streams of the counter-based generator (see ``uniform``).
@@ -209,6 +249,10 @@ def agent_parameters(env: Environment, seed: int, agent: np.ndarray) -> dict:
         "_wind_dev0": wind_sigma * unit_noise(xp, seed, agent, 0, _STREAM_INIT + 6),
         "_vx0": env.initial_speed * draw(7, -1.0, 1.0),
         "_vy0": env.initial_speed * draw(8, -1.0, 1.0),
+        "gust_phase_a": draw(9, 0.0, 2.0 * math.pi),
+        "gust_phase_b": draw(10, 0.0, 2.0 * math.pi),
+        "torque_phase_a": draw(11, 0.0, 2.0 * math.pi),
+        "torque_phase_b": draw(12, 0.0, 2.0 * math.pi),
     }
 
 
@@ -216,7 +260,7 @@ def initial_state(env: Environment, params: dict) -> dict:
     """State arrays at step 0 for the agents ``params`` was drawn for."""
     n = len(params["wind_mean"])
     state = {name: np.zeros(n) for name in STATE_FIELDS}
-    state["y"][:] = START_HEIGHT + LEG_DOWN
+    state["y"][:] = env.start_height + LEG_DOWN
     state["vx"][:] = params["_vx0"]
     state["vy"][:] = params["_vy0"]
     state["fuel"][:] = 1.0
@@ -264,6 +308,19 @@ def clip(xp, v, lo: float, hi: float):
     return xp.minimum(xp.maximum(v, lo), hi)
 
 
+def gust(xp, phase_a, phase_b, steps):
+    """Box2D's ``tanh(sin(0.02 k) + sin(0.01 pi k))`` at step ``steps`` from the phases
+    a random start index gives. tanh is Lambert's continued fraction to the z^7 term:
+    both implementations compute it with the same arithmetic, within 2e-8 of tanh over
+    the |z| <= 2 that two sines reach."""
+    z = xp.sin(phase_a + steps * GUST_FREQUENCIES[0]) + xp.sin(
+        phase_b + steps * GUST_FREQUENCIES[1]
+    )
+    z2 = z * z
+    numerator = z * (z2 * (z2 * (z2 + 378.0) + 17325.0) + 135135.0)
+    return numerator / (z2 * (z2 * (z2 * 28.0 + 3150.0) + 62370.0) + 135135.0)
+
+
 def runtime_constants(env: Environment, max_steps: int) -> dict:
     """The values ``step`` reads from ``env``: run-time inputs of the native kernel, so
     one compiled kernel serves every environment."""
@@ -274,6 +331,9 @@ def runtime_constants(env: Environment, max_steps: int) -> dict:
         "side_engine_angular": env.side_engine_angular,
         "crash_speed": env.crash_speed,
         "fuel_seconds": env.fuel_seconds,
+        "rest_seconds": env.rest_seconds,
+        "wind_accel": env.wind_accel,
+        "torque_accel": env.torque_accel,
         "max_steps": float(max_steps),
     }
 
@@ -308,10 +368,20 @@ def step(xp, s: dict, p: dict, env: dict, seed, agent, t, control) -> dict:
     main_acc = main * env["main_engine_accel"]
     side_acc = side * side_dir * env["side_engine_accel"]
     gravity = env["gravity"] + s["gravity_dev"]
-    wind = p["wind_mean"] + s["wind_dev"]
+    # Box2D's gust and torque push only a lander with no leg on the ground.
+    airborne = xp.where((s["leg_left"] < 0.5) & (s["leg_right"] < 0.5), 1.0, 0.0)
+    gust_acc = (
+        env["wind_accel"] * airborne * gust(xp, p["gust_phase_a"], p["gust_phase_b"], s["steps"])
+    )
+    torque_acc = (
+        env["torque_accel"]
+        * airborne
+        * gust(xp, p["torque_phase_a"], p["torque_phase_b"], s["steps"])
+    )
+    wind = p["wind_mean"] + s["wind_dev"] + gust_acc
     ax = -sin_a * main_acc + cos_a * side_acc + wind
     ay = cos_a * main_acc + sin_a * side_acc - gravity
-    alpha = -side * side_dir * env["side_engine_angular"]
+    alpha = torque_acc - side * side_dir * env["side_engine_angular"]
 
     # Semi-implicit Euler, Box2D's integrator.
     vx = s["vx"] + ax * DT
@@ -367,12 +437,15 @@ def step(xp, s: dict, p: dict, env: dict, seed, agent, t, control) -> dict:
         | (touching & (xp.abs(vx) > env["crash_speed"]))
     )
     out = xp.abs(x) >= WORLD_W / 2
-    at_rest = (
+    still = (
         both_feet
         & (xp.abs(vx) < REST_SPEED)
         & (xp.abs(vy) < REST_SPEED)
         & (xp.abs(omega) < REST_SPEED)
     )
+    still_steps = xp.where(still, s["still_steps"] + 1.0, 0.0)
+    # Box2D's lander sleeps only after half a second still: until then its engines cost.
+    at_rest = still & (still_steps * DT >= env["rest_seconds"])
     new_shaping = shaping(xp, observe(xp, new))
     reward = new_shaping - s["shaping"] - main * MAIN_ENGINE_COST - side * SIDE_ENGINE_COST
     reward = xp.where(at_rest, 100.0, reward)
@@ -397,6 +470,7 @@ def step(xp, s: dict, p: dict, env: dict, seed, agent, t, control) -> dict:
             "done": done,
             "outcome": outcome,
             "steps": s["steps"] + 1.0,
+            "still_steps": still_steps,
         }
     )
     finished = s["done"] > 0.5
