@@ -461,6 +461,8 @@ def test_the_box2d_twins_constants_are_those_identified_from_box2d_trajectories(
     assert fitted.transitions > 1000
     for name in ("gravity", "main_engine_accel", "side_engine_accel", "side_engine_angular"):
         assert getattr(fitted, name) == pytest.approx(getattr(stored, name), rel=0.05), name
+    assert fitted.main_engine_noise == pytest.approx(stored.main_engine_noise, rel=0.1)
+    assert fitted.main_engine_spin == pytest.approx(stored.main_engine_spin, rel=0.1)
     assert fitted.start_height == pytest.approx(stored.start_height, rel=0.02)
     assert fitted.initial_speed == pytest.approx(stored.initial_speed, rel=0.05)
     assert fitted.wind_accel_per_power == pytest.approx(calibration.WIND_ACCEL_PER_POWER, rel=0.05)

@@ -56,6 +56,8 @@ BOX2D_LIKE = Environment(
     rest_seconds=0.5,
     wind_accel=3.0,
     torque_accel=1.6,
+    main_engine_noise=0.5,
+    main_engine_spin=2.0,
 )
 
 
@@ -90,7 +92,7 @@ def test_the_added_fields_leave_the_key_data_as_it_was_at_their_defaults():
         "crash_speed",
         "fuel_seconds",
         "initial_speed",
-    }
+    }  # the fields added later appear only when set
     assert BOX2D_LIKE.to_json()["wind_accel"] == 3.0
 
 

@@ -14,8 +14,9 @@ flown with random engine commands, each free-flight step's change of velocity an
 in the model's units, fitted by least squares to the model's equations of motion. The
 crash speed comes from touchdowns at set sink rates instead (Box2D ends the episode when
 the body, not a leg, touches the ground): the springy legs take a touchdown up to about
-1.8 m/s. What the model still lacks: the main engine's random lever (+-50% of its thrust
-each step in Box2D, zero on average), the legs' springs and the hilly ground off the pad.
+1.8 m/s. The main engine's random lever (its thrust +-50% each step, and a spin) is fitted
+from the spread of those steps. What the model still lacks: the side engines' smaller
+random lever, the legs' springs and the hilly ground off the pad.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ BOX2D_LANDER = model.Environment(
     initial_speed=4.0,  # its random initial push gives up to 4 m/s each way
     start_height=9.4,
     rest_seconds=0.5,  # Box2D puts a body to sleep after half a second still
+    main_engine_noise=0.5,  # its lever is 4 +- 2 pixels: thrust +-50%, uniformly
+    main_engine_spin=2.1,
 )
 # The gust's and torque's largest accelerations per unit of Box2D's wind_power and
 # turbulence_power: one over the lander's mass and moment of inertia.
@@ -96,10 +99,12 @@ class Identified:
     main_engine_accel: float
     side_engine_accel: float
     side_engine_angular: float
+    main_engine_noise: float
+    main_engine_spin: float
     wind_accel_per_power: float
     torque_accel_per_power: float
     start_height: float
-    initial_speed: float  # the largest initial speed seen on either axis
+    initial_speed: float  # the largest initial speed across seen
     transitions: int
 
 
@@ -154,17 +159,24 @@ def identify(
         design, np.concatenate([ax, ay]), rcond=None
     )
     (side_angular, _), *_ = np.linalg.lstsq(np.stack([-side, np.ones(n)], 1), alpha, rcond=None)
+    # The main engine's spread, on the steps it fires alone: the interquartile range of
+    # uniform noise of half-width w is w (and it ignores the odd step a collision spoils).
+    alone = (main > 0.0) & (side == 0.0)
+    thrust = (-np.sin(angle) * ax + np.cos(angle) * (ay + gravity))[alone] / main[alone]
+    thrust_noise = _interquartile(thrust) / float(np.median(thrust))
+    spin = _interquartile(alpha[alone] / main[alone])
     wind, torque = _identify_wind(max(episodes // 2, 1), seed, env_id)
     start = np.array(starts)
     start_height = float(np.mean(start[:, 1]) * (model.WORLD_H / 2))
-    initial_speed = float(
-        max(np.abs(start[:, 2] * _SPEED_X).max(), np.abs(start[:, 3] * _SPEED_Y).max())
-    )
+    # across: the first step's gravity is in the vertical speed already
+    initial_speed = float(np.abs(start[:, 2] * _SPEED_X).max())
     return Identified(
         float(gravity),
         float(main_accel),
         float(side_accel),
         float(side_angular),
+        thrust_noise,
+        spin,
         wind,
         torque,
         start_height,
@@ -202,6 +214,11 @@ def _identify_wind(episodes: int, seed: int, env_id: str) -> tuple[float, float]
     (wind, _), *_ = np.linalg.lstsq(np.stack([g[:, 0], ones], 1), c[:, 0], rcond=None)
     (torque, _), *_ = np.linalg.lstsq(np.stack([g[:, 1], ones], 1), c[:, 1], rcond=None)
     return float(wind / power), float(torque / torque_power)
+
+
+def _interquartile(values: np.ndarray) -> float:
+    upper, lower = np.percentile(values, [75.0, 25.0])
+    return float(upper - lower)
 
 
 def _gust_function(index: int) -> float:

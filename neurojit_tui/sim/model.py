@@ -25,8 +25,8 @@ Where this differs from Gymnasium's Box2D model (documented in docs/simulation.m
 Gymnasium's Box2D lander (``gym/calibration.py`` identifies them from its trajectories):
 Box2D's gust and turbulence torque (``wind_accel``, ``torque_accel``: its
 ``tanh(sin(0.02 k) + sin(0.01 pi k))`` of the airborne step k, from a random phase per
-agent), its start height and its half second of stillness before a lander counts as at
-rest (``rest_seconds``).
+agent), its main engine's random lever, its start height and its half second of stillness before
+a lander counts as at rest (``rest_seconds``).
 """
 
 from __future__ import annotations
@@ -99,6 +99,11 @@ class Environment:
     rest_seconds: float = 0.0  # s a lander stays still on both legs before it has landed
     wind_accel: float = 0.0  # m/s^2: the largest of Box2D's gust function
     torque_accel: float = 0.0  # rad/s^2: the largest of Box2D's turbulence torque
+    # Box2D's main engine has a random lever each step: its thrust varies uniformly by
+    # this fraction either way, and it spins the lander by up to this many rad/s^2 at
+    # full throttle.
+    main_engine_noise: float = 0.0
+    main_engine_spin: float = 0.0
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -137,6 +142,8 @@ _ADDED_FIELDS = {
     "rest_seconds": 0.0,
     "wind_accel": 0.0,
     "torque_accel": 0.0,
+    "main_engine_noise": 0.0,
+    "main_engine_spin": 0.0,
 }
 
 # Box2D's gust function's two angular frequencies per step (rad).
@@ -185,7 +192,7 @@ PARAM_FIELDS = (
 OBS_SIZE, MEM_SIZE = 8, 4
 
 # Random streams of the counter-based generator (see ``uniform``).
-_STREAM_GRAVITY, _STREAM_WIND = 1, 2
+_STREAM_GRAVITY, _STREAM_WIND, _STREAM_THRUST, _STREAM_SPIN = 1, 2, 3, 4
 _STREAM_INIT = 100
 
 
@@ -334,6 +341,8 @@ def runtime_constants(env: Environment, max_steps: int) -> dict:
         "rest_seconds": env.rest_seconds,
         "wind_accel": env.wind_accel,
         "torque_accel": env.torque_accel,
+        "main_engine_noise": env.main_engine_noise,
+        "main_engine_spin": env.main_engine_spin,
         "max_steps": float(max_steps),
     }
 
@@ -365,7 +374,8 @@ def step(xp, s: dict, p: dict, env: dict, seed, agent, t, control) -> dict:
     # (with the torque of its offset mount), gravity with turbulence, steady wind + gusts.
     cos_a = xp.cos(s["angle"])
     sin_a = xp.sin(s["angle"])
-    main_acc = main * env["main_engine_accel"]
+    thrust_noise = uniform(xp, seed, agent, t, _STREAM_THRUST) * 2.0 - 1.0
+    main_acc = main * env["main_engine_accel"] * (1.0 + env["main_engine_noise"] * thrust_noise)
     side_acc = side * side_dir * env["side_engine_accel"]
     gravity = env["gravity"] + s["gravity_dev"]
     # Box2D's gust and torque push only a lander with no leg on the ground.
@@ -381,7 +391,12 @@ def step(xp, s: dict, p: dict, env: dict, seed, agent, t, control) -> dict:
     wind = p["wind_mean"] + s["wind_dev"] + gust_acc
     ax = -sin_a * main_acc + cos_a * side_acc + wind
     ay = cos_a * main_acc + sin_a * side_acc - gravity
-    alpha = torque_acc - side * side_dir * env["side_engine_angular"]
+    spin_noise = uniform(xp, seed, agent, t, _STREAM_SPIN) * 2.0 - 1.0
+    alpha = (
+        torque_acc
+        + main * env["main_engine_spin"] * spin_noise
+        - side * side_dir * env["side_engine_angular"]
+    )
 
     # Semi-implicit Euler, Box2D's integrator.
     vx = s["vx"] + ax * DT
