@@ -504,3 +504,14 @@ def test_evolve_env_trains_in_the_twin_unless_the_conditions_are_given():
     assert training_conditions(model.Environment(gravity=3.0), given).gravity == 3.0
     native = Evolve.options_from(parser.parse_args(["evolve", "--budget", "5"]))
     assert training_conditions(moon, native) == moon  # no environment: as given
+
+
+def test_bench_fidelity_ranks_a_population_in_the_moons_conditions_and_in_the_twin():
+    from neurojit_tui.benches.fidelity import bench_fidelity, format_fidelity_table
+
+    result = bench_fidelity(["stock"], variants=2, episodes=3, agents=16, log=lambda _: None)
+    rows = result["rows"]
+    assert [row["native"] for row in rows] == ["moon", "twin"]
+    assert rows[1]["native_conditions"]["gravity"] == 10.0  # Box2D's, not the Moon's 1.62
+    assert all(row["programs"] == 6 and -1 <= row["spearman_return"] <= 1 for row in rows)
+    assert "twin" in format_fidelity_table(result)

@@ -58,6 +58,7 @@ BOX2D_LIKE = Environment(
     torque_accel=1.6,
     main_engine_noise=0.5,
     main_engine_spin=2.0,
+    landing_half_width=2.0,
 )
 
 
@@ -80,6 +81,16 @@ def test_gusts_push_only_airborne_landers_and_rest_time_delays_the_landing(kerne
     assert landed.sum() > 10
     waited = slow_end["steps"][landed] - quick_end["steps"][landed]
     assert waited.min() >= BOX2D_LIKE.rest_seconds * model.FPS - 1
+
+
+def test_a_touchdown_past_the_landing_width_crashes(kernels):
+    anywhere = replace(BOX2D_LIKE, landing_half_width=model.WORLD_W / 2)
+    narrow = replace(BOX2D_LIKE, landing_half_width=0.05)
+    wide = kernels["heuristic"].run(anywhere, 64, seed=5).state
+    tight = kernels["heuristic"].run(narrow, 64, seed=5).state
+    off_centre = (wide["outcome"] == model.LANDED) & (np.abs(wide["x"]) > 0.1)
+    assert off_centre.sum() > 3
+    assert np.all(tight["outcome"][off_centre] == model.CRASHED)
 
 
 def test_the_added_fields_leave_the_key_data_as_it_was_at_their_defaults():

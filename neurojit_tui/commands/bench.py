@@ -186,8 +186,9 @@ def _evolve_table(args: argparse.Namespace, result: Any) -> str:
     return str(format_evolve_table(result))
 
 
-def _gym(args: argparse.Namespace, log: Log) -> Any:
-    from ..benches.gym import SETTINGS, bench_gym
+def _setting_names(args: argparse.Namespace) -> list[str] | None:
+    """bench gym's and bench fidelity's --settings (None: all)."""
+    from ..benches.gym import SETTINGS
 
     names = [n.strip() for n in args.settings.split(",")] if args.settings else None
     unknown = [n for n in names or [] if n not in {s.name for s in SETTINGS}]
@@ -197,8 +198,14 @@ def _gym(args: argparse.Namespace, log: Log) -> Any:
             + ", ".join(s.name for s in SETTINGS),
             EXIT_USAGE_ERROR,
         )
+    return names
+
+
+def _gym(args: argparse.Namespace, log: Log) -> Any:
+    from ..benches.gym import bench_gym
+
     return bench_gym(
-        names,
+        _setting_names(args),
         budget=args.budget if args.budget is not None else 300.0,
         polish=args.polish,
         seed=args.seed,
@@ -211,6 +218,18 @@ def _gym_table(args: argparse.Namespace, result: Any) -> str:
     from ..benches.gym import format_gym_table
 
     return str(format_gym_table(result))
+
+
+def _fidelity(args: argparse.Namespace, log: Log) -> Any:
+    from ..benches.fidelity import bench_fidelity
+
+    return bench_fidelity(_setting_names(args), seed=args.seed, log=log)
+
+
+def _fidelity_table(args: argparse.Namespace, result: Any) -> str:
+    from ..benches.fidelity import format_fidelity_table
+
+    return format_fidelity_table(result)
 
 
 def _cluster(args: argparse.Namespace, log: Log) -> Any:
@@ -250,6 +269,7 @@ BENCHES: dict[str, Bench] = {
         Bench("ui", _ui, _ui_table),
         Bench("evolve", _evolve, _evolve_table),
         Bench("gym", _gym, _gym_table),
+        Bench("fidelity", _fidelity, _fidelity_table),
         Bench("cluster", _cluster, _cluster_table),
     )
 }
@@ -296,7 +316,8 @@ class BenchCommand(Command[Any, Any]):
             "--settings",
             default=None,
             metavar="NAME,...",
-            help="bench gym: which settings (stock, wind, heavy-wind; default all)",
+            help="bench gym and bench fidelity: which settings (stock, wind, heavy-wind; "
+            "default all)",
         )
         parser.add_argument(
             "--polish",

@@ -39,33 +39,43 @@ def _finite(values: Sequence[float]) -> np.ndarray:
     return np.where(np.isfinite(array), array, floor)
 
 
-def rank_correlation(
-    programs: Sequence[tuple[str, str]],
-    env: model.Environment,
-    spec: EnvSpec,
-    episodes: int = 50,
-    agents: int = 256,
-    seed: int = 0,
-    fitnesses: Sequence[Callable[[Outcomes], float]] = (fitness, return_fitness),
-) -> Fidelity:
-    """Fly each (path, text) of ``programs`` on ``agents`` native landers of ``seed`` in
-    ``env`` and on ``episodes`` episodes of ``spec``; rank-correlate each native fitness
-    with the mean return."""
-    from scipy.stats import spearmanr
-
+def native_outcomes(
+    programs: Sequence[tuple[str, str]], env: model.Environment, agents: int = 256, seed: int = 0
+) -> list[Outcomes]:
+    """Each (path, text) of ``programs`` flown on ``agents`` native landers of ``seed``."""
     evaluator = PopulationEvaluator(env, agents, seed)
-    natives: list[Outcomes] = []
+    outcomes: list[Outcomes] = []
     for path, text in programs:
         structure = evaluator.structure(text, path)  # compiled once per shape
         theta = evaluator.compiler.parameters(text, path).initial  # this text's numbers
-        natives.append(evaluator.fly(structure, np.array([theta]))[0])
+        outcomes.append(evaluator.fly(structure, np.array([theta]))[0])
+    return outcomes
+
+
+def gym_returns(
+    programs: Sequence[tuple[str, str]], spec: EnvSpec, episodes: int = 50, seed: int = 0
+) -> list[float]:
+    """Each program's mean return on ``episodes`` episodes of ``spec`` (seeds no search
+    flies)."""
     seeds = episode_seeds(GYM_TRAINING_OFFSET + 0x100_0000, seed, episodes)
     with GymJudging(spec) as judging:
-        returns = [judging.fly(text, path, seeds).mean_return for path, text in programs]
+        return [judging.fly(text, path, seeds).mean_return for path, text in programs]
+
+
+def correlate(
+    natives: Sequence[Outcomes],
+    returns: Sequence[float],
+    episodes: int,
+    agents: int,
+    fitnesses: Sequence[Callable[[Outcomes], float]] = (fitness, return_fitness),
+) -> Fidelity:
+    """Rank-correlate each native fitness of ``natives`` with the mean ``returns``."""
+    from scipy.stats import spearmanr
+
     landed_fitness, return_fit = ([f(o) for o in natives] for f in fitnesses)
     gym = _finite(returns)
     return Fidelity(
-        len(programs),
+        len(natives),
         episodes,
         agents,
         tuple(landed_fitness),
@@ -74,6 +84,21 @@ def rank_correlation(
         float(spearmanr(_finite(landed_fitness), gym).statistic),
         float(spearmanr(_finite(return_fit), gym).statistic),
     )
+
+
+def rank_correlation(
+    programs: Sequence[tuple[str, str]],
+    env: model.Environment,
+    spec: EnvSpec,
+    episodes: int = 50,
+    agents: int = 256,
+    seed: int = 0,
+) -> Fidelity:
+    """Fly each (path, text) of ``programs`` on ``agents`` native landers of ``seed`` in
+    ``env`` and on ``episodes`` episodes of ``spec``; rank-correlate each native fitness
+    with the mean return."""
+    natives = native_outcomes(programs, env, agents, seed)
+    return correlate(natives, gym_returns(programs, spec, episodes, seed), episodes, agents)
 
 
 def perturbed_variants(

@@ -84,6 +84,15 @@ def gym_line(label: str, scores: GymScores) -> str:
     )
 
 
+def native_conditions_line(result: EvolutionResult) -> str:
+    """The conditions the native swarm trained in: with a Gymnasium environment, its twin
+    (the model with its mechanics) unless the conditions were given."""
+    conditions = ", ".join(
+        f"{name} {value:g}" for name, value in result.environment.to_json().items()
+    )
+    return f"native swarm trained in: {conditions}"
+
+
 SHOWN_FAILURES = 5  # failed candidates (and diagnostics of each) a summary lists
 
 
@@ -109,6 +118,7 @@ def summary(result: EvolutionResult) -> str:
         + f" (seed {best.validation.seeds[0]}, never flown by the search)"
     )
     if best.gym_validation is not None:
+        lines.append(native_conditions_line(result))
         lines.append(gym_line("Gymnasium validation", best.gym_validation))
     if best.gym_polish is not None:
         polish = best.gym_polish

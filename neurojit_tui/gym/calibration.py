@@ -15,19 +15,20 @@ in the model's units, fitted by least squares to the model's equations of motion
 crash speed comes from touchdowns at set sink rates instead (Box2D ends the episode when
 the body, not a leg, touches the ground): the springy legs take a touchdown up to about
 1.8 m/s. The main engine's random lever (its thrust +-50% each step, and a spin) is fitted
-from the spread of those steps. What the model still lacks: the side engines' smaller
-random lever, the legs' springs and the hilly ground off the pad.
+from the spread of those steps. Box2D's ground past the pad slopes into random hills:
+the twin's crashes a touchdown there. What the model still lacks: the side engines'
+smaller random lever and the legs' springs.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
 from ..sim import model
-from .environments import EnvSpec
+from .environments import EnvArgValue, EnvSpec
 
 # Box2D LunarLander's mechanics in the model's units (see ``identify``).
 BOX2D_LANDER = model.Environment(
@@ -43,13 +44,15 @@ BOX2D_LANDER = model.Environment(
     rest_seconds=0.5,  # Box2D puts a body to sleep after half a second still
     main_engine_noise=0.5,  # its lever is 4 +- 2 pixels: thrust +-50%, uniformly
     main_engine_spin=2.1,
+    # past its pad Box2D's ground slopes into random hills, where a landing mostly tips
+    landing_half_width=model.PAD_HALF_WIDTH,
 )
 # The gust's and torque's largest accelerations per unit of Box2D's wind_power and
 # turbulence_power: one over the lander's mass and moment of inertia.
 WIND_ACCEL_PER_POWER = 0.2018
 TORQUE_ACCEL_PER_POWER = 1.084
 # Box2D's own defaults for the arguments the twin reads.
-BOX2D_DEFAULTS = {
+BOX2D_DEFAULTS: dict[str, EnvArgValue] = {
     "gravity": -10.0,
     "enable_wind": False,
     "wind_power": 15.0,
@@ -77,17 +80,18 @@ def native_twin(spec: EnvSpec) -> model.Environment | None:
     from . import ENV_ID
 
     args = spec.kwargs()
-    if spec.id == ENV_ID:
-        return model.Environment(**args)  # type: ignore[arg-type]
+    if spec.id == ENV_ID:  # the model itself: its make arguments are Environment fields
+        known = {f.name for f in fields(model.Environment)}
+        return model.Environment(**{k: float(v) for k, v in args.items() if k in known})
     if not _is_box2d_lander(spec):
         return None
     given = {**BOX2D_DEFAULTS, **args}
     wind = bool(given["enable_wind"])
     return replace(
         BOX2D_LANDER,
-        gravity=-float(given["gravity"]),  # type: ignore[arg-type]
-        wind_accel=WIND_ACCEL_PER_POWER * float(given["wind_power"]) if wind else 0.0,  # type: ignore[arg-type]
-        torque_accel=TORQUE_ACCEL_PER_POWER * float(given["turbulence_power"]) if wind else 0.0,  # type: ignore[arg-type]
+        gravity=-float(given["gravity"]),
+        wind_accel=WIND_ACCEL_PER_POWER * float(given["wind_power"]) if wind else 0.0,
+        torque_accel=TORQUE_ACCEL_PER_POWER * float(given["turbulence_power"]) if wind else 0.0,
     )
 
 

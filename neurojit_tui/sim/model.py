@@ -25,8 +25,9 @@ Where this differs from Gymnasium's Box2D model (documented in docs/simulation.m
 Gymnasium's Box2D lander (``gym/calibration.py`` identifies them from its trajectories):
 Box2D's gust and turbulence torque (``wind_accel``, ``torque_accel``: its
 ``tanh(sin(0.02 k) + sin(0.01 pi k))`` of the airborne step k, from a random phase per
-agent), its main engine's random lever, its start height and its half second of stillness before
-a lander counts as at rest (``rest_seconds``).
+agent), its main engine's random lever, the hills past its pad (``landing_half_width``), its
+start height and its half second of stillness before a lander counts as at rest
+(``rest_seconds``).
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ class Environment:
     # full throttle.
     main_engine_noise: float = 0.0
     main_engine_spin: float = 0.0
+    # m: a touchdown of the centre farther than this from the pad's centre crashes
+    # (Box2D's ground slopes into hills past its pad; ours is flat everywhere)
+    landing_half_width: float = WORLD_W / 2
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -144,6 +148,7 @@ _ADDED_FIELDS = {
     "torque_accel": 0.0,
     "main_engine_noise": 0.0,
     "main_engine_spin": 0.0,
+    "landing_half_width": WORLD_W / 2,
 }
 
 # Box2D's gust function's two angular frequencies per step (rad).
@@ -343,6 +348,7 @@ def runtime_constants(env: Environment, max_steps: int) -> dict:
         "torque_accel": env.torque_accel,
         "main_engine_noise": env.main_engine_noise,
         "main_engine_spin": env.main_engine_spin,
+        "landing_half_width": env.landing_half_width,
         "max_steps": float(max_steps),
     }
 
@@ -450,6 +456,7 @@ def step(xp, s: dict, p: dict, env: dict, seed, agent, t, control) -> dict:
         (body_low < 0.0)
         | (impact > env["crash_speed"])
         | (touching & (xp.abs(vx) > env["crash_speed"]))
+        | (touching & (xp.abs(x) > env["landing_half_width"]))
     )
     out = xp.abs(x) >= WORLD_W / 2
     still = (

@@ -39,7 +39,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from ..engine.protocol import EvolutionProgress, EvolveRequest
-from ..evolve.report import provenance_lines
+from ..evolve.report import native_conditions_line, provenance_lines
 from ..evolve.results import (
     BestSoFar,
     EvolutionResult,
@@ -227,6 +227,7 @@ def format_outcome(result: EvolutionResult) -> list[str]:
         ),
     ]
     if best.gym_validation is not None:
+        lines.append(native_conditions_line(result))
         lines.append(format_gym_scores("Gymnasium validation", best.gym_validation))
     if best.gym_polish is not None:
         lines.append(format_gym_polish(best.gym_polish))
