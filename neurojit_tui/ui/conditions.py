@@ -201,7 +201,10 @@ class ConditionsDialog(ModalScreen[ChosenConditions | None]):
                 f"turbulence ({calm:g}: calm, to {wild:g}; the default: {moon.turbulence:g})"
             )
             yield Input(str(self.current.turbulence), id="conditions-turbulence")
-            yield Label("F9 judged in a Gymnasium environment: ID KEY=VALUE ... (empty: none)")
+            yield Label(
+                "F9 judged in a Gymnasium environment: ID KEY=VALUE ... (empty: none); the"
+                " swarm then trains in its twin where there is one, not in the above"
+            )
             yield Input(
                 env_text(self.target.env), placeholder=ENV_EXAMPLE, id="conditions-environment"
             )
