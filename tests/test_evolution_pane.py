@@ -32,6 +32,7 @@ from neurojit_tui.evolve.results import (
     TrainingScores,
     ValidationScores,
 )
+from neurojit_tui.sim.model import Environment
 from neurojit_tui.sim.report import Outcomes
 from neurojit_tui.ui.evolution import (
     EvolutionPane,
@@ -203,12 +204,16 @@ def test_outcome_shows_both_fidelities_the_polish_and_the_gymnasium_selection():
         gym_polish=GymPolish(12, 96, 3072, (11, 42), 101.2, 101.87, paired_episodes=420),
     )
     options = EvolveOptions(env_id="LunarLanderContinuous-v3", objective="return")
-    result = replace(_result(best=best), options=options)
+    twin = Environment(gravity=10.0, turbulence=0.0, rest_seconds=0.5)
+    result = replace(_result(best=best), options=options, environment=twin)
     lines = format_outcome(result)
-    assert lines[:7] == [
+    assert lines[:8] == [
         "best c-9, fitness 100.71",
         "training: 100.0% landed, CVaR-10 229.5, mean 247.2 (128 landers)",
         "native validation: 99.8% landed, CVaR-10 226.3, mean 246.6 (1000 landers)",
+        "native swarm trained in: gravity 10, turbulence 0, main_engine_accel 5, "
+        "side_engine_accel 1, side_engine_angular 3, crash_speed 1.5, fuel_seconds 15, "
+        "initial_speed 1.5, rest_seconds 0.5",
         "Gymnasium validation: mean return 285.7, CVaR-10 252.4, 99.5% landed, 99.5% solved "
         f"(1000 episodes of {WINDY})",
         "Gymnasium polish: fitness 101.20 -> 101.87 paired on 420 episodes "
@@ -230,10 +235,11 @@ def test_outcome_shows_both_fidelities_the_polish_and_the_gymnasium_selection():
     )
     # without a polish or a selection, their lines are not there
     plain = replace(best, gym_polish=None, gym_selection=())
-    assert [line.split(":")[0] for line in format_outcome(replace(result, best=plain))[:5]] == [
+    assert [line.split(":")[0] for line in format_outcome(replace(result, best=plain))[:6]] == [
         "best c-9, fitness 100.71",
         "training",
         "native validation",
+        "native swarm trained in",
         "Gymnasium validation",
         "registry",
     ]
