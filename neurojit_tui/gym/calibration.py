@@ -59,7 +59,7 @@ BOX2D_DEFAULTS: dict[str, EnvArgValue] = {
     "turbulence_power": 1.5,
 }
 
-FPS = 50
+FPS = model.FPS
 # Box2D's observation -> the model's units (metres, m/s, rad/s), as ``model.observe``.
 _SPEED_X = FPS / (model.WORLD_W / 2)
 _SPEED_Y = FPS / (model.WORLD_H / 2)
