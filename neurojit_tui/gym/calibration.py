@@ -23,7 +23,7 @@ smaller random lever and the legs' springs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -78,11 +78,14 @@ def native_twin(spec: EnvSpec) -> model.Environment | None:
     """The conditions the native swarm trains in for ``spec``, or None if the model has
     no stand-in for that environment."""
     from . import ENV_ID
+    from .lander import physics
 
     args = spec.kwargs()
-    if spec.id == ENV_ID:  # the model itself: its make arguments are Environment fields
-        known = {f.name for f in fields(model.Environment)}
-        return model.Environment(**{k: float(v) for k, v in args.items() if k in known})
+    if spec.id == ENV_ID:  # the model itself, with the physics its make arguments give
+        gravity = args.pop("gravity", model.MOON_GRAVITY)
+        turbulence = args.pop("turbulence", 1.0)
+        args.pop("render_mode", None)
+        return physics(float(gravity), float(turbulence), args)
     if not _is_box2d_lander(spec):
         return None
     given = {**BOX2D_DEFAULTS, **args}
