@@ -59,6 +59,7 @@ BOX2D_LIKE = Environment(
     main_engine_noise=0.5,
     main_engine_spin=2.0,
     landing_half_width=2.0,
+    engines_wake=True,
 )
 
 
@@ -81,6 +82,35 @@ def test_gusts_push_only_airborne_landers_and_rest_time_delays_the_landing(kerne
     assert landed.sum() > 10
     waited = slow_end["steps"][landed] - quick_end["steps"][landed]
     assert waited.min() >= BOX2D_LIKE.rest_seconds * model.FPS - 1
+
+
+# Never throttles the main engine and holds the lateral one at 70%.
+SIDE_ENGINE_ALWAYS_ON = """func.func @control(%obs: tensor<8xf64>, %mem: tensor<4xf64>) -> (tensor<2xf64>, tensor<4xf64>) {
+  %u = "tensorlang.constant"() {value = dense<[-1.0, 0.7]> : tensor<2xf64>} : () -> tensor<2xf64>
+  return %u, %mem : tensor<2xf64>, tensor<4xf64>
+}
+"""
+
+
+def test_a_firing_engine_keeps_a_still_lander_awake_where_engines_wake(compiler):
+    # the lateral engine fires and costs but pushes nothing, so the lander falls, stands
+    # still, and only the rule decides whether it has landed
+    idle = replace(
+        BOX2D_LIKE,
+        side_engine_accel=0.0,
+        side_engine_angular=0.0,
+        crash_speed=1.0e3,
+        wind_accel=0.0,
+        torque_accel=0.0,
+        initial_speed=0.0,
+        turbulence=0.0,
+    )
+    kernel = NativeSwarm(SIDE_ENGINE_ALWAYS_ON, "side.mlir", compiler)
+    asleep = kernel.run(replace(idle, engines_wake=False), 16, seed=3).state
+    awake = kernel.run(idle, 16, seed=3).state
+    assert np.all(asleep["outcome"] == model.LANDED)
+    assert np.all(awake["outcome"] == model.FLYING)
+    assert np.all(awake["steps"] == model.MAX_STEPS)
 
 
 def test_a_touchdown_past_the_landing_width_crashes(kernels):

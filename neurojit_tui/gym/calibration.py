@@ -42,6 +42,7 @@ BOX2D_LANDER = model.Environment(
     initial_speed=4.0,  # its random initial push gives up to 4 m/s each way
     start_height=9.4,
     rest_seconds=0.5,  # Box2D puts a body to sleep after half a second still
+    engines_wake=True,  # and an engine's impulse wakes it
     main_engine_noise=0.5,  # its lever is 4 +- 2 pixels: thrust +-50%, uniformly
     main_engine_spin=2.1,
     # past its pad Box2D's ground slopes into random hills, where a landing mostly tips

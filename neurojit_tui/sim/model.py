@@ -27,7 +27,7 @@ Box2D's gust and turbulence torque (``wind_accel``, ``torque_accel``: its
 ``tanh(sin(0.02 k) + sin(0.01 pi k))`` of the airborne step k, from a random phase per
 agent), its main engine's random lever, the hills past its pad (``landing_half_width``), its
 start height and its half second of stillness before a lander counts as at rest
-(``rest_seconds``).
+(``rest_seconds``), which a firing engine restarts (``engines_wake``).
 """
 
 from __future__ import annotations
@@ -108,6 +108,10 @@ class Environment:
     # m: a touchdown of the centre farther than this from the pad's centre crashes
     # (Box2D's ground slopes into hills past its pad; ours is flat everywhere)
     landing_half_width: float = WORLD_W / 2
+    # Box2D's engines push with impulses that wake its body, so a lander whose engines
+    # fire is never at rest, however still it stands: its episode runs on to the step
+    # limit. Here the engines are forces and a firing lander can still count as landed.
+    engines_wake: bool = False
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -149,6 +153,7 @@ _ADDED_FIELDS = {
     "main_engine_noise": 0.0,
     "main_engine_spin": 0.0,
     "landing_half_width": WORLD_W / 2,
+    "engines_wake": False,
 }
 
 # Box2D's gust function's two angular frequencies per step (rad).
@@ -349,6 +354,7 @@ def runtime_constants(env: Environment, max_steps: int) -> dict:
         "main_engine_noise": env.main_engine_noise,
         "main_engine_spin": env.main_engine_spin,
         "landing_half_width": env.landing_half_width,
+        "engines_wake": 1.0 if env.engines_wake else 0.0,
         "max_steps": float(max_steps),
     }
 
@@ -459,11 +465,13 @@ def step(xp, s: dict, p: dict, env: dict, seed, agent, t, control) -> dict:
         | (touching & (xp.abs(x) > env["landing_half_width"]))
     )
     out = xp.abs(x) >= WORLD_W / 2
+    waking = xp.where((main > 0.0) | (side > 0.0), 1.0, 0.0) * env["engines_wake"]
     still = (
         both_feet
         & (xp.abs(vx) < REST_SPEED)
         & (xp.abs(vy) < REST_SPEED)
         & (xp.abs(omega) < REST_SPEED)
+        & (waking < 0.5)
     )
     still_steps = xp.where(still, s["still_steps"] + 1.0, 0.0)
     # Box2D's lander sleeps only after half a second still: until then its engines cost.
