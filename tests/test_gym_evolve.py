@@ -10,6 +10,7 @@ import sys
 import pytest
 from gymnasium.utils import seeding
 
+from neurojit_tui.compiler import Compiler
 from neurojit_tui.engine.protocol import from_wire, to_wire
 from neurojit_tui.evolve.evaluation import return_fitness
 from neurojit_tui.evolve.gym_judging import (
@@ -24,7 +25,7 @@ from neurojit_tui.evolve.runner import run_evolution
 from neurojit_tui.gym import ENV_ID
 from neurojit_tui.gym.environments import EnvSpec
 from neurojit_tui.gym.lander import episode_seed
-from neurojit_tui.memory import NO_MODELS, Registry, cache_key
+from neurojit_tui.memory import NO_MODELS, Registry, cache_key, remember
 from neurojit_tui.memory.admission import remember_if_better
 from neurojit_tui.paths import PROJECT_ROOT
 from neurojit_tui.sim import model
@@ -251,10 +252,42 @@ def test_a_run_offers_its_winner_under_its_environments_key(tmp_path):
     spec = EnvSpec.of(ENV_ID, {"turbulence": 0.5})
     twin = model.Environment(turbulence=0.5)  # the native swarm trained in the env's twin
     assert result.environment == twin
-    assert verdict.key == cache_key(twin, NO_MODELS, spec.key())[0]
+    # keyed by the conditions the user gave and the environment, not by the twin
+    assert verdict.key == cache_key(model.Environment(), NO_MODELS, spec.key())[0]
     assert verdict.validation["mean_score"] == result.best.gym_validation.mean_return
     assert set(verdict.rivals) == {"heuristic.mlir", "pid.mlir", "mlp.mlir", "pd.mlir"}
     assert all(rival["episodes"] == 6 for rival in verdict.rivals.values())
+
+
+def test_a_recalibrated_twin_finds_the_entries_of_earlier_runs(tmp_path, monkeypatch):
+    """The twin is derived from the environment and changes when its calibration does;
+    the registry key and the seeds of a later run must not: its winner competes with
+    the stored one (never-worse) and the stored one seeds it, before native entries."""
+    from neurojit_tui.evolve import gym_judging
+    from neurojit_tui.evolve.runner import default_seeds, registry_label
+
+    registry = Registry(tmp_path / "registry")
+    options = small_options(generations=0, finalists=1)
+    gym_key = env_spec(options).key()
+    program = Compiler().compile(PID.read_text(), "pid.mlir", require_control=True)
+    stored = {}
+    for name, key_of in (("gym", gym_key), ("native", None)):  # same conditions, both
+        key, key_data = cache_key(model.Environment(), NO_MODELS, key_of)
+        remember(registry, key, key_data, PID.read_text(), "pid.mlir", program)
+        stored[name] = key
+    assert registry.flush()
+    recalibrated = model.Environment(turbulence=0.7)
+    monkeypatch.setattr(gym_judging, "native_twin", lambda spec: recalibrated)
+    seeds = [(str(HEURISTIC), HEURISTIC.read_text())]
+    result = run_evolution(model.Environment(), options, seeds=seeds, registry=registry)
+    assert result.environment == recalibrated
+    assert result.best.registry.key == stored["gym"]
+    assert f"the stored entry {stored['gym'][:12]}" in result.best.registry.rivals
+    # a native entry for the same conditions does not crowd out the environment's own
+    with_gym = default_seeds(model.Environment(), registry, nearby=1, gym=gym_key)
+    assert with_gym[-1][0] == registry_label(stored["gym"])
+    native = default_seeds(model.Environment(), registry, nearby=1)
+    assert native[-1][0] == registry_label(stored["native"])
 
 
 def test_rank_correlation_of_native_fitness_and_the_environments_return():

@@ -50,10 +50,15 @@ def registry_label(key: str) -> str:
     return f"{REGISTRY_PREFIX}{key[:12]}"
 
 
-def default_seeds(env: model.Environment, registry=None, nearby: int = 3) -> list[tuple[str, str]]:
+def default_seeds(
+    env: model.Environment, registry=None, nearby: int = 3, gym: str | None = None
+) -> list[tuple[str, str]]:
+    """The samples, then the stored controllers for the conditions nearest ``env``'s,
+    those judged in the Gymnasium environment ``gym`` (``EnvSpec.key()``; None: native
+    entries) first."""
     seeds = samples()
     if registry is not None:
-        for entry in registry.nearby(env, nearby, with_strategy=False):
+        for entry in registry.nearby(env, nearby, with_strategy=False, gym=gym):
             seeds.append((registry_label(entry.key), entry.source))
     return seeds
 
@@ -100,12 +105,18 @@ def run_evolution(
     """Evolve controllers for ``env`` (or, judged in a Gymnasium environment, for its
     twin: ``gym_judging.training_conditions``). ``agents`` (``agents.Agents``) enables LLM
     mutations unless ``options.use_llm`` is off; ``on_token(role, piece)`` hears them.
-    ``editor_path``: the seed that is the workstation's buffer, for the replay record."""
+    ``editor_path``: the seed that is the workstation's buffer, for the replay record.
+
+    The registry keys a run by the conditions the user gave (and the environment), not
+    by the twin: a recalibrated twin keeps finding the entries of earlier runs."""
+    conditions, gym_key = env, None
     if options.env_id is not None:
-        from .gym_judging import training_conditions
+        from .gym_judging import env_spec, training_conditions
 
         env = training_conditions(env, options)
-    seeds = seeds or default_seeds(env, registry)
+        spec = env_spec(options)
+        gym_key = spec.key() if spec is not None else None
+    seeds = seeds or default_seeds(conditions, registry, gym=gym_key)
     options = replace(options, cluster=resolve_address(options.cluster))
     llm = None
     if agents is not None and options.use_llm:
@@ -132,7 +143,7 @@ def run_evolution(
             origins = seed_programs(seeds, registry, editor_path)
             result = replace(result, replay=replace(result.replay, seeds=origins))
         if registry is not None and result.best is not None and result.status == "ok":
-            verdict = remember_if_better(result, env, registry, agents, judging)
+            verdict = remember_if_better(result, conditions, registry, agents, judging)
             result = replace(result, best=replace(result.best, registry=verdict))
     finally:
         if judging is not None:
@@ -146,8 +157,8 @@ def remember_if_better(
     """Store the winner if it beats the stored entry and every sample on the same
     validation landers (``memory.admission``), with its lineage and both scores. For a
     run judged in a Gymnasium environment (``judging``, a ``gym_judging.GymJudging``;
-    made here if not given), the key names the environment and the validation set is
-    its validation episodes."""
+    made here if not given), the key names the environment besides ``env``, the
+    conditions the user gave, and the validation set is its validation episodes."""
     from ..agents.pipeline import model_identities
     from ..memory import NO_MODELS, cache_key
 
@@ -229,7 +240,7 @@ def _admit(
             # what `neurojit evolve --replay` needs, as the run's JSON has it
             "replay": asdict(result.replay) if result.replay is not None else None,
             "options": asdict(options),
-            "environment": env.to_json(),
+            "environment": result.environment.to_json(),  # what the swarm trained in
         },
     )
     return RegistryVerdict(**verdict)

@@ -341,19 +341,27 @@ class Registry:
     def entries(self) -> list[Entry]:
         return [e for e in (self.best(k) for k in self.keys()) if e is not None]
 
-    def nearby(self, env: Environment, count: int = 3, with_strategy: bool = True) -> list[Entry]:
+    def nearby(
+        self,
+        env: Environment,
+        count: int = 3,
+        with_strategy: bool = True,
+        gym: str | None = None,
+    ) -> list[Entry]:
         """The stored entries (best version per key) whose conditions are closest to
         ``env``'s, whatever toolchain or models made them: parents for cross-generation
-        synthesis (which needs their strategies) and seeds for evolution (which does not)."""
+        synthesis (which needs their strategies) and seeds for evolution (which does not).
+        Entries judged where ``gym`` says (a Gymnasium ``EnvSpec.key()``; None: on the
+        native landers) come before the others."""
         from .key import canonical_condition
 
         here = canonical_condition(env)
 
-        def distance(entry: Entry) -> float:
+        def distance(entry: Entry) -> tuple[bool, float]:
             there: dict[str, float] = entry.key_data.get("condition", {})
-            return abs(there.get("gravity", 0.0) - here["gravity"]) / max(
-                here["gravity"], 0.1
-            ) + abs(there.get("turbulence", 0.0) - here["turbulence"])
+            return entry.key_data.get("gym") != gym, abs(
+                there.get("gravity", 0.0) - here["gravity"]
+            ) / max(here["gravity"], 0.1) + abs(there.get("turbulence", 0.0) - here["turbulence"])
 
         return sorted((e for e in self.entries() if e.strategy or not with_strategy), key=distance)[
             :count
