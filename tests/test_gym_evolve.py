@@ -369,7 +369,7 @@ def test_the_generation_clock_keeps_the_longest_generation():
     assert clock.longest == first
 
 
-def test_the_landed_polish_grades_equal_landings_by_their_near_crashes():
+def test_the_landed_polish_grades_equal_landings_by_their_mean_return():
     from neurojit_tui.evolve.polish import polish_fitness
     from neurojit_tui.sim.report import Outcomes
 
@@ -377,9 +377,9 @@ def test_the_landed_polish_grades_equal_landings_by_their_near_crashes():
         return Outcomes(64, landed, 64 - landed, 0, 0, landed / 64, mean, cvar, 300.0, failure)
 
     landed = polish_fitness("landed")
-    assert landed(flight(63, 150.0, 250.0)) > landed(flight(63, -20.0, 255.0))
-    # one more landing in 64 outweighs a CVaR-10 a hundred points better
-    assert landed(flight(64, 150.0, 250.0)) > landed(flight(63, 250.0, 260.0))
+    assert landed(flight(63, -20.0, 255.0)) > landed(flight(63, 150.0, 250.0))
+    # one more landing in 64 outweighs a mean return a hundred points better
+    assert landed(flight(64, 150.0, 250.0)) > landed(flight(63, 250.0, 350.0))
     assert landed(flight(64, 250.0, 290.0, failure="assert")) == -math.inf
     by_return = polish_fitness("return")
     assert by_return(flight(60, 100.0, 280.0)) > by_return(flight(64, 250.0, 279.0))

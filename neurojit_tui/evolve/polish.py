@@ -61,16 +61,15 @@ def outcomes_of(report: FlightReport) -> Outcomes:
 def polish_fitness(objective: str) -> Callable[[Outcomes], float]:
     """What the polish maximises. return: the mean return, CVaR-10 breaking ties.
     landed: the landed rate weighs most (one more landing in 64 episodes outweighs a
-    CVaR-10 a hundred points better), graded by CVaR-10 and the mean return, so that a
-    batch where every candidate lands the same share still says which one came closer
-    to crashing (the worst returns are the near-crashes)."""
+    mean return a hundred points better), then the mean return, the environment's own
+    order for finalists (``gym_judging.rank_key``)."""
 
     def fitness(o: Outcomes) -> float:
         if not o.ok or not math.isfinite(o.mean_score) or not math.isfinite(o.cvar10_score):
             return -math.inf
         if objective == "return":
             return o.mean_score + 0.01 * (0.5 + math.atan(o.cvar10_score / 100.0) / math.pi)
-        return 100.0 * o.success_rate + 0.01 * o.cvar10_score + 0.001 * o.mean_score
+        return 100.0 * o.success_rate + 0.01 * o.mean_score
 
     return fitness
 
