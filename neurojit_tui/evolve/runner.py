@@ -109,14 +109,13 @@ def run_evolution(
 
     The registry keys a run by the conditions the user gave (and the environment), not
     by the twin: a recalibrated twin keeps finding the entries of earlier runs."""
-    conditions, gym_key = env, None
-    if options.env_id is not None:
+    conditions, spec = env, None
+    if options.env_id is not None:  # imported only here: it loads Gymnasium
         from .gym_judging import env_spec, training_conditions
 
-        env = training_conditions(env, options)
         spec = env_spec(options)
-        gym_key = spec.key() if spec is not None else None
-    seeds = seeds or default_seeds(conditions, registry, gym=gym_key)
+        env = training_conditions(env, options)
+    seeds = seeds or default_seeds(conditions, registry, gym=spec.key() if spec else None)
     options = replace(options, cluster=resolve_address(options.cluster))
     llm = None
     if agents is not None and options.use_llm:
@@ -129,11 +128,9 @@ def run_evolution(
             memory = EditMemory(registry.root)  # edits that helped, as examples
         llm = LLMMutation(agents, on_token=on_token, mode=options.llm_mode, memory=memory)
     judging = None
-    if options.env_id is not None:
-        from .gym_judging import GymJudging, env_spec
+    if spec is not None:
+        from .gym_judging import GymJudging
 
-        spec = env_spec(options)
-        assert spec is not None
         judging = GymJudging(spec)
     try:
         result = evolve(

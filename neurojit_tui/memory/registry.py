@@ -357,13 +357,15 @@ class Registry:
 
         here = canonical_condition(env)
 
-        def distance(entry: Entry) -> tuple[bool, float]:
+        def order(entry: Entry) -> tuple[bool, float]:
             there: dict[str, float] = entry.key_data.get("condition", {})
-            return entry.key_data.get("gym") != gym, abs(
-                there.get("gravity", 0.0) - here["gravity"]
-            ) / max(here["gravity"], 0.1) + abs(there.get("turbulence", 0.0) - here["turbulence"])
+            judged_elsewhere = entry.key_data.get("gym") != gym
+            distance = abs(there.get("gravity", 0.0) - here["gravity"]) / max(
+                here["gravity"], 0.1
+            ) + abs(there.get("turbulence", 0.0) - here["turbulence"])
+            return judged_elsewhere, distance
 
-        return sorted((e for e in self.entries() if e.strategy or not with_strategy), key=distance)[
+        return sorted((e for e in self.entries() if e.strategy or not with_strategy), key=order)[
             :count
         ]
 
