@@ -119,7 +119,6 @@ def test_the_search_is_deterministic_with_an_environment(run):
 def test_return_in_our_environment_is_the_native_swarms_score(run):
     """Our environment is the native lander: episode i reset with seed s is agent 0 of the
     seed the environment draws, and its return is the swarm's score for that lander."""
-    from neurojit_tui.compiler import Compiler
     from neurojit_tui.gym.fly import fly
 
     text = run.best.source
@@ -177,7 +176,6 @@ def test_admission_is_per_environment_on_the_callers_episodes(tmp_path):
     """Each rival is flown by the caller's scorer (the Gymnasium judge on the candidate's
     validation episodes) and ranked by the objective; a stored entry only competes
     within its environment's key."""
-    from neurojit_tui.compiler import Compiler
 
     registry = Registry(tmp_path / "registry")
     env = model.Environment()
