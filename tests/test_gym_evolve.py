@@ -458,7 +458,7 @@ def test_summed_scores_rank_as_their_flights_do():
 def test_bench_gym_runs_each_setting_over_seeds_and_summarizes_them():
     """bench gym --seeds K: one run per seed, each judged with heuristic.mlir on its own
     validation episodes, and a summary with the spread and the runs that met each target."""
-    from neurojit_tui.benches.gym import bench_gym, format_gym_table
+    from neurojit_tui.benches.gym import bench_gym, format_gym_table, format_row
 
     lines: list[str] = []
     result = bench_gym(
@@ -477,6 +477,12 @@ def test_bench_gym_runs_each_setting_over_seeds_and_summarizes_them():
     }
     table = format_gym_table(result)
     assert "stock over 2 seeds (4, 5):" in table and "targets met: mean_return >= 290:" in table
+    # each row says whether its polish replaced the winner; None: no polish generation ran
+    for row in rows:
+        assert row["polish_kept"] in ((None,) if row["polish_generations"] == 0 else (True, False))
+    kept, not_kept = ({**rows[0], "polish_kept": kept} for kept in (True, False))
+    assert not format_row(kept).endswith("not kept (no better than the winner)")
+    assert format_row(not_kept).endswith("generations, not kept (no better than the winner)")
     json.dumps(result)
 
 

@@ -157,6 +157,8 @@ def _run(
         "polish_generations": best.gym_polish.generations
         if best is not None and best.gym_polish
         else 0,
+        # whether the polished program replaced the winner (None: no polish ran)
+        "polish_kept": best.gym_polish.kept if best is not None and best.gym_polish else None,
         "source": best.source if best is not None else None,
     }
     log(format_row(row))
@@ -239,7 +241,8 @@ def format_row(row: dict) -> str:
             f"  {row['seconds']:.0f} s; native {row['native_evaluations_per_s']:.0f} "
             f"evaluations/s; Gymnasium {row['gym_episodes_per_s']:.0f} episodes/s, "
             f"{row['gym_time_share']:.0%} of the run; polish "
-            f"{row['polish_generations']} generations",
+            f"{row['polish_generations']} generations"
+            + (", not kept (no better than the winner)" if row["polish_kept"] is False else ""),
         ]
     )
 
