@@ -218,8 +218,18 @@ def test_neurojit_gym_in_our_environment_and_its_text_report():
         ),
         (
             ["--env", BOX2D, "--env-arg", "nosuch=1"],
-            f"cannot make Gymnasium environment '{BOX2D} nosuch=1': TypeError:",
+            f"cannot make Gymnasium environment '{BOX2D} nosuch=1': --env-arg nosuch: {BOX2D} "
+            "takes no such argument; it takes continuous, disable_env_checker, enable_wind,",
         ),
+        (
+            ["--env", BOX2D, "--env-arg", "enable_wind=maybe"],
+            f"--env-arg enable_wind=maybe: {BOX2D} takes true or false",
+        ),
+        (
+            ["--env", BOX2D, "--env-arg", "wind_power=strong"],
+            f"--env-arg wind_power=strong: {BOX2D} takes a number",
+        ),
+        (["--env", BOX2D, "--env-arg", "gravity="], f"--env-arg gravity=: {BOX2D} takes a number"),
         (
             ["--env", BOX2D, "--env-arg", "gravity=-20"],
             f"cannot make Gymnasium environment '{BOX2D} gravity=-20': AssertionError:",
@@ -240,6 +250,34 @@ def test_neurojit_gym_reports_compile_errors_like_check():
     result = neurojit("gym", broken, "--env", ENV_ID)
     assert result.returncode == 1
     assert f"{broken}:5:11: error: slice out of bounds" in result.stderr
+
+
+def test_env_args_are_checked_against_the_environments_own_arguments():
+    """The creator's signature says which arguments it takes and of what kind; one that
+    takes ``**kwargs`` takes any name, and ``gymnasium.make``'s own arguments pass."""
+    import gymnasium
+
+    from neurojit_tui.gym.environments import EnvSpec, FlightError, check_argument_types
+
+    fine = {"enable_wind": True, "wind_power": 15, "gravity": -9.5, "max_episode_steps": 500}
+    check_argument_types(EnvSpec.of(BOX2D, fine))
+    with pytest.raises(FlightError, match="takes true or false"):
+        check_argument_types(EnvSpec.of(BOX2D, {"continuous": 1}))
+    with pytest.raises(FlightError, match="takes a number"):
+        check_argument_types(EnvSpec.of(BOX2D, {"turbulence_power": True}))
+
+    def open_ended(strength: float = 1.0, **options):
+        raise AssertionError("only inspected, never made")
+
+    gymnasium.register("NeuroJITTest/OpenEnded-v0", entry_point=open_ended)
+    try:
+        check_argument_types(EnvSpec.of("NeuroJITTest/OpenEnded-v0", {"anything": "goes"}))
+        with pytest.raises(FlightError, match="strength=x: .* takes a number"):
+            check_argument_types(EnvSpec.of("NeuroJITTest/OpenEnded-v0", {"strength": "x"}))
+    finally:
+        del gymnasium.registry["NeuroJITTest/OpenEnded-v0"]
+    # an id gymnasium does not know is left to gymnasium.make, which says so
+    check_argument_types(EnvSpec.of("Nope-v0", {"x": 1}))
 
 
 def test_env_args_are_json_scalars_or_text():

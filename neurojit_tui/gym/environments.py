@@ -10,6 +10,7 @@ spaces, which the judge does once in its own process.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -153,6 +154,7 @@ def make_unchecked(spec: EnvSpec) -> gymnasium.Env:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     from . import ENV_ID  # noqa: F401  (the package registers our environments)
 
+    check_argument_types(spec)
     try:
         made = gymnasium.make(spec.id, **spec.kwargs())
     except gymnasium.error.Error as error:
@@ -163,6 +165,61 @@ def make_unchecked(spec: EnvSpec) -> gymnasium.Env:
             f"cannot make Gymnasium environment {spec.label()!r}: {type(error).__name__}: {message}"
         ) from None
     return LandingMonitor(made)
+
+
+def creator_arguments(env_id: str) -> tuple[dict[str, Any], bool] | None:
+    """The keyword arguments ``gymnasium.make(env_id, ...)`` passes on to the
+    environment's creator, each with its default (the registration's own arguments
+    override the signature's), and whether the creator takes any other (``**kwargs``);
+    ``gymnasium.make``'s own arguments are among them. None when that cannot be read
+    (an unknown id, a creator without a signature): ``gymnasium.make`` then says why."""
+    from gymnasium.envs.registration import load_env_creator
+
+    try:
+        registered = gymnasium.spec(env_id)
+        creator = registered.entry_point
+        if isinstance(creator, str):
+            creator = load_env_creator(creator)
+        own = list(inspect.signature(creator).parameters.values())
+        make = list(inspect.signature(gymnasium.make).parameters.values())
+    except Exception:  # an environment's module is anyone's code
+        return None
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    defaults = {
+        p.name: registered.kwargs.get(p.name, p.default)
+        for p in [*own, *make]
+        if p.kind in named and p.name not in ("self", "id")
+    }
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in own)
+    return defaults, takes_any
+
+
+def check_argument_types(spec: EnvSpec) -> None:
+    """Raise ``FlightError`` for an ``--env-arg`` the environment does not take, or whose
+    value is not of its default's kind (true/false for a flag, a number for a number):
+    a flag given ``maybe`` would otherwise be taken as true without a word."""
+    known = creator_arguments(spec.id)
+    if known is None:
+        return
+    defaults, takes_any = known
+    where = f"cannot make Gymnasium environment {spec.label()!r}: --env-arg"
+    for key, value in spec.kwargs().items():
+        if key not in defaults:
+            if takes_any:
+                continue
+            raise FlightError(
+                f"{where} {key}: {spec.id} takes no such argument; it takes "
+                + ", ".join(sorted(defaults))
+            )
+        default = defaults[key]
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise FlightError(f"{where} {key}={value}: {spec.id} takes true or false")
+        if (
+            isinstance(default, int | float)
+            and not isinstance(default, bool)
+            and isinstance(value, bool | str)
+        ):
+            raise FlightError(f"{where} {key}={value}: {spec.id} takes a number")
 
 
 def check_spaces(env_id: str, env: gymnasium.Env) -> None:
