@@ -257,27 +257,27 @@ def test_env_args_are_checked_against_the_environments_own_arguments():
     takes ``**kwargs`` takes any name, and ``gymnasium.make``'s own arguments pass."""
     import gymnasium
 
-    from neurojit_tui.gym.environments import EnvSpec, FlightError, check_argument_types
+    from neurojit_tui.gym.environments import EnvSpec, FlightError, check_env_args
 
     fine = {"enable_wind": True, "wind_power": 15, "gravity": -9.5, "max_episode_steps": 500}
-    check_argument_types(EnvSpec.of(BOX2D, fine))
+    check_env_args(EnvSpec.of(BOX2D, fine))
     with pytest.raises(FlightError, match="takes true or false"):
-        check_argument_types(EnvSpec.of(BOX2D, {"continuous": 1}))
+        check_env_args(EnvSpec.of(BOX2D, {"continuous": 1}))
     with pytest.raises(FlightError, match="takes a number"):
-        check_argument_types(EnvSpec.of(BOX2D, {"turbulence_power": True}))
+        check_env_args(EnvSpec.of(BOX2D, {"turbulence_power": True}))
 
     def open_ended(strength: float = 1.0, **options):
         raise AssertionError("only inspected, never made")
 
     gymnasium.register("NeuroJITTest/OpenEnded-v0", entry_point=open_ended)
     try:
-        check_argument_types(EnvSpec.of("NeuroJITTest/OpenEnded-v0", {"anything": "goes"}))
+        check_env_args(EnvSpec.of("NeuroJITTest/OpenEnded-v0", {"anything": "goes"}))
         with pytest.raises(FlightError, match="strength=x: .* takes a number"):
-            check_argument_types(EnvSpec.of("NeuroJITTest/OpenEnded-v0", {"strength": "x"}))
+            check_env_args(EnvSpec.of("NeuroJITTest/OpenEnded-v0", {"strength": "x"}))
     finally:
         del gymnasium.registry["NeuroJITTest/OpenEnded-v0"]
     # an id gymnasium does not know is left to gymnasium.make, which says so
-    check_argument_types(EnvSpec.of("Nope-v0", {"x": 1}))
+    check_env_args(EnvSpec.of("Nope-v0", {"x": 1}))
 
 
 def test_env_args_are_json_scalars_or_text():

@@ -154,7 +154,7 @@ def make_unchecked(spec: EnvSpec) -> gymnasium.Env:
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     from . import ENV_ID  # noqa: F401  (the package registers our environments)
 
-    check_argument_types(spec)
+    check_env_args(spec)
     try:
         made = gymnasium.make(spec.id, **spec.kwargs())
     except gymnasium.error.Error as error:
@@ -194,7 +194,7 @@ def creator_arguments(env_id: str) -> tuple[dict[str, Any], bool] | None:
     return defaults, takes_any
 
 
-def check_argument_types(spec: EnvSpec) -> None:
+def check_env_args(spec: EnvSpec) -> None:
     """Raise ``FlightError`` for an ``--env-arg`` the environment does not take, or whose
     value is not of its default's kind (true/false for a flag, a number for a number):
     a flag given ``maybe`` would otherwise be taken as true without a word."""
