@@ -143,18 +143,19 @@ def make_env(env: EnvSpec | str) -> gymnasium.Env:
     a module that does not import, arguments it rejects, spaces that do not fit the
     controller ABI) becomes one ``FlightError``."""
     spec = as_env_spec(env)
+    check_env_args(spec)
     made = make_unchecked(spec)
     check_spaces(spec.id, made)
     return made
 
 
 def make_unchecked(spec: EnvSpec) -> gymnasium.Env:
-    """``make_env`` without the check of its spaces."""
+    """``make_env`` without its checks of the arguments and the spaces (the judge's
+    workers: the judge made the environment with ``make_env`` before they start)."""
     # pygame (Gymnasium's Box2D environments import it) greets on stdout: keep it clean
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     from . import ENV_ID  # noqa: F401  (the package registers our environments)
 
-    check_env_args(spec)
     try:
         made = gymnasium.make(spec.id, **spec.kwargs())
     except gymnasium.error.Error as error:
