@@ -12,7 +12,7 @@ from gymnasium.utils import seeding
 
 from neurojit_tui.compiler import Compiler
 from neurojit_tui.engine.protocol import from_wire, to_wire
-from neurojit_tui.evolve.evaluation import return_fitness
+from neurojit_tui.evolve.evaluation import fitness, return_fitness, training_fitness
 from neurojit_tui.evolve.gym_judging import (
     GYM_SELECTION_OFFSET,
     GYM_VALIDATION_OFFSET,
@@ -29,6 +29,7 @@ from neurojit_tui.memory import NO_MODELS, Registry, cache_key, remember
 from neurojit_tui.memory.admission import remember_if_better
 from neurojit_tui.paths import PROJECT_ROOT
 from neurojit_tui.sim import model
+from neurojit_tui.sim.report import Outcomes
 from neurojit_tui.sim.swarm import evaluate
 
 SAMPLES = PROJECT_ROOT / "samples"
@@ -502,3 +503,17 @@ def test_a_bench_summary_counts_runs_without_a_program():
     text = format_summary(summary)
     assert "cvar10 -" in text and "1 run(s) without a program" in text
     assert "landed >= 0.99: 1 of 2" in text
+
+
+def test_with_an_environment_the_swarm_trains_on_the_mean_score_for_either_objective():
+    # A hovering lander that always lands but burns fuel, and a quick one that crashes
+    # one lander in a hundred: ranked by landings the first wins, by the mean score the
+    # second, which is what the environment's selection then gets to choose from.
+    hovering = Outcomes(100, 100, 0, 0, 0, 1.0, 230.0, 190.0, 300.0)
+    quick = Outcomes(100, 99, 1, 0, 0, 0.99, 265.0, 200.0, 150.0)
+    assert training_fitness("landed", env_judged=False) is fitness
+    assert training_fitness("return", env_judged=False) is return_fitness
+    for objective in ("landed", "return"):
+        train = training_fitness(objective, env_judged=True)
+        assert train(quick) > train(hovering)
+    assert fitness(hovering) > fitness(quick)

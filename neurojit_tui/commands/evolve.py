@@ -219,7 +219,8 @@ class Evolve(Command[EvolveRequest, EvolveReply]):
             field="objective",
             choices=("landed", "return"),
             help="landed: landed rate, then the return (default); return: the mean episode "
-            "return, then its CVaR-10 (the training fitness becomes the native mean score)",
+            "return, then its CVaR-10 (the training fitness becomes the native mean score, "
+            "as it is with --env for either objective)",
         )
         option(
             parser,

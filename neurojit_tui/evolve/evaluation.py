@@ -75,6 +75,15 @@ def objective_fitness(objective: str):
     return return_fitness if objective == "return" else fitness
 
 
+def training_fitness(objective: str, env_judged: bool):
+    """The native swarm's fitness in a search: ``objective_fitness``, except that when a
+    Gymnasium environment judges (``--env``) the swarm trains on the mean score whatever
+    the objective. The environment then ranks the finalists and tunes the winner by the
+    objective; ranked by its landings instead, the twin's swarm prefers programs that
+    hover down, which land in Box2D too but burn the return (docs/evolution.md)."""
+    return return_fitness if env_judged else objective_fitness(objective)
+
+
 @dataclass
 class Structure:
     """One program shape with its compiled parametric kernel (on a cluster: the

@@ -41,7 +41,7 @@ from ..sim.swarm import validate, validation_seed
 from ..version import source_sha256, version
 from .bandit import OperatorBandit, stalled
 from .database import Individual, ProgramDatabase
-from .evaluation import objective_fitness, population_evaluator, selection_seed
+from .evaluation import population_evaluator, selection_seed, training_fitness
 from .mutations import SYMBOLIC_OPERATORS, NotApplicable, mutate
 from .program import features
 from .results import (
@@ -151,7 +151,7 @@ class Evolution:
         """``judging``: the Gymnasium judge of ``options.env_id``, when the caller keeps
         it for more (the registry's admission); else the run starts and closes its own."""
         self.seeds, self.env, self.options = seeds, env, options
-        self.fitness_of = objective_fitness(options.objective)
+        self.fitness_of = training_fitness(options.objective, options.env_id is not None)
         self.judging, self._owns_judging = judging, False
         if judging is None and options.env_id is not None:
             from .gym_judging import GymJudging, env_spec
