@@ -56,8 +56,8 @@ class EvolveOptions:
     env_id: str | None = None
     env_args: tuple[tuple[str, Any], ...] = ()
     # what the Gymnasium environment ranks by: "landed" (landed rate, then mean return) or
-    # "return" (mean return, then CVaR-10); "return" also makes the training fitness the
-    # native swarm's mean score (evaluation.objective_fitness)
+    # "return" (mean return, then CVaR-10); with env_id the native swarm trains on its
+    # mean score for either (evaluation.training_fitness)
     objective: str = "landed"
     # with env_id: the native swarm trains in the environment's twin (the model with its
     # mechanics, gym/calibration.py) when it has one, not in the conditions given
