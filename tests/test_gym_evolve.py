@@ -517,3 +517,5 @@ def test_with_an_environment_the_swarm_trains_on_the_mean_score_for_either_objec
         train = training_fitness(objective, env_judged=True)
         assert train(quick) > train(hovering)
     assert fitness(hovering) > fitness(quick)
+    with pytest.raises(ValueError, match="objective"):
+        training_fitness("fastest", env_judged=True)

@@ -81,7 +81,8 @@ def training_fitness(objective: str, env_judged: bool):
     the objective. The environment then ranks the finalists and tunes the winner by the
     objective; ranked by its landings instead, the twin's swarm prefers programs that
     hover down, which land in Box2D too but burn the return (docs/evolution.md)."""
-    return return_fitness if env_judged else objective_fitness(objective)
+    by_objective = objective_fitness(objective)  # refuses an unknown objective either way
+    return return_fitness if env_judged else by_objective
 
 
 @dataclass
